@@ -1,0 +1,72 @@
+/**
+ * The factory: resolves the options once, then assembles the router (body parsers, routes,
+ * error handler), `requireAuth` and `close()`.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { createLimits, type LimiterRedis, type Limits } from './limits';
+import { logEvent } from './log';
+import { resolveOptions } from './options';
+import { asyncRoute, errorHandler } from './routes/respond';
+import { logoutRoute } from './routes/logout';
+import { startRoute } from './routes/start';
+import { verifyRoute } from './routes/verify';
+import type { Runtime } from './runtime';
+import { missingSession, requireAuthMiddleware } from './session';
+import type { PasswordlessOptions } from './types';
+
+export interface Passwordless {
+  /** The routes, with their own body parsers. Mount after express-session. */
+  readonly router: Router;
+  /** Passes logged-in sessions with `req.user` set; answers 401 otherwise. */
+  readonly requireAuth: RequestHandler;
+  /** Releases what this instance opened (the default store). Injected stores and clients stay open. */
+  close(): Promise<void>;
+}
+
+/** Small on purpose: no valid request comes near it. */
+const BODY_LIMIT = '8kb';
+
+/** A store that shares its Redis client with the limiter, so all instances share the limits. */
+function limiterRedisOf(store: unknown): LimiterRedis | undefined {
+  const shared = (store as { limiterRedis?: LimiterRedis } | undefined)?.limiterRedis;
+  return shared && typeof shared === 'object' ? shared : undefined;
+}
+
+function requireSession(req: Request, _res: Response, next: NextFunction): void {
+  next(req.session ? undefined : missingSession());
+}
+
+export function passwordless(options: PasswordlessOptions): Passwordless {
+  const config = resolveOptions(options);
+  const limits: Limits = createLimits(config.rateLimits, config.secret, limiterRedisOf(config.store));
+  const runtime: Runtime = { config, limits };
+  let warnedTrustProxy = false;
+
+  const router = express.Router();
+  router.use(
+    ['/passwordless', '/oauth'],
+    requireSession,
+    express.json({ limit: BODY_LIMIT, strict: true }),
+    express.urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 20, depth: 2 } as Parameters<typeof express.urlencoded>[0]),
+    function warnTrustProxy(req: Request, _res: Response, next: NextFunction) {
+      // `trust proxy: true` lets any client pick its req.ip, which defeats the per-IP limit.
+      if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
+        warnedTrustProxy = true;
+        logEvent(config.logger, 'config_warning', { message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead." });
+      }
+      next();
+    },
+  );
+  router.post('/passwordless/start', asyncRoute(startRoute(runtime)));
+  router.post('/passwordless/verify', asyncRoute(verifyRoute(runtime)));
+  router.post('/passwordless/logout', asyncRoute(logoutRoute()));
+  router.use(errorHandler(config.logger));
+
+  return Object.freeze({
+    router,
+    requireAuth: requireAuthMiddleware(),
+    async close() {
+      if (config.ownsStore) await config.store.close?.();
+    },
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * POST /passwordless/start: checks the client and the number, applies the send limits,
+ * stores the new code's HMAC, renders the message and sends it. A failed send leaves no
+ * pending code.
+ */
+import type { Request, Response } from 'express';
+import { ErrorCodes, PasswordlessError, badRequest } from '../errors';
+import { pickLanguage, requestLanguage } from '../language';
+import { logEvent } from '../log';
+import { codeHash, codeKey, generateCode, newId } from '../otp';
+import type { Config, ResolvedClient } from '../options';
+import { guarded, storeContext, type Runtime } from '../runtime';
+import { MAX_SMS_BODY } from '../template';
+import { authenticateClient, field, readBody, readPhone } from './request';
+
+const FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
+
+function renderMessage(config: Config, req: Request, client: ResolvedClient, phone: string, code: string, language: string): string {
+  const tag = config.languages.length > 0 ? pickLanguage(req, config.languages) : undefined;
+  const render = (tag && config.renderByLanguage.get(tag)) || config.render;
+  let body: string;
+  try {
+    body = render({ code, password: code, phone_number: phone, application: { name: client.name }, request_language: language });
+  } catch {
+    // liquidjs errors can quote the context; the code must not reach a client or a log.
+    throw new PasswordlessError(ErrorCodes.serverError, 500, 'The message template failed to render.');
+  }
+  if (body.length > MAX_SMS_BODY) {
+    throw new PasswordlessError(
+      ErrorCodes.smsProviderError,
+      400,
+      `The message is ${body.length} characters long; an SMS may have at most ${MAX_SMS_BODY}. Shorten the template. (Code: 21617)`,
+    );
+  }
+  return body;
+}
+
+/** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
+function sendFailure(err: unknown, code: string): PasswordlessError {
+  const fallback = new PasswordlessError(ErrorCodes.smsProviderError, 502, 'The SMS provider could not send the message. Try again later.');
+  if (!(err instanceof PasswordlessError)) return fallback;
+  return err.message.includes(code) ? new PasswordlessError(err.code, err.status, fallback.message) : err;
+}
+
+export function startRoute({ config, limits }: Runtime) {
+  return async function start(req: Request, res: Response): Promise<void> {
+    const body = readBody(req, FIELDS);
+    const client = authenticateClient(config, body);
+    const phone = readPhone(config, field(body, 'phone_number'), true).e164;
+    const send = field(body, 'send');
+    if (send !== undefined && send !== 'code') {
+      throw badRequest(ErrorCodes.badSend, 'Only send="code" is supported by an SMS connection.');
+    }
+    const authParams = field(body, 'authParams');
+    if (authParams !== undefined && (authParams === null || typeof authParams !== 'object' || Array.isArray(authParams))) {
+      throw badRequest(ErrorCodes.badAuthParams, 'authParams must be an object.');
+    }
+
+    try {
+      await limits.checkStart({ ip: req.ip ?? '', phone, clientId: client.clientId });
+    } catch (err) {
+      if (err instanceof PasswordlessError && err.status === 429) logEvent(config.logger, 'rate_limited', { phone, clientId: client.clientId, reason: 'start' });
+      throw err;
+    }
+
+    const now = config.now();
+    const code = generateCode(config.otp.length);
+    const language = requestLanguage(req);
+    const message = renderMessage(config, req, client, phone, code, language);
+    const key = codeKey(config.secret, phone, client.clientId);
+    const record = { id: newId(), hash: codeHash(config.secret, phone, client.clientId, code), expiresAt: now + config.otp.ttlMs };
+    const ctx = storeContext(config, req, now);
+
+    // Saved before sending: a store outage is found before any money is spent on an SMS.
+    await guarded(config, () => config.store.save(key, record, ctx));
+    try {
+      await config.sender.send({ to: phone, body: message, clientId: client.clientId, language });
+    } catch (err) {
+      await guarded(config, () => config.store.remove(key, ctx));
+      const failure = sendFailure(err, code);
+      // The provider's text can quote the number in clear, so only the status is logged.
+      logEvent(config.logger, 'send_failed', { phone, clientId: client.clientId, reason: `${failure.status} ${failure.code}` });
+      throw failure;
+    }
+    logEvent(config.logger, 'code_sent', { phone, clientId: client.clientId });
+    res.status(200).json({ _id: record.id, phone_number: phone, request_language: language });
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * A development sender that prints each message instead of sending it. It prints codes, so
+ * it refuses to exist in production unless told otherwise.
+ */
+import { optionError } from '../errors';
+import { newId } from '../otp';
+import type { SmsMessage, SmsSender } from '../types';
+
+export interface ConsoleSenderOptions {
+  /** Build it even when `NODE_ENV=production`. Codes then reach your logs: don't. */
+  dangerouslyAllowInProduction?: boolean;
+  /** Where lines go. Default `console.log`. */
+  write?: (line: string) => void;
+}
+
+export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
+  if (options === null || typeof options !== 'object') throw optionError('consoleSender(options)', 'must be an object.');
+  for (const key of Object.keys(options)) {
+    if (key !== 'dangerouslyAllowInProduction' && key !== 'write') {
+      throw optionError(`consoleSender.${key}`, 'is not an option of consoleSender. Options: `dangerouslyAllowInProduction`, `write`.');
+    }
+  }
+  if (process.env.NODE_ENV === 'production' && options.dangerouslyAllowInProduction !== true) {
+    throw optionError('sender', 'is consoleSender() while NODE_ENV=production: it would print login codes instead of sending them. Use twilioSender(...) in production.');
+  }
+  const write = options.write ?? ((line: string) => console.log(line));
+  if (typeof write !== 'function') throw optionError('consoleSender.write', 'must be a function (line: string) => void.');
+  return {
+    async send(message: SmsMessage) {
+      const id = `SM${newId()}`;
+      write(`[express-passwordless-sms] SMS to ${message.to} (client ${message.clientId}): ${message.body}`);
+      return { id };
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Sends through the official `twilio` SDK. A send is never retried: a request that timed
+ * out may still have reached Twilio, and retrying it can deliver the code twice.
+ */
+import twilio from 'twilio';
+import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import type { SmsMessage, SmsSender } from '../types';
+
+type TwilioClient = ReturnType<typeof twilio>;
+
+export interface TwilioSenderOptions {
+  /** `AC` + 32 hex. Required unless `client` is given. */
+  accountSid?: string;
+  /** The account's auth token (or use `apiKey` + `apiSecret`). */
+  authToken?: string;
+  /** An API key SID, `SK` + 32 hex, with `apiSecret`. */
+  apiKey?: string;
+  apiSecret?: string;
+  /** `MG` + 32 hex. Exactly one of `messagingServiceSid` and `from`. */
+  messagingServiceSid?: string;
+  /** An E.164 number, a short code, or an alphanumeric sender ID (up to 11 characters). */
+  from?: string;
+  /** A ready `twilio(...)` client, instead of credentials. */
+  client?: TwilioClient;
+  /** Handed to the SDK as its `httpClient` (its documented hook; tests reach an emulator with it). */
+  httpClient?: InstanceType<typeof twilio.RequestClient>;
+  /** Twilio posts delivery status updates here. */
+  statusCallback?: string;
+  /** How long to wait for Twilio, in ms. Default 10 000. */
+  timeoutMs?: number;
+}
+
+const KNOWN = ['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'timeoutMs'];
+
+/** Twilio codes that mean "this destination cannot get this SMS": the user's problem, a 400. */
+const REFUSED_DESTINATION = new Set([21211, 21408, 21610, 21612, 21614]);
+
+const SID = { accountSid: /^AC[0-9a-fA-F]{32}$/, messagingServiceSid: /^MG[0-9a-fA-F]{32}$/, apiKey: /^SK[0-9a-fA-F]{32}$/ };
+
+function checkSid(name: keyof typeof SID, value: unknown, prefix: string): void {
+  if (typeof value !== 'string' || !SID[name].test(value)) {
+    throw optionError(`twilioSender.${name}`, `must be "${prefix}" followed by 32 hex characters (got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 6) + '…') : typeof value}). Copy it from the Twilio console.`);
+  }
+}
+
+function isValidFrom(from: string): boolean {
+  if (/^\+[1-9]\d{6,14}$/.test(from)) return true; // E.164
+  if (/^\d{3,8}$/.test(from)) return true; // short code
+  // Alphanumeric sender ID: 1..11 of letters, digits and spaces, at least one letter.
+  return /^[A-Za-z0-9 ]{1,11}$/.test(from) && /[A-Za-z]/.test(from);
+}
+
+function validate(options: TwilioSenderOptions): void {
+  if (options === null || typeof options !== 'object') throw optionError('twilioSender(options)', 'must be an object with accountSid, authToken and messagingServiceSid or from.');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) throw optionError(`twilioSender.${key}`, `is not an option of twilioSender. Options: ${KNOWN.join(', ')}.`);
+  }
+  if (options.client !== undefined) {
+    if (!options.client || typeof options.client.messages?.create !== 'function') throw optionError('twilioSender.client', 'must be a client made by twilio(accountSid, authToken).');
+  } else {
+    checkSid('accountSid', options.accountSid, 'AC');
+    if (options.apiKey !== undefined || options.apiSecret !== undefined) {
+      checkSid('apiKey', options.apiKey, 'SK');
+      if (typeof options.apiSecret !== 'string' || options.apiSecret.length === 0) throw optionError('twilioSender.apiSecret', 'must be the secret of the API key given as `apiKey`.');
+      if (options.authToken !== undefined) throw optionError('twilioSender.authToken', 'cannot be combined with `apiKey`/`apiSecret`: give one kind of credential.');
+    } else if (typeof options.authToken !== 'string' || options.authToken.length === 0) {
+      throw optionError('twilioSender.authToken', 'is required (or `apiKey` and `apiSecret`, or a ready `client`). Find it in the Twilio console.');
+    }
+  }
+  const hasService = options.messagingServiceSid !== undefined;
+  const hasFrom = options.from !== undefined;
+  if (hasService === hasFrom) throw optionError('twilioSender.messagingServiceSid', 'or `from` must be given, exactly one of them.');
+  if (hasService) checkSid('messagingServiceSid', options.messagingServiceSid, 'MG');
+  if (hasFrom && (typeof options.from !== 'string' || !isValidFrom(options.from))) {
+    throw optionError('twilioSender.from', 'must be an E.164 number like "+14155550100", a short code, or an alphanumeric sender ID of up to 11 characters.');
+  }
+  if (options.statusCallback !== undefined && (typeof options.statusCallback !== 'string' || !/^https?:\/\/\S+$/.test(options.statusCallback))) {
+    throw optionError('twilioSender.statusCallback', 'must be an http(s) URL.');
+  }
+  const timeout = options.timeoutMs;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 100 || timeout > 120_000)) {
+    throw optionError('twilioSender.timeoutMs', `must be an integer number of milliseconds from 100 to 120000 (got ${String(timeout)}).`);
+  }
+  if (options.httpClient !== undefined && (!options.httpClient || typeof options.httpClient.request !== 'function')) {
+    throw optionError('twilioSender.httpClient', 'must be an object with a request(options) method, such as new twilio.RequestClient().');
+  }
+}
+
+/** Maps whatever the SDK threw to the contract's answers (400 for a refused destination, else 502). */
+export function twilioError(err: unknown): PasswordlessError {
+  if (err instanceof PasswordlessError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'number' ? e.code : undefined;
+  if (code !== undefined && REFUSED_DESTINATION.has(code)) {
+    return new PasswordlessError(ErrorCodes.smsProviderError, 400, `${String(e.message)} (Code: ${code})`);
+  }
+  const suffix = code !== undefined ? ` (Code: ${code})` : '';
+  return new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider could not send the message. Try again later.${suffix}`);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider did not answer within ${ms} ms. The send was not retried.`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function twilioSender(options: TwilioSenderOptions): SmsSender {
+  validate(options);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  // The SDK ignores its own timeout/autoRetry when given an httpClient (PITFALLS), so they
+  // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
+  const httpClient = options.httpClient ?? new twilio.RequestClient({ timeout: timeoutMs, autoRetry: false });
+  const client: TwilioClient =
+    options.client ??
+    twilio(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {
+      accountSid: options.accountSid,
+      httpClient,
+      autoRetry: false,
+    });
+  const route = options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
+
+  return {
+    async send(message: SmsMessage) {
+      try {
+        const sent = await withTimeout(
+          client.messages.create({
+            to: message.to,
+            body: message.body,
+            ...route,
+            ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
+          }),
+          timeoutMs,
+        );
+        return { id: sent.sid };
+      } catch (err) {
+        throw twilioError(err);
+      }
+    },
+  };
+}

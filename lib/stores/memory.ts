@@ -1,0 +1,66 @@
+/**
+ * The default store: a bounded LRU in this process. Verify is synchronous from lookup to
+ * update, so it is atomic without locks; attempts are counted by mutating the entry in
+ * place, so a wrong guess never touches the cache's TTL (see PITFALLS: a plain `set()`
+ * would extend the code's life).
+ */
+import { LRUCache } from 'lru-cache';
+import { optionError } from '../errors';
+import { safeEqual } from '../otp';
+import type { CodeStore } from '../types';
+
+export interface MemoryStoreOptions {
+  /** Most pending codes kept; the least recently used is dropped beyond it. Default 100 000. */
+  max?: number;
+}
+
+/** Kept small on purpose (short keys, no id): this is what a million pending codes cost. */
+interface Entry {
+  /** HMAC of the code. */
+  h: string;
+  /** Expiry on the injected clock. */
+  e: number;
+  /** Wrong attempts so far. */
+  a: number;
+}
+
+export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
+  if (options === null || typeof options !== 'object') throw optionError('memoryStore(options)', 'must be an object such as { max: 100000 }.');
+  for (const key of Object.keys(options)) {
+    if (key !== 'max') throw optionError(`memoryStore.${key}`, 'is not an option of memoryStore. The only option is `max`.');
+  }
+  const max = options.max ?? 100_000;
+  if (!Number.isInteger(max) || max < 1 || max > 50_000_000) {
+    throw optionError('memoryStore.max', `must be an integer from 1 to 50000000 (got ${String(max)}).`);
+  }
+  // An evicted code fails closed: the user asks for a new one, which the rate limits meter.
+  const cache = new LRUCache<string, Entry>({ max, updateAgeOnGet: false, updateAgeOnHas: false, noUpdateTTL: true });
+
+  return {
+    async save(key, record, ctx) {
+      // The cache's own TTL (wall clock) only reclaims memory; expiry is decided by `e`.
+      cache.set(key, { h: record.hash, e: record.expiresAt, a: 0 }, { ttl: ctx.ttlMs + 1000 });
+    },
+    async verify(key, hash, ctx) {
+      const entry = cache.get(key);
+      if (!entry || entry.e <= ctx.now) {
+        if (entry) cache.delete(key);
+        safeEqual(hash, hash); // same work as a comparison against a live code
+        return 'invalid';
+      }
+      if (entry.a >= ctx.maxAttempts) return 'exhausted';
+      if (safeEqual(entry.h, hash)) {
+        cache.delete(key);
+        return 'ok';
+      }
+      entry.a += 1;
+      return 'invalid';
+    },
+    async remove(key) {
+      cache.delete(key);
+    },
+    close() {
+      cache.clear();
+    },
+  };
+}

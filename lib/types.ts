@@ -1,0 +1,147 @@
+/**
+ * The public types of the package: the options users write and the interfaces of the
+ * pluggable parts (sender, store, logger). Internal, resolved configuration lives in
+ * `options.ts`.
+ */
+import type { Request } from 'express';
+
+/** An application allowed to use the connection (Auth0's "Applications" tab). */
+export interface Client {
+  /** The `client_id` requests must carry. */
+  clientId: string;
+  /** What templates see as `application.name`. */
+  name: string;
+  /** Makes the client confidential: its requests must carry this `client_secret`. */
+  secret?: string;
+  /** `false` keeps the client known but refused with `bad.connection`. Default `true`. */
+  enabled?: boolean;
+}
+
+/** One message for a sender to deliver. `to` is always E.164. */
+export interface SmsMessage {
+  to: string;
+  body: string;
+  clientId: string;
+  /** The raw language header of the request (`x-request-language`, else `accept-language`). */
+  language: string;
+}
+
+/** How messages leave. Reject with an error on failure; a `PasswordlessError` keeps its code and status. */
+export interface SmsSender {
+  send(message: SmsMessage): Promise<{ id?: string }>;
+  close?(): void | Promise<void>;
+}
+
+/** What a store keeps for one pending code: never the code itself, only its HMAC. */
+export interface CodeRecord {
+  /** Opaque random id of this code (the `_id` of the start answer). */
+  id: string;
+  /** base64url HMAC-SHA256 of the code, bound to phone number and client. */
+  hash: string;
+  /** Absolute expiry in ms on the injected clock (`now`). */
+  expiresAt: number;
+}
+
+/** What the routes hand to a store with every call. */
+export interface StoreContext {
+  /** The injected clock's reading for this request (ms). */
+  now: number;
+  /** The code lifetime in ms (for a store's own expiry of keys). */
+  ttlMs: number;
+  /** Wrong entries after which the code is void. */
+  maxAttempts: number;
+  /** The Express request (the session store needs `req.session`). */
+  request?: Request;
+}
+
+/**
+ * The result of one atomic check-count-consume:
+ * - `ok`: the hash matched a live code, which is now consumed;
+ * - `invalid`: no live code, or a wrong one (its attempt was counted);
+ * - `exhausted`: the code was already void from too many wrong entries.
+ */
+export type VerifyOutcome = 'ok' | 'invalid' | 'exhausted';
+
+/**
+ * Where pending codes live. `verify` must be atomic: check expiry, compare, count a wrong
+ * attempt or consume, as one step, so that concurrent requests cannot both win or both see
+ * a stale attempt count.
+ */
+export interface CodeStore {
+  /** Replaces any pending code under `key`. */
+  save(key: string, record: CodeRecord, ctx: StoreContext): Promise<void>;
+  verify(key: string, hash: string, ctx: StoreContext): Promise<VerifyOutcome>;
+  remove(key: string, ctx: StoreContext): Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** A structured logger (pino, winston and `console` all fit). Never receives a code. */
+export interface Logger {
+  info(event: Record<string, unknown>, message?: string): void;
+  warn(event: Record<string, unknown>, message?: string): void;
+  error(event: Record<string, unknown>, message?: string): void;
+}
+
+export interface OtpOptions {
+  /** Digits in a code, 4..10. Default 6. */
+  length?: number;
+  /** Lifetime of a code in seconds, 30..600. Default 180. */
+  ttlSeconds?: number;
+  /** Wrong entries after which the code is void, 1..10. Default 3. */
+  maxAttempts?: number;
+}
+
+/** Each a number; `0` turns that limit off. */
+export interface RateLimitOptions {
+  resendCooldownSeconds?: number;
+  sendsPerPhonePerHour?: number;
+  sendsPerPhonePerDay?: number;
+  startsPerIpPerHour?: number;
+  failedVerifiesPerPhonePerHour?: number;
+  sendsPerClientPerDay?: number;
+  sendsPerDay?: number;
+  /** Sends per hour to one number prefix (the number without its last 4 digits). Default 0 (off). */
+  sendsPerPrefixPerHour?: number;
+}
+
+/** libphonenumber-js number types that are refused as destinations. */
+export type PhoneNumberType =
+  | 'PREMIUM_RATE'
+  | 'SHARED_COST'
+  | 'TOLL_FREE'
+  | 'VOICEMAIL'
+  | 'PAGER'
+  | 'UAN'
+  | 'VOIP'
+  | 'FIXED_LINE'
+  | 'PERSONAL_NUMBER';
+
+export interface PasswordlessOptions {
+  /** HMAC key for codes and ids at rest; 32+ characters. Required. */
+  secret: string;
+  /** How messages leave. Required. */
+  sender: SmsSender;
+  /** The applications that may use this connection. Required, at least one. */
+  clients: readonly Client[];
+  /** The connection name requests must carry. Default `'sms'`. */
+  connection?: string;
+  /** The message. Default `'Your verification code is: {{ code }}'`. */
+  template?: string;
+  /** `'liquid'` (default) or Auth0's older `'md_with_macros'`. */
+  templateSyntax?: 'liquid' | 'md_with_macros';
+  /** Per-language templates keyed by language tag; `template` is the fallback. */
+  templates?: Readonly<Record<string, string>>;
+  /** Where pending codes live. Default `memoryStore()`. */
+  store?: CodeStore;
+  otp?: OtpOptions;
+  /** Send and verify limits; `false` turns all off (tests only). */
+  rateLimits?: RateLimitOptions | false;
+  /** ISO 3166 alpha-2 codes of the countries messages may go to. Default: all. */
+  allowedCountries?: readonly string[];
+  /** Number types refused as destinations. Default premium rate, shared cost, toll free, voicemail. */
+  blockedNumberTypes?: readonly PhoneNumberType[];
+  /** The clock, in ms. Default `Date.now`. */
+  now?: () => number;
+  /** Structured events. Default: silent. */
+  logger?: Logger;
+}
