@@ -1,0 +1,78 @@
+/** A host app as users build it: express-session first, then the passwordless router. */
+import express, { type Express } from 'express';
+import session from 'express-session';
+import { passwordless, outboxSender, type OutboxSender, type Passwordless, type PasswordlessOptions } from '../../lib';
+
+export const SECRET = 'test-secret-that-is-long-enough-0123456789';
+export const PHONE = '+14155550123';
+export const OTHER_PHONE = '+14155550124';
+export const CLIENT = { clientId: 'app-public', name: 'Acme Web' };
+export const CONFIDENTIAL = { clientId: 'app-backend', name: 'Acme Backend', secret: 'backend-secret-value' };
+export const DISABLED = { clientId: 'app-disabled', name: 'Old App', enabled: false };
+
+/** An injectable clock: tests move time instead of sleeping. */
+export interface Clock {
+  t: number;
+  now: () => number;
+  advance(ms: number): void;
+}
+
+export function makeClock(start = 1_800_000_000_000): Clock {
+  const clock: Clock = {
+    t: start,
+    now: () => clock.t,
+    advance(ms: number) {
+      clock.t += ms;
+    },
+  };
+  return clock;
+}
+
+export interface TestApp {
+  app: Express;
+  pl: Passwordless;
+  outbox: OutboxSender;
+  clock: Clock;
+}
+
+export function makeApp(options: Partial<PasswordlessOptions> = {}, configure?: (app: Express) => void): TestApp {
+  const outbox = outboxSender();
+  const clock = makeClock();
+  const pl = passwordless({
+    secret: SECRET,
+    sender: outbox,
+    clients: [CLIENT, CONFIDENTIAL, DISABLED],
+    rateLimits: false,
+    now: clock.now,
+    ...options,
+  } as PasswordlessOptions);
+  const app = express();
+  configure?.(app);
+  app.use(session({ secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
+  app.use(pl.router);
+  app.get('/me', pl.requireAuth, (req, res) => {
+    res.json({ user: (req as typeof req & { user?: unknown }).user });
+  });
+  return { app, pl, outbox, clock };
+}
+
+export function startBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, ...extra };
+}
+
+export function verifyBody(code: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: code, ...extra };
+}
+
+/** The code in the newest message (to `to`, if given). */
+export function lastCode(outbox: OutboxSender, to?: string): string {
+  const message = outbox.last(to);
+  const match = message?.body.match(/\d{4,10}/);
+  if (!match) throw new Error(`no code in the outbox${to ? ` for ${to}` : ''}`);
+  return match[0];
+}
+
+/** A code of the same length that is certainly not `code`. */
+export function wrongCodeFor(code: string): string {
+  return code.replace(/^./, (d) => String((Number(d) + 1) % 10));
+}

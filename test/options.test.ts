@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { PasswordlessError, outboxSender, passwordless, memoryStore, sessionStore, consoleSender, type PasswordlessOptions } from '../lib';
+import { CLIENT, SECRET } from './helpers/app';
+
+function valid(): PasswordlessOptions {
+  return { secret: SECRET, sender: outboxSender(), clients: [CLIENT] };
+}
+
+function throwsOption(options: unknown, message: RegExp): void {
+  assert.throws(
+    () => passwordless(options as PasswordlessOptions),
+    (err: unknown) => {
+      assert.ok(err instanceof PasswordlessError, String(err));
+      assert.equal(err.code, 'invalid_option');
+      assert.match(err.message, message);
+      return true;
+    },
+  );
+}
+
+describe('passwordless(options) validation at construction', () => {
+  it('builds with the required options only', async () => {
+    const pl = passwordless(valid());
+    assert.equal(typeof pl.router, 'function');
+    assert.equal(typeof pl.requireAuth, 'function');
+    await pl.close();
+  });
+
+  const cases: Array<[string, (o: Record<string, unknown>) => void, RegExp]> = [
+    ['a missing secret', (o) => delete o.secret, /`secret` must be a string of at least 32 characters.*randomBytes/],
+    ['a short secret', (o) => (o.secret = 'short'), /`secret`.*got 5 characters/],
+    ['a missing sender', (o) => delete o.sender, /`sender` is required.*twilioSender/],
+    ['a sender without send()', (o) => (o.sender = {}), /`sender` must be an object with a send\(message\)/],
+    ['missing clients', (o) => delete o.clients, /`clients` must be a non-empty array/],
+    ['an empty client list', (o) => (o.clients = []), /`clients` must be a non-empty array/],
+    ['a duplicated client', (o) => (o.clients = [CLIENT, { ...CLIENT }]), /`clients\[1\]\.clientId` repeats "app-public"/],
+    ['a client without a name', (o) => (o.clients = [{ clientId: 'a' }]), /`clients\[0\]\.name`/],
+    ['a client without an id', (o) => (o.clients = [{ name: 'a' }]), /`clients\[0\]\.clientId`/],
+    ['a client with an unknown key', (o) => (o.clients = [{ ...CLIENT, client_secret: 'x' }]), /`clients\[0\]\.client_secret`/],
+    ['a client with a non-boolean enabled', (o) => (o.clients = [{ ...CLIENT, enabled: 'no' }]), /`clients\[0\]\.enabled` must be true or false/],
+    ['an unknown option, with a guess', (o) => (o.templat = 'x'), /`templat` is not an option.*Did you mean `template`/],
+    ['an unknown otp option, with a guess', (o) => (o.otp = { maxAttempt: 3 }), /`otp\.maxAttempt`.*Did you mean `otp\.maxAttempts`/],
+    ['otp.length below 4', (o) => (o.otp = { length: 3 }), /`otp\.length` must be an integer from 4 to 10 \(got 3\)/],
+    ['otp.length above 10', (o) => (o.otp = { length: 11 }), /`otp\.length` must be an integer from 4 to 10/],
+    ['otp.length not an integer', (o) => (o.otp = { length: 6.5 }), /`otp\.length`/],
+    ['otp.length as a string', (o) => (o.otp = { length: '6' }), /`otp\.length`.*got "6"/],
+    ['otp.ttlSeconds below 30', (o) => (o.otp = { ttlSeconds: 29 }), /`otp\.ttlSeconds` must be an integer from 30 to 600/],
+    ['otp.ttlSeconds above 600', (o) => (o.otp = { ttlSeconds: 601 }), /`otp\.ttlSeconds`/],
+    ['otp.maxAttempts of 0', (o) => (o.otp = { maxAttempts: 0 }), /`otp\.maxAttempts` must be an integer from 1 to 10/],
+    ['otp.maxAttempts above 10', (o) => (o.otp = { maxAttempts: 11 }), /`otp\.maxAttempts`/],
+    ['otp that is not an object', (o) => (o.otp = 6), /`otp` must be an object/],
+    ['a template that does not parse', (o) => (o.template = 'Code {{ code '), /`template` is not a valid Liquid template/],
+    ['a template with an unknown filter', (o) => (o.template = '{{ code | nope }}'), /`template`/],
+    ['a template that never outputs the code', (o) => (o.template = 'Hello {{ application.name }}'), /`template` never outputs the code. Add \{\{ code \}\}/],
+    ['a template that includes a file', (o) => (o.template = "{% include 'etc/passwd' %}{{ code }}"), /`template` fails to render/],
+    ['a per-language template that does not parse', (o) => (o.templates = { fr: '{% if %}' }), /`templates\.fr`/],
+    ['a per-language template without the code', (o) => (o.templates = { fr: 'Bonjour' }), /`templates\.fr` never outputs the code/],
+    ['a bad language tag', (o) => (o.templates = { 'not a tag': '{{ code }}' }), /`templates\.not a tag` is not a language tag/],
+    ['an unknown templateSyntax', (o) => (o.templateSyntax = 'mustache'), /`templateSyntax` must be 'liquid' or 'md_with_macros'/],
+    ['an unknown macro', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: '@@password@@ @@pasword@@' }), /unknown macro @@pasword@@/],
+    ['macros without the code', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: 'Hi @@application.name@@' }), /never outputs the code. Add @@code@@/],
+    ['an empty connection', (o) => (o.connection = ''), /`connection`/],
+    ['a store without verify()', (o) => (o.store = { save() {} }), /`store` must be a CodeStore/],
+    ['a clock that is not a function', (o) => (o.now = 5), /`now` must be a function/],
+    ['a logger without warn()', (o) => (o.logger = { info() {}, error() {} }), /`logger` has no warn\(\)/],
+    ['rateLimits of the wrong type', (o) => (o.rateLimits = true), /`rateLimits` must be an object/],
+    ['a negative rate limit', (o) => (o.rateLimits = { sendsPerPhonePerHour: -1 }), /`rateLimits\.sendsPerPhonePerHour`/],
+    ['a misspelt rate limit', (o) => (o.rateLimits = { sendPerPhonePerHour: 3 }), /Did you mean `rateLimits\.sendsPerPhonePerHour`/],
+    ['a lower-case country', (o) => (o.allowedCountries = ['us']), /Write it in capitals: "US"/],
+    ['an unknown country', (o) => (o.allowedCountries = ['XX']), /not an ISO 3166/],
+    ['an empty country list', (o) => (o.allowedCountries = []), /`allowedCountries` must be a non-empty array/],
+    ['an unknown number type', (o) => (o.blockedNumberTypes = ['MOBILE_ONLY']), /`blockedNumberTypes`/],
+  ];
+  for (const [label, change, message] of cases) {
+    it(`throws for ${label}`, () => {
+      const options = valid() as unknown as Record<string, unknown>;
+      change(options);
+      throwsOption(options, message);
+    });
+  }
+
+  it('throws for options that are not an object', () => throwsOption(undefined, /`options` must be an object/));
+
+  it('validates the store and sender factories too', () => {
+    assert.throws(() => memoryStore({ max: 0 }), /memoryStore\.max/);
+    assert.throws(() => memoryStore({ maks: 1 } as never), /memoryStore\.maks/);
+    assert.throws(() => sessionStore({ ledger: {} as never }), /sessionStore\.ledger/);
+    assert.throws(() => outboxSender({ max: -1 }), /outboxSender\.max/);
+  });
+
+  it('refuses consoleSender in production unless dangerouslyAllowInProduction', () => {
+    const saved = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      assert.throws(() => consoleSender(), /NODE_ENV=production.*twilioSender/);
+      consoleSender({ dangerouslyAllowInProduction: true, write: () => {} });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
+    }
+  });
+});

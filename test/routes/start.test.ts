@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import express from 'express';
+import { PasswordlessError, passwordless, outboxSender, type SmsSender } from '../../lib';
+import { CLIENT, CONFIDENTIAL, DISABLED, PHONE, lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
+
+function expectError(res: request.Response, status: number, error: string, description?: RegExp): void {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.match(String(res.headers['content-type']), /application\/json/);
+  assert.equal(res.body.error, error);
+  assert.equal(typeof res.body.error_description, 'string');
+  if (description) assert.match(res.body.error_description, description);
+}
+
+describe('POST /passwordless/start', () => {
+  it('sends a code and answers 200 with _id, the E.164 number and the request language', async () => {
+    const { app, outbox } = makeApp();
+    const res = await request(app).post('/passwordless/start').set('x-request-language', 'fr-FR').send(startBody({ phone_number: '+1 (415) 555-0123' }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body).sort(), ['_id', 'phone_number', 'request_language']);
+    assert.match(res.body._id, /^[0-9a-f]{24}$/);
+    assert.equal(res.body.phone_number, PHONE);
+    assert.equal(res.body.request_language, 'fr-FR');
+    assert.equal(outbox.messages.length, 1);
+    assert.equal(outbox.last()?.to, PHONE);
+    assert.match(outbox.last()?.body ?? '', /^Your verification code is: \d{6}$/);
+  });
+
+  it('accepts urlencoded bodies and send=code', async () => {
+    const { app } = makeApp();
+    const res = await request(app).post('/passwordless/start').type('form').send(startBody({ send: 'code' }));
+    assert.equal(res.status, 200);
+  });
+
+  it('accepts authParams as an object', async () => {
+    const { app } = makeApp();
+    const res = await request(app).post('/passwordless/start').send(startBody({ authParams: { scope: 'openid', nonce: 'n1' } }));
+    assert.equal(res.status, 200);
+  });
+
+  it('treats formatting variants as the same number (one pending code)', async () => {
+    const { app, outbox } = makeApp();
+    await request(app).post('/passwordless/start').send(startBody({ phone_number: '+1 (415) 555-0123' })).expect(200);
+    const first = lastCode(outbox);
+    await request(app).post('/passwordless/start').send(startBody({ phone_number: '+14155550123' })).expect(200);
+    const second = lastCode(outbox);
+    // The second start replaced the first: only the newest code logs in.
+    if (first !== second) {
+      await request(app).post('/passwordless/verify').send(verifyBody(first)).expect(403);
+    }
+    await request(app).post('/passwordless/verify').send(verifyBody(second, { phone_number: '+1.415.555.0123' })).expect(200);
+  });
+
+  describe('errors of the contract table', () => {
+    const { app } = makeApp();
+    const post = (body: unknown) => request(app).post('/passwordless/start').send(body as object);
+
+    it('400 bad.client_id when client_id is missing', async () => expectError(await post(startBody({ client_id: undefined })), 400, 'bad.client_id'));
+    it('400 bad.client_id when client_id is unknown', async () => expectError(await post(startBody({ client_id: 'nope' })), 400, 'bad.client_id'));
+    it('400 bad.client_id when client_id is not a string', async () => expectError(await post(startBody({ client_id: ['app-public'] })), 400, 'bad.client_id'));
+    it('400 bad.connection when connection is missing', async () => expectError(await post(startBody({ connection: undefined })), 400, 'bad.connection'));
+    it('400 bad.connection when connection is another one', async () => expectError(await post(startBody({ connection: 'email' })), 400, 'bad.connection'));
+    it('400 bad.connection "Connection is disabled" for a disabled client', async () =>
+      expectError(await post(startBody({ client_id: DISABLED.clientId })), 400, 'bad.connection', /^Connection is disabled$/));
+    it('401 unauthorized_client for a confidential client without its secret', async () =>
+      expectError(await post(startBody({ client_id: CONFIDENTIAL.clientId })), 401, 'unauthorized_client'));
+    it('401 unauthorized_client for a confidential client with a wrong secret', async () =>
+      expectError(await post(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: 'wrong' })), 401, 'unauthorized_client'));
+    it('200 for a confidential client with its secret', async () => {
+      const res = await post(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }));
+      assert.equal(res.status, 200);
+    });
+    it('400 bad.phone_number when phone_number is missing', async () => expectError(await post(startBody({ phone_number: undefined })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for an invalid number', async () => expectError(await post(startBody({ phone_number: '+1415' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number without country code', async () => expectError(await post(startBody({ phone_number: '4155550123' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number inside text', async () => expectError(await post(startBody({ phone_number: 'call +14155550123 now' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number that is not a string', async () => expectError(await post(startBody({ phone_number: 14155550123 })), 400, 'bad.phone_number'));
+    it('400 bad.send for send=link', async () => expectError(await post(startBody({ send: 'link' })), 400, 'bad.send'));
+    it('400 bad.send for a non-string send', async () => expectError(await post(startBody({ send: ['code'] })), 400, 'bad.send'));
+    it('400 bad.authParams when authParams is not an object', async () => expectError(await post(startBody({ authParams: 'x' })), 400, 'bad.authParams'));
+    it('400 bad.authParams when authParams is an array', async () => expectError(await post(startBody({ authParams: [1] })), 400, 'bad.authParams'));
+    it('400 bad.request for a property that is not allowed', async () => expectError(await post(startBody({ email: 'a@b.c' })), 400, 'bad.request', /email/));
+    it('400 bad.request for a JSON array body', async () => expectError(await post([startBody()]), 400, 'bad.request'));
+    it('400 bad.request for malformed JSON', async () =>
+      expectError(await request(app).post('/passwordless/start').set('content-type', 'application/json').send('{"client_id":'), 400, 'bad.request'));
+    it('400 bad.request for a body of another content type', async () =>
+      expectError(await request(app).post('/passwordless/start').set('content-type', 'text/plain').send('hello'), 400, 'bad.request'));
+    it('413 bad.request for an oversized body', async () =>
+      expectError(await post(startBody({ phone_number: 'x'.repeat(20_000) })), 413, 'bad.request'));
+  });
+
+  describe('when the send fails', () => {
+    function failingSender(error: Error): SmsSender & { fail: boolean } {
+      const sender = {
+        fail: true,
+        async send() {
+          if (sender.fail) throw error;
+          return { id: 'SM1' };
+        },
+      };
+      return sender;
+    }
+
+    it('keeps the status and code of a PasswordlessError, and no code stays pending', async () => {
+      const sender = failingSender(new PasswordlessError('sms_provider_error', 400, "The 'To' number is not valid. (Code: 21211)"));
+      const { app } = makeApp({ sender });
+      const res = await request(app).post('/passwordless/start').send(startBody());
+      expectError(res, 400, 'sms_provider_error', /Code: 21211/);
+    });
+
+    it('answers 502 for any other error, without its text', async () => {
+      const { app } = makeApp({ sender: failingSender(new Error('socket hang up')) });
+      const res = await request(app).post('/passwordless/start').send(startBody());
+      expectError(res, 502, 'sms_provider_error');
+      assert.doesNotMatch(res.body.error_description, /socket/);
+    });
+
+    it('leaves no pending code, not even the one it replaced', async () => {
+      let fail = false;
+      const codes: string[] = [];
+      const sender: SmsSender = {
+        async send(message) {
+          codes.push(message.body.replace(/\D/g, ''));
+          if (fail) throw new Error('provider down');
+          return {};
+        },
+      };
+      const { app } = makeApp({ sender });
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      fail = true;
+      await request(app).post('/passwordless/start').send(startBody()).expect(502);
+      for (const code of codes) {
+        await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
+      }
+    });
+
+    it('never puts the code in the error a sender raises', async () => {
+      const sender: SmsSender = {
+        async send(message) {
+          throw new PasswordlessError('sms_provider_error', 400, `cannot deliver "${message.body}"`);
+        },
+      };
+      const { app } = makeApp({ sender });
+      const res = await request(app).post('/passwordless/start').send(startBody());
+      assert.equal(res.status, 400);
+      assert.doesNotMatch(res.body.error_description, /\d{6}/);
+    });
+  });
+
+  it('refuses a message longer than 1600 characters before sending it', async () => {
+    const { app, outbox } = makeApp({ template: `{{ code }} ${'x'.repeat(1700)}` });
+    const res = await request(app).post('/passwordless/start').send(startBody());
+    expectError(res, 400, 'sms_provider_error', /1600/);
+    assert.equal(outbox.messages.length, 0);
+  });
+
+  it('answers 500 with a clear message when express-session is not mounted', async () => {
+    const pl = passwordless({ secret: 'x'.repeat(32), sender: outboxSender(), clients: [CLIENT] });
+    const app = express();
+    app.use(pl.router);
+    const res = await request(app).post('/passwordless/start').send(startBody());
+    assert.equal(res.status, 500);
+    assert.match(res.body.error_description, /express-session/);
+  });
+});

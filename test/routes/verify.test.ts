@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import request from 'supertest';
+import type { Logger } from '../../lib';
+import { CLIENT, CONFIDENTIAL, OTHER_PHONE, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+
+async function started(options: Parameters<typeof makeApp>[0] = {}) {
+  const t = makeApp(options);
+  await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+  return { ...t, code: lastCode(t.outbox) };
+}
+
+describe('POST /passwordless/verify', () => {
+  it('logs in with the right code: 200 with the user, and requireAuth lets the session through', async () => {
+    const { app, code } = await started();
+    const agent = request.agent(app);
+    const res = await agent.post('/passwordless/verify').send(verifyBody(code));
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body), ['user']);
+    assert.equal(res.body.user.phone_number, PHONE);
+    assert.equal(res.body.user.phone_verified, true);
+    assert.match(res.body.user.user_id, /^sms\|[0-9a-f]{24}$/);
+    const me = await agent.get('/me').expect(200);
+    assert.deepEqual(me.body.user, res.body.user);
+  });
+
+  it('gives the same user_id on every login of a number, and it is not the number', async () => {
+    const t = makeApp();
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: i ? '+1 415-555-0123' : PHONE })).expect(200);
+      const res = await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      ids.push(res.body.user.user_id);
+    }
+    assert.equal(ids[0], ids[1]);
+    assert.ok(!ids[0]?.includes('4155550123'));
+  });
+
+  it('accepts urlencoded bodies', async () => {
+    const { app, code } = await started();
+    await request(app).post('/passwordless/verify').type('form').send(verifyBody(code)).expect(200);
+  });
+
+  it('answers wrong, expired and never-sent codes identically with 403 invalid_grant', async () => {
+    const { app, code, clock } = await started({ otp: { maxAttempts: 10 } });
+    const wrong = await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code)));
+    const neverSent = await request(app).post('/passwordless/verify').send(verifyBody('123456', { phone_number: OTHER_PHONE }));
+    clock.advance(181_000);
+    const expired = await request(app).post('/passwordless/verify').send(verifyBody(code));
+    for (const res of [wrong, neverSent, expired]) {
+      assert.equal(res.status, 403);
+      assert.deepEqual(res.body, { error: 'invalid_grant', error_description: 'Wrong phone number or verification code.' });
+    }
+  });
+
+  it('accepts a code at ttl - 1 s and refuses it at ttl + 1 s (injected clock)', async () => {
+    const a = await started({ otp: { ttlSeconds: 60 } });
+    a.clock.advance(59_000);
+    await request(a.app).post('/passwordless/verify').send(verifyBody(a.code)).expect(200);
+    const b = await started({ otp: { ttlSeconds: 60 } });
+    b.clock.advance(61_000);
+    await request(b.app).post('/passwordless/verify').send(verifyBody(b.code)).expect(403);
+  });
+
+  it('voids the code after otp.maxAttempts wrong entries: then even the right code gets 429', async () => {
+    const { app, code } = await started({ otp: { maxAttempts: 3 } });
+    for (let i = 0; i < 3; i += 1) {
+      await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+    }
+    const res = await request(app).post('/passwordless/verify').send(verifyBody(code));
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error, 'too_many_attempts');
+  });
+
+  it('does not extend the code’s life with wrong entries', async () => {
+    const { app, code, clock } = await started({ otp: { ttlSeconds: 60, maxAttempts: 5 } });
+    clock.advance(50_000);
+    await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+    clock.advance(11_000);
+    await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
+  });
+
+  it('lets a code work once', async () => {
+    const { app, code } = await started();
+    await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
+    await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
+  });
+
+  it('logs in exactly one of 20 concurrent requests with the right code', async () => {
+    const { app, code } = await started();
+    const results = await Promise.all(Array.from({ length: 20 }, () => request(app).post('/passwordless/verify').send(verifyBody(code))));
+    assert.equal(results.filter((r) => r.status === 200).length, 1);
+    assert.ok(results.every((r) => r.status === 200 || r.status === 403));
+  });
+
+  it('does not let a code started for one client log into another', async () => {
+    const { app, code } = await started();
+    const res = await request(app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }));
+    assert.equal(res.status, 403);
+    await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
+  });
+
+  it('does not let a code for one number log in another number', async () => {
+    const { app, code } = await started();
+    await request(app).post('/passwordless/verify').send(verifyBody(code, { phone_number: OTHER_PHONE })).expect(403);
+  });
+
+  it('requires the secret of a confidential client', async () => {
+    const t = makeApp();
+    await request(t.app).post('/passwordless/start').send(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })).expect(200);
+    const code = lastCode(t.outbox);
+    const res = await request(t.app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: 'nope' }));
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error, 'unauthorized_client');
+    await request(t.app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })).expect(200);
+  });
+
+  describe('body errors as for start', () => {
+    const { app } = makeApp();
+    const cases: Array<[string, Record<string, unknown>, number, string]> = [
+      ['unknown client', verifyBody('123456', { client_id: 'nope' }), 400, 'bad.client_id'],
+      ['other connection', verifyBody('123456', { connection: 'email' }), 400, 'bad.connection'],
+      ['disabled client', verifyBody('123456', { client_id: 'app-disabled' }), 400, 'bad.connection'],
+      ['invalid number', verifyBody('123456', { phone_number: '12' }), 400, 'bad.phone_number'],
+      ['missing code', verifyBody('123456', { verification_code: undefined }), 400, 'bad.verification_code'],
+      ['code as a number', verifyBody('123456', { verification_code: 123456 }), 400, 'bad.verification_code'],
+      ['extra property', verifyBody('123456', { send: 'code' }), 400, 'bad.request'],
+    ];
+    for (const [label, body, status, error] of cases) {
+      it(`${status} ${error} for ${label}`, async () => {
+        const res = await request(app).post('/passwordless/verify').send(body);
+        assert.equal(res.status, status);
+        assert.equal(res.body.error, error);
+      });
+    }
+  });
+
+  it('regenerates the session: the pre-login cookie does not log in', async () => {
+    const t = await started();
+    t.app.get('/touch', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).seen = true;
+      res.end();
+    });
+    const agent = request.agent(t.app);
+    const touched = await agent.get('/touch');
+    const oldCookie = String(touched.headers['set-cookie']?.[0]).split(';')[0] as string;
+    const login = await agent.post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+    const newCookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    assert.notEqual(newCookie, oldCookie);
+    await request(t.app).get('/me').set('cookie', oldCookie).expect(401);
+    await request(t.app).get('/me').set('cookie', newCookie).expect(200);
+  });
+
+  it('keeps leading zeros (a forced code of 004217)', async () => {
+    const original = crypto.randomInt;
+    (crypto as { randomInt: unknown }).randomInt = () => 4217;
+    try {
+      const t = await started();
+      assert.equal(t.code, '004217');
+      assert.match(t.outbox.last()?.body ?? '', /: 004217$/);
+      await request(t.app).post('/passwordless/verify').send(verifyBody('4217')).expect(403);
+      await request(t.app).post('/passwordless/verify').send(verifyBody('004217')).expect(200);
+    } finally {
+      (crypto as { randomInt: unknown }).randomInt = original;
+    }
+  });
+
+  it('honours otp.length', async () => {
+    const t = await started({ otp: { length: 10 } });
+    assert.equal(t.code.length, 10);
+    await request(t.app).post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+  });
+
+  it('never lets the code reach a response or the logger', async () => {
+    const logged: string[] = [];
+    const logger: Logger = {
+      info: (e) => logged.push(JSON.stringify(e)),
+      warn: (e) => logged.push(JSON.stringify(e)),
+      error: (e) => logged.push(JSON.stringify(e)),
+    };
+    const t = makeApp({ logger, otp: { maxAttempts: 2 } });
+    const responses: string[] = [];
+    const start = await request(t.app).post('/passwordless/start').send(startBody());
+    const code = lastCode(t.outbox);
+    responses.push(start.text);
+    for (const guess of [wrongCodeFor(code), wrongCodeFor(code), code]) {
+      const res = await request(t.app).post('/passwordless/verify').send(verifyBody(guess));
+      responses.push(res.text);
+    }
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    const second = lastCode(t.outbox);
+    responses.push((await request(t.app).post('/passwordless/verify').send(verifyBody(second))).text);
+    for (const text of [...responses, ...logged]) {
+      assert.ok(!text.includes(code) && !text.includes(second), `code leaked into: ${text}`);
+    }
+    const events = logged.map((l) => JSON.parse(l).event);
+    assert.deepEqual(events, ['code_sent', 'login_failed', 'login_failed', 'login_failed', 'code_sent', 'login']);
+    assert.ok(logged.every((l) => !l.includes(PHONE)), 'phone numbers are masked');
+    assert.ok(logged.some((l) => l.includes('+1415*****23')));
+  });
+});
+
+describe('POST /passwordless/logout and requireAuth', () => {
+  it('destroys the session with 204', async () => {
+    const t = await started();
+    const agent = request.agent(t.app);
+    await agent.post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+    await agent.get('/me').expect(200);
+    await agent.post('/passwordless/logout').expect(204);
+    const res = await agent.get('/me');
+    assert.equal(res.status, 401);
+    assert.deepEqual(res.body, { error: 'unauthorized', error_description: 'Log in first.' });
+  });
+
+  it('answers 204 without a session to destroy', async () => {
+    const { app } = makeApp();
+    await request(app).post('/passwordless/logout').expect(204);
+  });
+
+  it('answers 401 JSON to a request that never logged in', async () => {
+    const { app } = makeApp();
+    const res = await request(app).get('/me');
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error, 'unauthorized');
+    assert.equal(CLIENT.clientId, 'app-public');
+  });
+});

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import twilio from 'twilio';
+import { passwordless, twilioSender, PasswordlessError } from '../../lib';
+import { ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+import { CLIENT, PHONE, SECRET, startBody } from '../helpers/app';
+
+describe('twilioSender against the Twilio emulator', () => {
+  let emulator: TwilioEmulator;
+  const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
+
+  before(async () => {
+    // The SDK rewrites hostnames from these (PITFALLS); the emulator must see plain paths.
+    delete process.env.TWILIO_EDGE;
+    delete process.env.TWILIO_REGION;
+    emulator = await startTwilioEmulator();
+  });
+  after(async () => {
+    await emulator.close();
+    if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
+    if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+  });
+
+  function appWith(sender: ReturnType<typeof twilioSender>) {
+    const pl = passwordless({ secret: SECRET, sender, clients: [CLIENT], rateLimits: false });
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.use(pl.router);
+    return app;
+  }
+
+  const viaService = () => twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
+
+  it('sends through the Messages API with Basic auth, To, Body and MessagingServiceSid', async () => {
+    const before = emulator.received.length;
+    const res = await request(appWith(viaService())).post('/passwordless/start').send(startBody({ phone_number: '+1 415 555 0123' }));
+    assert.equal(res.status, 200);
+    const sent = emulator.received[before];
+    assert.ok(sent);
+    assert.equal(sent.path, `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`);
+    assert.equal(sent.username, ACCOUNT_SID);
+    assert.equal(sent.form.To, PHONE);
+    assert.equal(sent.form.MessagingServiceSid, SERVICE_SID);
+    assert.equal(sent.form.From, undefined);
+    assert.match(sent.form.Body ?? '', /^Your verification code is: \d{6}$/);
+  });
+
+  it('sends From when configured with a sender number, and authenticates with an API key', async () => {
+    const sender = twilioSender({ accountSid: ACCOUNT_SID, apiKey: API_KEY, apiSecret: API_SECRET, from: '+14155550100', httpClient: emulator.httpClient() });
+    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '' });
+    assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
+    const sent = emulator.received.at(-1);
+    assert.equal(sent?.username, API_KEY);
+    assert.equal(sent?.form.From, '+14155550100');
+    assert.equal(sent?.form.MessagingServiceSid, undefined);
+  });
+
+  for (const code of [21211, 21408, 21610, 21612, 21614]) {
+    it(`maps Twilio ${code} (destination refused) to 400 sms_provider_error with the code`, async () => {
+      const to = `+1415555${String(code).slice(-4)}`;
+      emulator.behave(to, { twilioError: code });
+      const res = await request(appWith(viaService())).post('/passwordless/start').send(startBody({ phone_number: to }));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'sms_provider_error');
+      assert.match(res.body.error_description, new RegExp(`\\(Code: ${code}\\)$`));
+    });
+  }
+
+  for (const [label, behaviour, to] of [
+    ['20003 (authentication)', { twilioError: 20003 }, '+14155552003'],
+    ['20429 (too many requests)', { twilioError: 20429 }, '+14155552429'],
+    ['an HTML 500', { status: 500 }, '+14155552500'],
+    ['a 503', { status: 503 }, '+14155552503'],
+  ] as const) {
+    it(`maps ${label} to 502 sms_provider_error and leaves no pending code`, async () => {
+      emulator.behave(to, behaviour);
+      const app = appWith(viaService());
+      const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
+      assert.equal(res.status, 502);
+      assert.equal(res.body.error, 'sms_provider_error');
+      // No code stays pending: every guess is the plain wrong-code answer, never a login.
+      const verify = await request(app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: to, verification_code: '000000' });
+      assert.equal(verify.status, 403);
+    });
+  }
+
+  it('answers 502 when Twilio is slower than timeoutMs, and does not retry', async () => {
+    const to = '+14155557777';
+    emulator.behave(to, { delayMs: 1500 });
+    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, timeoutMs: 200, httpClient: emulator.httpClient() });
+    const before = emulator.received.filter((m) => m.form.To === to).length;
+    const started = Date.now();
+    const res = await request(appWith(sender)).post('/passwordless/start').send(startBody({ phone_number: to }));
+    assert.equal(res.status, 502);
+    assert.equal(res.body.error, 'sms_provider_error');
+    assert.ok(Date.now() - started < 1400, 'answered before the slow reply arrived');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(emulator.received.filter((m) => m.form.To === to).length - before, 1, 'sent exactly once');
+  });
+
+  it('answers 502 when Twilio cannot be reached', async () => {
+    const deadClient = new twilio.RequestClient({ autoRetry: false });
+    const original = deadClient.request.bind(deadClient);
+    // Port 9 (discard) has no listener here: the connection is refused.
+    deadClient.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, 'http://127.0.0.1:9') })) as typeof deadClient.request;
+    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: deadClient });
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
+  });
+
+  it('refuses wrong credentials with 502 (Twilio 20003)', async () => {
+    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: 'wrong', messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
+  });
+
+  describe('validation at construction', () => {
+    const base = { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID };
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['a malformed account SID', { ...base, accountSid: 'AC123' }, /accountSid.*"AC" followed by 32 hex/],
+      ['a malformed messaging service SID', { ...base, messagingServiceSid: 'MG12' }, /messagingServiceSid.*"MG"/],
+      ['a malformed API key', { accountSid: ACCOUNT_SID, apiKey: 'SKxyz', apiSecret: 's', messagingServiceSid: SERVICE_SID }, /apiKey.*"SK"/],
+      ['no auth token', { accountSid: ACCOUNT_SID, messagingServiceSid: SERVICE_SID }, /authToken.*required/],
+      ['both from and messagingServiceSid', { ...base, from: '+14155550100' }, /exactly one/],
+      ['neither from nor messagingServiceSid', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }, /exactly one/],
+      ['an invalid from', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: 'not a valid sender id' }, /from.*E\.164/],
+      ['an unknown option', { ...base, acountSid: 'x' }, /acountSid.*not an option/],
+      ['a timeout out of range', { ...base, timeoutMs: 5 }, /timeoutMs/],
+      ['a statusCallback that is not a URL', { ...base, statusCallback: 'ftp:x' }, /statusCallback/],
+    ];
+    for (const [label, options, message] of cases) {
+      it(`throws for ${label}`, () => {
+        assert.throws(() => twilioSender(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+      });
+    }
+    it('accepts an alphanumeric sender ID and a ready client', () => {
+      twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: 'ACME' });
+      const client = { messages: { create: async () => ({ sid: 'SM1' }) } };
+      twilioSender({ client: client as never, messagingServiceSid: SERVICE_SID });
+    });
+  });
+});

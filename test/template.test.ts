@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { lastCode, makeApp, startBody } from './helpers/app';
+
+async function messageFor(options: Parameters<typeof makeApp>[0], headers: Record<string, string> = {}, body = startBody()) {
+  const t = makeApp(options);
+  const req = request(t.app).post('/passwordless/start');
+  for (const [k, v] of Object.entries(headers)) req.set(k, v);
+  const res = await req.send(body);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return { text: t.outbox.last()?.body ?? '', code: lastCode(t.outbox), res };
+}
+
+describe('message templates', () => {
+  it('renders every Liquid variable', async () => {
+    const { text, code } = await messageFor(
+      { template: '{{ application.name }}: {{ code }} / {{ password }} for {{ phone_number }} [{{ request_language }}]' },
+      { 'accept-language': 'nl-BE' },
+      startBody({ phone_number: '+1 415 555 0123' }),
+    );
+    assert.equal(text, `Acme Web: ${code} / ${code} for +14155550123 [nl-BE]`);
+  });
+
+  it("lets a template branch on request_language the Auth0 way (contains 'fr-FR')", async () => {
+    const template = "{% if request_language contains 'fr-FR' %}Votre code : {{ code }}{% else %}Your code: {{ code }}{% endif %}";
+    const fr = await messageFor({ template }, { 'x-request-language': 'fr-FR' });
+    assert.equal(fr.text, `Votre code : ${fr.code}`);
+    const en = await messageFor({ template }, { 'accept-language': 'en-US' });
+    assert.equal(en.text, `Your code: ${en.code}`);
+  });
+
+  it('renders md_with_macros', async () => {
+    const { text, code } = await messageFor({
+      templateSyntax: 'md_with_macros',
+      template: '@@application.name@@ code @@password@@ (@@code@@) to @@phone_number@@ {{ not liquid }}',
+    });
+    assert.equal(text, `Acme Web code ${code} (${code}) to +14155550123 {{ not liquid }}`);
+  });
+
+  it('does not expose prototype properties to templates', async () => {
+    const { text, code } = await messageFor({ template: '{{ code }}|{{ application.constructor }}|{{ code.length }}|{{ application.__proto__ }}' });
+    assert.equal(text, `${code}||6|`);
+  });
+
+  it('does not render Liquid that arrives in the request', async () => {
+    const { text } = await messageFor({ template: '{{ code }} [{{ request_language }}]' }, { 'accept-language': "{{ code }}{% include 'x' %}" });
+    assert.match(text, /^\d{6} \[\{\{ code \}\}\{% include 'x' %\}\]$/);
+  });
+
+  describe('per-language templates', () => {
+    const templates = { nl: 'Uw code is {{ code }}', fr: 'Votre code est {{ code }}', pt: 'Seu código é {{ code }}', 'en-GB': 'Your code, mate: {{ code }}' };
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      ['Dutch from accept-language', { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' }, /^Uw code is \d{6}$/],
+      ['French from x-request-language over accept-language', { 'x-request-language': 'fr', 'accept-language': 'nl' }, /^Votre code est \d{6}$/],
+      ['the region fallback pt-BR → pt', { 'accept-language': 'pt-BR' }, /^Seu código é \d{6}$/],
+      ['an exact region', { 'accept-language': 'en-GB' }, /^Your code, mate: \d{6}$/],
+      ['quality order', { 'accept-language': 'de, fr;q=0.4, nl;q=0.8' }, /^Uw code is \d{6}$/],
+      ['accept-language when x-request-language matches nothing', { 'x-request-language': 'ja', 'accept-language': 'fr' }, /^Votre code est \d{6}$/],
+      ['the default template for an unknown language', { 'accept-language': 'de-DE' }, /^Your verification code is: \d{6}$/],
+      ['the default template without a language header', {}, /^Your verification code is: \d{6}$/],
+    ];
+    for (const [label, headers, expected] of cases) {
+      it(`chooses ${label}`, async () => {
+        const { text } = await messageFor({ templates }, headers);
+        assert.match(text, expected);
+      });
+    }
+  });
+});
