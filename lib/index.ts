@@ -6,6 +6,7 @@ export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';
 export { sessionStore, type SessionStoreOptions } from './stores/session';
+export { redisStore, type RedisStoreOptions, type RedisCodeStore } from './stores/redis';
 export type { PasswordlessUser } from './session';
 export type {
   Client,

@@ -7,6 +7,10 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import { ErrorCodes, PasswordlessError, storeUnavailable } from './errors';
 import { createHmac } from 'node:crypto';
 import type { ResolvedRateLimits } from './options';
+import { withTimeout } from './timeout';
+
+/** A limiter whose Redis does not answer in this time fails closed with 503. */
+const LIMITER_TIMEOUT_MS = 2000;
 
 /** A Redis client the limiter can share with the store, and which library made it. */
 export interface LimiterRedis {
@@ -37,8 +41,7 @@ function tooMany(code: string, message: string, res: RateLimiterRes): Passwordle
 
 /** Limiter errors that are not "over the limit" mean the backing Redis failed: 503, fail closed. */
 function limiterFailure(err: unknown): PasswordlessError {
-  if (err instanceof RateLimiterRes) return new PasswordlessError(ErrorCodes.tooManyRequests, 429, 'Too many requests.');
-  return storeUnavailable();
+  return err instanceof PasswordlessError ? err : storeUnavailable();
 }
 
 export const NO_LIMITS: Limits = {
@@ -77,7 +80,7 @@ export function createLimits(settings: ResolvedRateLimits | false, secret: strin
   async function consume(limiter: RateLimiterAbstract | undefined, key: string, message: string): Promise<void> {
     if (!limiter) return;
     try {
-      await limiter.consume(key);
+      await withTimeout(limiter.consume(key), LIMITER_TIMEOUT_MS, storeUnavailable);
     } catch (err) {
       if (err instanceof RateLimiterRes) throw tooMany(ErrorCodes.tooManyRequests, message, err);
       throw limiterFailure(err);
@@ -102,7 +105,7 @@ export function createLimits(settings: ResolvedRateLimits | false, secret: strin
       // pass the check before any of them is counted; a success resets the count.
       if (!failed) return;
       try {
-        await failed.consume(hashed(phone));
+        await withTimeout(failed.consume(hashed(phone)), LIMITER_TIMEOUT_MS, storeUnavailable);
       } catch (err) {
         if (err instanceof RateLimiterRes) {
           throw tooMany(ErrorCodes.tooManyAttempts, 'Too many wrong codes were entered for this number. Try again in {s} seconds.', err);
@@ -113,7 +116,7 @@ export function createLimits(settings: ResolvedRateLimits | false, secret: strin
     async succeededVerify(phone) {
       if (!failed) return;
       try {
-        await failed.delete(hashed(phone));
+        await withTimeout(failed.delete(hashed(phone)), LIMITER_TIMEOUT_MS, storeUnavailable);
       } catch (err) {
         throw limiterFailure(err);
       }

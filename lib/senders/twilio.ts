@@ -4,6 +4,7 @@
  */
 import twilio from 'twilio';
 import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
 type TwilioClient = ReturnType<typeof twilio>;
@@ -98,16 +99,6 @@ export function twilioError(err: unknown): PasswordlessError {
   return new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider could not send the message. Try again later.${suffix}`);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider did not answer within ${ms} ms. The send was not retried.`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export function twilioSender(options: TwilioSenderOptions): SmsSender {
   validate(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -134,6 +125,7 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
             ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
           }),
           timeoutMs,
+          () => new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider did not answer within ${timeoutMs} ms. The send was not retried.`),
         );
         return { id: sent.sid };
       } catch (err) {

@@ -1,0 +1,84 @@
+/**
+ * Real Redis for the tests: the machine's server on 127.0.0.1:6379, and throwaway servers
+ * on their own ports for outage tests. In CI a missing Redis fails the run; locally the
+ * tests that need it skip with a message saying how to run them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import Redis from 'ioredis';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function ping(port = 6379): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/** Call in a `before` hook: fails in CI without Redis, skips elsewhere. */
+export async function requireRedis(context: Mocha.Context): Promise<void> {
+  if (await ping()) return;
+  if (process.env.CI) throw new Error('These tests need Redis on 127.0.0.1:6379; .ci/run starts it with redis-server --daemonize yes --save "" --appendonly no');
+  console.warn('    (skipped: start Redis on 127.0.0.1:6379 to run these tests: redis-server --daemonize yes --save "" --appendonly no)');
+  context.skip();
+}
+
+/** A key prefix of its own per test file, so runs never see each other's keys. */
+export function uniquePrefix(): string {
+  return `pwl-test:${randomBytes(4).toString('hex')}:`;
+}
+
+export type NodeRedisClient = ReturnType<typeof createClient>;
+
+export async function nodeRedis(port = 6379): Promise<NodeRedisClient> {
+  const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } });
+  client.on('error', () => {}); // outages are part of the tests; answers come from the store
+  await client.connect();
+  return client;
+}
+
+export async function ioredis(port = 6379): Promise<Redis> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** A redis-server of the test's own, on its own port, that the test may stop and restart. */
+export interface OwnRedis {
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function ownRedis(port: number): OwnRedis {
+  let child: ChildProcess | undefined;
+  return {
+    port,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      for (let i = 0; i < 50; i += 1) {
+        if (await ping(port)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`redis-server on port ${port} did not start`);
+    },
+    async stop() {
+      if (!child) return;
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      child = undefined;
+    },
+  };
+}
