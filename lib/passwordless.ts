@@ -11,7 +11,7 @@ import { logoutRoute } from './routes/logout';
 import { startRoute } from './routes/start';
 import { verifyRoute } from './routes/verify';
 import type { Runtime } from './runtime';
-import { missingSession, requireAuthMiddleware } from './session';
+import { missingSession, requireAuthMiddleware, sessionUser, type PasswordlessUser } from './session';
 import type { PasswordlessOptions } from './types';
 
 export interface Passwordless {
@@ -19,6 +19,8 @@ export interface Passwordless {
   readonly router: Router;
   /** Passes logged-in sessions with `req.user` set; answers 401 otherwise. */
   readonly requireAuth: RequestHandler;
+  /** The logged-in user of this request's session, or `undefined` (for pages that redirect instead of answering 401). */
+  getUser(req: Request): PasswordlessUser | undefined;
   /** Releases what this instance opened (the default store). Injected stores and clients stay open. */
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   return Object.freeze({
     router,
     requireAuth: requireAuthMiddleware(),
+    getUser: sessionUser,
     async close() {
       if (config.ownsStore) await config.store.close?.();
     },

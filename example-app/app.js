@@ -1,0 +1,101 @@
+// The example app: an ordinary Express app that adds SMS login with express-passwordless-sms,
+// imported by its package name exactly as your app would.
+'use strict';
+const path = require('node:path');
+const express = require('express');
+const session = require('express-session');
+const { passwordless, outboxSender, twilioSender, memoryStore, redisStore } = require('express-passwordless-sms');
+const messages = require('./messages');
+const { loginPage, profilePage, outboxPage } = require('./pages');
+
+const CLIENT = { clientId: 'example-web', name: 'Example App' };
+const CONNECTION = 'sms';
+
+/** The development sender: keeps messages for /dev/outbox and prints each to the console. */
+function developmentSender(print) {
+  const outbox = outboxSender({ max: 50 });
+  return {
+    outbox,
+    async send(message) {
+      print(`[example-app] SMS to ${message.to}: ${message.body}`);
+      return outbox.send(message);
+    },
+  };
+}
+
+/**
+ * Builds the app from a config (see config.js). `overrides` lets tests inject a clock or
+ * limits; `print` is where the development sender writes.
+ */
+async function createApp(config, { overrides = {}, print = (line) => console.log(line) } = {}) {
+  const closers = [];
+  let store = memoryStore();
+  let sessionStore;
+  if (config.redisUrl) {
+    const { createClient } = require('redis');
+    const { RedisStore } = require('connect-redis');
+    const client = createClient({ url: config.redisUrl });
+    client.on('error', (err) => console.error('[example-app] Redis:', err.message));
+    await client.connect();
+    closers.push(() => client.quit());
+    store = redisStore({ client });
+    sessionStore = new RedisStore({ client, prefix: 'example:sess:' });
+  }
+  const dev = config.twilio ? undefined : developmentSender(print);
+  const sender = config.twilio ? twilioSender(config.twilio) : dev;
+
+  const pl = passwordless({
+    secret: config.passwordlessSecret,
+    sender,
+    clients: [CLIENT],
+    connection: CONNECTION,
+    template: messages.template,
+    templates: messages.templates,
+    store,
+    ...overrides,
+  });
+  closers.push(() => pl.close());
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.production) app.set('trust proxy', 1);
+  app.use(
+    session({
+      name: 'example.sid',
+      store: sessionStore,
+      secret: config.sessionSecret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.production },
+    }),
+  );
+  app.use(pl.router);
+  app.use(express.static(path.join(__dirname, 'public')));
+
+  app.get('/', (req, res) => {
+    if (pl.getUser(req)) return res.redirect('/profile');
+    res.type('html').send(loginPage({ clientId: CLIENT.clientId, connection: CONNECTION, devOutbox: Boolean(dev) }));
+  });
+  app.get('/profile', (req, res) => {
+    const user = pl.getUser(req);
+    if (!user) return res.redirect('/');
+    res.type('html').send(profilePage(user));
+  });
+  // The same data as JSON, behind the package's own guard.
+  app.get('/api/me', pl.requireAuth, (req, res) => res.json({ user: req.user }));
+  if (dev) {
+    app.get('/dev/outbox', (_req, res) => res.type('html').send(outboxPage(dev.outbox.messages)));
+    app.get('/dev/outbox.json', (_req, res) => res.json({ messages: dev.outbox.messages }));
+  }
+
+  return {
+    app,
+    pl,
+    outbox: dev?.outbox,
+    async close() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+module.exports = { createApp, CLIENT, CONNECTION };

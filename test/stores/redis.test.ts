@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { outboxSender, passwordless, redisStore, PasswordlessError } from '../../lib';
+import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
+import { ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
+
+describe('redisStore on a real Redis', function () {
+  before(async function () {
+    await requireRedis(this);
+  });
+
+  it('keeps only the HMAC, with a Redis expiry matching the code, under the prefix', async () => {
+    const client = await nodeRedis();
+    const prefix = uniquePrefix();
+    const outbox = outboxSender();
+    const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, prefix }), rateLimits: false, otp: { ttlSeconds: 120 } });
+    const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+    try {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      const code = lastCode(outbox);
+      const keys: string[] = [];
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*` })) keys.push(...batch);
+      assert.equal(keys.length, 1);
+      const key = keys[0] as string;
+      assert.ok(key.startsWith(`${prefix}code:`));
+      assert.ok(!key.includes('4155550123'), 'the key does not hold the number');
+      const ttl = await client.pTTL(key);
+      assert.ok(ttl > 115_000 && ttl <= 120_000, `ttl ${ttl}`);
+      const value = await client.hGetAll(key);
+      assert.ok(!JSON.stringify(value).includes(code));
+      // A wrong guess neither removes nor extends the key's expiry.
+      await new Promise((r) => setTimeout(r, 50));
+      await request(app).post('/passwordless/verify').send(verifyBody(code === '000000' ? '111111' : '000000')).expect(403);
+      const after = await client.pTTL(key);
+      assert.ok(after > 0 && after < ttl, `ttl after a wrong guess ${after} < ${ttl}`);
+      assert.equal((await client.hGetAll(key)).a, '1');
+      await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
+      assert.equal(await client.exists(key), 0);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('refuses a client that is neither node-redis nor ioredis', () => {
+    assert.throws(() => redisStore({ client: {} }), (err: unknown) => err instanceof PasswordlessError && /redisStore\.client/.test(err.message));
+  });
+
+  for (const kind of ['node-redis', 'ioredis'] as const) {
+    it(`answers 503 while Redis is down and works again when it is back (${kind})`, async function () {
+      this.timeout(30_000);
+      const server = ownRedis(16_380 + (kind === 'ioredis' ? 1 : 0) + Math.floor(Math.random() * 500) * 2);
+      await server.start();
+      const client = kind === 'node-redis' ? await nodeRedis(server.port) : await ioredis(server.port);
+      const outbox = outboxSender();
+      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, timeoutMs: 300 }) });
+      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      try {
+        await request(app).post('/passwordless/start').send(startBody()).expect(200);
+        const code = lastCode(outbox);
+        await server.stop();
+        for (const res of [
+          await request(app).post('/passwordless/start').send(startBody({ phone_number: '+14155550999' })),
+          await request(app).post('/passwordless/verify').send(verifyBody(code)),
+        ]) {
+          assert.equal(res.status, 503);
+          assert.equal(res.body.error, 'temporarily_unavailable');
+          assert.match(res.body.error_description, /temporarily unavailable/);
+          assert.equal(res.headers['set-cookie'], undefined, 'nobody was logged in');
+        }
+        await server.start();
+        let status = 0;
+        for (let i = 0; i < 100 && status !== 200; i += 1) {
+          await new Promise((r) => setTimeout(r, 100));
+          status = (await request(app).post('/passwordless/start').send(startBody())).status;
+        }
+        assert.equal(status, 200, 'start works again');
+        await request(app).post('/passwordless/verify').send(verifyBody(lastCode(outbox, PHONE))).expect(200);
+      } finally {
+        if ('disconnect' in client && typeof client.disconnect === 'function') client.disconnect();
+        else await (client as { quit(): Promise<unknown> }).quit().catch(() => {});
+        await server.stop();
+      }
+    });
+  }
+
+  describe('two instances on one Redis', () => {
+    const children: ChildProcess[] = [];
+    after(() => children.forEach((c) => c.kill('SIGTERM')));
+
+    function instance(name: string, prefix: string): Promise<string> {
+      const script = path.join(__dirname, '..', 'fixtures', 'instance.js');
+      const child = spawn(process.execPath, [script], { env: { ...process.env, INSTANCE: name, PWL_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      return new Promise((resolve, reject) => {
+        child.stdout?.on('data', (d: Buffer) => {
+          const m = /listening (\d+)/.exec(d.toString());
+          if (m) resolve(`http://127.0.0.1:${m[1]}`);
+        });
+        child.once('exit', (code) => reject(new Error(`instance ${name} exited with ${code}`)));
+      });
+    }
+
+    it('starts on A, verifies on B, is logged in on both, and logs out on both from B', async function () {
+      this.timeout(20_000);
+      const prefix = uniquePrefix();
+      const [a, b] = await Promise.all([instance('A', prefix), instance('B', prefix)]);
+      await request(a).post('/passwordless/start').send({ client_id: 'app', connection: 'sms', phone_number: PHONE }).expect(200);
+      const { code } = (await request(a).get('/test/last-code')).body as { code: string };
+      const login = await request(b).post('/passwordless/verify').send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code }).expect(200);
+      const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+      const onA = await request(a).get('/me').set('cookie', cookie).expect(200);
+      const onB = await request(b).get('/me').set('cookie', cookie).expect(200);
+      assert.equal(onA.body.instance, 'A');
+      assert.equal(onB.body.instance, 'B');
+      assert.deepEqual(onA.body.user, login.body.user);
+      // The code was consumed in the shared store: it does not work on A either.
+      await request(a).post('/passwordless/verify').send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code }).expect(403);
+      // The cooldown is shared: a resend on B right after a send on A is refused.
+      await request(b).post('/passwordless/start').send({ client_id: 'app', connection: 'sms', phone_number: PHONE }).expect(429);
+      await request(b).post('/passwordless/logout').set('cookie', cookie).expect(204);
+      await request(a).get('/me').set('cookie', cookie).expect(401);
+    });
+  });
+});
