@@ -88,9 +88,10 @@ function profilePage(user) {
   <dt>Phone number</dt><dd id="profile-phone">${escape(user.phone_number)}</dd>
   <dt>User id</dt><dd id="profile-user-id"><code>${escape(user.user_id)}</code></dd>
 </dl>
-<form id="logout-form" method="post" action="/logout">
+<form id="logout-form" method="post" action="/passwordless/logout">
   <button id="logout" type="submit">Log out</button>
-</form>`);
+</form>
+<script src="/app.js"></script>`);
 }
 
 function outboxPage(messages) {
