@@ -8,6 +8,9 @@ export { memoryStore, type MemoryStoreOptions } from './stores/memory';
 export { sessionStore, type SessionStoreOptions } from './stores/session';
 export { redisStore, type RedisStoreOptions, type RedisCodeStore } from './stores/redis';
 export type { PasswordlessUser } from './session';
+export type { UserHooks, UserHookContext, UserProfile } from './users';
+export type { TokensOptions, AudienceOptions } from './tokens/options';
+export type { SigningKeyOptions } from './tokens/keys';
 export type {
   Client,
   CodeRecord,
@@ -21,4 +24,5 @@ export type {
   SmsSender,
   StoreContext,
   VerifyOutcome,
+  VerifyResult,
 } from './types';

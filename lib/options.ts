@@ -7,13 +7,16 @@ import { optionError } from './errors';
 import { DEFAULT_BLOCKED_TYPES, PHONE_TYPES, isCountryCode } from './phone';
 import { DEFAULT_TEMPLATE, compileTemplate, createLiquid, type RenderFn, type TemplateSyntax } from './template';
 import { memoryStore } from './stores/memory';
+import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from './tokens/options';
 import type { Client, CodeStore, Logger, PasswordlessOptions, RateLimitOptions, SmsSender } from './types';
+import type { UserHooks } from './users';
 
 export interface ResolvedClient {
   readonly clientId: string;
   readonly name: string;
   readonly secret: string | undefined;
   readonly enabled: boolean;
+  readonly idTokenAlg: IdTokenAlg;
 }
 
 export type ResolvedRateLimits = Readonly<Required<RateLimitOptions>>;
@@ -37,6 +40,9 @@ export interface Config {
   readonly blockedNumberTypes: ReadonlySet<string>;
   readonly now: () => number;
   readonly logger: Logger;
+  readonly users: UserHooks | undefined;
+  readonly disableSignup: boolean;
+  readonly tokens: ResolvedTokens | undefined;
 }
 
 export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
@@ -52,10 +58,10 @@ export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
 
 const OPTION_NAMES = [
   'secret', 'sender', 'clients', 'connection', 'template', 'templateSyntax', 'templates', 'store', 'otp',
-  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger',
+  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'users', 'disableSignup', 'tokens',
 ] as const;
 const OTP_NAMES = ['length', 'ttlSeconds', 'maxAttempts'] as const;
-const CLIENT_NAMES = ['clientId', 'name', 'secret', 'enabled'] as const;
+const CLIENT_NAMES = ['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg'] as const;
 
 const SILENT: Logger = Object.freeze({ info() {}, warn() {}, error() {} });
 
@@ -116,7 +122,7 @@ function resolveSender(sender: unknown): SmsSender {
   return sender as unknown as SmsSender;
 }
 
-function resolveClient(client: unknown, index: number): ResolvedClient {
+function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | undefined): ResolvedClient {
   const path = `clients[${index}]`;
   if (!isPlainObject(client)) throw optionError(path, 'must be an object like { clientId: "abc", name: "My App" }.');
   rejectUnknownKeys(client, CLIENT_NAMES, path);
@@ -133,16 +139,17 @@ function resolveClient(client: unknown, index: number): ResolvedClient {
   if (c.enabled !== undefined && typeof c.enabled !== 'boolean') {
     throw optionError(`${path}.enabled`, 'must be true or false.');
   }
-  return Object.freeze({ clientId: c.clientId, name: c.name, secret: c.secret, enabled: c.enabled ?? true });
+  const idTokenAlg = resolveClientAlg(tokens, c.idTokenSigningAlg, c.secret, path);
+  return Object.freeze({ clientId: c.clientId, name: c.name, secret: c.secret, enabled: c.enabled ?? true, idTokenAlg });
 }
 
-function resolveClients(clients: unknown): Map<string, ResolvedClient> {
+function resolveClients(clients: unknown, tokens: ResolvedTokens | undefined): Map<string, ResolvedClient> {
   if (!Array.isArray(clients) || clients.length === 0) {
     throw optionError('clients', 'must be a non-empty array of { clientId, name } objects: the applications allowed to log in.');
   }
   const map = new Map<string, ResolvedClient>();
   clients.forEach((client, index) => {
-    const resolved = resolveClient(client, index);
+    const resolved = resolveClient(client, index, tokens);
     if (map.has(resolved.clientId)) {
       throw optionError(`clients[${index}].clientId`, `repeats "${resolved.clientId}": each client needs its own clientId.`);
     }
@@ -215,6 +222,21 @@ function resolveBlockedTypes(value: unknown): ReadonlySet<string> {
   return new Set(value as string[]);
 }
 
+function resolveUsers(users: unknown, disableSignup: unknown): { users: UserHooks | undefined; disableSignup: boolean } {
+  if (users !== undefined) {
+    if (!isPlainObject(users)) throw optionError('users', 'must be an object with optional find(phone, ctx) and create(phone, ctx) functions.');
+    rejectUnknownKeys(users, ['find', 'create'], 'users');
+    for (const name of ['find', 'create']) {
+      if (users[name] !== undefined && typeof users[name] !== 'function') throw optionError(`users.${name}`, 'must be a function (phone, ctx) returning the user (or a promise of it).');
+    }
+  }
+  if (disableSignup !== undefined && typeof disableSignup !== 'boolean') throw optionError('disableSignup', 'must be true or false.');
+  if (disableSignup === true && typeof (users as UserHooks | undefined)?.find !== 'function') {
+    throw optionError('disableSignup', 'needs `users.find`: without it no number is known, so nobody could log in.');
+  }
+  return { users: users as UserHooks | undefined, disableSignup: disableSignup === true };
+}
+
 function resolveLogger(logger: unknown): Logger {
   if (logger === undefined) return SILENT;
   if (!isPlainObject(logger) && typeof logger !== 'function') throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit).');
@@ -236,10 +258,12 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   if (options.now !== undefined && typeof options.now !== 'function') throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
 
   const ownsStore = options.store === undefined;
+  const secret = resolveSecret(options.secret);
+  const tokens = resolveTokens(options.tokens, secret);
   return Object.freeze({
-    secret: resolveSecret(options.secret),
+    secret,
     sender: resolveSender(options.sender),
-    clients: resolveClients(options.clients),
+    clients: resolveClients(options.clients, tokens),
     connection,
     ...resolveTemplates(options),
     store: ownsStore ? memoryStore() : resolveStore(options.store),
@@ -254,5 +278,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
     blockedNumberTypes: resolveBlockedTypes(options.blockedNumberTypes),
     now: options.now ?? Date.now,
     logger: resolveLogger(options.logger),
+    ...resolveUsers(options.users, options.disableSignup),
+    tokens,
   });
 }

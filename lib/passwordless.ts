@@ -9,6 +9,8 @@ import { resolveOptions } from './options';
 import { asyncRoute, errorHandler } from './routes/respond';
 import { logoutRoute } from './routes/logout';
 import { startRoute } from './routes/start';
+import { tokenRoute } from './routes/token';
+import { jwksRoute, openIdConfigurationRoute, userinfoRoute } from './routes/well-known';
 import { verifyRoute } from './routes/verify';
 import type { Runtime } from './runtime';
 import { missingSession, requireAuthMiddleware, sessionUser, type PasswordlessUser } from './session';
@@ -45,9 +47,9 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   let warnedTrustProxy = false;
 
   const router = express.Router();
+  router.use('/passwordless', requireSession);
   router.use(
     ['/passwordless', '/oauth'],
-    requireSession,
     express.json({ limit: BODY_LIMIT, strict: true }),
     express.urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 20, depth: 2 } as Parameters<typeof express.urlencoded>[0]),
     function warnTrustProxy(req: Request, _res: Response, next: NextFunction) {
@@ -62,6 +64,12 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   router.post('/passwordless/start', asyncRoute(startRoute(runtime)));
   router.post('/passwordless/verify', asyncRoute(verifyRoute(runtime)));
   router.post('/passwordless/logout', asyncRoute(logoutRoute()));
+  if (config.tokens) {
+    router.post('/oauth/token', asyncRoute(tokenRoute(runtime)));
+    router.get('/.well-known/jwks.json', jwksRoute(config.tokens));
+    router.get('/.well-known/openid-configuration', openIdConfigurationRoute(config.tokens));
+    router.get('/userinfo', asyncRoute(userinfoRoute(runtime)));
+  }
   router.use(errorHandler(config.logger));
 
   return Object.freeze({

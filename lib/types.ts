@@ -4,6 +4,8 @@
  * `options.ts`.
  */
 import type { Request } from 'express';
+import type { TokensOptions } from './tokens/options';
+import type { UserHooks } from './users';
 
 /** An application allowed to use the connection (Auth0's "Applications" tab). */
 export interface Client {
@@ -15,6 +17,8 @@ export interface Client {
   secret?: string;
   /** `false` keeps the client known but refused with `bad.connection`. Default `true`. */
   enabled?: boolean;
+  /** How its ID tokens are signed (`/oauth/token`): `HS256` with `secret`, or `RS256`/`ES256` with `tokens.signingKeys`. Default: the first signing key's algorithm, else HS256. */
+  idTokenSigningAlg?: 'HS256' | 'RS256' | 'ES256';
 }
 
 /** One message for a sender to deliver. `to` is always E.164. */
@@ -40,6 +44,8 @@ export interface CodeRecord {
   hash: string;
   /** Absolute expiry in ms on the injected clock (`now`). */
   expiresAt: number;
+  /** Opaque per-login data handed back on success (the `authParams.nonce`); at most 512 characters. */
+  data?: string;
 }
 
 /** What the routes hand to a store with every call. */
@@ -62,6 +68,12 @@ export interface StoreContext {
  */
 export type VerifyOutcome = 'ok' | 'invalid' | 'exhausted';
 
+/** What `verify` answers: the outcome and, on `ok`, the record's `data`. */
+export interface VerifyResult {
+  outcome: VerifyOutcome;
+  data?: string;
+}
+
 /**
  * Where pending codes live. `verify` must be atomic: check expiry, compare, count a wrong
  * attempt or consume, as one step, so that concurrent requests cannot both win or both see
@@ -70,7 +82,7 @@ export type VerifyOutcome = 'ok' | 'invalid' | 'exhausted';
 export interface CodeStore {
   /** Replaces any pending code under `key`. */
   save(key: string, record: CodeRecord, ctx: StoreContext): Promise<void>;
-  verify(key: string, hash: string, ctx: StoreContext): Promise<VerifyOutcome>;
+  verify(key: string, hash: string, ctx: StoreContext): Promise<VerifyResult>;
   remove(key: string, ctx: StoreContext): Promise<void>;
   close?(): void | Promise<void>;
 }
@@ -144,4 +156,10 @@ export interface PasswordlessOptions {
   now?: () => number;
   /** Structured events. Default: silent. */
   logger?: Logger;
+  /** Hooks to look up and create the user of a verified number; what they return joins the session user and the ID token. */
+  users?: UserHooks;
+  /** Only numbers that `users.find` returns may log in; others get no SMS and the wrong-code answer. Default false. */
+  disableSignup?: boolean;
+  /** Turns on Auth0's token grant (`POST /oauth/token`), `/.well-known/jwks.json`, `/.well-known/openid-configuration` and `/userinfo`. */
+  tokens?: TokensOptions;
 }

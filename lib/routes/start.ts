@@ -9,6 +9,7 @@ import { pickLanguage, requestLanguage } from '../language';
 import { logEvent } from '../log';
 import { codeHash, codeKey, generateCode, newId } from '../otp';
 import type { Config, ResolvedClient } from '../options';
+import type { CodeRecord } from '../types';
 import { guarded, storeContext, type Runtime } from '../runtime';
 import { MAX_SMS_BODY } from '../template';
 import { authenticateClient, field, readBody, readPhone } from './request';
@@ -35,6 +36,25 @@ function renderMessage(config: Config, req: Request, client: ResolvedClient, pho
   return body;
 }
 
+/** `authParams` must be an object; its `nonce` (a string) is kept with the code for the ID token. */
+function readAuthParams(authParams: unknown): string | undefined {
+  if (authParams === undefined) return undefined;
+  if (authParams === null || typeof authParams !== 'object' || Array.isArray(authParams)) {
+    throw badRequest(ErrorCodes.badAuthParams, 'authParams must be an object.');
+  }
+  const nonce = Object.hasOwn(authParams, 'nonce') ? (authParams as Record<string, unknown>).nonce : undefined;
+  if (nonce === undefined) return undefined;
+  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 512) {
+    throw badRequest(ErrorCodes.badAuthParams, 'authParams.nonce must be a string of at most 512 characters.');
+  }
+  return nonce;
+}
+
+async function knownUser(config: Config, req: Request, client: ResolvedClient, phone: string): Promise<boolean> {
+  const found = await guarded(config, async () => config.users?.find?.(phone, { clientId: client.clientId, request: req }));
+  return Boolean(found);
+}
+
 /** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
 function sendFailure(err: unknown, code: string): PasswordlessError {
   const fallback = new PasswordlessError(ErrorCodes.smsProviderError, 502, 'The SMS provider could not send the message. Try again later.');
@@ -51,10 +71,7 @@ export function startRoute({ config, limits }: Runtime) {
     if (send !== undefined && send !== 'code') {
       throw badRequest(ErrorCodes.badSend, 'Only send="code" is supported by an SMS connection.');
     }
-    const authParams = field(body, 'authParams');
-    if (authParams !== undefined && (authParams === null || typeof authParams !== 'object' || Array.isArray(authParams))) {
-      throw badRequest(ErrorCodes.badAuthParams, 'authParams must be an object.');
-    }
+    const nonce = readAuthParams(field(body, 'authParams'));
 
     try {
       await limits.checkStart({ ip: req.ip ?? '', phone, clientId: client.clientId });
@@ -68,8 +85,16 @@ export function startRoute({ config, limits }: Runtime) {
     const language = requestLanguage(req);
     const message = renderMessage(config, req, client, phone, code, language);
     const key = codeKey(config.secret, phone, client.clientId);
-    const record = { id: newId(), hash: codeHash(config.secret, phone, client.clientId, code), expiresAt: now + config.otp.ttlMs };
+    const record: CodeRecord = { id: newId(), hash: codeHash(config.secret, phone, client.clientId, code), expiresAt: now + config.otp.ttlMs };
+    if (nonce !== undefined) record.data = nonce;
     const ctx = storeContext(config, req, now);
+
+    if (config.disableSignup && !(await knownUser(config, req, client, phone))) {
+      // No SMS that could log in, and the same answer as for a known number (no enumeration).
+      logEvent(config.logger, 'login_failed', { phone, clientId: client.clientId, reason: 'unknown_user' });
+      res.status(200).json({ _id: record.id, phone_number: phone, request_language: language });
+      return;
+    }
 
     // Saved before sending: a store outage is found before any money is spent on an SMS.
     await guarded(config, () => config.store.save(key, record, ctx));

@@ -5,10 +5,11 @@
 import type { Request, Response } from 'express';
 import { ErrorCodes, badRequest, tooManyAttempts, wrongCode } from '../errors';
 import { logEvent } from '../log';
-import { codeHash, codeKey, userIdFor } from '../otp';
+import { codeHash, codeKey } from '../otp';
 import type { Config, ResolvedClient } from '../options';
 import { guarded, storeContext, type Runtime } from '../runtime';
 import { logIn, type PasswordlessUser } from '../session';
+import { resolveUser } from '../users';
 import { authenticateClient, field, readBody, readPhone } from './request';
 
 const FIELDS = ['client_id', 'connection', 'phone_number', 'verification_code', 'client_secret'] as const;
@@ -16,9 +17,15 @@ const FIELDS = ['client_id', 'connection', 'phone_number', 'verification_code', 
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 
+export interface Redeemed {
+  user: PasswordlessUser;
+  /** What the start stored with the code (the `authParams.nonce`). */
+  nonce: string | undefined;
+}
+
 /**
  * The shared core of every way to redeem a code (this route and the token grant): limits,
- * the store's atomic verify, and the answer for each outcome. Returns the verified user.
+ * the store's atomic verify, the answer for each outcome, and the user hooks.
  */
 export async function redeemCode(
   { config, limits }: Runtime,
@@ -26,7 +33,7 @@ export async function redeemCode(
   client: ResolvedClient,
   phone: string,
   code: string,
-): Promise<PasswordlessUser> {
+): Promise<Redeemed> {
   const now = config.now();
   // Hashed before anything else can fail, so every outcome costs the same HMAC.
   const hash = codeHash(config.secret, phone, client.clientId, code.slice(0, MAX_CODE_INPUT));
@@ -37,13 +44,19 @@ export async function redeemCode(
     throw err;
   }
   const key = codeKey(config.secret, phone, client.clientId);
-  const outcome = await guarded(config, () => config.store.verify(key, hash, storeContext(config, req, now)));
+  const { outcome, data } = await guarded(config, () => config.store.verify(key, hash, storeContext(config, req, now)));
   if (outcome !== 'ok') {
     logEvent(config.logger, 'login_failed', { phone, clientId: client.clientId, reason: outcome === 'exhausted' ? 'too_many_attempts' : 'invalid_code' });
     throw outcome === 'exhausted' ? tooManyAttempts() : wrongCode();
   }
   await limits.succeededVerify(phone);
-  return { user_id: userIdFor(config.secret, phone), phone_number: phone, phone_verified: true };
+  const user = await guarded(config, () => resolveUser(config.secret, config.users, config.disableSignup, phone, { clientId: client.clientId, request: req }));
+  if (!user) {
+    // Sign-up is off and the number has no user: the same answer as a wrong code.
+    logEvent(config.logger, 'login_failed', { phone, clientId: client.clientId, reason: 'unknown_user' });
+    throw wrongCode();
+  }
+  return { user, nonce: data };
 }
 
 export function readCode(value: unknown, parameter: string): string {
@@ -60,7 +73,7 @@ export function verifyRoute(runtime: Runtime) {
     const client = authenticateClient(config, body);
     const phone = readPhone(config, field(body, 'phone_number'), false).e164;
     const code = readCode(field(body, 'verification_code'), 'verification_code');
-    const user = await redeemCode(runtime, req, client, phone, code);
+    const { user } = await redeemCode(runtime, req, client, phone, code);
     await logIn(req, user);
     logEvent(config.logger, 'login', { phone, clientId: client.clientId });
     res.status(200).json({ user });

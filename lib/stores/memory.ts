@@ -7,7 +7,11 @@
 import { LRUCache } from 'lru-cache';
 import { optionError } from '../errors';
 import { safeEqual } from '../otp';
-import type { CodeStore } from '../types';
+import type { CodeStore, VerifyResult } from '../types';
+
+const OK: VerifyResult = Object.freeze({ outcome: 'ok' });
+const INVALID: VerifyResult = Object.freeze({ outcome: 'invalid' });
+const EXHAUSTED: VerifyResult = Object.freeze({ outcome: 'exhausted' });
 
 export interface MemoryStoreOptions {
   /** Most pending codes kept; the least recently used is dropped beyond it. Default 100 000. */
@@ -22,6 +26,8 @@ interface Entry {
   e: number;
   /** Wrong attempts so far. */
   a: number;
+  /** The record's `data`, when it has any. */
+  d?: string;
 }
 
 export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
@@ -39,22 +45,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
   return {
     async save(key, record, ctx) {
       // The cache's own TTL (wall clock) only reclaims memory; expiry is decided by `e`.
-      cache.set(key, { h: record.hash, e: record.expiresAt, a: 0 }, { ttl: ctx.ttlMs + 1000 });
+      const entry: Entry = { h: record.hash, e: record.expiresAt, a: 0 };
+      if (record.data !== undefined) entry.d = record.data;
+      cache.set(key, entry, { ttl: ctx.ttlMs + 1000 });
     },
     async verify(key, hash, ctx) {
       const entry = cache.get(key);
       if (!entry || entry.e <= ctx.now) {
         if (entry) cache.delete(key);
         safeEqual(hash, hash); // same work as a comparison against a live code
-        return 'invalid';
+        return INVALID;
       }
-      if (entry.a >= ctx.maxAttempts) return 'exhausted';
+      if (entry.a >= ctx.maxAttempts) return EXHAUSTED;
       if (safeEqual(entry.h, hash)) {
         cache.delete(key);
-        return 'ok';
+        return entry.d === undefined ? OK : { outcome: 'ok', data: entry.d };
       }
       entry.a += 1;
-      return 'invalid';
+      return INVALID;
     },
     async remove(key) {
       cache.delete(key);

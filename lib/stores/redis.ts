@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { optionError, storeUnavailable } from '../errors';
 import type { LimiterRedis } from '../limits';
 import { withTimeout } from '../timeout';
-import type { CodeStore, VerifyOutcome } from '../types';
+import type { CodeStore, VerifyResult } from '../types';
 
 export interface RedisStoreOptions {
   /** A connected `redis` (node-redis 4/5) or `ioredis` client. */
@@ -25,22 +25,23 @@ export interface RedisCodeStore extends CodeStore {
 }
 
 // Fields: h = HMAC of the code, e = expiry (injected clock, ms), a = wrong attempts, i = id.
+// d = the record's data (empty when none).
 const SAVE = `
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', 0, 'i', ARGV[4])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', 0, 'i', ARGV[4], 'd', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
-// Returns 1 = ok (consumed), 0 = invalid (missing, expired or wrong: counted), 2 = exhausted.
+// Returns {1, data} = ok (consumed), {0} = invalid (missing, expired or wrong: counted), {2} = exhausted.
 // HINCRBY keeps the key's expiry, so a wrong guess never extends the code's life.
 const VERIFY = `
-local r = redis.call('HMGET', KEYS[1], 'h', 'e', 'a')
-if not r[1] then return 0 end
-if tonumber(r[2]) <= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return 0 end
-if tonumber(r[3]) >= tonumber(ARGV[3]) then return 2 end
-if r[1] == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+local r = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'd')
+if not r[1] then return {0} end
+if tonumber(r[2]) <= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return {0} end
+if tonumber(r[3]) >= tonumber(ARGV[3]) then return {2} end
+if r[1] == ARGV[1] then redis.call('DEL', KEYS[1]) return {1, r[4] or ''} end
 redis.call('HINCRBY', KEYS[1], 'a', 1)
-return 0`;
+return {0}`;
 
 interface Script {
   source: string;
@@ -124,11 +125,13 @@ export function redisStore(options: RedisStoreOptions): RedisCodeStore {
   return {
     limiterRedis: { client: options.client, kind: adapter.kind, prefix },
     async save(key, record, ctx) {
-      await bounded(adapter.run(save, [codeKey(key)], [record.hash, String(record.expiresAt), String(ctx.ttlMs), record.id]));
+      await bounded(adapter.run(save, [codeKey(key)], [record.hash, String(record.expiresAt), String(ctx.ttlMs), record.id, record.data ?? '']));
     },
-    async verify(key, hash, ctx): Promise<VerifyOutcome> {
-      const result = Number(await bounded(adapter.run(verify, [codeKey(key)], [hash, String(ctx.now), String(ctx.maxAttempts)])));
-      return result === 1 ? 'ok' : result === 2 ? 'exhausted' : 'invalid';
+    async verify(key, hash, ctx): Promise<VerifyResult> {
+      const reply = (await bounded(adapter.run(verify, [codeKey(key)], [hash, String(ctx.now), String(ctx.maxAttempts)]))) as unknown[];
+      const status = Number(reply[0]);
+      if (status === 1) return reply[1] ? { outcome: 'ok', data: String(reply[1]) } : { outcome: 'ok' };
+      return { outcome: status === 2 ? 'exhausted' : 'invalid' };
     },
     async remove(key) {
       await bounded(adapter.del(codeKey(key)));

@@ -66,9 +66,9 @@ export function sessionStore(options: SessionStoreOptions = {}): CodeStore {
       const entry = Object.hasOwn(pending, key) ? pending[key] : undefined;
       // Without an entry the ledger is still asked (under a key that cannot exist), so a
       // foreign browser costs the same as a wrong code.
-      const outcome = await ledger.verify(entry ? entry.id : `absent:${key}`, hash, ctx);
-      if (entry && (outcome === 'ok' || entry.expiresAt <= ctx.now)) delete pending[key];
-      return outcome;
+      const result = await ledger.verify(entry ? entry.id : `absent:${key}`, hash, ctx);
+      if (entry && (result.outcome === 'ok' || entry.expiresAt <= ctx.now)) delete pending[key];
+      return result;
     },
     async remove(key, ctx) {
       const pending = pendingOf(ctx);

@@ -137,67 +137,75 @@ for (const definition of fixtures) {
 
     it('saves and consumes a code', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + 1000)), 'ok');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + 1000))).outcome, 'ok');
     });
 
     it('lets a code work once', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'ok');
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'ok');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'invalid');
     });
 
     it('replaces the pending code on a new save', async () => {
       await f.store.save(keyOf(), record('111111', 'id1'), f.context(T0));
       await f.store.save(keyOf(), record('222222', 'id2'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('111111'), f.context(T0)), 'invalid');
-      assert.equal(await f.store.verify(keyOf(), hashOf('222222'), f.context(T0)), 'ok');
+      assert.equal((await f.store.verify(keyOf(), hashOf('111111'), f.context(T0))).outcome, 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('222222'), f.context(T0))).outcome, 'ok');
     });
 
     it('expires a code on the injected clock', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + TTL)), 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + TTL))).outcome, 'invalid');
       await f.store.save(keyOf(), record('123456', 'id2'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + TTL - 1)), 'ok');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0 + TTL - 1))).outcome, 'ok');
     });
 
     it('counts wrong attempts and voids the code at maxAttempts', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
-      for (let i = 0; i < MAX; i += 1) assert.equal(await f.store.verify(keyOf(), hashOf('000000'), f.context(T0)), 'invalid');
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'exhausted');
+      for (let i = 0; i < MAX; i += 1) assert.equal((await f.store.verify(keyOf(), hashOf('000000'), f.context(T0))).outcome, 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'exhausted');
     });
 
     it('lets a new save reset a voided code', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       for (let i = 0; i < MAX; i += 1) await f.store.verify(keyOf(), hashOf('000000'), f.context(T0));
       await f.store.save(keyOf(), record('654321', 'id2'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('654321'), f.context(T0)), 'ok');
+      assert.equal((await f.store.verify(keyOf(), hashOf('654321'), f.context(T0))).outcome, 'ok');
     });
 
     it('binds a code to its phone number and client', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
-      assert.equal(await f.store.verify(keyOf('+14155550124'), hashOf('123456', '+14155550124'), f.context(T0)), 'invalid');
-      assert.equal(await f.store.verify(keyOf(PHONE, 'other'), hashOf('123456', PHONE, 'other'), f.context(T0)), 'invalid');
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'ok');
+      assert.equal((await f.store.verify(keyOf('+14155550124'), hashOf('123456', '+14155550124'), f.context(T0))).outcome, 'invalid');
+      assert.equal((await f.store.verify(keyOf(PHONE, 'other'), hashOf('123456', PHONE, 'other'), f.context(T0))).outcome, 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'ok');
+    });
+
+    it('hands back the record\'s data on success only', async () => {
+      await f.store.save(keyOf(), { ...record('123456', 'id1'), data: 'nonce-abc' }, f.context(T0));
+      assert.deepEqual(await f.store.verify(keyOf(), hashOf('000000'), f.context(T0)), { outcome: 'invalid' });
+      assert.deepEqual(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), { outcome: 'ok', data: 'nonce-abc' });
+      await f.store.save(keyOf(), record('123456', 'id2'), f.context(T0));
+      assert.deepEqual(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), { outcome: 'ok' });
     });
 
     it('removes a pending code', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       await f.store.remove(keyOf(), f.context(T0));
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'invalid');
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'invalid');
     });
 
     it('logs in exactly one of 50 concurrent right-code verifies', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       const outcomes = await Promise.all(Array.from({ length: 50 }, () => f.store.verify(keyOf(), hashOf('123456'), f.context(T0))));
-      assert.equal(outcomes.filter((o) => o === 'ok').length, 1);
+      assert.equal(outcomes.filter((o) => o.outcome === 'ok').length, 1);
     });
 
     it('counts at most maxAttempts of 50 concurrent wrong guesses, then the code is void', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => f.store.verify(keyOf(), hashOf(String(i).padStart(6, '9')), f.context(T0))));
-      assert.equal(outcomes.filter((o) => o === 'invalid').length, MAX);
-      assert.equal(outcomes.filter((o) => o === 'exhausted').length, 50 - MAX);
-      assert.equal(await f.store.verify(keyOf(), hashOf('123456'), f.context(T0)), 'exhausted');
+      assert.equal(outcomes.filter((o) => o.outcome === 'invalid').length, MAX);
+      assert.equal(outcomes.filter((o) => o.outcome === 'exhausted').length, 50 - MAX);
+      assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'exhausted');
     });
 
     it('never keeps the code itself', async () => {

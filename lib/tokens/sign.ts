@@ -1,0 +1,55 @@
+/**
+ * ID and access tokens (jose). ID tokens are signed per client: HS256 with the client's
+ * secret (what Auth0 does for HS256 clients) or with the first configured key of the
+ * client's algorithm. Access tokens are signed with the first configured key, so APIs can
+ * verify them from the JWKS; without keys they only serve this server's /userinfo.
+ */
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import type { ResolvedClient } from '../options';
+import type { PasswordlessUser } from '../session';
+import type { ResolvedTokens } from './options';
+
+/** Profile claims of the user, minus what the token states in its own claims. */
+function profileClaims(user: PasswordlessUser): Record<string, unknown> {
+  const { user_id: _id, phone_verified: _verified, phone_number, ...rest } = user;
+  return { ...rest, phone_number, phone_number_verified: true };
+}
+
+function signingKeyFor(tokens: ResolvedTokens, alg: string) {
+  return tokens.keys.find((k) => k.alg === alg);
+}
+
+export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient, user: PasswordlessUser, nonce: string | undefined, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  const claims: JWTPayload = { ...profileClaims(user) };
+  if (nonce !== undefined) claims.nonce = nonce;
+  const jwt = new SignJWT(claims).setIssuer(tokens.issuer).setSubject(user.user_id).setAudience(client.clientId).setIssuedAt(iat).setExpirationTime(iat + tokens.idTtl);
+  if (client.idTokenAlg === 'HS256') {
+    return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(client.secret as string));
+  }
+  const key = signingKeyFor(tokens, client.idTokenAlg) as NonNullable<ReturnType<typeof signingKeyFor>>;
+  return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+}
+
+export async function signAccessToken(tokens: ResolvedTokens, client: ResolvedClient, user: PasswordlessUser, audience: string | undefined, scope: string, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  const jwt = new SignJWT({ scope, azp: client.clientId, phone_number: user.phone_number })
+    .setIssuer(tokens.issuer)
+    .setSubject(user.user_id)
+    .setAudience(audience ? [audience, tokens.userinfoAudience] : tokens.userinfoAudience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + tokens.accessTtl);
+  const key = tokens.keys[0];
+  if (key) return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
+  return jwt.setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(tokens.internalKey);
+}
+
+/** Verifies an access token for /userinfo: our issuer, our userinfo audience, our key, not expired. */
+export async function verifyAccessToken(tokens: ResolvedTokens, token: string, nowMs: number): Promise<JWTPayload> {
+  const options = { issuer: tokens.issuer, audience: tokens.userinfoAudience, currentDate: new Date(nowMs), typ: 'at+jwt' };
+  const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString() || '{}') as { kid?: unknown };
+  if (tokens.keys.length === 0) return (await jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
+  const key = tokens.keys.find((k) => k.kid === header.kid);
+  if (!key) throw new Error('unknown key');
+  return (await jwtVerify(token, key.privateKey, { ...options, algorithms: [key.alg] })).payload;
+}

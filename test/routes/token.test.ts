@@ -1,0 +1,248 @@
+/**
+ * Auth0 wire compatibility: the official `auth0` SDK (v4) drives /passwordless/start and
+ * the passwordless OTP token grant, and validates the ID token itself.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { AuthenticationClient } from 'auth0';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import request from 'supertest';
+import { PasswordlessError, passwordless, outboxSender, type PasswordlessOptions } from '../../lib';
+import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, wrongCodeFor } from '../helpers/app';
+
+const ISSUER = 'https://auth.example.com/';
+const GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsaPem = rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const rsa2Pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const ecJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+
+const HS_CLIENT = { ...CONFIDENTIAL, idTokenSigningAlg: 'HS256' as const };
+const RS_CLIENT = { clientId: 'mobile-rs', name: 'Mobile', idTokenSigningAlg: 'RS256' as const };
+const ES_CLIENT = { clientId: 'mobile-es', name: 'Mobile EC', idTokenSigningAlg: 'ES256' as const };
+
+function tokenApp(extra: Partial<PasswordlessOptions> = {}) {
+  return makeApp({
+    clients: [CLIENT, HS_CLIENT, RS_CLIENT, ES_CLIENT, { clientId: 'off', name: 'Off', enabled: false }],
+    tokens: {
+      issuer: ISSUER,
+      signingKeys: [{ privateKey: rsaPem, kid: 'key-2026' }, { privateKey: rsa2Pem, kid: 'key-2025' }, { privateKey: ecJwk }],
+      audiences: ['https://api.example.com/', { audience: 'https://billing.example.com/', scopes: ['read:invoices'] }],
+    },
+    ...extra,
+  });
+}
+
+async function listen(app: import('express').Express): Promise<{ server: Server; base: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function codeFor(t: ReturnType<typeof tokenApp>, client: { clientId: string; secret?: string }, body: Record<string, unknown> = {}): Promise<string> {
+  await request(t.app).post('/passwordless/start').send(startBody({ client_id: client.clientId, ...(client.secret ? { client_secret: client.secret } : {}), ...body })).expect(200);
+  return lastCode(t.outbox);
+}
+
+function grant(client: { clientId: string; secret?: string }, otp: string, extra: Record<string, unknown> = {}) {
+  return { grant_type: GRANT, client_id: client.clientId, ...(client.secret ? { client_secret: client.secret } : {}), username: PHONE, otp, realm: 'sms', ...extra };
+}
+
+describe('Auth0 compatibility: the official auth0 SDK as the client', function () {
+  this.timeout(20_000);
+  const t = tokenApp({ now: Date.now });
+  let server: Server;
+  let base: string;
+  before(async () => ({ server, base } = await listen(t.app)));
+  after(() => server.close());
+
+  it('sendSMS with x-request-language, then loginWithSMS with an HS256 ID token the SDK validates', async () => {
+    const auth = new AuthenticationClient({
+      domain: 'auth.example.com',
+      clientId: HS_CLIENT.clientId,
+      clientSecret: HS_CLIENT.secret,
+      idTokenSigningAlg: 'HS256',
+      fetch: (url: RequestInfo | URL, init?: RequestInit) => fetch(String(url).replace('https://auth.example.com', base), init),
+    });
+    await auth.passwordless.sendSMS({ phone_number: PHONE }, async ({ init }) => ({ headers: { ...(init.headers as Record<string, string>), 'x-request-language': 'fr-FR' } }));
+    assert.equal(t.outbox.last()?.language, 'fr-FR');
+    const code = lastCode(t.outbox);
+    const { data } = await auth.passwordless.loginWithSMS({ phone_number: PHONE, code });
+    assert.equal(data.token_type, 'Bearer');
+    assert.equal(data.expires_in, 86_400);
+    const claims = decodeJwt(data.id_token as string);
+    assert.equal(claims.iss, ISSUER);
+    assert.equal(claims.aud, HS_CLIENT.clientId);
+    assert.match(String(claims.sub), /^sms\|[0-9a-f]{24}$/);
+    assert.equal(claims.phone_number, PHONE);
+    assert.equal(claims.phone_number_verified, true);
+    assert.equal((claims.exp as number) - (claims.iat as number), 36_000);
+    // The code was consumed exactly as /passwordless/verify consumes it.
+    await assert.rejects(auth.passwordless.loginWithSMS({ phone_number: PHONE, code }), /Wrong phone number or verification code/);
+  });
+
+  it('issues RS256 ID tokens that verify against /.well-known/jwks.json with jose.createRemoteJWKSet', async () => {
+    const code = await codeFor(t, RS_CLIENT);
+    const res = await request(t.app).post('/oauth/token').type('form').send(grant(RS_CLIENT, code)).expect(200);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(res.body.id_token, jwks, { issuer: ISSUER, audience: RS_CLIENT.clientId });
+    assert.equal(protectedHeader.alg, 'RS256');
+    assert.equal(protectedHeader.kid, 'key-2026', 'the first key signs');
+    assert.equal(payload.phone_number, PHONE);
+  });
+
+  it('issues ES256 ID tokens for a client that asks for them', async () => {
+    const code = await codeFor(t, ES_CLIENT);
+    const res = await request(t.app).post('/oauth/token').send(grant(ES_CLIENT, code)).expect(200);
+    const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
+    const { protectedHeader } = await jwtVerify(res.body.id_token, jwks, { issuer: ISSUER, audience: ES_CLIENT.clientId });
+    assert.equal(protectedHeader.alg, 'ES256');
+  });
+});
+
+describe('POST /oauth/token', () => {
+  it('publishes every key (rotation) and the OpenID configuration', async () => {
+    const t = tokenApp();
+    const jwks = await request(t.app).get('/.well-known/jwks.json').expect(200);
+    assert.deepEqual(jwks.body.keys.map((k: { kid: string }) => k.kid).slice(0, 2), ['key-2026', 'key-2025']);
+    assert.equal(jwks.body.keys.length, 3);
+    for (const key of jwks.body.keys) assert.equal(key.d, undefined, 'no private part is published');
+    const config = await request(t.app).get('/.well-known/openid-configuration').expect(200);
+    assert.equal(config.body.issuer, ISSUER);
+    assert.equal(config.body.token_endpoint, `${ISSUER}oauth/token`);
+    assert.deepEqual(config.body.grant_types_supported, [GRANT]);
+  });
+
+  it('issues a JWT access token for a configured audience, and says when the scope differs', async () => {
+    const t = tokenApp();
+    const code = await codeFor(t, RS_CLIENT);
+    const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code, { audience: 'https://billing.example.com/', scope: 'openid read:invoices delete:everything' })).expect(200);
+    assert.equal(res.body.scope, 'openid read:invoices');
+    const access = decodeJwt(res.body.access_token);
+    assert.deepEqual(access.aud, ['https://billing.example.com/', `${ISSUER}userinfo`]);
+    assert.equal(access.scope, 'openid read:invoices');
+    assert.equal(decodeProtectedHeader(res.body.access_token).kid, 'key-2026');
+    const code2 = await codeFor(t, RS_CLIENT);
+    const same = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code2, { audience: 'https://api.example.com/', scope: 'openid read:all' })).expect(200);
+    assert.equal(same.body.scope, undefined, 'no scope field when granted as asked');
+  });
+
+  it('serves /userinfo for its access tokens', async () => {
+    const t = tokenApp();
+    const code = await codeFor(t, RS_CLIENT);
+    const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code)).expect(200);
+    const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`).expect(200);
+    assert.equal(info.body.phone_number, PHONE);
+    await request(t.app).get('/userinfo').set('authorization', 'Bearer nope').expect(401);
+  });
+
+  it('puts the nonce of authParams (start) or of the token request in the ID token', async () => {
+    const t = tokenApp();
+    const fromStart = await codeFor(t, RS_CLIENT, { authParams: { nonce: 'n-start' } });
+    const a = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, fromStart)).expect(200);
+    assert.equal(decodeJwt(a.body.id_token).nonce, 'n-start');
+    const plain = await codeFor(t, RS_CLIENT);
+    const b = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, plain, { nonce: 'n-token' })).expect(200);
+    assert.equal(decodeJwt(b.body.id_token).nonce, 'n-token');
+  });
+
+  describe("errors in Auth0's shapes", () => {
+    const t = tokenApp({ otp: { maxAttempts: 2 } });
+    const cases: Array<[string, Record<string, unknown>, number, string]> = [
+      ['another grant', grant(RS_CLIENT, '1', { grant_type: 'password' }), 400, 'unsupported_grant_type'],
+      ['no grant_type', grant(RS_CLIENT, '1', { grant_type: undefined }), 400, 'invalid_request'],
+      ['no client_id', grant(RS_CLIENT, '1', { client_id: undefined }), 400, 'invalid_request'],
+      ['no username', grant(RS_CLIENT, '1', { username: undefined }), 400, 'invalid_request'],
+      ['no otp', grant(RS_CLIENT, '', {}), 400, 'invalid_request'],
+      ['no realm', grant(RS_CLIENT, '1', { realm: undefined }), 400, 'invalid_request'],
+      ['a realm that is not this connection', grant(RS_CLIENT, '1', { realm: 'email' }), 400, 'invalid_request'],
+      ['a non-string parameter', grant(RS_CLIENT, '1', { otp: { a: '1' } }), 400, 'invalid_request'],
+      ['a wrong client secret', grant({ ...HS_CLIENT, secret: 'wrong' }, '1'), 403, 'unauthorized_client'],
+      ['a missing client secret', grant({ clientId: HS_CLIENT.clientId }, '1'), 403, 'unauthorized_client'],
+      ['an unknown client', grant({ clientId: 'nope' }, '1'), 403, 'unauthorized_client'],
+      ['a disabled client', grant({ clientId: 'off' }, '1'), 403, 'unauthorized_client'],
+      ['an unknown audience', grant(RS_CLIENT, '1', { audience: 'https://unknown.example.com/' }), 403, 'access_denied'],
+      ['a wrong code', grant(RS_CLIENT, '123456'), 403, 'invalid_grant'],
+      ['an invalid phone number', grant(RS_CLIENT, '123456', { username: '12' }), 403, 'invalid_grant'],
+    ];
+    for (const [label, body, status, error] of cases) {
+      it(`${status} ${error} for ${label}`, async () => {
+        const res = await request(t.app).post('/oauth/token').type('form').send(body);
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.body.error, error);
+        assert.equal(typeof res.body.error_description, 'string');
+        if (error === 'invalid_grant') assert.equal(res.body.error_description, 'Wrong phone number or verification code.');
+      });
+    }
+
+    it('429 too_many_attempts after otp.maxAttempts wrong codes, shared with /passwordless/verify', async () => {
+      const code = await codeFor(t, RS_CLIENT);
+      await request(t.app).post('/passwordless/verify').send({ client_id: RS_CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: wrongCodeFor(code) }).expect(403);
+      await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, wrongCodeFor(code))).expect(403);
+      const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code));
+      assert.equal(res.status, 429);
+      assert.equal(res.body.error, 'too_many_attempts');
+    });
+  });
+});
+
+describe('user hooks', () => {
+  it('merges what find returns into the session user and the ID token, but not reserved claims', async () => {
+    const t = tokenApp({ users: { find: async (phone) => ({ user_id: 'db|42', name: 'Ada', 'https://example.com/roles': ['admin'], phone_number: '+10000000000', iss: 'evil', phone }) } });
+    const code = await codeFor(t, RS_CLIENT);
+    const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code)).expect(200);
+    const claims = decodeJwt(res.body.id_token);
+    assert.equal(claims.sub, 'db|42');
+    assert.equal(claims.name, 'Ada');
+    assert.deepEqual(claims['https://example.com/roles'], ['admin']);
+    assert.equal(claims.phone_number, PHONE);
+    assert.equal(claims.iss, ISSUER);
+    const code2 = await codeFor(t, CLIENT);
+    const login = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: code2 }).expect(200);
+    assert.equal(login.body.user.user_id, 'db|42');
+    assert.equal(login.body.user.name, 'Ada');
+    assert.equal(login.body.user.phone_number, PHONE);
+  });
+
+  it('calls create for a new number', async () => {
+    const created: string[] = [];
+    const t = makeApp({ users: { find: async () => null, create: async (phone) => (created.push(phone), { plan: 'free' }) } });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    const res = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(t.outbox) }).expect(200);
+    assert.deepEqual(created, [PHONE]);
+    assert.equal(res.body.user.plan, 'free');
+  });
+
+  it('disableSignup: an unknown number gets the same start answer, no SMS, and the wrong-code answer', async () => {
+    const t = makeApp({ disableSignup: true, users: { find: async (phone) => (phone === PHONE ? { name: 'Known' } : null) } });
+    const known = await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    const unknown = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550999' })).expect(200);
+    assert.deepEqual(Object.keys(unknown.body).sort(), Object.keys(known.body).sort());
+    assert.equal(t.outbox.messages.length, 1);
+    const res = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550999', verification_code: '123456' });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error, 'invalid_grant');
+  });
+});
+
+describe('tokens options validation', () => {
+  const base = { secret: SECRET, sender: outboxSender(), clients: [RS_CLIENT] };
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['an issuer without a trailing slash', { tokens: { issuer: 'https://auth.example.com' } }, /tokens\.issuer.*ending in "\/"/],
+    ['RS256 without keys', { tokens: { issuer: ISSUER } }, /idTokenSigningAlg.*RS256.*no RS256 key/],
+    ['HS256 without a client secret', { clients: [{ clientId: 'a', name: 'A', idTokenSigningAlg: 'HS256' }], tokens: { issuer: ISSUER } }, /HS256.*client has none/],
+    ['a key that is not a key', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: 'nope' }] } }, /signingKeys\[0\]\.privateKey.*PEM or JWK/],
+    ['an RSA key for ES256', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, alg: 'ES256' }] } }, /cannot sign ES256/],
+    ['audiences without keys', { clients: [HS_CLIENT], tokens: { issuer: ISSUER, audiences: ['https://api/'] } }, /signingKeys.*is needed for `tokens\.audiences`/],
+    ['a short ID token lifetime', { tokens: { issuer: ISSUER, idTokenTtlSeconds: 1, signingKeys: [{ privateKey: rsaPem }] } }, /idTokenTtlSeconds/],
+    ['disableSignup without users.find', { disableSignup: true }, /disableSignup.*users\.find/],
+  ];
+  for (const [label, change, message] of cases) {
+    it(`throws for ${label}`, () => {
+      assert.throws(() => passwordless({ ...base, ...change } as PasswordlessOptions), (err: unknown) => err instanceof PasswordlessError && message.test(err.message));
+    });
+  }
+});
