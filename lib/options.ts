@@ -43,6 +43,8 @@ export interface Config {
   readonly users: UserHooks | undefined;
   readonly disableSignup: boolean;
   readonly tokens: ResolvedTokens | undefined;
+  /** The WebOTP domain, when the line is appended. */
+  readonly webOtpDomain: string | undefined;
 }
 
 export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
@@ -58,7 +60,7 @@ export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
 
 const OPTION_NAMES = [
   'secret', 'sender', 'clients', 'connection', 'template', 'templateSyntax', 'templates', 'store', 'otp',
-  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'users', 'disableSignup', 'tokens',
+  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'users', 'disableSignup', 'tokens', 'webOtp',
 ] as const;
 const OTP_NAMES = ['length', 'ttlSeconds', 'maxAttempts'] as const;
 const CLIENT_NAMES = ['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg'] as const;
@@ -237,6 +239,17 @@ function resolveUsers(users: unknown, disableSignup: unknown): { users: UserHook
   return { users: users as UserHooks | undefined, disableSignup: disableSignup === true };
 }
 
+function resolveWebOtp(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw optionError('webOtp', 'must be an object like { domain: "example.com" }.');
+  rejectUnknownKeys(value, ['domain'], 'webOtp');
+  const domain = value.domain;
+  if (typeof domain !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/.test(domain)) {
+    throw optionError('webOtp.domain', `must be the site's host name in lower case, without scheme or path, like "example.com" (got ${JSON.stringify(domain)}).`);
+  }
+  return domain;
+}
+
 function resolveLogger(logger: unknown): Logger {
   if (logger === undefined) return SILENT;
   if (!isPlainObject(logger) && typeof logger !== 'function') throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit).');
@@ -280,5 +293,6 @@ export function resolveOptions(options: PasswordlessOptions): Config {
     logger: resolveLogger(options.logger),
     ...resolveUsers(options.users, options.disableSignup),
     tokens,
+    webOtpDomain: resolveWebOtp(options.webOtp),
   });
 }

@@ -5,6 +5,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { createLimits, type LimiterRedis, type Limits } from './limits';
 import { logEvent } from './log';
+import { segmentWarnings } from './message';
 import { resolveOptions } from './options';
 import { asyncRoute, errorHandler } from './routes/respond';
 import { logoutRoute } from './routes/logout';
@@ -44,6 +45,8 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   const config = resolveOptions(options);
   const limits: Limits = createLimits(config.rateLimits, config.secret, limiterRedisOf(config.store));
   const runtime: Runtime = { config, limits };
+  const firstClient = config.clients.values().next().value;
+  for (const message of segmentWarnings(config, firstClient?.name ?? 'App')) logEvent(config.logger, 'config_warning', { message });
   let warnedTrustProxy = false;
 
   const router = express.Router();

@@ -160,6 +160,8 @@ export interface PasswordlessOptions {
   users?: UserHooks;
   /** Only numbers that `users.find` returns may log in; others get no SMS and the wrong-code answer. Default false. */
   disableSignup?: boolean;
+  /** Appends the WebOTP line `@domain #code`, so browsers autofill the code only on that site. */
+  webOtp?: { domain: string };
   /** Turns on Auth0's token grant (`POST /oauth/token`), `/.well-known/jwks.json`, `/.well-known/openid-configuration` and `/userinfo`. */
   tokens?: TokensOptions;
 }

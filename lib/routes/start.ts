@@ -5,36 +5,16 @@
  */
 import type { Request, Response } from 'express';
 import { ErrorCodes, PasswordlessError, badRequest } from '../errors';
-import { pickLanguage, requestLanguage } from '../language';
+import { requestLanguage } from '../language';
+import { composeMessage } from '../message';
 import { logEvent } from '../log';
 import { codeHash, codeKey, generateCode, newId } from '../otp';
 import type { Config, ResolvedClient } from '../options';
 import type { CodeRecord } from '../types';
 import { guarded, storeContext, type Runtime } from '../runtime';
-import { MAX_SMS_BODY } from '../template';
 import { authenticateClient, field, readBody, readPhone } from './request';
 
 const FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
-
-function renderMessage(config: Config, req: Request, client: ResolvedClient, phone: string, code: string, language: string): string {
-  const tag = config.languages.length > 0 ? pickLanguage(req, config.languages) : undefined;
-  const render = (tag && config.renderByLanguage.get(tag)) || config.render;
-  let body: string;
-  try {
-    body = render({ code, password: code, phone_number: phone, application: { name: client.name }, request_language: language });
-  } catch {
-    // liquidjs errors can quote the context; the code must not reach a client or a log.
-    throw new PasswordlessError(ErrorCodes.serverError, 500, 'The message template failed to render.');
-  }
-  if (body.length > MAX_SMS_BODY) {
-    throw new PasswordlessError(
-      ErrorCodes.smsProviderError,
-      400,
-      `The message is ${body.length} characters long; an SMS may have at most ${MAX_SMS_BODY}. Shorten the template. (Code: 21617)`,
-    );
-  }
-  return body;
-}
 
 /** `authParams` must be an object; its `nonce` (a string) is kept with the code for the ID token. */
 function readAuthParams(authParams: unknown): string | undefined {
@@ -83,7 +63,7 @@ export function startRoute({ config, limits }: Runtime) {
     const now = config.now();
     const code = generateCode(config.otp.length);
     const language = requestLanguage(req);
-    const message = renderMessage(config, req, client, phone, code, language);
+    const message = composeMessage(config, req, { applicationName: client.name, phone, code, language });
     const key = codeKey(config.secret, phone, client.clientId);
     const record: CodeRecord = { id: newId(), hash: codeHash(config.secret, phone, client.clientId, code), expiresAt: now + config.otp.ttlMs };
     if (nonce !== undefined) record.data = nonce;
