@@ -1,7 +1,7 @@
 /** The public API of express-passwordless-sms (see the README and CONTRACT). */
 export { passwordless, type Passwordless } from './passwordless';
 export { PasswordlessError, ErrorCodes, WRONG_CODE_MESSAGE, type ErrorCode } from './errors';
-export { twilioSender, type TwilioSenderOptions } from './senders/twilio';
+export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';

@@ -13,7 +13,10 @@ export type Body = Readonly<Record<string, unknown>>;
 /** The body as an object of allowed properties; anything else is `bad.request`. */
 export function readBody(req: Request, allowed: readonly string[]): Body {
   const body: unknown = req.body;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+  // Express 4 leaves `{}` where Express 5 leaves `undefined` for a body it did not parse:
+  // the content type decides, so both answer alike.
+  const parsed = req.is(['application/json', 'application/x-www-form-urlencoded']);
+  if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest(ErrorCodes.badRequest, 'Send the parameters as a JSON object or an urlencoded form.');
   }
   for (const key of Object.keys(body)) {

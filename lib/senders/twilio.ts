@@ -7,7 +7,18 @@ import { ErrorCodes, PasswordlessError, optionError } from '../errors';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
-type TwilioClient = ReturnType<typeof twilio>;
+/**
+ * The parts of the SDK this sender touches, written structurally so that the published
+ * types do not pull in the SDK's own (which need extra @types under `skipLibCheck: false`).
+ */
+export interface TwilioMessagesClient {
+  messages: { create(params: { to: string; body: string; from?: string; messagingServiceSid?: string; statusCallback?: string }): Promise<{ sid: string }> };
+}
+export interface TwilioHttpClient {
+  // The SDK's RequestOptions type, left open here so any RequestClient (or a subclass) fits.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request(options: any): Promise<unknown>;
+}
 
 export interface TwilioSenderOptions {
   /** `AC` + 32 hex. Required unless `client` is given. */
@@ -22,9 +33,9 @@ export interface TwilioSenderOptions {
   /** An E.164 number, a short code, or an alphanumeric sender ID (up to 11 characters). */
   from?: string;
   /** A ready `twilio(...)` client, instead of credentials. */
-  client?: TwilioClient;
+  client?: TwilioMessagesClient;
   /** Handed to the SDK as its `httpClient` (its documented hook; tests reach an emulator with it). */
-  httpClient?: InstanceType<typeof twilio.RequestClient>;
+  httpClient?: TwilioHttpClient;
   /** Twilio posts delivery status updates here. */
   statusCallback?: string;
   /** How long to wait for Twilio, in ms. Default 10 000. */
@@ -105,11 +116,11 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
   // The SDK ignores its own timeout/autoRetry when given an httpClient (PITFALLS), so they
   // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
   const httpClient = options.httpClient ?? new twilio.RequestClient({ timeout: timeoutMs, autoRetry: false });
-  const client: TwilioClient =
+  const client: TwilioMessagesClient =
     options.client ??
     twilio(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {
       accountSid: options.accountSid,
-      httpClient,
+      httpClient: httpClient as InstanceType<typeof twilio.RequestClient>,
       autoRetry: false,
     });
   const route = options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };

@@ -200,6 +200,31 @@ describe('POST /passwordless/verify', () => {
   });
 });
 
+describe('failures inside async handlers', () => {
+  it('answers 503 JSON when the store rejects, on every Express version', async () => {
+    const broken = { save: async () => {}, verify: async () => Promise.reject(new Error('ECONNRESET')), remove: async () => {} };
+    const { app } = makeApp({ store: broken });
+    const res = await request(app).post('/passwordless/verify').send(verifyBody('123456'));
+    assert.equal(res.status, 503);
+    assert.equal(res.body.error, 'temporarily_unavailable');
+  });
+
+  it('answers 503 without details when a user hook throws', async () => {
+    const t = makeApp({ users: { find: () => { throw new TypeError('x is undefined'); } } });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    const res = await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox)));
+    assert.equal(res.status, 503);
+    assert.doesNotMatch(res.text, /x is undefined/);
+  });
+
+  it('keeps working when the logger throws', async () => {
+    const boom = () => { throw new Error('logger down'); };
+    const t = makeApp({ logger: { info: boom, warn: boom, error: boom } });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+  });
+});
+
 describe('POST /passwordless/logout and requireAuth', () => {
   it('destroys the session with 204', async () => {
     const t = await started();
