@@ -2,11 +2,12 @@
  * The factory: resolves the options once, then assembles the router (body parsers, routes,
  * error handler), `requireAuth` and `close()`.
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { createLimits, type LimiterRedis, type Limits } from './limits';
 import { logEvent } from './log';
 import { segmentWarnings } from './message';
 import { resolveOptions } from './options';
+import { bodyMiddleware } from './routes/body';
 import { asyncRoute, errorHandler } from './routes/respond';
 import { logoutRoute } from './routes/logout';
 import { startRoute } from './routes/start';
@@ -14,7 +15,7 @@ import { tokenRoute } from './routes/token';
 import { jwksRoute, openIdConfigurationRoute, userinfoRoute } from './routes/well-known';
 import { verifyRoute } from './routes/verify';
 import type { Runtime } from './runtime';
-import { missingSession, requireAuthMiddleware, sessionUser, type PasswordlessUser } from './session';
+import { requireAuthMiddleware, sessionUser, type PasswordlessUser } from './session';
 import type { PasswordlessOptions } from './types';
 
 export interface Passwordless {
@@ -28,17 +29,10 @@ export interface Passwordless {
   close(): Promise<void>;
 }
 
-/** Small on purpose: no valid request comes near it. */
-const BODY_LIMIT = '8kb';
-
 /** A store that shares its Redis client with the limiter, so all instances share the limits. */
 function limiterRedisOf(store: unknown): LimiterRedis | undefined {
   const shared = (store as { limiterRedis?: LimiterRedis } | undefined)?.limiterRedis;
   return shared && typeof shared === 'object' ? shared : undefined;
-}
-
-function requireSession(req: Request, _res: Response, next: NextFunction): void {
-  next(req.session ? undefined : missingSession());
 }
 
 export function passwordless(options: PasswordlessOptions): Passwordless {
@@ -47,28 +41,15 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   const runtime: Runtime = { config, limits };
   const firstClient = config.clients.values().next().value;
   for (const message of segmentWarnings(config, firstClient?.name ?? 'App')) logEvent(config.logger, 'config_warning', { message });
-  let warnedTrustProxy = false;
+  const sessionRoute = bodyMiddleware(config.logger, true);
+  const tokenBody = bodyMiddleware(config.logger, false);
 
   const router = express.Router();
-  router.use('/passwordless', requireSession);
-  router.use(
-    ['/passwordless', '/oauth'],
-    express.json({ limit: BODY_LIMIT, strict: true }),
-    express.urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 20, depth: 2 } as Parameters<typeof express.urlencoded>[0]),
-    function warnTrustProxy(req: Request, _res: Response, next: NextFunction) {
-      // `trust proxy: true` lets any client pick its req.ip, which defeats the per-IP limit.
-      if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
-        warnedTrustProxy = true;
-        logEvent(config.logger, 'config_warning', { message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead." });
-      }
-      next();
-    },
-  );
-  router.post('/passwordless/start', asyncRoute(startRoute(runtime)));
-  router.post('/passwordless/verify', asyncRoute(verifyRoute(runtime)));
-  router.post('/passwordless/logout', asyncRoute(logoutRoute()));
+  router.post('/passwordless/start', sessionRoute, asyncRoute(startRoute(runtime)));
+  router.post('/passwordless/verify', sessionRoute, asyncRoute(verifyRoute(runtime)));
+  router.post('/passwordless/logout', sessionRoute, asyncRoute(logoutRoute()));
   if (config.tokens) {
-    router.post('/oauth/token', asyncRoute(tokenRoute(runtime)));
+    router.post('/oauth/token', tokenBody, asyncRoute(tokenRoute(runtime)));
     router.get('/.well-known/jwks.json', jwksRoute(config.tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(config.tokens));
     router.get('/userinfo', asyncRoute(userinfoRoute(runtime)));

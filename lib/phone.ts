@@ -30,8 +30,12 @@ export const PHONE_TYPES: readonly PhoneNumberType[] = [
 export function parsePhone(input: unknown): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
   const parsed = parsePhoneNumberFromString(input.trim(), { extract: false });
-  if (!parsed || !parsed.isValid()) return undefined;
-  return { e164: parsed.number, country: parsed.country, type: parsed.getType() };
+  if (!parsed) return undefined;
+  // With the full metadata, isValid() is getType() !== undefined: ask once, not twice. The
+  // isValid() fallback covers a numbering plan without type patterns.
+  const type = parsed.getType();
+  if (type === undefined && !parsed.isValid()) return undefined;
+  return { e164: parsed.number, country: parsed.country, type };
 }
 
 export function isCountryCode(code: unknown): code is string {
