@@ -77,9 +77,7 @@ function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
 }
 
 const BASELINE = { name: 'baseline: express.json + express-session, 200 JSON', mode: 'baseline', path: '/baseline', body: () => ({ hello: 'world' }) };
-// The baseline runs first and last: this machine's speed drifts, and the ratio uses the mean.
 const ROWS = [
-  BASELINE,
   { name: 'POST /passwordless/start (limits off)', mode: 'start', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
   { name: 'POST /passwordless/start (limits on)', mode: 'start-limits', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
   { name: 'POST /passwordless/verify, wrong code (limits on)', mode: 'verify-wrong-limits', path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: '000000' }) },
@@ -88,7 +86,6 @@ const ROWS = [
   { name: 'start, redisStore (limits on, in Redis)', mode: 'start-limits-redis', redis: true, path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
   { name: 'verify wrong code, redisStore (limits off)', mode: 'verify-wrong-redis', redis: true, path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: '000000' }) },
   { name: 'verify right code, redisStore (limits off)', mode: 'verify-right-redis', seed: 200_000, redis: true, path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: String(i % 1e6).padStart(6, '0') }) },
-  { ...BASELINE, name: 'baseline, measured again last' },
 ];
 
 function childJson(args) {
@@ -101,37 +98,46 @@ function fmt(n, digits = 0) {
 
 async function main() {
   const results = [];
-  for (const row of ROWS) {
-    if (row.redis && values['no-redis']) continue;
-    const { child, url } = await startServer(row.mode, row.seed);
-    try {
-      // A warm-up the JIT and the caches need, with request bodies the measured run won't reuse.
-      await run(url, row.path, row.body, warmup, WARMUP_OFFSET);
-      const before = row.redis ? redisCommandCalls() : undefined;
-      const r = await run(url, row.path, row.body);
-      const after = row.redis ? redisCommandCalls() : undefined;
-      const per = (n) => n / Math.max(1, r.requests.total);
-      const commands = before && after ? { trips: per(after.trips - before.trips), all: per(after.all - before.all) } : undefined;
-      const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
-      results.push({ name: row.name, mode: row.mode, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses, errors: r.errors, redisCommandsPerRequest: commands });
-      process.stderr.write(`${row.name}: ${fmt(r.requests.average)} req/s ${JSON.stringify(statuses)}\n`);
-    } finally {
-      child.kill();
+  // One warm baseline server for the whole run, measured right before each row: this
+  // machine's speed drifts by ±15 % over minutes, so each ratio compares neighbours in time.
+  const baselineServer = await startServer(BASELINE.mode);
+  await run(baselineServer.url, BASELINE.path, BASELINE.body, warmup);
+  try {
+    for (const row of ROWS) {
+      if (row.redis && values['no-redis']) continue;
+      const base = await run(baselineServer.url, BASELINE.path, BASELINE.body);
+      const { child, url } = await startServer(row.mode, row.seed);
+      try {
+        // A warm-up the JIT and the caches need, with request bodies the measured run won't reuse.
+        await run(url, row.path, row.body, warmup, WARMUP_OFFSET);
+        const before = row.redis ? redisCommandCalls() : undefined;
+        const r = await run(url, row.path, row.body);
+        const after = row.redis ? redisCommandCalls() : undefined;
+        const per = (n) => n / Math.max(1, r.requests.total);
+        const commands = before && after ? { trips: per(after.trips - before.trips), all: per(after.all - before.all) } : undefined;
+        const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
+        results.push({
+          name: row.name, mode: row.mode, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses,
+          errors: r.errors, redisCommandsPerRequest: commands, baselineReqPerSec: base.requests.average, ratio: r.requests.average / base.requests.average,
+        });
+        process.stderr.write(`${row.name}: ${fmt(r.requests.average)} req/s (baseline ${fmt(base.requests.average)}) ${JSON.stringify(statuses)}\n`);
+      } finally {
+        child.kill();
+      }
     }
+  } finally {
+    baselineServer.child.kill();
   }
-  const baselines = results.filter((r) => r.mode === 'baseline');
-  const baseline = baselines.reduce((n, r) => n + r.reqPerSec, 0) / baselines.length;
-  for (const r of results) r.ratio = r.reqPerSec / baseline;
 
   const memory = [100_000, 1_000_000].map((n) => childJson(['--expose-gc', path.join(__dirname, 'memory.js'), String(n)]));
   const template = childJson([path.join(__dirname, 'template.js')]);
 
   const lines = [
-    `Node ${process.version}, ${require('node:os').cpus().length} cores, autocannon ${connections} connections × ${duration} s per row, servers in their own processes on 127.0.0.1.`,
+    `Node ${process.version}, ${require('node:os').cpus().length} cores, autocannon ${connections} connections × ${duration} s per row (after ${warmup} s of warm-up), servers in their own processes on 127.0.0.1; the baseline (a bare Express app with express.json and express-session answering 200 JSON) is measured right before each row.`,
     '',
-    '| row | req/s | p50 ms | p99 ms | × baseline | Redis round trips / request (commands incl. inside scripts) |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${fmt(r.ratio, 2)} | ${r.redisCommandsPerRequest === undefined ? '' : `${fmt(r.redisCommandsPerRequest.trips, 2)} (${fmt(r.redisCommandsPerRequest.all, 2)})`} |`),
+    '| row | req/s | p50 ms | p99 ms | baseline req/s, just before | × baseline | Redis round trips / request (commands incl. inside scripts) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${r.redisCommandsPerRequest === undefined ? '' : `${fmt(r.redisCommandsPerRequest.trips, 2)} (${fmt(r.redisCommandsPerRequest.all, 2)})`} |`),
     '',
     '| memoryStore, pending codes | heap bytes / code | resident bytes / code |',
     '|---|---:|---:|',

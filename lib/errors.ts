@@ -44,20 +44,31 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 /** The answer to a wrong, expired or never-sent code: one text for all three, on purpose. */
 export const WRONG_CODE_MESSAGE = 'Wrong phone number or verification code.';
 
+/**
+ * An answer to a client's request, built without a stack trace: these are expected outcomes
+ * (an attacker's wrong guess is the hot path), not bugs, and capturing a stack costs more
+ * than the rest of the answer.
+ */
+export function clientError(code: string, status: number, message: string, headers?: Record<string, string>): PasswordlessError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new PasswordlessError(code, status, message, headers);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function badRequest(code: ErrorCode, message: string): PasswordlessError {
-  return new PasswordlessError(code, 400, message);
+  return clientError(code, 400, message);
 }
 
 export function wrongCode(): PasswordlessError {
-  return new PasswordlessError(ErrorCodes.invalidGrant, 403, WRONG_CODE_MESSAGE);
+  return clientError(ErrorCodes.invalidGrant, 403, WRONG_CODE_MESSAGE);
 }
 
 export function tooManyAttempts(): PasswordlessError {
-  return new PasswordlessError(
-    ErrorCodes.tooManyAttempts,
-    429,
-    'Too many wrong codes were entered. Request a new code.',
-  );
+  return clientError(ErrorCodes.tooManyAttempts, 429, 'Too many wrong codes were entered. Request a new code.');
 }
 
 export function storeUnavailable(): PasswordlessError {

@@ -4,7 +4,7 @@
  * keyed by an HMAC, so the limiter's keys do not list the numbers in clear.
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { ErrorCodes, PasswordlessError, storeUnavailable } from './errors';
+import { ErrorCodes, PasswordlessError, clientError, storeUnavailable } from './errors';
 import { createHmac } from 'node:crypto';
 import type { ResolvedRateLimits } from './options';
 import { withTimeout } from './timeout';
@@ -36,7 +36,7 @@ function retryAfterSeconds(res: RateLimiterRes): number {
 
 function tooMany(code: string, message: string, res: RateLimiterRes): PasswordlessError {
   const seconds = retryAfterSeconds(res);
-  return new PasswordlessError(code, 429, message.replace('{s}', String(seconds)), { 'Retry-After': String(seconds) });
+  return clientError(code, 429, message.replace('{s}', String(seconds)), { 'Retry-After': String(seconds) });
 }
 
 /** Limiter errors that are not "over the limit" mean the backing Redis failed: 503, fail closed. */
