@@ -54,6 +54,20 @@ function redisCommandCalls() {
   return counts;
 }
 
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux). */
+function cpuMicros(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
+}
+
+/** Runs a load and reports, besides autocannon's numbers, the server's CPU µs per request. */
+async function measure(server, row, seconds, offset) {
+  const cpu = cpuMicros(server.child.pid);
+  const result = await run(server.url, row.path, row.body, seconds, offset);
+  result.cpuPerRequest = (cpuMicros(server.child.pid) - cpu) / Math.max(1, result.requests.total);
+  return result;
+}
+
 function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
   let i = offset;
   return new Promise((resolve, reject) => {
@@ -76,7 +90,9 @@ function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
   });
 }
 
-const BASELINE = { name: 'baseline: express.json + express-session, 200 JSON', mode: 'baseline', path: '/baseline', body: () => ({ hello: 'world' }) };
+// The baseline gets the same request bodies as the start row, so the load generator (which
+// shares the machine's two cores) does the same work per request in every row.
+const BASELINE = { name: 'baseline: express.json + express-session, 200 JSON', mode: 'baseline', path: '/baseline', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) };
 const ROWS = [
   { name: 'POST /passwordless/start (limits off)', mode: 'start', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
   { name: 'POST /passwordless/start (limits on)', mode: 'start-limits', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
@@ -105,13 +121,14 @@ async function main() {
   try {
     for (const row of ROWS) {
       if (row.redis && values['no-redis']) continue;
-      const base = await run(baselineServer.url, BASELINE.path, BASELINE.body);
-      const { child, url } = await startServer(row.mode, row.seed);
+      const base = await measure(baselineServer, BASELINE);
+      const server = await startServer(row.mode, row.seed);
+      const { child, url } = server;
       try {
         // A warm-up the JIT and the caches need, with request bodies the measured run won't reuse.
         await run(url, row.path, row.body, warmup, WARMUP_OFFSET);
         const before = row.redis ? redisCommandCalls() : undefined;
-        const r = await run(url, row.path, row.body);
+        const r = await measure(server, row);
         const after = row.redis ? redisCommandCalls() : undefined;
         const per = (n) => n / Math.max(1, r.requests.total);
         const commands = before && after ? { trips: per(after.trips - before.trips), all: per(after.all - before.all) } : undefined;
@@ -119,6 +136,7 @@ async function main() {
         results.push({
           name: row.name, mode: row.mode, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses,
           errors: r.errors, redisCommandsPerRequest: commands, baselineReqPerSec: base.requests.average, ratio: r.requests.average / base.requests.average,
+          cpuPerRequest: r.cpuPerRequest, baselineCpuPerRequest: base.cpuPerRequest, cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
         });
         process.stderr.write(`${row.name}: ${fmt(r.requests.average)} req/s (baseline ${fmt(base.requests.average)}) ${JSON.stringify(statuses)}\n`);
       } finally {
@@ -135,9 +153,9 @@ async function main() {
   const lines = [
     `Node ${process.version}, ${require('node:os').cpus().length} cores, autocannon ${connections} connections × ${duration} s per row (after ${warmup} s of warm-up), servers in their own processes on 127.0.0.1; the baseline (a bare Express app with express.json and express-session answering 200 JSON) is measured right before each row.`,
     '',
-    '| row | req/s | p50 ms | p99 ms | baseline req/s, just before | × baseline | Redis round trips / request (commands incl. inside scripts) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${r.redisCommandsPerRequest === undefined ? '' : `${fmt(r.redisCommandsPerRequest.trips, 2)} (${fmt(r.redisCommandsPerRequest.all, 2)})`} |`),
+    '| row | req/s | p50 ms | p99 ms | baseline req/s, just before | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (commands incl. inside scripts) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.cpuPerRequest)} (${fmt(r.baselineCpuPerRequest)}) | ${fmt(r.cpuRatio, 2)} | ${r.redisCommandsPerRequest === undefined ? '' : `${fmt(r.redisCommandsPerRequest.trips, 2)} (${fmt(r.redisCommandsPerRequest.all, 2)})`} |`),
     '',
     '| memoryStore, pending codes | heap bytes / code | resident bytes / code |',
     '|---|---:|---:|',

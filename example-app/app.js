@@ -38,8 +38,8 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
     client.on('error', (err) => console.error('[example-app] Redis:', err.message));
     await client.connect();
     closers.push(() => client.quit());
-    store = redisStore({ client });
-    sessionStore = new RedisStore({ client, prefix: 'example:sess:' });
+    store = redisStore({ client, prefix: `${config.redisPrefix}pwl:` });
+    sessionStore = new RedisStore({ client, prefix: `${config.redisPrefix}sess:` });
   }
   const dev = config.twilio ? undefined : developmentSender(print);
   const sender = config.twilio ? twilioSender(config.twilio) : dev;

@@ -29,6 +29,7 @@ function readConfig(env = process.env, warn = (m) => console.warn(m)) {
     passwordlessSecret: secret('PASSWORDLESS_SECRET'),
     twilio,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || 'example:',
   };
 }
 

@@ -26,6 +26,9 @@ describe('packaging', function () {
     const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], root)) as Array<{ filename: string }>;
     tarball = path.join(dir, packed[0]?.filename as string);
     for (const file of fs.readdirSync(fixtures)) fs.copyFileSync(path.join(fixtures, file), path.join(dir, file));
+    // The ES module consumer is the CommonJS one with its requires turned into imports.
+    const cjs = fs.readFileSync(path.join(fixtures, 'app.cjs'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'app.mjs'), cjs.replace(/^const (\{[^}]+\}|\w+) = require\(('[^']+')\);$/gm, 'import $1 from $2;').replace('A CommonJS consumer', 'An ES module consumer'));
     const devVersion = (name: string) => rootPkg.devDependencies[name] as string;
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
       name: 'consumer', private: true,

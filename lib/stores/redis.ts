@@ -66,38 +66,32 @@ function isNoScript(err: unknown): boolean {
 
 type Fn = (...args: unknown[]) => Promise<unknown>;
 
+/** Calls a script by SHA; a server that does not know it yet (NOSCRIPT) is sent it once. */
+async function bySha(s: Script, evalSha: () => Promise<unknown>, load: (source: string) => Promise<unknown>): Promise<unknown> {
+  try {
+    return await evalSha();
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
+    await load(s.source);
+    return evalSha();
+  }
+}
+
 /** node-redis and ioredis spell the same commands differently; this hides which one it is. */
 function adapt(client: unknown): Adapter {
   const c = client as Record<string, unknown>;
+  const call = (name: string, ...args: unknown[]) => (c[name] as Fn).apply(c, args);
   if (c && typeof c.evalSha === 'function' && typeof c.scriptLoad === 'function') {
-    const call = (name: string, ...args: unknown[]) => (c[name] as Fn).apply(c, args);
     return {
       kind: 'node-redis',
-      async run(s, keys, args) {
-        try {
-          return await call('evalSha', s.sha, { keys, arguments: args });
-        } catch (err) {
-          if (!isNoScript(err)) throw err;
-          await call('scriptLoad', s.source);
-          return call('evalSha', s.sha, { keys, arguments: args });
-        }
-      },
+      run: (s, keys, args) => bySha(s, () => call('evalSha', s.sha, { keys, arguments: args }), (source) => call('scriptLoad', source)),
       del: (key) => call('del', key),
     };
   }
   if (c && typeof c.evalsha === 'function' && typeof c.script === 'function') {
-    const call = (name: string, ...args: unknown[]) => (c[name] as Fn).apply(c, args);
     return {
       kind: 'ioredis',
-      async run(s, keys, args) {
-        try {
-          return await call('evalsha', s.sha, keys.length, ...keys, ...args);
-        } catch (err) {
-          if (!isNoScript(err)) throw err;
-          await call('script', 'LOAD', s.source);
-          return call('evalsha', s.sha, keys.length, ...keys, ...args);
-        }
-      },
+      run: (s, keys, args) => bySha(s, () => call('evalsha', s.sha, keys.length, ...keys, ...args), (source) => call('script', 'LOAD', source)),
       del: (key) => call('del', key),
     };
   }

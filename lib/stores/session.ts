@@ -22,6 +22,10 @@ export interface SessionStoreOptions {
 
 type Pending = Record<string, { id: string; expiresAt: number }>;
 
+function hasLimiterRedis(store: CodeStore): store is CodeStore & { limiterRedis: unknown } {
+  return typeof (store as { limiterRedis?: unknown }).limiterRedis === 'object';
+}
+
 function sessionOf(ctx: StoreContext): Request['session'] & Record<string, unknown> {
   const session = ctx.request?.session;
   if (!session) {
@@ -52,6 +56,8 @@ export function sessionStore(options: SessionStoreOptions = {}): CodeStore {
   }
 
   return {
+    // A Redis ledger lends its client to the rate limiter too, so limits are shared as codes are.
+    ...(hasLimiterRedis(ledger) ? { limiterRedis: ledger.limiterRedis } : {}),
     async save(key, record, ctx) {
       const pending = pendingOf(ctx);
       const previous = pending[key];

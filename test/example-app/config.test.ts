@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import request from 'supertest';
+import { requireRedis, uniquePrefix } from '../helpers/redis';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readConfig } = require(path.resolve(__dirname, '../../../example-app/config.js'));
@@ -22,6 +23,24 @@ describe('example app configuration', () => {
     const outbox = await request(app).get('/dev/outbox').expect(200);
     assert.match(outbox.text, /your verification code is \d{6}/);
     await close();
+  });
+
+  it('uses Redis for codes, limits and sessions with REDIS_URL', async function () {
+    await requireRedis(this);
+    // A prefix of its own, so the limits this run counts in Redis never meet another run's.
+    const config = readConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: uniquePrefix() }, () => {});
+    const { app, outbox, close } = await createApp(config, { print: () => {} });
+    try {
+      const agent = request.agent(app);
+      const body = { client_id: 'example-web', connection: 'sms', phone_number: '+14155550177' };
+      await agent.post('/passwordless/start').send(body).expect(200);
+      const code = /\d{6}/.exec(outbox.last().body)?.[0];
+      await agent.post('/passwordless/verify').send({ ...body, verification_code: code }).expect(200);
+      const me = await agent.get('/api/me').expect(200);
+      assert.equal(me.body.user.phone_number, '+14155550177');
+    } finally {
+      await close();
+    }
   });
 
   it('refuses the development sender in production', () => {

@@ -65,6 +65,12 @@ async function redisRaw(client: NodeRedisClient | Redis, key: string): Promise<s
   return JSON.stringify(value);
 }
 
+async function redisFixture(connect: () => Promise<NodeRedisClient | Redis>): Promise<Fixture> {
+  const client = await connect();
+  const prefix = uniquePrefix();
+  return plainFixture(redisStore({ client, prefix }), (key) => redisRaw(client, `${prefix}code:${key}`), async () => void (await client.quit()));
+}
+
 const fixtures: Array<{ name: string; needsRedis: boolean; make(): Promise<Fixture> }> = [
   {
     name: 'memoryStore',
@@ -88,24 +94,8 @@ const fixtures: Array<{ name: string; needsRedis: boolean; make(): Promise<Fixtu
       return sessionFixture(memoryStore(), async () => '');
     },
   },
-  {
-    name: 'redisStore (node-redis)',
-    needsRedis: true,
-    async make() {
-      const client = await nodeRedis();
-      const prefix = uniquePrefix();
-      return plainFixture(redisStore({ client, prefix }), (key) => redisRaw(client, `${prefix}code:${key}`), async () => void (await client.quit()));
-    },
-  },
-  {
-    name: 'redisStore (ioredis)',
-    needsRedis: true,
-    async make() {
-      const client = await ioredis();
-      const prefix = uniquePrefix();
-      return plainFixture(redisStore({ client, prefix }), (key) => redisRaw(client, `${prefix}code:${key}`), async () => void (await client.quit()));
-    },
-  },
+  { name: 'redisStore (node-redis)', needsRedis: true, make: () => redisFixture(nodeRedis) },
+  { name: 'redisStore (ioredis)', needsRedis: true, make: () => redisFixture(ioredis) },
   {
     name: 'sessionStore (Redis ledger, node-redis)',
     needsRedis: true,
