@@ -5,8 +5,8 @@
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ErrorCodes, PasswordlessError, clientError, storeUnavailable } from './errors';
-import { createHmac } from 'node:crypto';
 import type { ResolvedRateLimits } from './options';
+import { limiterKey } from './otp';
 import { withTimeout } from './timeout';
 
 /** A limiter whose Redis does not answer in this time fails closed with 503. */
@@ -75,7 +75,7 @@ export function createLimits(settings: ResolvedRateLimits | false, secret: strin
   const prefixHour = make('pre', settings.sendsPerPrefixPerHour, HOUR);
   const failed = make('fv', settings.failedVerifiesPerPhonePerHour, HOUR);
 
-  const hashed = (value: string): string => createHmac('sha256', secret).update(`limit:${value}`).digest('base64url').slice(0, 22);
+  const hashed = (value: string): string => limiterKey(secret, value);
 
   async function consume(limiter: RateLimiterAbstract | undefined, key: string, message: string): Promise<void> {
     if (!limiter) return;

@@ -36,6 +36,11 @@ export function codeHash(secret: string, phone: string, clientId: string, code: 
   return mac(secret, ['code', clientId, phone, code]).toString('base64url');
 }
 
+/** The rate limiter's key for a number or prefix: limiter keys do not list numbers in clear. */
+export function limiterKey(secret: string, value: string): string {
+  return mac(secret, ['limit', value]).subarray(0, 16).toString('base64url');
+}
+
 /** `sms|` + a stable id: the same on every login of a number, and not the number itself. */
 export function userIdFor(secret: string, phone: string): string {
   return `sms|${mac(secret, ['user', phone]).subarray(0, 12).toString('hex')}`;

@@ -34,7 +34,7 @@ function bodyParserError(err: { type?: unknown; status?: unknown }): Passwordles
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return function passwordlessErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction) {
+  return function passwordlessErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {
     if (res.headersSent) return next(err);
     if (err instanceof PasswordlessError) {
       if (err.status >= 500 && err.code === ErrorCodes.serverError) logEvent(logger, 'internal_error', { message: err.message });
