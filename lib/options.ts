@@ -45,6 +45,7 @@ export interface Config {
   readonly tokens: ResolvedTokens | undefined;
   /** The WebOTP domain, when the line is appended. */
   readonly webOtpDomain: string | undefined;
+  readonly allowCrossSite: boolean;
 }
 
 export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
@@ -60,7 +61,7 @@ export const DEFAULT_RATE_LIMITS: ResolvedRateLimits = Object.freeze({
 
 const OPTION_NAMES = [
   'secret', 'sender', 'clients', 'connection', 'template', 'templateSyntax', 'templates', 'store', 'otp',
-  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'users', 'disableSignup', 'tokens', 'webOtp',
+  'rateLimits', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'users', 'disableSignup', 'tokens', 'webOtp', 'allowCrossSite',
 ] as const;
 const OTP_NAMES = ['length', 'ttlSeconds', 'maxAttempts'] as const;
 const CLIENT_NAMES = ['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg'] as const;
@@ -232,11 +233,15 @@ function resolveUsers(users: unknown, disableSignup: unknown): { users: UserHook
       if (users[name] !== undefined && typeof users[name] !== 'function') throw optionError(`users.${name}`, 'must be a function (phone, ctx) returning the user (or a promise of it).');
     }
   }
-  if (disableSignup !== undefined && typeof disableSignup !== 'boolean') throw optionError('disableSignup', 'must be true or false.');
   if (disableSignup === true && typeof (users as UserHooks | undefined)?.find !== 'function') {
     throw optionError('disableSignup', 'needs `users.find`: without it no number is known, so nobody could log in.');
   }
-  return { users: users as UserHooks | undefined, disableSignup: disableSignup === true };
+  return { users: users as UserHooks | undefined, disableSignup: resolveBoolean('disableSignup', disableSignup) };
+}
+
+function resolveBoolean(name: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw optionError(name, 'must be true or false.');
+  return value === true;
 }
 
 function resolveWebOtp(value: unknown): string | undefined {
@@ -294,5 +299,6 @@ export function resolveOptions(options: PasswordlessOptions): Config {
     ...resolveUsers(options.users, options.disableSignup),
     tokens,
     webOtpDomain: resolveWebOtp(options.webOtp),
+    allowCrossSite: resolveBoolean('allowCrossSite', options.allowCrossSite),
   });
 }

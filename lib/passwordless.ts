@@ -41,7 +41,7 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   const runtime: Runtime = { config, limits };
   const firstClient = config.clients.values().next().value;
   for (const message of segmentWarnings(config, firstClient?.name ?? 'App')) logEvent(config.logger, 'config_warning', { message });
-  const sessionRoute = bodyMiddleware(config.logger, true);
+  const sessionRoute = bodyMiddleware(config.logger, true, config.allowCrossSite);
   const tokenBody = bodyMiddleware(config.logger, false);
 
   const router = express.Router();

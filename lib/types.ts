@@ -162,6 +162,8 @@ export interface PasswordlessOptions {
   disableSignup?: boolean;
   /** Appends the WebOTP line `@domain #code`, so browsers autofill the code only on that site. */
   webOtp?: { domain: string };
+  /** Accept start/verify/logout from pages of other sites (`Sec-Fetch-Site: cross-site`). Default false: refused with 403 (login CSRF). */
+  allowCrossSite?: boolean;
   /** Turns on Auth0's token grant (`POST /oauth/token`), `/.well-known/jwks.json`, `/.well-known/openid-configuration` and `/userinfo`. */
   tokens?: TokensOptions;
 }

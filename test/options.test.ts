@@ -62,6 +62,7 @@ describe('passwordless(options) validation at construction', () => {
     ['an empty connection', (o) => (o.connection = ''), /`connection`/],
     ['a store without verify()', (o) => (o.store = { save() {} }), /`store` must be a CodeStore/],
     ['a clock that is not a function', (o) => (o.now = 5), /`now` must be a function/],
+    ['a non-boolean allowCrossSite', (o) => (o.allowCrossSite = 'yes'), /`allowCrossSite` must be true or false/],
     ['a logger without warn()', (o) => (o.logger = { info() {}, error() {} }), /`logger` has no warn\(\)/],
     ['rateLimits of the wrong type', (o) => (o.rateLimits = true), /`rateLimits` must be an object/],
     ['a negative rate limit', (o) => (o.rateLimits = { sendsPerPhonePerHour: -1 }), /`rateLimits\.sendsPerPhonePerHour`/],

@@ -200,6 +200,24 @@ describe('POST /passwordless/verify', () => {
   });
 });
 
+describe('cross-site requests (login CSRF)', () => {
+  it('refuses start, verify and logout that a browser marks cross-site', async () => {
+    const t = await started();
+    for (const [path, body] of [['/passwordless/start', startBody()], ['/passwordless/verify', verifyBody(t.code)], ['/passwordless/logout', {}]] as const) {
+      const res = await request(t.app).post(path).set('sec-fetch-site', 'cross-site').send(body);
+      assert.equal(res.status, 403, path);
+      assert.equal(res.body.error, 'bad.request');
+    }
+    // Same-origin pages, and clients that send no such header, are unaffected.
+    await request(t.app).post('/passwordless/verify').set('sec-fetch-site', 'same-origin').send(verifyBody(t.code)).expect(200);
+  });
+
+  it('lets allowCrossSite accept them', async () => {
+    const t = await started({ allowCrossSite: true });
+    await request(t.app).post('/passwordless/verify').set('sec-fetch-site', 'cross-site').send(verifyBody(t.code)).expect(200);
+  });
+});
+
 describe('failures inside async handlers', () => {
   it('answers 503 JSON when the store rejects, on every Express version', async () => {
     const broken = { save: async () => {}, verify: async () => Promise.reject(new Error('ECONNRESET')), remove: async () => {} };
