@@ -85,6 +85,37 @@ describe('redisStore on a real Redis', function () {
     });
   }
 
+  for (const kind of ['node-redis', 'ioredis'] as const) {
+    it(`keeps the rate limits in the store's Redis, shared by instances (${kind})`, async () => {
+      const client = kind === 'node-redis' ? await nodeRedis() : await ioredis();
+      const prefix = uniquePrefix();
+      const instance = () => {
+        const outbox = outboxSender();
+        const pl = passwordless({
+          secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, prefix }),
+          rateLimits: { resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 2 }, otp: { maxAttempts: 5 },
+        });
+        return { outbox, app: express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router) };
+      };
+      const [a, b] = [instance(), instance()];
+      try {
+        await request(a.app).post('/passwordless/start').send(startBody()).expect(200);
+        const cooled = await request(b.app).post('/passwordless/start').send(startBody());
+        assert.equal(cooled.status, 429);
+        assert.ok(Number(cooled.headers['retry-after']) > 0);
+        const code = lastCode(a.outbox);
+        const wrong = code === '000000' ? '111111' : '000000';
+        await request(a.app).post('/passwordless/verify').send(verifyBody(wrong)).expect(403);
+        await request(b.app).post('/passwordless/verify').send(verifyBody(wrong)).expect(403);
+        const limited = await request(a.app).post('/passwordless/verify').send(verifyBody(code));
+        assert.equal(limited.status, 429);
+        assert.equal(limited.body.error, 'too_many_attempts');
+      } finally {
+        await (client as { quit(): Promise<unknown> }).quit();
+      }
+    });
+  }
+
   describe('two instances on one Redis', () => {
     const children: ChildProcess[] = [];
     after(() => children.forEach((c) => c.kill('SIGTERM')));
