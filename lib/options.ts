@@ -110,7 +110,7 @@ function integerIn(path: string, value: unknown, min: number, max: number, fallb
 function resolveSecret(secret: unknown): string {
   if (typeof secret !== 'string' || secret.length < 32) {
     const got = typeof secret === 'string' ? `${secret.length} characters` : typeof secret;
-    throw optionError('secret', `must be a string of at least 32 characters (got ${got}). Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+    throw optionError('secret', `must be a string of at least 32 characters (got ${got}). Generate one with: openssl rand -base64 32`);
   }
   return secret;
 }

@@ -27,7 +27,7 @@ describe('passwordless(options) validation at construction', () => {
   });
 
   const cases: Array<[string, (o: Record<string, unknown>) => void, RegExp]> = [
-    ['a missing secret', (o) => delete o.secret, /`secret` must be a string of at least 32 characters.*randomBytes/],
+    ['a missing secret', (o) => delete o.secret, /`secret` must be a string of at least 32 characters.*openssl rand -base64 32/],
     ['a short secret', (o) => (o.secret = 'short'), /`secret`.*got 5 characters/],
     ['a missing sender', (o) => delete o.sender, /`sender` is required.*twilioSender/],
     ['a sender without send()', (o) => (o.sender = {}), /`sender` must be an object with a send\(message\)/],
