@@ -11,7 +11,7 @@ import express, { type Request } from 'express';
 import { PasswordlessError } from './errors';
 import { composeMessage, templateLanguage } from './message';
 import { resolveOptions, type Config } from './options';
-import { analyseSms } from './segments';
+import { analyseSms, ucs2Culprits } from './segments';
 import type { PasswordlessOptions } from './types';
 
 const USAGE = `Usage: express-passwordless-sms preview [options]
@@ -92,7 +92,7 @@ function report(config: Config, app: string, phone: string, headers: Record<stri
   out('─'.repeat(40));
   out(text);
   out('─'.repeat(40));
-  const why = a.encoding === 'UCS-2' ? ` (UCS-2 because of: ${a.nonGsmCharacters.map((c) => JSON.stringify(c)).join(', ')})` : '';
+  const why = a.encoding === 'UCS-2' ? ` (UCS-2 because of: ${ucs2Culprits(a)})` : '';
   out(`Encoding: ${a.encoding}${why}`);
   out(`Length: ${a.length} characters · ${a.segments} segment${a.segments === 1 ? '' : 's'}`);
   if (a.segments > 1) out(`Warning: this message takes ${a.segments} SMS segments; each is billed. Shorten it${a.encoding === 'UCS-2' ? ' or avoid the characters that force UCS-2' : ''}.`);

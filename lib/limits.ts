@@ -19,6 +19,12 @@ export interface LimiterRedis {
   prefix: string;
 }
 
+/** The Redis a store lends to the limiter (redisStore, or a sessionStore with a Redis ledger). */
+export function limiterRedisOf(store: unknown): LimiterRedis | undefined {
+  const shared = (store as { limiterRedis?: LimiterRedis } | undefined)?.limiterRedis;
+  return shared && typeof shared === 'object' ? shared : undefined;
+}
+
 export interface Limits {
   /** Throws 429 `too_many_requests` when any send limit is exceeded; otherwise counts one send. */
   checkStart(input: { ip: string; phone: string; clientId: string }): Promise<void>;

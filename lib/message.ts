@@ -7,8 +7,8 @@ import type { Request } from 'express';
 import { ErrorCodes, PasswordlessError } from './errors';
 import { pickLanguage } from './language';
 import type { Config } from './options';
-import { analyseSms } from './segments';
-import { MAX_SMS_BODY } from './template';
+import { analyseSms, ucs2Culprits } from './segments';
+import { MAX_SMS_BODY, type RenderFn } from './template';
 
 export interface MessageInput {
   applicationName: string;
@@ -28,23 +28,28 @@ export function templateLanguage(config: Config, req: Request): string | undefin
   return config.languages.length > 0 ? pickLanguage(req, config.languages) : undefined;
 }
 
+/** One template rendered with the Auth0 variables, plus the WebOTP line when configured. */
+function renderWith(config: Config, render: RenderFn, input: MessageInput): string {
+  const body = render({
+    code: input.code,
+    password: input.code,
+    phone_number: input.phone,
+    application: { name: input.applicationName },
+    request_language: input.language,
+  });
+  return config.webOtpDomain ? `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, input.code)}` : body;
+}
+
 export function composeMessage(config: Config, req: Request, input: MessageInput): string {
   const tag = templateLanguage(config, req);
   const render = (tag && config.renderByLanguage.get(tag)) || config.render;
   let body: string;
   try {
-    body = render({
-      code: input.code,
-      password: input.code,
-      phone_number: input.phone,
-      application: { name: input.applicationName },
-      request_language: input.language,
-    });
+    body = renderWith(config, render, input);
   } catch {
     // liquidjs errors can quote the context; the code must not reach a client or a log.
     throw new PasswordlessError(ErrorCodes.serverError, 500, 'The message template failed to render.');
   }
-  if (config.webOtpDomain) body = `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, input.code)}`;
   if (body.length > MAX_SMS_BODY) {
     throw new PasswordlessError(
       ErrorCodes.smsProviderError,
@@ -60,19 +65,16 @@ export function composeMessage(config: Config, req: Request, input: MessageInput
  * with sample values for the fallback template and each language: one warning per template.
  */
 export function segmentWarnings(config: Config, applicationName: string): string[] {
-  const code = '0'.repeat(config.otp.length);
-  const sample = { code, password: code, phone_number: '+14155550123', application: { name: applicationName } };
-  const templates: Array<[string, (typeof config)['render'], string]> = [
+  const sample = { applicationName, phone: '+14155550123', code: '0'.repeat(config.otp.length) };
+  const templates: Array<[string, RenderFn, string]> = [
     ['template', config.render, ''],
-    ...config.languages.map((tag): [string, (typeof config)['render'], string] => [`templates.${tag}`, config.renderByLanguage.get(tag) ?? config.render, tag]),
+    ...config.languages.map((tag): [string, RenderFn, string] => [`templates.${tag}`, config.renderByLanguage.get(tag) ?? config.render, tag]),
   ];
   const warnings: string[] = [];
   for (const [name, render, language] of templates) {
-    let body = render({ ...sample, request_language: language });
-    if (config.webOtpDomain) body = `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, code)}`;
-    const analysis = analyseSms(body);
+    const analysis = analyseSms(renderWith(config, render, { ...sample, language }));
     if (analysis.segments > 1) {
-      const why = analysis.encoding === 'UCS-2' ? ` in UCS-2 because of ${analysis.nonGsmCharacters.map((c) => JSON.stringify(c)).join(' ')}` : '';
+      const why = analysis.encoding === 'UCS-2' ? ` in UCS-2 because of ${ucs2Culprits(analysis)}` : '';
       warnings.push(`\`${name}\` renders to ${analysis.segments} SMS segments (${analysis.length} ${analysis.encoding} characters${why}); every segment is billed. Preview it with: npx express-passwordless-sms preview`);
     }
   }

@@ -3,7 +3,7 @@
  * error handler), `requireAuth` and `close()`.
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
-import { createLimits, type LimiterRedis, type Limits } from './limits';
+import { createLimits, limiterRedisOf, type Limits } from './limits';
 import { logEvent } from './log';
 import { segmentWarnings } from './message';
 import { resolveOptions } from './options';
@@ -27,12 +27,6 @@ export interface Passwordless {
   getUser(req: Request): PasswordlessUser | undefined;
   /** Releases what this instance opened (the default store). Injected stores and clients stay open. */
   close(): Promise<void>;
-}
-
-/** A store that shares its Redis client with the limiter, so all instances share the limits. */
-function limiterRedisOf(store: unknown): LimiterRedis | undefined {
-  const shared = (store as { limiterRedis?: LimiterRedis } | undefined)?.limiterRedis;
-  return shared && typeof shared === 'object' ? shared : undefined;
 }
 
 export function passwordless(options: PasswordlessOptions): Passwordless {

@@ -19,6 +19,11 @@ export interface SmsAnalysis {
   nonGsmCharacters: string[];
 }
 
+/** The characters that forced UCS-2, quoted, for a warning a person reads. */
+export function ucs2Culprits(analysis: SmsAnalysis): string {
+  return analysis.nonGsmCharacters.map((c) => JSON.stringify(c)).join(', ');
+}
+
 export function analyseSms(text: string): SmsAnalysis {
   let septets = 0;
   const nonGsm = new Set<string>();

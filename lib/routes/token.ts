@@ -3,14 +3,13 @@
  * /passwordless/verify (same store, attempt limit and single use); errors keep Auth0's shapes.
  */
 import type { Request, Response } from 'express';
-import { PasswordlessError } from '../errors';
+import { PasswordlessError, wrongCode } from '../errors';
 import { safeEqual } from '../otp';
 import type { ResolvedClient } from '../options';
 import { parsePhone } from '../phone';
 import type { Runtime } from '../runtime';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/options';
-import { wrongCode } from '../errors';
 import { redeemCode } from './verify';
 
 export const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';

@@ -9,16 +9,21 @@ import type { ResolvedTokens } from '../tokens/options';
 import { verifyAccessToken } from '../tokens/sign';
 import { OTP_GRANT } from './token';
 
-export function jwksRoute(tokens: ResolvedTokens) {
-  const body = JSON.stringify({ keys: tokens.keys.map((k) => k.publicJwk) });
-  return function jwks(_req: Request, res: Response): void {
+/** A public, cacheable JSON document, serialised once at construction. */
+function publicJson(document: unknown) {
+  const body = JSON.stringify(document);
+  return function publicDocument(_req: Request, res: Response): void {
     res.set({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=600' }).type('application/json').send(body);
   };
 }
 
+export function jwksRoute(tokens: ResolvedTokens) {
+  return publicJson({ keys: tokens.keys.map((k) => k.publicJwk) });
+}
+
 export function openIdConfigurationRoute(tokens: ResolvedTokens) {
   const algs = new Set(['HS256', ...tokens.keys.map((k) => k.alg)]);
-  const body = JSON.stringify({
+  return publicJson({
     issuer: tokens.issuer,
     token_endpoint: `${tokens.issuer}oauth/token`,
     jwks_uri: `${tokens.issuer}.well-known/jwks.json`,
@@ -31,9 +36,6 @@ export function openIdConfigurationRoute(tokens: ResolvedTokens) {
     scopes_supported: ['openid', 'profile', 'email', 'phone'],
     claims_supported: ['iss', 'sub', 'aud', 'iat', 'exp', 'nonce', 'phone_number', 'phone_number_verified'],
   });
-  return function openIdConfiguration(_req: Request, res: Response): void {
-    res.set({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=600' }).type('application/json').send(body);
-  };
 }
 
 export function userinfoRoute({ config }: Runtime) {

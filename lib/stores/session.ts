@@ -7,6 +7,7 @@
 import type { Request } from 'express';
 import { PasswordlessError, ErrorCodes, optionError } from '../errors';
 import type { CodeStore, StoreContext } from '../types';
+import { limiterRedisOf } from '../limits';
 import { memoryStore } from './memory';
 
 export interface SessionStoreOptions {
@@ -21,10 +22,6 @@ export interface SessionStoreOptions {
 }
 
 type Pending = Record<string, { id: string; expiresAt: number }>;
-
-function hasLimiterRedis(store: CodeStore): store is CodeStore & { limiterRedis: unknown } {
-  return typeof (store as { limiterRedis?: unknown }).limiterRedis === 'object';
-}
 
 function sessionOf(ctx: StoreContext): Request['session'] & Record<string, unknown> {
   const session = ctx.request?.session;
@@ -55,9 +52,10 @@ export function sessionStore(options: SessionStoreOptions = {}): CodeStore {
     return fresh;
   }
 
+  const limiterRedis = limiterRedisOf(ledger);
   return {
     // A Redis ledger lends its client to the rate limiter too, so limits are shared as codes are.
-    ...(hasLimiterRedis(ledger) ? { limiterRedis: ledger.limiterRedis } : {}),
+    ...(limiterRedis ? { limiterRedis } : {}),
     async save(key, record, ctx) {
       const pending = pendingOf(ctx);
       const previous = pending[key];
