@@ -28,11 +28,20 @@ export interface SmsMessage {
   clientId: string;
   /** The raw language header of the request (`x-request-language`, else `accept-language`). */
   language: string;
+  /**
+   * Who asked for the code: the end user's address (after `trust proxy` and a trusted
+   * `auth0-forwarded-for`) and user agent. Senders may forward it (Auth0's custom gateway
+   * does with `forwardRequestInfo`); it never holds the code.
+   */
+  request: { ip: string; userAgent: string };
 }
 
 /** How messages leave. Reject with an error on failure; a `PasswordlessError` keeps its code and status. */
 export interface SmsSender {
-  send(message: SmsMessage): Promise<{ id?: string }>;
+  /** The provider's name in logs and metrics (`code_sent.provider`). Default `'custom'`. */
+  readonly name?: string;
+  /** Resolves with the provider's message id and, for senders that pick among several, which one sent it. */
+  send(message: SmsMessage): Promise<{ id?: string; provider?: string }>;
   close?(): void | Promise<void>;
 }
 

@@ -79,7 +79,7 @@ export function startRoute({ config, limits }: Runtime) {
     // Saved before sending: a store outage is found before any money is spent on an SMS.
     await guarded(config, () => config.store.save(key, record, ctx));
     try {
-      await config.sender.send({ to: phone, body: message, clientId: client.clientId, language });
+      await config.sender.send({ to: phone, body: message, clientId: client.clientId, language, request: { ip: req.ip ?? '', userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512) } });
     } catch (err) {
       await guarded(config, () => config.store.remove(key, ctx));
       const failure = sendFailure(err, code);

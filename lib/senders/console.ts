@@ -26,6 +26,7 @@ export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
   const write = options.write ?? ((line: string) => console.log(line));
   if (typeof write !== 'function') throw optionError('consoleSender.write', 'must be a function (line: string) => void.');
   return {
+    name: 'console',
     async send(message: SmsMessage) {
       const id = `SM${newId()}`;
       write(`[express-passwordless-sms] SMS to ${message.to} (client ${message.clientId}): ${message.body}`);

@@ -34,6 +34,7 @@ export function outboxSender(options: OutboxSenderOptions = {}): OutboxSender {
   if (!Number.isInteger(max) || max < 1) throw optionError('outboxSender.max', `must be a positive integer (got ${String(max)}).`);
   const messages: OutboxMessage[] = [];
   return {
+    name: 'outbox',
     messages,
     async send(message) {
       const kept: OutboxMessage = { ...message, id: `SM${newId()}`, sentAt: Date.now() };

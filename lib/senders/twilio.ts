@@ -2,7 +2,8 @@
  * Sends through the official `twilio` SDK. A send is never retried: a request that timed
  * out may still have reached Twilio, and retrying it can deliver the code twice.
  */
-import twilio from 'twilio';
+import type twilio from 'twilio';
+import { loadTwilio } from './twilio-sdk';
 import { ErrorCodes, PasswordlessError, optionError } from '../errors';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -115,10 +116,11 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
   const timeoutMs = options.timeoutMs ?? 10_000;
   // The SDK ignores its own timeout/autoRetry when given an httpClient (PITFALLS), so they
   // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
-  const httpClient = options.httpClient ?? new twilio.RequestClient({ timeout: timeoutMs, autoRetry: false });
+  const sdk = loadTwilio();
+  const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs, autoRetry: false });
   const client: TwilioMessagesClient =
     options.client ??
-    twilio(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {
+    sdk(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {
       accountSid: options.accountSid,
       httpClient: httpClient as InstanceType<typeof twilio.RequestClient>,
       autoRetry: false,
@@ -126,6 +128,7 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
   const route = options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
 
   return {
+    name: 'twilio',
     async send(message: SmsMessage) {
       try {
         const sent = await withTimeout(
