@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import express, { type Request } from 'express';
 import { PasswordlessError } from './errors';
-import { composeMessage, templateLanguage } from './message';
-import { resolveOptions, type Config } from './options';
-import { analyseSms, ucs2Culprits } from './segments';
+import { resolveOptions, type Config } from './config/options';
+import { composeMessage } from './core/message';
+import { parsePhone } from './core/phone';
+import { analyseSms, ucs2Culprits } from './core/segments';
 import type { PasswordlessOptions } from './types';
 
 const USAGE = `Usage: express-passwordless-sms preview [options]
@@ -42,6 +42,9 @@ interface Loaded {
 }
 
 function load(values: Record<string, string | boolean | undefined>): Loaded {
+  if (typeof values.config === 'string' && typeof values.template === 'string') {
+    throw new UsageError('Give --template FILE or --config MODULE, not both: the config\'s templates would be ignored.');
+  }
   if (typeof values.config === 'string') {
     const file = path.resolve(values.config);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -51,7 +54,8 @@ function load(values: Record<string, string | boolean | undefined>): Loaded {
   }
   if (typeof values.template === 'string') {
     const file = path.resolve(values.template);
-    return { options: { template: fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '') }, source: file };
+    // Read as the middleware would get it from fs.readFileSync: a trailing newline is sent too.
+    return { options: { template: fs.readFileSync(file, 'utf8') }, source: file };
   }
   throw new UsageError('Give a template with --template FILE or --config MODULE.');
 }
@@ -70,25 +74,24 @@ function buildConfig(loaded: Loaded, values: Record<string, string | boolean | u
     ...(typeof values.syntax === 'string' ? { templateSyntax: values.syntax as 'liquid' } : o.templateSyntax ? { templateSyntax: o.templateSyntax } : {}),
     ...(typeof values['web-otp'] === 'string' ? { webOtp: { domain: values['web-otp'] } } : o.webOtp ? { webOtp: o.webOtp } : {}),
     ...(o.otp?.length ? { otp: { length: o.otp.length } } : {}),
+    ...(o.defaultLanguage !== undefined ? { defaultLanguage: o.defaultLanguage } : {}),
     rateLimits: false,
+    logger: false,
   });
   return { config, app };
 }
 
-/** A real Express request object, so language negotiation runs exactly as in a route. */
-function fakeRequest(headers: Record<string, string>): Request {
-  const req = Object.create(express.request) as Request;
-  (req as unknown as { headers: Record<string, string> }).headers = headers;
-  return req;
-}
-
 function report(config: Config, app: string, phone: string, headers: Record<string, string>, out: (line: string) => void): void {
-  const req = fakeRequest(headers);
-  const language = headers['x-request-language'] ?? headers['accept-language'] ?? '';
-  const tag = templateLanguage(config, req);
-  const text = composeMessage(config, req, { applicationName: app, phone, code: SAMPLE_DIGITS.slice(0, config.otp.length), language });
+  const message = composeMessage(config, {
+    applicationName: app,
+    phone,
+    code: SAMPLE_DIGITS.slice(0, config.otp.length),
+    headers: { requestLanguage: headers['x-request-language'], acceptLanguage: headers['accept-language'] },
+  });
+  const text = message.body;
   const a = analyseSms(text);
-  out(`Template: ${tag ? `templates.${tag}` : 'template'}${language ? `   (request language: ${language})` : ''}`);
+  const name = config.renderByLanguage.get(message.language) === config.render ? 'template' : `templates.${message.language}`;
+  out(`Template: ${name}${message.requestLanguage ? `   (request language: ${message.requestLanguage})` : ''}`);
   out('─'.repeat(40));
   out(text);
   out('─'.repeat(40));
@@ -96,6 +99,14 @@ function report(config: Config, app: string, phone: string, headers: Record<stri
   out(`Encoding: ${a.encoding}${why}`);
   out(`Length: ${a.length} characters · ${a.segments} segment${a.segments === 1 ? '' : 's'}`);
   if (a.segments > 1) out(`Warning: this message takes ${a.segments} SMS segments; each is billed. Shorten it${a.encoding === 'UCS-2' ? ' or avoid the characters that force UCS-2' : ''}.`);
+}
+
+/** The number as the middleware would send it (E.164), or a usage error, as the start route refuses it. */
+function readPhone(value: string | boolean | undefined): string {
+  if (typeof value !== 'string') return '+14155550123';
+  const phone = parsePhone(value, false);
+  if (!phone) throw new UsageError(`--phone ${JSON.stringify(value)} is not a valid phone number in international format (like +14155550123).`);
+  return phone.e164;
 }
 
 export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): number {
@@ -134,10 +145,10 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
   try {
     const loaded = load(values);
     const { config, app } = buildConfig(loaded, values);
-    const phone = typeof values.phone === 'string' ? values.phone : '+14155550123';
+    const phone = readPhone(values.phone);
     if (values['all-languages']) {
       report(config, app, phone, {}, out);
-      for (const tag of config.languages) {
+      for (const tag of config.languages.filter((t) => t !== config.defaultLanguage)) {
         out('');
         report(config, app, phone, { 'x-request-language': tag }, out);
       }

@@ -1,16 +1,16 @@
 /**
- * The one error type this package raises, and the codes it uses.
- *
- * Route errors travel to the client as `{ error: code, error_description: message }` with
- * `status`; configuration errors are thrown at construction with code `invalid_option`.
+ * Every answer this package can give a client, as data: code, HTTP status and text in one
+ * table. Routes and the core raise entries by name (`fail('wrongCode')`), so a text is
+ * written once and the README's error table is tested against this one.
  */
 export class PasswordlessError extends Error {
   readonly code: string;
+  /** The HTTP status of a request error; 0 for a configuration error (thrown at construction, never answered). */
   readonly status: number;
   /** Extra response headers (for example `Retry-After`). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: string, status: number, message: string, headers: Record<string, string> = {}) {
+  constructor(code: string, status: number, message: string, headers: Readonly<Record<string, string>> = NO_HEADERS) {
     super(message);
     this.name = 'PasswordlessError';
     this.code = code;
@@ -19,7 +19,111 @@ export class PasswordlessError extends Error {
   }
 }
 
-/** Every `error` value that a route can answer with. */
+/** A mistake in the options, thrown by the factories at construction. `option` is its full name. */
+export class ConfigurationError extends PasswordlessError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('invalid_option', 0, message);
+    this.name = 'ConfigurationError';
+    this.option = option;
+  }
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A configuration mistake, thrown at construction: never sent to a client. */
+export function optionError(option: string, message: string): ConfigurationError {
+  return new ConfigurationError(option, `express-passwordless-sms: option \`${option}\` ${message}`);
+}
+
+/** The answer to a wrong, expired or never-sent code: one text for all three, on purpose. */
+export const WRONG_CODE_MESSAGE = 'Wrong phone number or verification code.';
+
+/** Auth0's text for the token grant once the code is void (its mobile SDKs match it). */
+export const MAX_ATTEMPTS_MESSAGE = "You've reached the maximum number of attempts. Please try to login again.";
+
+export const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
+
+interface Entry {
+  readonly code: string;
+  readonly status: number;
+  /** `{name}` placeholders are filled from the variables given to `fail`. */
+  readonly text: string;
+}
+
+function entry(code: string, status: number, text: string): Entry {
+  return Object.freeze({ code, status, text });
+}
+
+export const CATALOGUE = Object.freeze({
+  // Request shape
+  notAnObject: entry('bad.request', 400, 'Send the parameters as a JSON object or an urlencoded form.'),
+  jsonAsForm: entry('bad.request', 400, 'The body looks like JSON sent without `Content-Type: application/json`. Send the header, or send an urlencoded form.'),
+  propertyNotAllowed: entry('bad.request', 400, 'The property {name} is not allowed. Allowed: {allowed}.'),
+  bodyTooLarge: entry('bad.request', 413, 'The request body is too large.'),
+  bodyNotJson: entry('bad.request', 400, 'The request body is not valid JSON.'),
+  bodyUnreadable: entry('bad.request', 400, 'The request body could not be read. Send JSON or urlencoded UTF-8.'),
+  encodingUnsupported: entry('bad.request', 415, 'The request body uses a Content-Encoding this server does not accept. Send it uncompressed, or as gzip, deflate or br.'),
+  crossSite: entry('bad.request', 403, 'Cross-site requests are refused: call this route from your own site (or list the site in allowedOrigins).'),
+  // Client and connection
+  missingClientId: entry('bad.client_id', 400, 'Missing required parameter: client_id'),
+  unknownClient: entry('bad.client_id', 400, 'Unknown client_id.'),
+  missingConnection: entry('bad.connection', 400, 'Missing required parameter: connection'),
+  unknownConnection: entry('bad.connection', 400, 'Connection does not exist.'),
+  connectionDisabled: entry('bad.connection', 400, 'Connection is disabled'),
+  clientAuthFailed: entry('unauthorized_client', 401, 'Client authentication failed: send the right client_secret.'),
+  // Phone number, send, authParams, code
+  missingPhone: entry('bad.phone_number', 400, 'Missing required parameter: phone_number'),
+  invalidPhone: entry('bad.phone_number', 400, 'The phone_number is not a valid phone number in international format (like +14155550123).'),
+  countryNotAllowed: entry('bad.phone_number', 400, 'Messages cannot be sent to this country.'),
+  numberTypeBlocked: entry('bad.phone_number', 400, 'This kind of phone number cannot receive login codes. Use a mobile number.'),
+  badSend: entry('bad.send', 400, 'Only send="code" is supported by an SMS connection.'),
+  badAuthParams: entry('bad.authParams', 400, 'authParams must be an object.'),
+  badNonce: entry('bad.authParams', 400, 'authParams.nonce must be a string of at most 512 characters.'),
+  missingCode: entry('bad.verification_code', 400, 'Missing required parameter: {name}'),
+  // Outcomes of a code
+  wrongCode: entry('invalid_grant', 403, WRONG_CODE_MESSAGE),
+  tooManyAttempts: entry('too_many_attempts', 429, 'Too many wrong codes were entered. Request a new code.'),
+  // Limits
+  cooldown: entry('too_many_requests', 429, 'A code was just sent to this number. Try again in {seconds} seconds.'),
+  sendsPerPhone: entry('too_many_requests', 429, 'Too many codes were sent to this number. Try again in {seconds} seconds.'),
+  sendsPerPhoneToday: entry('too_many_requests', 429, 'Too many codes were sent to this number today. Try again in {seconds} seconds.'),
+  startsPerAddress: entry('too_many_requests', 429, 'Too many login attempts from this network. Try again in {seconds} seconds.'),
+  sendsPerPrefix: entry('too_many_requests', 429, 'Too many codes were sent to numbers like this one. Try again in {seconds} seconds.'),
+  sendsPerClient: entry('too_many_requests', 429, 'This application has sent its daily number of codes. Try again in {seconds} seconds.'),
+  sendsPerDay: entry('too_many_requests', 429, 'The daily number of codes has been sent. Try again in {seconds} seconds.'),
+  fraudPause: entry('too_many_requests', 429, 'Codes to numbers like this one are paused for now. Try again in {seconds} seconds.'),
+  verifiesPerAddress: entry('too_many_requests', 429, 'Too many wrong codes were entered from this network. Try again in {seconds} seconds.'),
+  failedVerifiesPerPhone: entry('too_many_attempts', 429, 'Too many wrong codes were entered for this number. Try again in {seconds} seconds.'),
+  clientAuthPerAddress: entry('too_many_requests', 429, 'Too many failed client authentications from this network. Try again in {seconds} seconds.'),
+  // Providers and backing services
+  providerFailed: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later.'),
+  messageTooLong: entry('sms_provider_error', 400, 'The message is {length} characters long; an SMS may have at most {max}. Shorten the template. (Code: 21617)'),
+  unavailable: entry('temporarily_unavailable', 503, 'The login service is temporarily unavailable. Try again in a moment.'),
+  // The app's own bugs
+  noSession: entry('server_error', 500, 'express-passwordless-sms needs express-session: mount app.use(session({ ... })) before the passwordless router and requireAuth.'),
+  templateFailed: entry('server_error', 500, 'The message template failed to render.'),
+  hookFailed: entry('server_error', 500, 'The login failed because of an error in the application. Try again later.'),
+  internal: entry('server_error', 500, 'Internal error.'),
+  unauthorized: entry('unauthorized', 401, 'Log in first.'),
+  // The token endpoint (Auth0's Authentication API shapes)
+  tokenMissingParameter: entry('invalid_request', 400, 'Missing required parameter: {name}'),
+  tokenParameterNotString: entry('invalid_request', 400, 'The parameter {name} must be a string.'),
+  tokenBadBody: entry('invalid_request', 400, 'Send the parameters as an urlencoded form or a JSON object.'),
+  tokenBadRealm: entry('invalid_request', 400, 'The realm "{name}" is not this connection.'),
+  unsupportedGrant: entry('unsupported_grant_type', 400, 'Unsupported grant type: {name}'),
+  tokenUnknownClient: entry('unauthorized_client', 403, 'Unknown client.'),
+  tokenClientAuthFailed: entry('unauthorized_client', 403, 'Client authentication failed: send the right client_secret.'),
+  tokenConnectionDisabled: entry('unauthorized_client', 403, 'Connection is disabled'),
+  grantNotAllowed: entry('unauthorized_client', 403, `Grant type '${OTP_GRANT}' not allowed for the client.`),
+  tokenMaxAttempts: entry('invalid_grant', 403, MAX_ATTEMPTS_MESSAGE),
+  unknownAudience: entry('access_denied', 403, 'Service not found: {name}'),
+  invalidToken: entry('invalid_token', 401, 'The access token is missing, invalid or expired.'),
+} satisfies Record<string, Entry>);
+
+export type ErrorName = keyof typeof CATALOGUE;
+
+/** Every `error` value a route can answer with, by a name to write in code. */
 export const ErrorCodes = Object.freeze({
   badClientId: 'bad.client_id',
   badConnection: 'bad.connection',
@@ -30,6 +134,10 @@ export const ErrorCodes = Object.freeze({
   badRequest: 'bad.request',
   unauthorizedClient: 'unauthorized_client',
   invalidGrant: 'invalid_grant',
+  invalidRequest: 'invalid_request',
+  unsupportedGrantType: 'unsupported_grant_type',
+  accessDenied: 'access_denied',
+  invalidToken: 'invalid_token',
   tooManyAttempts: 'too_many_attempts',
   tooManyRequests: 'too_many_requests',
   smsProviderError: 'sms_provider_error',
@@ -38,18 +146,15 @@ export const ErrorCodes = Object.freeze({
   serverError: 'server_error',
   invalidOption: 'invalid_option',
 } as const);
-
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** The answer to a wrong, expired or never-sent code: one text for all three, on purpose. */
-export const WRONG_CODE_MESSAGE = 'Wrong phone number or verification code.';
-
 /**
- * An answer to a client's request, built without a stack trace: these are expected outcomes
- * (an attacker's wrong guess is the hot path), not bugs, and capturing a stack costs more
- * than the rest of the answer.
+ * Answers without variables are built once and shared: they are the hot path of an attacker
+ * guessing codes, and a stack trace (which these never need) costs more than the answer.
  */
-export function clientError(code: string, status: number, message: string, headers?: Record<string, string>): PasswordlessError {
+const SHARED = new Map<ErrorName, PasswordlessError>();
+
+function build(code: string, status: number, message: string, headers?: Readonly<Record<string, string>>): PasswordlessError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -59,27 +164,28 @@ export function clientError(code: string, status: number, message: string, heade
   }
 }
 
-export function badRequest(code: ErrorCode, message: string): PasswordlessError {
-  return clientError(code, 400, message);
+/** The catalogue's answer `name`, with its `{placeholders}` filled. */
+export function fail(name: ErrorName, vars?: Readonly<Record<string, string | number>>, headers?: Readonly<Record<string, string>>): PasswordlessError {
+  const e: Entry = CATALOGUE[name];
+  if (!vars && !headers) {
+    let shared = SHARED.get(name);
+    if (!shared) {
+      shared = Object.freeze(build(e.code, e.status, e.text));
+      SHARED.set(name, shared);
+    }
+    return shared;
+  }
+  const text = vars ? e.text.replace(/\{(\w+)\}/g, (m, key: string) => (vars[key] === undefined ? m : String(vars[key]))) : e.text;
+  return build(e.code, e.status, text, headers);
 }
 
-export function wrongCode(): PasswordlessError {
-  return clientError(ErrorCodes.invalidGrant, 403, WRONG_CODE_MESSAGE);
+/** A limit's refusal: the catalogue's text with the wait, and `Retry-After`. */
+export function refused(name: ErrorName, retryAfterMs: number): PasswordlessError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return fail(name, { seconds }, { 'Retry-After': String(seconds) });
 }
 
-export function tooManyAttempts(): PasswordlessError {
-  return clientError(ErrorCodes.tooManyAttempts, 429, 'Too many wrong codes were entered. Request a new code.');
-}
-
-export function storeUnavailable(): PasswordlessError {
-  return new PasswordlessError(
-    ErrorCodes.temporarilyUnavailable,
-    503,
-    'The login service is temporarily unavailable. Try again in a moment.',
-  );
-}
-
-/** A configuration mistake: thrown by the factories, never sent to a client. */
-export function optionError(option: string, message: string): PasswordlessError {
-  return new PasswordlessError(ErrorCodes.invalidOption, 500, `express-passwordless-sms: option \`${option}\` ${message}`);
+/** A backing service that failed: 503 with a short `Retry-After`, so clients back off and try again. */
+export function unavailable(retryAfterSeconds = 2): PasswordlessError {
+  return fail('unavailable', undefined, { 'Retry-After': String(retryAfterSeconds) });
 }

@@ -1,20 +1,28 @@
-/** The public API of express-passwordless-sms (see the README and CONTRACT). */
-export { passwordless, type Passwordless } from './passwordless';
-export { PasswordlessError, ErrorCodes, WRONG_CODE_MESSAGE, type ErrorCode } from './errors';
+/** The public API of express-passwordless-sms (see the README). */
+import './http/augment';
+
+export { passwordless, type Passwordless, type StartOutcome, type VerifyOutcome, type Refused } from './passwordless';
+export { PasswordlessError, ConfigurationError, ErrorCodes, CATALOGUE, WRONG_CODE_MESSAGE, type ErrorCode, type ErrorName } from './errors';
 export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';
-export { sessionStore, type SessionStoreOptions } from './stores/session';
+export { sessionStore, type SessionStoreOptions, type SessionCodeStore } from './stores/session';
 export { redisStore, type RedisStoreOptions, type RedisCodeStore } from './stores/redis';
-export type { PasswordlessUser } from './session';
-export type { UserHooks, UserHookContext, UserProfile } from './users';
-export type { TokensOptions, AudienceOptions } from './tokens/options';
+export { memoryLimits, type MemoryLimitsOptions, type MemoryLimitBackend } from './limits/memory';
+export { redisLimits, type RedisLimitsOptions } from './limits/redis';
+export { DEFAULTS } from './config/defaults';
+export type { PasswordlessUser, UserHooks, UserHookContext, UserProfile } from './core/users';
+export type { TokensOptions, AudienceOptions } from './tokens/config';
 export type { SigningKeyOptions } from './tokens/keys';
+export type { MetricsOptions } from './metrics';
 export type {
   Client,
   CodeRecord,
   CodeStore,
+  DeliveryReport,
+  FraudGuardOptions,
+  LimitStore,
   Logger,
   OtpOptions,
   PasswordlessOptions,
@@ -23,6 +31,6 @@ export type {
   SmsMessage,
   SmsSender,
   StoreContext,
-  VerifyOutcome,
+  VerifyOutcome as CodeVerifyOutcome,
   VerifyResult,
 } from './types';

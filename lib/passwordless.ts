@@ -1,22 +1,33 @@
 /**
- * The factory: resolves the options once, then assembles the router (body parsers, routes,
- * error handler), `requireAuth` and `close()`.
+ * The factory: resolves the options once, builds the login core, and puts the HTTP layer
+ * around it (router, `requireAuth`, the server-side `start`/`verify` for form posts).
  */
-import express, { type Request, type RequestHandler, type Router } from 'express';
-import { createLimits, limiterRedisOf, type Limits } from './limits';
-import { logEvent } from './log';
-import { segmentWarnings } from './message';
-import { resolveOptions } from './options';
-import { bodyMiddleware } from './routes/body';
-import { asyncRoute, errorHandler } from './routes/respond';
-import { logoutRoute } from './routes/logout';
-import { startRoute } from './routes/start';
-import { tokenRoute } from './routes/token';
-import { jwksRoute, openIdConfigurationRoute, userinfoRoute } from './routes/well-known';
-import { verifyRoute } from './routes/verify';
-import type { Runtime } from './runtime';
-import { requireAuthMiddleware, sessionUser, type PasswordlessUser } from './session';
+import type { Request, RequestHandler, Router } from 'express';
+import { resolveOptions } from './config/options';
+import { createLogin } from './core/login';
+import { logEvent } from './core/log';
+import { segmentWarnings } from './core/message';
+import type { PasswordlessUser } from './core/users';
+import { PasswordlessError, fail } from './errors';
+import { fromOtherSite } from './http/body';
+import { createRouter } from './http/router';
+import { startFromRequest, verifyFromRequest, type StartAnswer } from './http/routes';
+import { requireAuthMiddleware, sessionUser } from './http/session';
 import type { PasswordlessOptions } from './types';
+import './http/augment';
+
+/** A refusal as data, for pages that render it instead of answering JSON. */
+export interface Refused {
+  ok: false;
+  status: number;
+  error: string;
+  error_description: string;
+  /** Seconds, when the answer is a limit's. */
+  retryAfter?: number;
+}
+
+export type StartOutcome = ({ ok: true } & StartAnswer) | Refused;
+export type VerifyOutcome = { ok: true; user: PasswordlessUser } | Refused;
 
 export interface Passwordless {
   /** The routes, with their own body parsers. Mount after express-session. */
@@ -25,37 +36,51 @@ export interface Passwordless {
   readonly requireAuth: RequestHandler;
   /** The logged-in user of this request's session, or `undefined` (for pages that redirect instead of answering 401). */
   getUser(req: Request): PasswordlessUser | undefined;
+  /**
+   * A start from your own route (a form post without JavaScript): reads `req.body` (parse
+   * it with `express.urlencoded()`), applies every check and limit, and returns the outcome
+   * instead of answering.
+   */
+  start(req: Request): Promise<StartOutcome>;
+  /** A verify from your own route: on success the session is logged in (regenerated). */
+  verify(req: Request): Promise<VerifyOutcome>;
   /** Releases what this instance opened (the default store). Injected stores and clients stay open. */
   close(): Promise<void>;
 }
 
+function refusedOutcome(err: unknown, logger: Parameters<typeof logEvent>[0]): Refused {
+  const e = err instanceof PasswordlessError ? err : fail('internal');
+  if (!(err instanceof PasswordlessError)) logEvent(logger, 'internal_error', { message: err instanceof Error ? err.message : String(err) });
+  const retry = e.headers['Retry-After'];
+  return { ok: false, status: e.status, error: e.code, error_description: e.message, ...(retry ? { retryAfter: Number(retry) } : {}) };
+}
+
 export function passwordless(options: PasswordlessOptions): Passwordless {
   const config = resolveOptions(options);
-  const limits: Limits = createLimits(config.rateLimits, config.secret, limiterRedisOf(config.store));
-  const runtime: Runtime = { config, limits };
+  const login = createLogin(config);
   const firstClient = config.clients.values().next().value;
-  for (const message of segmentWarnings(config, firstClient?.name ?? 'App')) logEvent(config.logger, 'config_warning', { message });
-  const sessionRoute = bodyMiddleware(config.logger, true, config.allowCrossSite);
-  const tokenBody = bodyMiddleware(config.logger, false);
+  for (const message of [...config.warnings, ...segmentWarnings(config, firstClient?.name ?? 'App')]) logEvent(config.logger, 'config_warning', { message });
+  const router = createRouter(login);
 
-  const router = express.Router();
-  router.post('/passwordless/start', sessionRoute, asyncRoute(startRoute(runtime)));
-  router.post('/passwordless/verify', sessionRoute, asyncRoute(verifyRoute(runtime)));
-  router.post('/passwordless/logout', sessionRoute, asyncRoute(logoutRoute()));
-  if (config.tokens) {
-    router.post('/oauth/token', tokenBody, asyncRoute(tokenRoute(runtime)));
-    router.get('/.well-known/jwks.json', jwksRoute(config.tokens));
-    router.get('/.well-known/openid-configuration', openIdConfigurationRoute(config.tokens));
-    router.get('/userinfo', asyncRoute(userinfoRoute(runtime)));
+  async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
+    try {
+      if (!req.session) throw fail('noSession');
+      if (!config.allowCrossSite && fromOtherSite(req, config.allowedOrigins)) throw fail('crossSite');
+      return { ok: true, ...(await run()) };
+    } catch (err) {
+      return refusedOutcome(err, config.logger);
+    }
   }
-  router.use(errorHandler(config.logger));
 
   return Object.freeze({
     router,
     requireAuth: requireAuthMiddleware(),
     getUser: sessionUser,
+    start: (req: Request) => outcome(req, () => startFromRequest(login, req)),
+    verify: (req: Request) => outcome(req, async () => ({ user: await verifyFromRequest(login, req) })),
     async close() {
       if (config.ownsStore) await config.store.close?.();
+      if (options.limitStore === undefined) await config.limitStore?.close?.();
     },
   });
 }

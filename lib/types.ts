@@ -3,9 +3,13 @@
  * pluggable parts (sender, store, logger). Internal, resolved configuration lives in
  * `options.ts`.
  */
-import type { Request } from 'express';
-import type { TokensOptions } from './tokens/options';
-import type { UserHooks } from './users';
+import type { TokensOptions } from './tokens/config';
+import type { UserHooks } from './core/users';
+import type { LimitBackend } from './limits/types';
+import type { MetricsOptions } from './metrics';
+
+/** Where the limits count: made by `memoryLimits()` or `redisLimits({ client })`. */
+export type LimitStore = LimitBackend;
 
 /** An application allowed to use the connection (Auth0's "Applications" tab). */
 export interface Client {
@@ -65,8 +69,8 @@ export interface StoreContext {
   ttlMs: number;
   /** Wrong entries after which the code is void. */
   maxAttempts: number;
-  /** The Express request (the session store needs `req.session`). */
-  request?: Request;
+  /** When the request must be answered (ms, wall clock): a store gives up, and answers 503, past it. */
+  deadline?: number;
 }
 
 /**
@@ -81,6 +85,12 @@ export type VerifyOutcome = 'ok' | 'invalid' | 'exhausted';
 export interface VerifyResult {
   outcome: VerifyOutcome;
   data?: string;
+  /**
+   * With `invalid`: whether a live code was pending (a wrong code, counted against the
+   * number's failure limit) or not (nothing to guess, not counted). Stores that leave it out
+   * have every `invalid` counted.
+   */
+  pending?: boolean;
 }
 
 /**
@@ -123,6 +133,40 @@ export interface RateLimitOptions {
   sendsPerDay?: number;
   /** Sends per hour to one number prefix (the number without its last 4 digits). Default 0 (off). */
   sendsPerPrefixPerHour?: number;
+  /** Wrong codes per hour from one address (counted only when a code was pending). Default 100. */
+  failedVerifiesPerIpPerHour?: number;
+  /** Failed `client_secret` checks per hour from one address (start, verify, token). Default 20. */
+  failedClientAuthPerIpPerHour?: number;
+  /** IPv6 addresses are counted per network of this prefix length. Default 64. */
+  ipv6Subnet?: number;
+}
+
+/** The SMS pumping guard: pauses destination prefixes whose codes are sent but never used. */
+export interface FraudGuardOptions {
+  /** Digits after `+` that make a prefix. Default 6. */
+  prefixDigits?: number;
+  /** Sends to a prefix within the window before it is judged. Default 100. */
+  minSends?: number;
+  /** Share of sent codes that must be redeemed (0..1). Default 0.1. */
+  minConversion?: number;
+  /** The sliding window, in seconds. Default 3600. */
+  windowSeconds?: number;
+  /** How long a pause lasts, in seconds. Default 3600. */
+  blockSeconds?: number;
+  /** Prefixes never paused (`'+4479'` or `'4479'`). */
+  allowPrefixes?: readonly string[];
+}
+
+/** A Twilio delivery report, as handed to `onDeliveryStatus`. */
+export interface DeliveryReport {
+  messageSid: string;
+  /** Twilio's `MessageStatus`: queued, sent, delivered, undelivered, failed, … */
+  status: string;
+  errorCode?: string;
+  /** The E.164 destination (yours to use; never logged unmasked). */
+  to: string;
+  /** Every form parameter Twilio sent. */
+  raw: Readonly<Record<string, string>>;
 }
 
 /** libphonenumber-js number types that are refused as destinations. */
@@ -138,8 +182,10 @@ export type PhoneNumberType =
   | 'PERSONAL_NUMBER';
 
 export interface PasswordlessOptions {
-  /** HMAC key for codes and ids at rest; 32+ characters. Required. */
-  secret: string;
+  /** HMAC key for codes and ids at rest; 32+ characters. A list rotates: the first signs, all are accepted for pending codes. Required. */
+  secret: string | readonly string[];
+  /** The key of `user_id`s, never to be rotated. Default: the last entry of `secret` (the one you started with). */
+  userIdSecret?: string;
   /** How messages leave. Required. */
   sender: SmsSender;
   /** The applications that may use this connection. Required, at least one. */
@@ -152,27 +198,47 @@ export interface PasswordlessOptions {
   templateSyntax?: 'liquid' | 'md_with_macros';
   /** Per-language templates keyed by language tag; `template` is the fallback. */
   templates?: Readonly<Record<string, string>>;
+  /** The language `template` is written in, so that a request for it picks `template`. Default `'en'`. */
+  defaultLanguage?: string;
   /** Where pending codes live. Default `memoryStore()`. */
   store?: CodeStore;
   otp?: OtpOptions;
-  /** Send and verify limits; `false` turns all off (tests only). */
+  /** Send and verify limits; `false` turns all off, the fraud guard too (tests only). */
   rateLimits?: RateLimitOptions | false;
+  /** Where the limits count: `memoryLimits()` or `redisLimits({ client })`. Default: the Redis of a `redisStore`, else memory. */
+  limitStore?: LimitStore;
+  /** The SMS pumping guard; `false` turns it off. On by default. */
+  fraudGuard?: FraudGuardOptions | false;
+  /** Fixed codes for listed numbers (app-store review): no SMS is sent, the limits still apply. */
+  testNumbers?: Readonly<Record<string, string>>;
   /** ISO 3166 alpha-2 codes of the countries messages may go to. Default: all. */
   allowedCountries?: readonly string[];
   /** Number types refused as destinations. Default premium rate, shared cost, toll free, voicemail. */
   blockedNumberTypes?: readonly PhoneNumberType[];
   /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
-  /** Structured events. Default: silent. */
-  logger?: Logger;
+  /** Structured events. Default: warnings and errors to stderr, once each; `false`: nothing. */
+  logger?: Logger | false;
+  /** Counters and a latency histogram in a prom-client registry. */
+  metrics?: MetricsOptions;
+  /** Called with each signed Twilio delivery report (needs `twilioSender({ statusCallback })`). */
+  onDeliveryStatus?: (report: DeliveryReport) => void | Promise<void>;
   /** Hooks to look up and create the user of a verified number; what they return joins the session user and the ID token. */
   users?: UserHooks;
   /** Only numbers that `users.find` returns may log in; others get no SMS and the wrong-code answer. Default false. */
   disableSignup?: boolean;
   /** Appends the WebOTP line `@domain #code`, so browsers autofill the code only on that site. */
   webOtp?: { domain: string };
-  /** Accept start/verify/logout from pages of other sites (`Sec-Fetch-Site: cross-site`). Default false: refused with 403 (login CSRF). */
+  /** Accept start/verify/logout from pages of other sites. Default false: refused with 403 (login CSRF). */
   allowCrossSite?: boolean;
+  /** Origins (`https://app.example.com`) besides the app's own whose pages may call start/verify/logout. */
+  allowedOrigins?: readonly string[];
+  /**
+   * Answer a start once the code is stored and send the SMS after the answer (failures are
+   * logged, not answered). Makes the answer's timing independent of the provider, and of
+   * whether the number is registered under `disableSignup`. Default false.
+   */
+  sendInBackground?: boolean;
   /** Turns on Auth0's token grant (`POST /oauth/token`), `/.well-known/jwks.json`, `/.well-known/openid-configuration` and `/userinfo`. */
   tokens?: TokensOptions;
 }

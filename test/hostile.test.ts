@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import request from 'supertest';
-import { parsePhone } from '../lib/phone';
+import { parsePhone } from '../lib/core/phone';
 import { makeApp, startBody, verifyBody } from './helpers/app';
 
 const CONTRACT_ERRORS = new Set([

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../lib';
-import { analyseSms } from '../lib/segments';
+import { analyseSms } from '../lib/core/segments';
 import { lastCode, makeApp, startBody } from './helpers/app';
 
 describe('SMS segment counting', () => {

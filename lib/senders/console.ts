@@ -3,7 +3,7 @@
  * it refuses to exist in production unless told otherwise.
  */
 import { optionError } from '../errors';
-import { newId } from '../otp';
+import { newId } from '../core/crypto';
 import type { SmsMessage, SmsSender } from '../types';
 
 export interface ConsoleSenderOptions {

@@ -3,7 +3,7 @@
  * example app's development outbox. It holds codes in clear, so it is for development only.
  */
 import { optionError } from '../errors';
-import { newId } from '../otp';
+import { newId } from '../core/crypto';
 import type { SmsMessage, SmsSender } from '../types';
 
 export interface OutboxMessage extends SmsMessage {

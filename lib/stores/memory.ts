@@ -1,16 +1,17 @@
 /**
  * The default store: a bounded LRU in this process. Verify is synchronous from lookup to
  * update, so it is atomic without locks; attempts are counted by mutating the entry in
- * place, so a wrong guess never touches the cache's TTL (see PITFALLS: a plain `set()`
- * would extend the code's life).
+ * place, so a wrong guess never touches the cache's TTL (lru-cache's `set()` on an existing
+ * key would restart it and extend the code's life).
  */
 import { LRUCache } from 'lru-cache';
-import { optionError } from '../errors';
-import { safeEqual } from '../otp';
+import { checkObject, integerIn, keysOf } from '../config/validate';
+import { safeEqual } from '../core/crypto';
 import type { CodeStore, VerifyResult } from '../types';
 
 const OK: VerifyResult = Object.freeze({ outcome: 'ok' });
-const INVALID: VerifyResult = Object.freeze({ outcome: 'invalid' });
+const NOT_PENDING: VerifyResult = Object.freeze({ outcome: 'invalid', pending: false });
+const WRONG: VerifyResult = Object.freeze({ outcome: 'invalid', pending: true });
 const EXHAUSTED: VerifyResult = Object.freeze({ outcome: 'exhausted' });
 
 export interface MemoryStoreOptions {
@@ -30,15 +31,11 @@ interface Entry {
   d?: string;
 }
 
-export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
-  if (options === null || typeof options !== 'object') throw optionError('memoryStore(options)', 'must be an object such as { max: 100000 }.');
-  for (const key of Object.keys(options)) {
-    if (key !== 'max') throw optionError(`memoryStore.${key}`, 'is not an option of memoryStore. The only option is `max`.');
-  }
-  const max = options.max ?? 100_000;
-  if (!Number.isInteger(max) || max < 1 || max > 50_000_000) {
-    throw optionError('memoryStore.max', `must be an integer from 1 to 50000000 (got ${String(max)}).`);
-  }
+const OPTIONS = keysOf<MemoryStoreOptions>()(['max']);
+
+export function memoryStore(options?: MemoryStoreOptions): CodeStore {
+  const o = checkObject<MemoryStoreOptions>(options, 'memoryStore(options)', OPTIONS, '{ max: 100000 }');
+  const max = integerIn('memoryStore.max', o.max, 1, 50_000_000, 100_000);
   // An evicted code fails closed: the user asks for a new one, which the rate limits meter.
   // No cache TTL: expiry is decided by `e` on the injected clock, expired entries are dropped
   // when met and otherwise age out of the LRU, whose bound is the memory budget anyway. (A
@@ -56,7 +53,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
       if (!entry || entry.e <= ctx.now) {
         if (entry) cache.delete(key);
         safeEqual(hash, hash); // same work as a comparison against a live code
-        return INVALID;
+        return NOT_PENDING;
       }
       if (entry.a >= ctx.maxAttempts) return EXHAUSTED;
       if (safeEqual(entry.h, hash)) {
@@ -64,7 +61,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CodeStore {
         return entry.d === undefined ? OK : { outcome: 'ok', data: entry.d };
       }
       entry.a += 1;
-      return INVALID;
+      return WRONG;
     },
     async remove(key) {
       cache.delete(key);

@@ -3,7 +3,7 @@
  * JWK, checked against their algorithm, and published (public part only) as a JWKS.
  */
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { optionError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 
 export type AsymmetricAlg = 'RS256' | 'ES256';
 
@@ -20,8 +20,11 @@ export interface SigningKey {
   readonly alg: AsymmetricAlg;
   readonly kid: string;
   readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
   readonly publicJwk: Readonly<Record<string, unknown>>;
 }
+
+const KEY_OPTIONS = keysOf<SigningKeyOptions>()(['privateKey', 'alg', 'kid']);
 
 /** RFC 7638: SHA-256 over the required members, in lexicographic order. */
 function thumbprint(jwk: JsonWebKey): string {
@@ -30,12 +33,7 @@ function thumbprint(jwk: JsonWebKey): string {
 }
 
 export function loadSigningKey(input: unknown, path: string): SigningKey {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    throw optionError(path, 'must be an object like { privateKey: "-----BEGIN PRIVATE KEY-----...", alg: "RS256" }.');
-  }
-  const { privateKey, alg, kid, ...rest } = input as SigningKeyOptions & Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw optionError(`${path}.${unknown}`, 'is not an option of a signing key. Options: privateKey, alg, kid.');
+  const { privateKey, alg, kid } = checkObject<SigningKeyOptions>(input, path, KEY_OPTIONS, '{ privateKey: "-----BEGIN PRIVATE KEY-----...", alg: "RS256" }', false);
   let key: KeyObject;
   try {
     key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : createPrivateKey({ key: privateKey as JsonWebKey, format: 'jwk' });
@@ -52,7 +50,8 @@ export function loadSigningKey(input: unknown, path: string): SigningKey {
   }
   if (chosen === 'RS256' && (details.modulusLength ?? 0) < 2048) throw optionError(`${path}.privateKey`, 'is an RSA key shorter than 2048 bits; use 2048 or more.');
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) throw optionError(`${path}.kid`, 'must be a non-empty string.');
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const publicKey = createPublicKey(key);
+  const jwk = publicKey.export({ format: 'jwk' });
   const id = kid ?? thumbprint(jwk);
-  return Object.freeze({ alg: chosen, kid: id, privateKey: key, publicJwk: Object.freeze({ ...jwk, kid: id, alg: chosen, use: 'sig' }) });
+  return Object.freeze({ alg: chosen, kid: id, privateKey: key, publicKey, publicJwk: Object.freeze({ ...jwk, kid: id, alg: chosen, use: 'sig' }) });
 }

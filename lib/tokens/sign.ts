@@ -5,9 +5,9 @@
  * verify them from the JWKS; without keys they only serve this server's /userinfo.
  */
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import type { ResolvedClient } from '../options';
-import type { PasswordlessUser } from '../session';
-import type { ResolvedTokens } from './options';
+import type { ResolvedClient } from '../config/options';
+import type { PasswordlessUser } from '../core/users';
+import type { ResolvedTokens } from './config';
 
 /** Profile claims of the user, minus what the token states in its own claims. */
 function profileClaims(user: PasswordlessUser): Record<string, unknown> {
@@ -27,7 +27,7 @@ export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient
   if (client.idTokenAlg === 'HS256') {
     return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(client.secret as string));
   }
-  const key = signingKeyFor(tokens, client.idTokenAlg) as NonNullable<ReturnType<typeof signingKeyFor>>;
+  const key = signingKeyFor(tokens, client.idTokenAlg ?? 'RS256') as NonNullable<ReturnType<typeof signingKeyFor>>;
   return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
 }
 
@@ -51,5 +51,6 @@ export async function verifyAccessToken(tokens: ResolvedTokens, token: string, n
   if (tokens.keys.length === 0) return (await jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
   const key = tokens.keys.find((k) => k.kid === header.kid);
   if (!key) throw new Error('unknown key');
-  return (await jwtVerify(token, key.privateKey, { ...options, algorithms: [key.alg] })).payload;
+  // Verified with the public key: a private key only signs (jose 6 refuses it for verifying).
+  return (await jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] })).payload;
 }

@@ -82,3 +82,21 @@ export function ownRedis(port: number): OwnRedis {
     },
   };
 }
+
+/** Deletes every key under `prefix` (tests leave nothing behind in the developer's Redis). */
+export async function deleteKeys(client: NodeRedisClient | Redis, prefix: string): Promise<void> {
+  const pattern = `${prefix}*`;
+  if ('scanIterator' in client) {
+    for await (const batch of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+      const keys = Array.isArray(batch) ? batch : [batch];
+      if (keys.length > 0) await client.del(keys);
+    }
+    return;
+  }
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

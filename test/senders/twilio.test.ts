@@ -49,7 +49,7 @@ describe('twilioSender against the Twilio emulator', () => {
 
   it('sends From when configured with a sender number, and authenticates with an API key', async () => {
     const sender = twilioSender({ accountSid: ACCOUNT_SID, apiKey: API_KEY, apiSecret: API_SECRET, from: '+14155550100', httpClient: emulator.httpClient() });
-    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '' });
+    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
     assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
     const sent = emulator.received.at(-1);
     assert.equal(sent?.username, API_KEY);
@@ -106,12 +106,12 @@ describe('twilioSender against the Twilio emulator', () => {
     // Port 9 (discard) has no listener here: the connection is refused.
     deadClient.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, 'http://127.0.0.1:9') })) as typeof deadClient.request;
     const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: deadClient });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
   });
 
   it('refuses wrong credentials with 502 (Twilio 20003)', async () => {
     const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: 'wrong', messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
   });
 
   describe('validation at construction', () => {

@@ -6,8 +6,8 @@ import session from 'express-session';
 import request from 'supertest';
 import { outboxSender, passwordless, redisStore, PasswordlessError } from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
-import { codeKey } from '../../lib/otp';
-import { ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
+import { createKeyring } from '../../lib/core/crypto';
+import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
 
 describe('redisStore on a real Redis', function () {
   before(async function () {
@@ -23,7 +23,8 @@ describe('redisStore on a real Redis', function () {
     try {
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(outbox);
-      const key = `${prefix}code:${codeKey(SECRET, PHONE, CLIENT.clientId)}`;
+      const ring = createKeyring([SECRET], SECRET);
+      const key = `${prefix}{n:${ring.limitKey(`phone:${PHONE}`)}}:code:${ring.current.codeKey(PHONE, CLIENT.clientId, '')}`;
       assert.equal(await client.exists(key), 1);
       assert.ok(!key.includes('4155550123'), 'the key does not hold the number');
       const ttl = await client.pTTL(key);
@@ -39,6 +40,7 @@ describe('redisStore on a real Redis', function () {
       await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
       assert.equal(await client.exists(key), 0);
     } finally {
+      await deleteKeys(client, prefix);
       await client.quit();
     }
   });

@@ -2,8 +2,8 @@
  * The `tokens` option: issuer, lifetimes, signing keys and API audiences for the OAuth
  * token grant, resolved once at construction.
  */
-import { createHmac } from 'node:crypto';
-import { optionError } from '../errors';
+import type { Keyring } from '../core/crypto';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import { loadSigningKey, type SigningKey, type SigningKeyOptions } from './keys';
 
 export type IdTokenAlg = 'HS256' | 'RS256' | 'ES256';
@@ -41,7 +41,7 @@ export interface ResolvedTokens {
   readonly internalKey: Uint8Array;
 }
 
-const NAMES = ['issuer', 'idTokenTtlSeconds', 'accessTokenTtlSeconds', 'signingKeys', 'audiences'];
+const NAMES = keysOf<TokensOptions>()(['issuer', 'idTokenTtlSeconds', 'accessTokenTtlSeconds', 'signingKeys', 'audiences']);
 
 function ttl(path: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -51,11 +51,9 @@ function ttl(path: string, value: unknown, fallback: number): number {
   return value;
 }
 
-export function resolveTokens(value: unknown, secret: string): ResolvedTokens | undefined {
+export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens | undefined {
   if (value === undefined) return undefined;
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw optionError('tokens', 'must be an object like { issuer: "https://auth.example.com/" }.');
-  const t = value as Record<string, unknown>;
-  for (const key of Object.keys(t)) if (!NAMES.includes(key)) throw optionError(`tokens.${key}`, `is not an option of tokens. Options: ${NAMES.join(', ')}.`);
+  const t = checkObject<TokensOptions>(value, 'tokens', NAMES, '{ issuer: "https://auth.example.com/" }') as Record<string, unknown>;
   const issuer = t.issuer;
   if (typeof issuer !== 'string' || !/^https?:\/\/[^/\s]+(\/[^\s]*)?\/$/.test(issuer)) {
     throw optionError('tokens.issuer', `must be an http(s) URL ending in "/", like "https://auth.example.com/" (got ${JSON.stringify(issuer)}).`);
@@ -89,17 +87,22 @@ export function resolveTokens(value: unknown, secret: string): ResolvedTokens | 
     keys,
     audiences,
     userinfoAudience: `${issuer}userinfo`,
-    internalKey: createHmac('sha256', secret).update('access-token-key').digest(),
+    internalKey: keyring.derive('access-token-key'),
   });
 }
 
-/** The algorithm a client's ID tokens are signed with, checked against what can sign it. */
-export function resolveClientAlg(tokens: ResolvedTokens | undefined, alg: unknown, secret: string | undefined, path: string): IdTokenAlg {
+/**
+ * The algorithm a client's ID tokens are signed with, checked against what can sign it, or
+ * undefined for a public client that nothing can sign for (it logs in with sessions only;
+ * the token grant answers it 403 `unauthorized_client`).
+ */
+export function resolveClientAlg(tokens: ResolvedTokens | undefined, alg: unknown, secret: string | undefined, path: string): IdTokenAlg | undefined {
   if (alg !== undefined && alg !== 'HS256' && alg !== 'RS256' && alg !== 'ES256') {
     throw optionError(`${path}.idTokenSigningAlg`, `must be 'HS256', 'RS256' or 'ES256' (got ${JSON.stringify(alg)}).`);
   }
   if (!tokens) return (alg as IdTokenAlg | undefined) ?? 'HS256';
   const chosen: IdTokenAlg = (alg as IdTokenAlg | undefined) ?? (tokens.keys[0]?.alg ?? 'HS256');
+  if (chosen === 'HS256' && !secret && alg === undefined) return undefined;
   if (chosen === 'HS256' && !secret) {
     throw optionError(`${path}.idTokenSigningAlg`, "is HS256, which signs with the client's secret, but the client has none. Give it a `secret` or configure `tokens.signingKeys` and use RS256.");
   }

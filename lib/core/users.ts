@@ -2,14 +2,20 @@
  * The user behind a verified number: the default `sms|<id>` user, extended by the app's
  * optional `users.find` / `users.create` hooks (and refused by `disableSignup`).
  */
-import type { Request } from 'express';
-import { userIdFor } from './otp';
-import type { PasswordlessUser } from './session';
+
+/** What a logged-in session holds, what `requireAuth` puts on `req.user`, and what verify answers. */
+export interface PasswordlessUser {
+  user_id: string;
+  phone_number: string;
+  phone_verified: true;
+  [claim: string]: unknown;
+}
 
 /** What the hooks receive besides the E.164 number. */
 export interface UserHookContext {
   clientId: string;
-  request: Request;
+  /** The end user's address and user agent. */
+  request: { ip: string; userAgent: string };
 }
 
 /** What a hook may return: claims merged into the session user and the ID token. */
@@ -22,8 +28,11 @@ export interface UserHooks {
   create?(phone: string, ctx: UserHookContext): Promise<UserProfile | void> | UserProfile | void;
 }
 
-/** Claims a hook cannot set: they are the token's own or prove the phone number. */
-const RESERVED = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'azp', 'nonce', 'auth_time', 'phone_number', 'phone_number_verified', 'phone_verified', '__proto__', 'constructor', 'prototype']);
+/** Claims a hook cannot set: the token's own, what proves the number, and how the login happened. */
+const RESERVED = new Set([
+  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'azp', 'nonce', 'auth_time', 'amr', 'acr', 'scope', 'sid', 'at_hash', 'c_hash', 'cnf',
+  'phone_number', 'phone_number_verified', 'phone_verified', '__proto__', 'constructor', 'prototype',
+]);
 
 export function mergeProfile(base: PasswordlessUser, extra: unknown): PasswordlessUser {
   if (!extra || typeof extra !== 'object' || Array.isArray(extra)) return base;
@@ -39,23 +48,45 @@ export function mergeProfile(base: PasswordlessUser, extra: unknown): Passwordle
   return user;
 }
 
-export function defaultUser(secret: string, phone: string): PasswordlessUser {
-  return { user_id: userIdFor(secret, phone), phone_number: phone, phone_verified: true };
+/** A hook threw: the app's bug, answered 500 and logged as `hook_error` (never as a store outage). */
+export class HookError extends Error {
+  constructor(
+    readonly hook: 'find' | 'create',
+    override readonly cause: unknown,
+  ) {
+    super(`users.${hook} threw: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+async function callHook<T>(hook: 'find' | 'create', run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new HookError(hook, err);
+  }
+}
+
+/** Whether `users.find` knows the number (for `disableSignup`). */
+export async function isKnown(hooks: UserHooks | undefined, phone: string, ctx: UserHookContext): Promise<boolean> {
+  const find = hooks?.find;
+  if (!find) return false;
+  return Boolean(await callHook('find', () => find.call(hooks, phone, ctx)));
 }
 
 /** The user for a verified number, or `undefined` when sign-up is disabled and `find` knows no one. */
 export async function resolveUser(
-  secret: string,
+  base: PasswordlessUser,
   hooks: UserHooks | undefined,
   disableSignup: boolean,
   phone: string,
   ctx: UserHookContext,
 ): Promise<PasswordlessUser | undefined> {
-  const base = defaultUser(secret, phone);
   if (!hooks) return base;
-  const found = hooks.find ? await hooks.find(phone, ctx) : undefined;
+  const find = hooks.find;
+  const found = find ? await callHook('find', () => find.call(hooks, phone, ctx)) : undefined;
   if (found) return mergeProfile(base, found);
   if (disableSignup) return undefined;
-  const created = hooks.create ? await hooks.create(phone, ctx) : undefined;
+  const create = hooks.create;
+  const created = create ? await callHook('create', () => create.call(hooks, phone, ctx)) : undefined;
   return mergeProfile(base, created);
 }

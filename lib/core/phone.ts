@@ -3,12 +3,15 @@
  * metadata, which is what tells a mobile number from a premium-rate one.
  */
 import { parsePhoneNumberFromString, isSupportedCountry } from 'libphonenumber-js/max';
-import type { PhoneNumberType } from './types';
+import type { PhoneNumberType } from '../types';
 
 /** A parsed, valid number. `e164` is the one form used everywhere (keys, templates, answers). */
 export interface Phone {
   e164: string;
   country: string | undefined;
+  /** The country calling code (`1`, `33`): the most of a number that metrics may label. */
+  callingCode: string;
+  /** The number type, looked up only when asked for (it is most of the parse's cost). */
   type: string | undefined;
 }
 
@@ -27,23 +30,31 @@ export const PHONE_TYPES: readonly PhoneNumberType[] = [
  * anything that is not a string holding exactly one valid number: `extract: false` stops
  * libphonenumber from fishing a number out of surrounding text.
  */
-export function parsePhone(input: unknown): Phone | undefined {
+export function parsePhone(input: unknown, withType = true): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
   const parsed = parsePhoneNumberFromString(input.trim(), { extract: false });
   if (!parsed) return undefined;
   // With the full metadata, isValid() is getType() !== undefined: ask once, not twice. The
   // isValid() fallback covers a numbering plan without type patterns.
-  const type = parsed.getType();
+  const type = withType ? parsed.getType() : undefined;
   if (type === undefined && !parsed.isValid()) return undefined;
-  return { e164: parsed.number, country: parsed.country, type };
+  return { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode, type };
 }
 
 export function isCountryCode(code: unknown): code is string {
   return typeof code === 'string' && /^[A-Z]{2}$/.test(code) && isSupportedCountry(code as never);
 }
 
-/** `+14155550123` → `+1415*****23`: enough to tell numbers apart in logs, not to dial one. */
+/**
+ * `+14155550123` -> `+1*******23`: the country calling code and the last two digits, every
+ * other digit masked, however short the number. Enough to tell numbers apart in logs, never
+ * enough to dial one.
+ */
 export function maskPhone(e164: string): string {
-  if (e164.length <= 7) return `${e164.slice(0, 2)}${'*'.repeat(Math.max(0, e164.length - 2))}`;
-  return `${e164.slice(0, 5)}${'*'.repeat(e164.length - 7)}${e164.slice(-2)}`;
+  const digits = e164.replace(/^\+/, '');
+  const parsed = /^\d+$/.test(digits) ? parsePhoneNumberFromString(`+${digits}`) : undefined;
+  const cc = parsed?.countryCallingCode ?? digits.slice(0, 1);
+  const rest = digits.slice(cc.length);
+  if (rest.length <= 2) return `+${cc}${'*'.repeat(rest.length)}`;
+  return `+${cc}${'*'.repeat(rest.length - 2)}${rest.slice(-2)}`;
 }

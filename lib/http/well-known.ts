@@ -3,11 +3,12 @@
  * OpenID configuration, and /userinfo for access tokens issued without an audience.
  */
 import type { Request, Response } from 'express';
-import { PasswordlessError } from '../errors';
-import type { Runtime } from '../runtime';
-import type { ResolvedTokens } from '../tokens/options';
+import { errors as joseErrors } from 'jose';
+import { OTP_GRANT, fail } from '../errors';
+import { logEvent } from '../core/log';
+import type { Logger } from '../types';
+import type { ResolvedTokens } from '../tokens/config';
 import { verifyAccessToken } from '../tokens/sign';
-import { OTP_GRANT } from './token';
 
 /** A public, cacheable JSON document, serialised once at construction. */
 function publicJson(document: unknown) {
@@ -38,21 +39,26 @@ export function openIdConfigurationRoute(tokens: ResolvedTokens) {
   });
 }
 
-export function userinfoRoute({ config }: Runtime) {
-  const tokens = config.tokens as ResolvedTokens;
+/** A token that is not ours, is malformed or has expired: answered 401. Anything else is a bug and is logged. */
+function isTokenProblem(err: unknown): boolean {
+  return err instanceof joseErrors.JOSEError || err instanceof SyntaxError || (err instanceof Error && err.message === 'unknown key');
+}
+
+export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger: Logger) {
   return async function userinfo(req: Request, res: Response): Promise<void> {
     const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(req.headers.authorization ?? '');
     let claims: Record<string, unknown> | undefined;
     if (match) {
       try {
-        claims = await verifyAccessToken(tokens, match[1] as string, config.now());
-      } catch {
+        claims = await verifyAccessToken(tokens, match[1] as string, now());
+      } catch (err) {
+        if (!isTokenProblem(err)) logEvent(logger, 'internal_error', { message: `verifying an access token failed: ${err instanceof Error ? err.message : String(err)}` });
         claims = undefined;
       }
     }
     if (!claims) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new PasswordlessError('invalid_token', 401, 'The access token is missing, invalid or expired.');
+      throw fail('invalidToken');
     }
     res.json({ sub: claims.sub, phone_number: claims.phone_number, phone_number_verified: true });
   };

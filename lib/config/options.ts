@@ -1,0 +1,354 @@
+/**
+ * Validates the public options once, at construction, and resolves them into the internal
+ * configuration the core reads. Every mistake throws here with the option's name and the
+ * fix, so nothing is first discovered on a user's request.
+ */
+import { createKeyring, type Keyring } from '../core/crypto';
+import { isLanguageTag } from '../core/language';
+import { defaultLogger, SILENT } from '../core/log';
+import { DEFAULT_BLOCKED_TYPES, PHONE_TYPES, isCountryCode, parsePhone } from '../core/phone';
+import { compileTemplate, createLiquid, type RenderFn, type TemplateSyntax } from '../core/template';
+import type { UserHooks } from '../core/users';
+import type { ResolvedRateLimits } from '../limits';
+import { memoryLimits } from '../limits/memory';
+import type { FraudSettings, LimitBackend } from '../limits/types';
+import { createMetrics, type Metrics } from '../metrics';
+import { RedisBackend } from '../redis/backend';
+import { memoryStore } from '../stores/memory';
+import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
+import type { Client, CodeStore, DeliveryReport, Logger, PasswordlessOptions, SmsSender } from '../types';
+import { DEFAULTS } from './defaults';
+import {
+  booleanOption, checkObject, functionOption, integerIn, isPlainObject, keysOf, numberIn, optionError, secretOption, stringOption,
+} from './validate';
+
+export interface ResolvedClient {
+  readonly clientId: string;
+  readonly name: string;
+  readonly secret: string | undefined;
+  readonly enabled: boolean;
+  readonly idTokenAlg: IdTokenAlg | undefined;
+}
+
+export interface Config {
+  readonly keyring: Keyring;
+  readonly sender: SmsSender;
+  readonly clients: ReadonlyMap<string, ResolvedClient>;
+  readonly connection: string;
+  /** The fallback template (`template`). */
+  readonly render: RenderFn;
+  readonly defaultLanguage: string;
+  /** `defaultLanguage`, then the per-language templates in the order given. */
+  readonly languages: readonly string[];
+  readonly renderByLanguage: ReadonlyMap<string, RenderFn>;
+  readonly store: CodeStore;
+  /** True when the store was made here (so `close()` may close it). */
+  readonly ownsStore: boolean;
+  readonly otp: { readonly length: number; readonly ttlMs: number; readonly maxAttempts: number };
+  readonly rateLimits: ResolvedRateLimits | false;
+  readonly limitStore: LimitBackend | undefined;
+  readonly fraudGuard: FraudSettings | undefined;
+  readonly testNumbers: ReadonlyMap<string, string>;
+  readonly allowedCountries: ReadonlySet<string> | undefined;
+  readonly blockedNumberTypes: ReadonlySet<string>;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly users: UserHooks | undefined;
+  readonly disableSignup: boolean;
+  readonly tokens: ResolvedTokens | undefined;
+  /** The WebOTP domain, when the line is appended. */
+  readonly webOtpDomain: string | undefined;
+  readonly allowCrossSite: boolean;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly sendInBackground: boolean;
+  readonly onDeliveryStatus: ((report: DeliveryReport) => void | Promise<void>) | undefined;
+  /** Construction-time warnings, logged once the logger is known. */
+  readonly warnings: readonly string[];
+}
+
+const OPTIONS = keysOf<PasswordlessOptions>()([
+  'secret', 'userIdSecret', 'sender', 'clients', 'connection', 'template', 'templateSyntax', 'templates', 'defaultLanguage', 'store',
+  'otp', 'rateLimits', 'limitStore', 'fraudGuard', 'testNumbers', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'metrics',
+  'onDeliveryStatus', 'users', 'disableSignup', 'webOtp', 'allowCrossSite', 'allowedOrigins', 'sendInBackground', 'tokens',
+]);
+const OTP_KEYS = keysOf<NonNullable<PasswordlessOptions['otp']>>()(['length', 'ttlSeconds', 'maxAttempts']);
+const CLIENT_KEYS = keysOf<Client>()(['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg']);
+const RATE_KEYS = keysOf<ResolvedRateLimits>()([
+  'resendCooldownSeconds', 'sendsPerPhonePerHour', 'sendsPerPhonePerDay', 'startsPerIpPerHour', 'failedVerifiesPerPhonePerHour',
+  'failedVerifiesPerIpPerHour', 'failedClientAuthPerIpPerHour', 'sendsPerClientPerDay', 'sendsPerDay', 'sendsPerPrefixPerHour', 'ipv6Subnet',
+]);
+const FRAUD_KEYS = keysOf<NonNullable<Exclude<PasswordlessOptions['fraudGuard'], false>>>()([
+  'prefixDigits', 'minSends', 'minConversion', 'windowSeconds', 'blockSeconds', 'allowPrefixes',
+]);
+
+/** Secrets signing HS256 ID tokens must resist an offline search from one token. */
+const MIN_HS256_SECRET = 32;
+/** Shorter client secrets are accepted (they are compared, never signed with) but warned about. */
+const WARN_CLIENT_SECRET = 16;
+
+function resolveSecrets(secret: unknown, userIdSecret: unknown): Keyring {
+  const list = Array.isArray(secret) ? secret : [secret];
+  if (list.length === 0) throw optionError('secret', 'must be a string, or a non-empty list of strings (the first signs, all are accepted).');
+  const secrets = list.map((s, i) => secretOption(Array.isArray(secret) ? `secret[${i}]` : 'secret', s, 32));
+  const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
+  return createKeyring(secrets, idSecret);
+}
+
+function resolveSender(sender: unknown): SmsSender {
+  if (sender === undefined) {
+    throw optionError('sender', 'is required: use twilioSender({ accountSid, authToken, messagingServiceSid }) in production, or consoleSender() / outboxSender() in development and tests.');
+  }
+  if (!isPlainObject(sender) || typeof sender.send !== 'function') {
+    throw optionError('sender', 'must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().');
+  }
+  return sender as unknown as SmsSender;
+}
+
+function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | undefined, warnings: string[]): ResolvedClient {
+  const path = `clients[${index}]`;
+  const c = checkObject<Client>(client, path, CLIENT_KEYS, '{ clientId: "abc", name: "My App" }', false);
+  if (typeof c.clientId !== 'string' || c.clientId.trim() === '' || c.clientId.length > 256) {
+    throw optionError(`${path}.clientId`, 'must be a non-empty string of at most 256 characters (the client_id your applications send).');
+  }
+  const name = stringOption(`${path}.name`, c.name, undefined, 'templates show it as application.name.');
+  if (name === undefined) throw optionError(`${path}.name`, 'is required: templates show it as application.name.');
+  if (c.secret !== undefined && (typeof c.secret !== 'string' || c.secret === '')) {
+    throw optionError(`${path}.secret`, 'must be a non-empty string, or left out for a public client.');
+  }
+  const enabled = booleanOption(`${path}.enabled`, c.enabled, true);
+  const idTokenAlg = resolveClientAlg(tokens, c.idTokenSigningAlg, c.secret, path);
+  if (idTokenAlg === 'HS256' && tokens && c.secret !== undefined && c.secret.length < MIN_HS256_SECRET) {
+    throw optionError(`${path}.secret`, `signs this client's HS256 ID tokens and is ${c.secret.length} characters long: one token would let anyone recover it offline and forge tokens. Use ${MIN_HS256_SECRET} or more random characters (openssl rand -base64 32), or sign with RS256/ES256 keys.`);
+  }
+  if (c.secret !== undefined && c.secret.length < WARN_CLIENT_SECRET) {
+    warnings.push(`\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`);
+  }
+  return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg });
+}
+
+function resolveClients(clients: unknown, tokens: ResolvedTokens | undefined, warnings: string[]): Map<string, ResolvedClient> {
+  if (!Array.isArray(clients) || clients.length === 0) {
+    throw optionError('clients', 'must be a non-empty array of { clientId, name } objects: the applications allowed to log in.');
+  }
+  const map = new Map<string, ResolvedClient>();
+  clients.forEach((client, index) => {
+    const resolved = resolveClient(client, index, tokens, warnings);
+    if (map.has(resolved.clientId)) {
+      throw optionError(`clients[${index}].clientId`, `repeats "${resolved.clientId}": each client needs its own clientId.`);
+    }
+    map.set(resolved.clientId, resolved);
+  });
+  return map;
+}
+
+type Templates = Pick<Config, 'render' | 'languages' | 'renderByLanguage' | 'defaultLanguage'>;
+
+function resolveTemplates(options: PasswordlessOptions): Templates {
+  const syntax = options.templateSyntax ?? DEFAULTS.templateSyntax;
+  if (syntax !== 'liquid' && syntax !== 'md_with_macros') {
+    throw optionError('templateSyntax', `must be 'liquid' or 'md_with_macros' (got ${JSON.stringify(syntax)}).`);
+  }
+  const defaultLanguage = options.defaultLanguage ?? DEFAULTS.defaultLanguage;
+  if (typeof defaultLanguage !== 'string' || !isLanguageTag(defaultLanguage)) {
+    throw optionError('defaultLanguage', `must be the language tag of \`template\`, like "en" or "pt-BR" (got ${JSON.stringify(defaultLanguage)}).`);
+  }
+  const engine = createLiquid();
+  const source = options.template ?? DEFAULTS.template;
+  if (typeof source !== 'string' || source.trim() === '') throw optionError('template', 'must be a non-empty string.');
+  const render = compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
+  const renderByLanguage = new Map<string, RenderFn>([[defaultLanguage, render]]);
+  if (options.templates !== undefined) {
+    if (!isPlainObject(options.templates)) throw optionError('templates', 'must be an object of language tag → template, like { fr: "Votre code : {{ code }}" }.');
+    for (const [tag, text] of Object.entries(options.templates)) {
+      if (!isLanguageTag(tag)) throw optionError(`templates.${tag}`, 'is not a language tag. Use tags like "en", "fr" or "pt-BR".');
+      if (typeof text !== 'string' || text.trim() === '') throw optionError(`templates.${tag}`, 'must be a non-empty string.');
+      renderByLanguage.set(tag, compileTemplate(engine, text, syntax as TemplateSyntax, `templates.${tag}`, tag));
+    }
+  }
+  return { render, defaultLanguage, languages: [...renderByLanguage.keys()], renderByLanguage };
+}
+
+function resolveStore(store: unknown): CodeStore {
+  if (!isPlainObject(store) || typeof store.save !== 'function' || typeof store.verify !== 'function' || typeof store.remove !== 'function') {
+    throw optionError('store', 'must be a CodeStore: memoryStore(), sessionStore() or redisStore({ client }), or an object with save, verify and remove methods.');
+  }
+  return store as unknown as CodeStore;
+}
+
+function resolveRateLimits(value: unknown): ResolvedRateLimits | false {
+  if (value === false) return false;
+  const o = checkObject<ResolvedRateLimits>(value, 'rateLimits', RATE_KEYS, '{ startsPerIpPerHour: 50 }, or false to turn them all off (tests only)');
+  const resolved: Record<string, number> = {};
+  for (const name of RATE_KEYS) {
+    const [min, max] = name === 'ipv6Subnet' ? [32, 128] : [0, 1_000_000];
+    resolved[name] = integerIn(`rateLimits.${name}`, o[name], min, max, DEFAULTS.rateLimits[name]);
+  }
+  return Object.freeze(resolved as unknown as ResolvedRateLimits);
+}
+
+/** The Redis a store lends to the limits (a redisStore, or a sessionStore with a Redis ledger). */
+function lentRedis(store: CodeStore): RedisBackend | undefined {
+  const redis = (store as { redis?: unknown }).redis;
+  return redis instanceof RedisBackend ? redis : undefined;
+}
+
+function resolveLimitStore(value: unknown, store: CodeStore, rateLimits: ResolvedRateLimits | false, warnings: string[]): LimitBackend | undefined {
+  if (rateLimits === false) return undefined;
+  if (value === undefined) return lentRedis(store) ?? memoryLimits();
+  if (!isPlainObject(value) && !(value instanceof RedisBackend)) throw optionError('limitStore', 'must be memoryLimits() or redisLimits({ client }).');
+  const backend = value as unknown as LimitBackend;
+  if (typeof backend.take !== 'function' || (backend.kind !== 'memory' && backend.kind !== 'redis')) {
+    throw optionError('limitStore', 'must be made by memoryLimits() or redisLimits({ client }).');
+  }
+  if (backend.kind === 'memory' && lentRedis(store)) {
+    warnings.push('`limitStore` is memoryLimits() while codes are kept in Redis: every instance counts its own limits, so N instances allow N times the limits. Leave `limitStore` out to count in the store\'s Redis, or pass redisLimits({ client }).');
+  }
+  return backend;
+}
+
+function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {
+  if (value === false || rateLimits === false) return undefined;
+  const o = checkObject<Exclude<PasswordlessOptions['fraudGuard'], false | undefined>>(value, 'fraudGuard', FRAUD_KEYS, '{ minSends: 100, minConversion: 0.1 }, or false');
+  const d = DEFAULTS.fraudGuard;
+  const allow = o.allowPrefixes ?? [];
+  if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || !/^\+?\d{1,15}$/.test(p))) {
+    throw optionError('fraudGuard.allowPrefixes', 'must be an array of digit prefixes like ["+4479", "1415"].');
+  }
+  return Object.freeze({
+    prefixDigits: integerIn('fraudGuard.prefixDigits', o.prefixDigits, 2, 12, d.prefixDigits),
+    minSends: integerIn('fraudGuard.minSends', o.minSends, 1, 1_000_000, d.minSends),
+    minConversion: numberIn('fraudGuard.minConversion', o.minConversion, 0, 1, d.minConversion),
+    windowMs: integerIn('fraudGuard.windowSeconds', o.windowSeconds, 60, 7 * 86_400, d.windowSeconds) * 1000,
+    blockMs: integerIn('fraudGuard.blockSeconds', o.blockSeconds, 1, 7 * 86_400, d.blockSeconds) * 1000,
+    allowPrefixes: Object.freeze([...allow]),
+  });
+}
+
+function resolveTestNumbers(value: unknown, length: number, warnings: string[]): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  if (value === undefined) return map;
+  if (!isPlainObject(value)) throw optionError('testNumbers', "must be an object of number → fixed code, like { '+15005550006': '424242' }.");
+  for (const [number, code] of Object.entries(value)) {
+    const phone = parsePhone(number, false);
+    if (!phone) throw optionError(`testNumbers.${number}`, 'is not a valid phone number in international format (like +15005550006).');
+    if (typeof code !== 'string' || !new RegExp(`^\\d{${length}}$`).test(code)) {
+      throw optionError(`testNumbers.${number}`, `must be a string of ${length} digits (otp.length), like "${'4242424242'.slice(0, length)}".`);
+    }
+    map.set(phone.e164, code);
+  }
+  if (map.size > 0 && process.env.NODE_ENV === 'production') {
+    warnings.push(`\`testNumbers\` lists ${map.size} number(s) with fixed codes while NODE_ENV is production: anyone who knows one logs in as it. Keep the list to the numbers your app-store reviewers need.`);
+  }
+  return map;
+}
+
+function resolveCountries(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) throw optionError('allowedCountries', 'must be a non-empty array of ISO 3166 alpha-2 codes like ["US", "CA"], or left out to allow all.');
+  for (const code of value) {
+    if (!isCountryCode(code)) {
+      const hint = typeof code === 'string' && isCountryCode(code.toUpperCase()) ? ` Write it in capitals: "${code.toUpperCase()}".` : '';
+      throw optionError('allowedCountries', `contains ${JSON.stringify(code)}, which is not an ISO 3166 alpha-2 country code.${hint}`);
+    }
+  }
+  return new Set(value as string[]);
+}
+
+function resolveBlockedTypes(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set(DEFAULT_BLOCKED_TYPES);
+  if (!Array.isArray(value)) throw optionError('blockedNumberTypes', `must be an array of number types, from: ${PHONE_TYPES.join(', ')}.`);
+  for (const type of value) {
+    if (!PHONE_TYPES.includes(type)) throw optionError('blockedNumberTypes', `contains ${JSON.stringify(type)}; known types: ${PHONE_TYPES.join(', ')}.`);
+  }
+  return new Set(value as string[]);
+}
+
+function resolveUsers(users: unknown, disableSignup: unknown): { users: UserHooks | undefined; disableSignup: boolean } {
+  const hooks = checkObject<UserHooks>(users, 'users', keysOf<UserHooks>()(['find', 'create']), '{ find(phone, ctx), create(phone, ctx) }');
+  functionOption('users.find', hooks.find, '(phone, ctx) returning the user (or a promise of it)');
+  functionOption('users.create', hooks.create, '(phone, ctx) returning the user (or a promise of it)');
+  const off = booleanOption('disableSignup', disableSignup, DEFAULTS.disableSignup);
+  if (off && typeof hooks.find !== 'function') {
+    throw optionError('disableSignup', 'needs `users.find`: without it no number is known, so nobody could log in.');
+  }
+  return { users: users === undefined ? undefined : (users as UserHooks), disableSignup: off };
+}
+
+function resolveWebOtp(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const o = checkObject<{ domain: string }>(value, 'webOtp', ['domain'], '{ domain: "example.com" }');
+  const domain = o.domain;
+  if (typeof domain !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/.test(domain)) {
+    throw optionError('webOtp.domain', `must be the site's host name in lower case, without scheme or path, like "example.com" (got ${JSON.stringify(domain)}).`);
+  }
+  return domain;
+}
+
+function resolveOrigins(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value)) throw optionError('allowedOrigins', 'must be an array of origins like ["https://app.example.com"].');
+  for (const origin of value) {
+    if (typeof origin !== 'string' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw optionError('allowedOrigins', `contains ${JSON.stringify(origin)}; an origin is scheme and host (and port), like "https://app.example.com", without a path.`);
+    }
+  }
+  return new Set(value as string[]);
+}
+
+function resolveLogger(logger: unknown): Logger {
+  if (logger === undefined) return defaultLogger();
+  if (logger === false) return SILENT;
+  if (!isPlainObject(logger) && typeof logger !== 'function') throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit), or false.');
+  const l = logger as Record<string, unknown>;
+  for (const level of ['info', 'warn', 'error']) {
+    if (typeof l[level] !== 'function') throw optionError('logger', `has no ${level}() method; it needs info, warn and error (console, pino and winston fit).`);
+  }
+  return logger as unknown as Logger;
+}
+
+export function resolveOptions(options: PasswordlessOptions): Config {
+  const o = checkObject<PasswordlessOptions>(options, '', OPTIONS, 'passwordless({ secret, sender, clients })', false);
+  const otp = checkObject<NonNullable<PasswordlessOptions['otp']>>(o.otp, 'otp', OTP_KEYS, '{ length: 6, ttlSeconds: 180, maxAttempts: 3 }');
+  const connection = stringOption('connection', o.connection, DEFAULTS.connection, 'the connection name requests carry, default "sms".') as string;
+  if (o.now !== undefined && typeof o.now !== 'function') throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
+  const warnings: string[] = [];
+  const keyring = resolveSecrets(o.secret, o.userIdSecret);
+  const tokens = resolveTokens(o.tokens, keyring);
+  const ownsStore = o.store === undefined;
+  const store = ownsStore ? memoryStore() : resolveStore(o.store);
+  const rateLimits = resolveRateLimits(o.rateLimits);
+  const length = integerIn('otp.length', otp.length, 4, 10, DEFAULTS.otp.length);
+  functionOption('onDeliveryStatus', o.onDeliveryStatus, '(report) called with each Twilio delivery report');
+  return Object.freeze({
+    keyring,
+    sender: resolveSender(o.sender),
+    clients: resolveClients(o.clients, tokens, warnings),
+    connection,
+    ...resolveTemplates(options),
+    store,
+    ownsStore,
+    otp: Object.freeze({
+      length,
+      ttlMs: integerIn('otp.ttlSeconds', otp.ttlSeconds, 30, 600, DEFAULTS.otp.ttlSeconds) * 1000,
+      maxAttempts: integerIn('otp.maxAttempts', otp.maxAttempts, 1, 10, DEFAULTS.otp.maxAttempts),
+    }),
+    rateLimits,
+    limitStore: resolveLimitStore(o.limitStore, store, rateLimits, warnings),
+    fraudGuard: resolveFraudGuard(o.fraudGuard, rateLimits),
+    testNumbers: resolveTestNumbers(o.testNumbers, length, warnings),
+    allowedCountries: resolveCountries(o.allowedCountries),
+    blockedNumberTypes: resolveBlockedTypes(o.blockedNumberTypes),
+    now: o.now ?? Date.now,
+    logger: resolveLogger(o.logger),
+    metrics: createMetrics(o.metrics),
+    ...resolveUsers(o.users, o.disableSignup),
+    tokens,
+    webOtpDomain: resolveWebOtp(o.webOtp),
+    allowCrossSite: booleanOption('allowCrossSite', o.allowCrossSite, DEFAULTS.allowCrossSite),
+    allowedOrigins: resolveOrigins(o.allowedOrigins),
+    sendInBackground: booleanOption('sendInBackground', o.sendInBackground, DEFAULTS.sendInBackground),
+    onDeliveryStatus: o.onDeliveryStatus,
+    warnings,
+  });
+}

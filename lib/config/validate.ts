@@ -1,0 +1,108 @@
+/**
+ * The one validation kit: every factory (passwordless, stores, senders, tokens, keys) checks
+ * its options with these helpers, so a mistake reads the same wherever it is made: the
+ * option's full name, what was wrong, and how to fix it.
+ */
+import { optionError } from '../errors';
+
+export { optionError };
+
+/** Edit distance, for "did you mean" hints on misspelt option names. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = row[j] as number;
+      const cost = a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Every key of an options type, listed once. The `satisfies` check makes the compiler
+ * refuse a list that misses a key of `T` or names one `T` does not have, so the list of
+ * known options can never drift from the type users write.
+ */
+export type KeyList<T> = readonly (keyof T & string)[];
+export function keysOf<T>() {
+  return <const L extends KeyList<T>>(list: L & ([keyof T] extends [L[number]] ? unknown : never)): L => list;
+}
+
+/**
+ * The options object of a factory: a plain object (or absent, when `optional`) whose keys
+ * are all known; an unknown key names the closest known one.
+ */
+export function checkObject<T>(value: unknown, path: string, known: KeyList<T>, example: string, optional = true): Partial<T> {
+  if (value === undefined && optional) return {};
+  if (!isPlainObject(value)) throw optionError(path, `must be an object like ${example}.`);
+  for (const key of Object.keys(value)) {
+    if ((known as readonly string[]).includes(key)) continue;
+    const guess = known.find((k) => distance(k, key) <= 2);
+    const base = path.replace(/\(options\)$/, '');
+    const name = base ? `${base}.${key}` : key;
+    const hint = guess ? `Did you mean \`${base ? `${base}.` : ''}${guess}\`?` : `Known options: ${known.join(', ')}.`;
+    throw optionError(name, `is not an option${base ? ` of ${base}` : ''}. ${hint}`);
+  }
+  return value as Partial<T>;
+}
+
+export function integerIn(path: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw optionError(path, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)}).`);
+  }
+  return value;
+}
+
+export function numberIn(path: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw optionError(path, `must be a number from ${min} to ${max} (got ${JSON.stringify(value)}).`);
+  }
+  return value;
+}
+
+export function booleanOption(path: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${JSON.stringify(value)}).`);
+  return value;
+}
+
+export function stringOption(path: string, value: unknown, fallback: string | undefined, hint: string): string | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') throw optionError(path, `must be a non-empty string: ${hint}`);
+  return value;
+}
+
+export function functionOption<F>(path: string, value: unknown, hint: string): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw optionError(path, `must be a function ${hint}.`);
+  return value as F;
+}
+
+/** Literal secrets that appear in this package's documentation: fine on a laptop, never in production. */
+const DOCUMENTED_SECRETS = /change-me|dev-only|example|documentation|replace-me|not-a-real|test-secret/i;
+
+/**
+ * A secret of at least `min` characters. Under `NODE_ENV=production`, secrets copied from the
+ * README or the example app are refused: they are public.
+ */
+export function secretOption(path: string, value: unknown, min: number): string {
+  if (typeof value !== 'string' || value.length < min) {
+    const got = typeof value === 'string' ? `${value.length} characters` : typeof value;
+    throw optionError(path, `must be a string of at least ${min} characters (got ${got}). Generate one with: openssl rand -base64 32`);
+  }
+  if (process.env.NODE_ENV === 'production' && DOCUMENTED_SECRETS.test(value)) {
+    throw optionError(path, 'is a placeholder from the documentation, which everyone can read, and NODE_ENV is production. Generate a real one with: openssl rand -base64 32 (and keep it in your secret manager).');
+  }
+  return value;
+}

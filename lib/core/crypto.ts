@@ -1,0 +1,91 @@
+/**
+ * The cryptography of codes and ids. Codes are strings from `crypto.randomInt` (leading
+ * zeros kept); at rest only an HMAC under the configured secret exists, so a leaked store
+ * cannot be reversed by trying the million possible codes.
+ *
+ * Secrets rotate like express-session's: the first of the list signs new codes, every one is
+ * still accepted for codes that were pending when it was replaced. User ids come from a key
+ * that never rotates, so a user keeps their id when the secret changes.
+ */
+import { createHmac, createSecretKey, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+/** A uniformly random decimal code of `length` digits, as a string. */
+export function generateCode(length: number): string {
+  return randomInt(0, 10 ** length).toString().padStart(length, '0');
+}
+
+/** HMAC-SHA256 over the parts, JSON-encoded so that no two part lists share a message. */
+function mac(key: KeyObject, parts: readonly string[]): Buffer {
+  return createHmac('sha256', key).update(JSON.stringify(parts)).digest();
+}
+
+/** The key of one secret: where a pending code lives and how its HMAC is made. */
+export interface CodeKeys {
+  /** The store key of the pending code for one number, client and (optional) browser binding. */
+  codeKey(phone: string, clientId: string, binding: string): string;
+  /** The stored form of a code: bound to number, client and binding, so it opens nothing else. */
+  codeHash(phone: string, clientId: string, binding: string, code: string): string;
+}
+
+function codeKeysOf(key: KeyObject): CodeKeys {
+  return {
+    codeKey: (phone, clientId, binding) => mac(key, binding ? ['key', clientId, phone, binding] : ['key', clientId, phone]).subarray(0, 16).toString('base64url'),
+    codeHash: (phone, clientId, binding, code) => mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code]).toString('base64url'),
+  };
+}
+
+export interface Keyring {
+  /** Signs new codes (the first secret). */
+  readonly current: CodeKeys;
+  /** The older secrets, still accepted for codes pending when they were replaced. */
+  readonly previous: readonly CodeKeys[];
+  /** A rate-limit or fraud-guard key for a number, prefix or address: keys never list them in clear. */
+  limitKey(value: string): string;
+  /** `sms|` + a stable id: the same on every login of a number, and not the number itself. */
+  userId(phone: string): string;
+  /** Key material for the internal access-token key (derived, never the secret itself). */
+  derive(label: string): Buffer;
+}
+
+export function createKeyring(secrets: readonly string[], userIdSecret: string): Keyring {
+  const keys = secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
+  const first = keys[0] as KeyObject;
+  const userKey = createSecretKey(Buffer.from(userIdSecret, 'utf8'));
+  return Object.freeze({
+    current: codeKeysOf(first),
+    previous: keys.slice(1).map(codeKeysOf),
+    limitKey: (value: string) => mac(first, ['limit', value]).subarray(0, 16).toString('base64url'),
+    // The message is unchanged from the first release, so ids issued then stay valid.
+    userId: (phone: string) => `sms|${mac(userKey, ['user', phone]).subarray(0, 12).toString('hex')}`,
+    derive: (label: string) => createHmac('sha256', first).update(label).digest(),
+  });
+}
+
+/** Random bytes drawn in blocks: one call into the CSPRNG serves 128 ids. */
+const ID_BYTES = 12;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+/** An opaque random id, 24 hex characters like Auth0's. */
+export function newId(): string {
+  if (offset + ID_BYTES > pool.length) {
+    pool = randomBytes(ID_BYTES * 128);
+    offset = 0;
+  }
+  const id = pool.toString('hex', offset, offset + ID_BYTES);
+  // Zeroed once used, so an id's bytes never linger in the pool for a heap dump to find.
+  pool.fill(0, offset, offset + ID_BYTES);
+  offset += ID_BYTES;
+  return id;
+}
+
+/** Constant-time string equality; unequal lengths still cost one comparison. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}

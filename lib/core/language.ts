@@ -1,0 +1,57 @@
+/**
+ * The message language, decided from the request's two headers without Express: the
+ * negotiation is `negotiator`'s, the library behind Express's `req.acceptsLanguages`.
+ *
+ * The rule (Auth0's): `x-request-language`, when the request carries a well-formed one,
+ * alone decides; otherwise `accept-language` does. Either is matched against
+ * `defaultLanguage` and the keys of `templates`, with region fallback (`pt-BR` -> `pt`);
+ * `*` or no match means `template`.
+ */
+import Negotiator from 'negotiator';
+
+export interface LanguageHeaders {
+  /** The `x-request-language` header, as received. */
+  requestLanguage?: string | undefined;
+  /** The `accept-language` header, as received. */
+  acceptLanguage?: string | undefined;
+}
+
+/** One BCP 47 tag (shape only): `en`, `pt-BR`, `zh-Hant-TW`. Longer is not a tag any client sends. */
+const TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
+/** An accept-language list: tags, `*`, q-values. Nothing else reaches a template. */
+const ACCEPT_LIST = /^[A-Za-z0-9*\-;=.,\s]{1,256}$/;
+
+export function isLanguageTag(value: string): boolean {
+  return value.length <= 35 && TAG.test(value);
+}
+
+/** `x-request-language` if well formed, else a well-formed `accept-language`, else `''`: what templates see as `request_language`. */
+export function requestLanguage(headers: LanguageHeaders): string {
+  const x = headers.requestLanguage?.trim();
+  if (x && isLanguageTag(x)) return x;
+  const accept = headers.acceptLanguage?.trim();
+  return accept && ACCEPT_LIST.test(accept) ? accept : '';
+}
+
+/** The header that decides, and its value: `x-request-language` when well formed, else `accept-language`. */
+function decidingList(headers: LanguageHeaders): string | undefined {
+  const x = headers.requestLanguage?.trim();
+  if (x && isLanguageTag(x)) return x;
+  const accept = headers.acceptLanguage?.trim();
+  if (!accept || !ACCEPT_LIST.test(accept)) return undefined;
+  // `*` is "anything": it must not pick the first template over `template`.
+  const ranges = accept.split(',').filter((r) => r.split(';')[0]?.trim() !== '*');
+  return ranges.length > 0 ? ranges.join(',') : undefined;
+}
+
+/**
+ * The language (one of `available`) whose template renders, or `undefined` for `template`.
+ * `available` lists `defaultLanguage` first, then the keys of `templates`.
+ */
+export function pickLanguage(headers: LanguageHeaders, available: readonly string[]): string | undefined {
+  if (available.length === 0) return undefined;
+  const list = decidingList(headers);
+  if (!list) return undefined;
+  const [best] = new Negotiator({ headers: { 'accept-language': list } }).languages([...available]);
+  return best;
+}

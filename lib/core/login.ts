@@ -1,0 +1,387 @@
+/**
+ * The login itself, without Express: a start (client, number, limits, code, message, store,
+ * send) and a redeem (limits, the store's atomic check, the user) take plain inputs and
+ * return outcomes or throw a catalogue error. The HTTP layer only translates requests to
+ * these calls and their results to answers; the CLI, the bench and tests call them directly.
+ */
+import { isIP } from 'node:net';
+import type { Config, ResolvedClient } from '../config/options';
+import { PasswordlessError, fail, refused, unavailable } from '../errors';
+import { createLimits, type Limits, type Refusal, type StartPlan } from '../limits';
+import { RedisBackend } from '../redis/backend';
+import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
+import { addressKey } from './address';
+import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
+import type { LanguageHeaders } from './language';
+import { logEvent, throttledLog } from './log';
+import { composeMessage } from './message';
+import { parsePhone, type Phone } from './phone';
+import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
+
+/** Who is asking: the end user's address and user agent, and the language headers. */
+export interface RequestInfo {
+  ip: string;
+  userAgent: string;
+  headers: LanguageHeaders;
+}
+
+/** A client's identification, exactly as sent (anything not a string is refused). */
+export interface ClientCredentials {
+  clientId: unknown;
+  clientSecret?: unknown;
+  connection: unknown;
+}
+
+export interface StartInput extends ClientCredentials {
+  phoneNumber: unknown;
+  send?: unknown;
+  authParams?: unknown;
+  /** Auth0's `auth0-forwarded-for`: the end user's address, trusted only from a confidential client that proved its secret. */
+  forwardedFor?: string | undefined;
+  request: RequestInfo;
+  /** Binds the code to one browser (the session store's id); the same binding must redeem it. */
+  binding?: string | undefined;
+}
+
+export interface StartResult {
+  /** Opaque id of this code (the start answer's `_id`). */
+  id: string;
+  phoneNumber: string;
+  requestLanguage: string;
+}
+
+export interface RedeemInput {
+  client: ResolvedClient;
+  /** E.164 (already parsed). */
+  phone: string;
+  code: string;
+  request: RequestInfo;
+  binding?: string | undefined;
+  /** The token grant answers an exhausted code with Auth0's own text. */
+  grant?: 'verify' | 'token';
+}
+
+export interface Redeemed {
+  user: PasswordlessUser;
+  /** What the start stored with the code (the `authParams.nonce`). */
+  nonce: string | undefined;
+}
+
+export interface Login {
+  readonly config: Config;
+  readonly limits: Limits | undefined;
+  start(input: StartInput): Promise<StartResult>;
+  redeem(input: RedeemInput): Promise<Redeemed>;
+  /** The client behind these credentials (Auth0's order of checks), with failed secrets limited per address. */
+  authenticate(credentials: ClientCredentials, ip: string, style?: 'passwordless' | 'token'): Promise<ResolvedClient>;
+  /** A valid number for a start (destination rules applied) or a redeem (parse only). */
+  readPhone(value: unknown, forStart: boolean): Phone;
+}
+
+/** Codes longer than any valid one are cut before hashing; they can never match anyway. */
+const MAX_CODE_INPUT = 32;
+/** How long `disableSignup`'s unknown numbers wait at most, imitating a real send. */
+const MAX_IMITATED_SEND_MS = 3000;
+
+/** Running mean of recent send durations: what an unknown number's start waits under `disableSignup`. */
+function sendTimer() {
+  let mean = 0;
+  return {
+    record(ms: number) {
+      mean = mean === 0 ? ms : mean * 0.8 + ms * 0.2;
+    },
+    wait(): Promise<void> {
+      const ms = Math.min(MAX_IMITATED_SEND_MS, mean * (0.9 + Math.random() * 0.2));
+      return ms > 1 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+    },
+  };
+}
+
+/** The nonce of `authParams` (an object); kept with the code for the ID token. */
+function readAuthParams(authParams: unknown): string | undefined {
+  if (authParams === undefined) return undefined;
+  if (authParams === null || typeof authParams !== 'object' || Array.isArray(authParams)) throw fail('badAuthParams');
+  const nonce = Object.hasOwn(authParams, 'nonce') ? (authParams as Record<string, unknown>).nonce : undefined;
+  if (nonce === undefined) return undefined;
+  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 512) throw fail('badNonce');
+  return nonce;
+}
+
+/** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
+function sendFailure(err: unknown, code: string): PasswordlessError {
+  if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
+  return err.message.includes(code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
+}
+
+export function createLogin(config: Config): Login {
+  const { keyring, store, logger, metrics } = config;
+  const limits = config.rateLimits && config.limitStore ? createLimits(config.rateLimits, config.fraudGuard, config.limitStore, keyring) : undefined;
+  const subnet = config.rateLimits ? config.rateLimits.ipv6Subnet : 64;
+  // One script call for limits and code when both live in the same Redis.
+  const fused = limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
+  const redis = (store as { redis?: unknown }).redis instanceof RedisBackend ? ((store as unknown as { redis: RedisBackend }).redis) : undefined;
+  const timeoutMs = redis?.timeoutMs ?? (limits?.backend instanceof RedisBackend ? limits.backend.timeoutMs : 2000);
+  const sends = sendTimer();
+  const pumpLog = throttledLog(60_000);
+
+  /** Runs store or limit work; a failure that is not already an answer is the backing service's: 503. */
+  async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      if (err instanceof PasswordlessError) {
+        if (err.status === 503) logEvent(logger, 'store_error', { message: 'the store or the limits did not answer in time' });
+        throw err;
+      }
+      if (err instanceof HookError) throw err;
+      logEvent(logger, 'store_error', { message: err instanceof Error ? err.message : String(err) });
+      throw unavailable();
+    }
+  }
+
+  function context(now: number): StoreContext {
+    return { now, ttlMs: config.otp.ttlMs, maxAttempts: config.otp.maxAttempts, deadline: Date.now() + timeoutMs };
+  }
+
+  function refusal(r: Refusal, phone: string, clientId: string): PasswordlessError {
+    metrics.limitRefusal(r.bucket);
+    if (r.bucket === 'fraudGuard') {
+      const prefix = phone.slice(1, 1 + (config.fraudGuard?.prefixDigits ?? 6));
+      pumpLog(prefix, config.now(), () => logEvent(logger, 'sms_pumping_blocked', { prefix, clientId }));
+    } else {
+      logEvent(logger, 'rate_limited', { phone, clientId, limit: r.bucket });
+    }
+    return refused(r.refusal, r.retryAfterMs);
+  }
+
+  async function authenticate(credentials: ClientCredentials, ip: string, style: 'passwordless' | 'token' = 'passwordless'): Promise<ResolvedClient> {
+    const token = style === 'token';
+    const { clientId, connection, clientSecret } = credentials;
+    if (typeof clientId !== 'string' || clientId === '') throw token ? fail('tokenMissingParameter', { name: 'client_id' }) : fail('missingClientId');
+    const client = config.clients.get(clientId);
+    if (!client) throw token ? fail('tokenUnknownClient') : fail('unknownClient');
+    if (!token) {
+      if (typeof connection !== 'string' || connection === '') throw fail('missingConnection');
+      if (connection !== config.connection) throw fail('unknownConnection');
+      if (!client.enabled) throw fail('connectionDisabled');
+    }
+    if (client.secret !== undefined) {
+      const bucket = limits?.clientAuth(addressKey(ip, subnet));
+      const now = config.now();
+      if (bucket) {
+        const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
+        if (full) throw refusal(full, '', clientId);
+      }
+      if (typeof clientSecret !== 'string' || !safeEqual(clientSecret, client.secret)) {
+        logEvent(logger, 'client_auth_failed', { clientId });
+        if (bucket) await guarded(() => (limits as Limits).backend.count([bucket], now, Date.now() + timeoutMs));
+        throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
+      }
+    }
+    if (token && !client.enabled) throw fail('tokenConnectionDisabled');
+    return client;
+  }
+
+  function readPhone(value: unknown, forStart: boolean): Phone {
+    if (value === undefined || value === '') throw fail('missingPhone');
+    const phone = parsePhone(value, forStart && config.blockedNumberTypes.size > 0);
+    if (!phone) throw fail('invalidPhone');
+    if (forStart) {
+      if (config.allowedCountries && (!phone.country || !config.allowedCountries.has(phone.country))) throw fail('countryNotAllowed');
+      if (phone.type && config.blockedNumberTypes.has(phone.type)) throw fail('numberTypeBlocked');
+    }
+    return phone;
+  }
+
+  /** The store key of a code: the number's tag (its Redis Cluster slot), then the code key. */
+  function storeKey(keys: CodeKeys, phone: string, clientId: string, binding: string): string {
+    return `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, clientId, binding)}`;
+  }
+
+  /** The end user's address: a trusted `auth0-forwarded-for`, else the request's. */
+  function endUserAddress(input: StartInput, client: ResolvedClient): string {
+    const forwarded = input.forwardedFor?.trim();
+    return client.secret !== undefined && forwarded && isIP(forwarded) ? forwarded : input.request.ip;
+  }
+
+  async function takeAndSave(plan: StartPlan | undefined, key: string, record: CodeRecord, ctx: StoreContext, phone: string, clientId: string): Promise<void> {
+    if (!plan || !limits) {
+      await guarded(() => store.save(key, record, ctx));
+      return;
+    }
+    const deadline = ctx.deadline as number;
+    const result = await guarded(() =>
+      fused ? fused.takeAndSave(plan.buckets, plan.fraud, ctx.now, deadline, { key, record, ttlMs: ctx.ttlMs }) : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
+    );
+    if (result.paused && plan.fraud) {
+      metrics.fraudPause();
+      logEvent(logger, 'sms_pumping_suspected', { prefix: plan.fraud.prefix, sends: Math.round(result.paused.sends), redemptions: Math.round(result.paused.redemptions), clientId });
+    }
+    if (result.refused) throw refusal(result.refused, phone, clientId);
+    if (!fused) {
+      try {
+        await guarded(() => store.save(key, record, ctx));
+      } catch (err) {
+        await giveBack(plan, ctx);
+        throw err;
+      }
+    }
+  }
+
+  /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
+  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext): Promise<void> {
+    if (!plan || !limits) return;
+    try {
+      await limits.backend.give(limits.refundable(plan), plan.fraud, ctx.now, Date.now() + timeoutMs);
+    } catch (err) {
+      logEvent(logger, 'store_error', { message: `could not give back the limits of a failed send: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  async function deliver(sender: SmsSender, message: Parameters<SmsSender['send']>[0], code: string, phone: Phone, plan: StartPlan | undefined, key: string, ctx: StoreContext): Promise<void> {
+    const started = Date.now();
+    try {
+      const sent = await sender.send(message);
+      const provider = sent?.provider ?? sender.name ?? 'custom';
+      sends.record(Date.now() - started);
+      metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
+      logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
+    } catch (err) {
+      const failure = sendFailure(err, code);
+      metrics.send(sender.name ?? 'custom', failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
+      // The provider's text can quote the number in clear, so only the status is logged.
+      logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
+      await Promise.all([guarded(() => store.remove(key, ctx)).catch(() => undefined), giveBack(plan, ctx)]);
+      throw failure;
+    }
+  }
+
+  async function start(input: StartInput): Promise<StartResult> {
+    const client = await authenticate(input, input.request.ip);
+    const phone = readPhone(input.phoneNumber, true);
+    if (input.send !== undefined && input.send !== 'code') throw fail('badSend');
+    const nonce = readAuthParams(input.authParams);
+    const address = endUserAddress(input, client);
+    const now = config.now();
+    const ctx = context(now);
+    const testCode = config.testNumbers.get(phone.e164);
+    const code = testCode ?? generateCode(config.otp.length);
+    const binding = input.binding ?? '';
+    const request = { ip: address, userAgent: input.request.userAgent };
+    const message = composeMessage(config, { applicationName: client.name, phone: phone.e164, code, headers: input.request.headers });
+    const keys = keyring.current;
+    const key = storeKey(keys, phone.e164, client.clientId, binding);
+    const record: CodeRecord = { id: newId(), hash: keys.codeHash(phone.e164, client.clientId, binding, code), expiresAt: now + config.otp.ttlMs };
+    if (nonce !== undefined) record.data = nonce;
+    const answer: StartResult = { id: record.id, phoneNumber: phone.e164, requestLanguage: message.requestLanguage };
+    const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId);
+    // Under disableSignup an unknown number is stored a decoy (a code nobody receives), so that
+    // its verifies answer exactly as a registered number's do.
+    const known = config.disableSignup ? await isKnownUser(phone.e164, client.clientId, request) : true;
+    if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
+
+    await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
+    metrics.start('sent');
+    if (testCode !== undefined) {
+      logEvent(logger, 'test_number_used', { phone: phone.e164, clientId: client.clientId });
+      return answer;
+    }
+    if (!known) {
+      logEvent(logger, 'login_failed', { phone: phone.e164, clientId: client.clientId, reason: 'unknown_user' });
+      if (!config.sendInBackground) await sends.wait();
+      return answer;
+    }
+    const sms = { to: phone.e164, body: message.body, clientId: client.clientId, language: message.requestLanguage, request };
+    if (config.sendInBackground) {
+      // Answered now; a failure is logged (send_failed) and gives the limits back.
+      void deliver(config.sender, sms, code, phone, plan, key, ctx).catch(() => undefined);
+      return answer;
+    }
+    await deliver(config.sender, sms, code, phone, plan, key, ctx);
+    return answer;
+  }
+
+  async function isKnownUser(phone: string, clientId: string, request: { ip: string; userAgent: string }): Promise<boolean> {
+    try {
+      return await isKnown(config.users, phone, { clientId, request });
+    } catch (err) {
+      throw hookFailure(err);
+    }
+  }
+
+  function hookFailure(err: unknown): PasswordlessError {
+    if (err instanceof HookError) {
+      logEvent(logger, 'hook_error', { message: err.message });
+      return fail('hookFailed');
+    }
+    return err instanceof PasswordlessError ? err : fail('internal');
+  }
+
+  /** The store's verify under the current secret, then (only while no code was found) the older ones. */
+  async function verifyInStore(input: RedeemInput, code: string, ctx: StoreContext, plan: ReturnType<Limits['verify']> | undefined): Promise<VerifyResult & { refused?: Refusal }> {
+    const binding = input.binding ?? '';
+    const { phone } = input;
+    const clientId = input.client.clientId;
+    const keys = keyring.current;
+    const key = storeKey(keys, phone, clientId, binding);
+    const hash = keys.codeHash(phone, clientId, binding, code);
+    let result: VerifyResult & { refused?: Refusal };
+    if (fused && plan) {
+      result = await guarded(() => fused.verifyCode(key, hash, ctx, plan));
+    } else {
+      const refusedBy = plan && limits ? await guarded(() => limits.backend.peek([plan.address, plan.phone].filter((b) => b !== undefined), ctx.now, ctx.deadline as number)) : undefined;
+      if (refusedBy) return { outcome: 'invalid', refused: refusedBy };
+      result = await guarded(() => store.verify(key, hash, ctx));
+      if (plan && limits) {
+        const backend = limits.backend;
+        if (result.outcome === 'invalid' && result.pending !== false) {
+          await guarded(() => backend.count([plan.address, plan.phone].filter((b) => b !== undefined), ctx.now, ctx.deadline as number));
+        } else if (result.outcome === 'ok') {
+          await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, ctx.deadline as number));
+        }
+      }
+    }
+    // Codes pending from before a secret rotation live under the older secrets' keys.
+    for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
+      const previous = await guarded(() => store.verify(storeKey(old, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx));
+      if (previous.outcome !== 'invalid' || previous.pending !== false) return previous;
+    }
+    return result;
+  }
+
+  async function redeem(input: RedeemInput): Promise<Redeemed> {
+    const now = config.now();
+    const code = input.code.slice(0, MAX_CODE_INPUT);
+    const clientId = input.client.clientId;
+    const request = { ip: input.request.ip, userAgent: input.request.userAgent };
+    const plan = limits?.verify(addressKey(input.request.ip, subnet), input.phone);
+    const result = await verifyInStore(input, code, context(now), plan);
+    if (result.refused) {
+      metrics.verify('refused');
+      throw refusal(result.refused, input.phone, clientId);
+    }
+    if (result.outcome !== 'ok') {
+      metrics.verify(result.outcome);
+      logEvent(logger, 'login_failed', { phone: input.phone, clientId, reason: result.outcome === 'exhausted' ? 'too_many_attempts' : 'invalid_code' });
+      if (result.outcome === 'exhausted') throw input.grant === 'token' ? fail('tokenMaxAttempts') : fail('tooManyAttempts');
+      throw fail('wrongCode');
+    }
+    const base: PasswordlessUser = { user_id: keyring.userId(input.phone), phone_number: input.phone, phone_verified: true };
+    let user: PasswordlessUser | undefined;
+    try {
+      user = await resolveUser(base, config.users, config.disableSignup, input.phone, { clientId, request });
+    } catch (err) {
+      throw hookFailure(err);
+    }
+    if (!user) {
+      // Sign-up is off and the number has no user: the same answer as a wrong code.
+      metrics.verify('invalid');
+      logEvent(logger, 'login_failed', { phone: input.phone, clientId, reason: 'unknown_user' });
+      throw fail('wrongCode');
+    }
+    metrics.verify('ok');
+    return { user, nonce: result.data };
+  }
+
+  return Object.freeze({ config, limits, start, redeem, authenticate, readPhone });
+}

@@ -1,0 +1,77 @@
+/**
+ * The message for one login: the template chosen by language, rendered with the Auth0
+ * variables, with the WebOTP line appended, and refused when too long for an SMS. The
+ * middleware and the preview CLI both call this, so the CLI shows exactly what is sent.
+ */
+import { fail } from '../errors';
+import type { Config } from '../config/options';
+import { pickLanguage, requestLanguage, type LanguageHeaders } from './language';
+import { analyseSms, ucs2Culprits } from './segments';
+import { MAX_SMS_BODY, type RenderFn } from './template';
+
+export interface MessageInput {
+  applicationName: string;
+  /** E.164. */
+  phone: string;
+  code: string;
+  headers: LanguageHeaders;
+}
+
+export interface Message {
+  body: string;
+  /** What the template saw as `request_language` (and the start answer's `request_language`). */
+  requestLanguage: string;
+  /** The language of the template that rendered. */
+  language: string;
+}
+
+/** The WebOTP line (https://wicg.github.io/sms-one-time-codes/): browsers autofill the code only on `domain`. */
+export function webOtpLine(domain: string, code: string): string {
+  return `@${domain} #${code}`;
+}
+
+type MessageConfig = Pick<Config, 'render' | 'renderByLanguage' | 'languages' | 'defaultLanguage' | 'webOtpDomain'>;
+
+/** The language whose template renders for these headers. */
+export function templateLanguage(config: MessageConfig, headers: LanguageHeaders): string {
+  return (config.languages.length > 1 && pickLanguage(headers, config.languages)) || config.defaultLanguage;
+}
+
+/** One template rendered with the Auth0 variables, plus the WebOTP line when configured. */
+function renderWith(config: MessageConfig, render: RenderFn, applicationName: string, phone: string, code: string, language: string): string {
+  const body = render({ code, password: code, phone_number: phone, application: { name: applicationName }, request_language: language });
+  return config.webOtpDomain ? `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, code)}` : body;
+}
+
+export function composeMessage(config: MessageConfig, input: MessageInput): Message {
+  const language = templateLanguage(config, input.headers);
+  const render = config.renderByLanguage.get(language) ?? config.render;
+  const seen = requestLanguage(input.headers);
+  let body: string;
+  try {
+    body = renderWith(config, render, input.applicationName, input.phone, input.code, seen);
+  } catch {
+    // liquidjs errors can quote the context; the code must not reach a client or a log.
+    throw fail('templateFailed');
+  }
+  if (body.length > MAX_SMS_BODY) throw fail('messageTooLong', { length: body.length, max: MAX_SMS_BODY });
+  return { body, requestLanguage: seen, language };
+}
+
+/**
+ * Messages that would take more than one SMS segment (each segment is billed), rendered
+ * with sample values for the fallback template and each language: one warning per template.
+ */
+export function segmentWarnings(config: MessageConfig & Pick<Config, 'otp'>, applicationName: string): string[] {
+  const code = '0'.repeat(config.otp.length);
+  const warnings: string[] = [];
+  for (const [language, render] of config.renderByLanguage) {
+    const name = language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`;
+    const analysis = analyseSms(renderWith(config, render, applicationName, '+14155550123', code, language));
+    if (analysis.segments > 1) {
+      const why = analysis.encoding === 'UCS-2' ? ` in UCS-2 because of ${ucs2Culprits(analysis)}` : '';
+      warnings.push(`\`${name}\` renders to ${analysis.segments} SMS segments (${analysis.length} ${analysis.encoding} characters${why}); every segment is billed. Preview it with: npx express-passwordless-sms preview`);
+    }
+  }
+  return warnings;
+}

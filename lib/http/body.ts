@@ -1,0 +1,74 @@
+/**
+ * The one middleware in front of each route: the session check, the browser-origin check
+ * (login CSRF), the `trust proxy` warning and the body parsers (JSON or urlencoded, 8 kB),
+ * as a single function so that a request crosses one router layer instead of four.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { fail } from '../errors';
+import { logEvent } from '../core/log';
+import type { Logger } from '../types';
+import { answerError } from './respond';
+
+/** Small on purpose: no valid request comes near it. */
+const BODY_LIMIT = '8kb';
+
+export interface BodyOptions {
+  logger: Logger;
+  /** The route works on the browser's session: it needs express-session and refuses other sites' pages. */
+  session: boolean;
+  allowCrossSite: boolean;
+  allowedOrigins: ReadonlySet<string>;
+}
+
+/** The app's own origin as the browser sees it (scheme from `req.protocol`, which follows `trust proxy`). */
+function ownOrigin(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? ''}`;
+}
+
+/**
+ * Whether a browser says this request comes from a page of another site: `Sec-Fetch-Site:
+ * cross-site`, or an `Origin` that is neither the app's own nor listed in `allowedOrigins`
+ * (a sibling subdomain is `same-site` to the browser, so only `Origin` tells it apart).
+ * Native apps and servers send neither header and are not affected.
+ */
+export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (typeof origin === 'string' && origin !== 'null') return origin !== ownOrigin(req) && !allowed.has(origin);
+  if (origin === 'null') return true;
+  return req.headers['sec-fetch-site'] === 'cross-site';
+}
+
+/** Property names that reach an object's prototype; refused in any body, JSON or form. */
+const PROTO = /(^|\[)(__proto__|constructor|prototype)(\]|$)/;
+
+export function bodyMiddleware(options: BodyOptions): RequestHandler {
+  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  // `depth` is a body-parser option that Express 4's types do not list yet.
+  // qs drops `__proto__[x]` keys silently, so the raw form is checked before it parses it:
+  // a form with a prototype key is refused, exactly as a JSON body with one is.
+  const form = express.urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 20, depth: 2, verify: refuseProtoKeys } as Parameters<typeof express.urlencoded>[0]);
+  let warnedTrustProxy = false;
+  const { logger } = options;
+  return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
+    if (options.session && !req.session) return answerError(logger, res, fail('noSession'));
+    if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins)) return answerError(logger, res, fail('crossSite'));
+    // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.
+    if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
+      warnedTrustProxy = true;
+      logEvent(logger, 'config_warning', { message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead." });
+    }
+    const done = (err?: unknown) => (err ? answerError(logger, res, err) : next());
+    json(req, res, (err?: unknown) => {
+      if (err) return done(err);
+      form(req, res, done);
+    });
+  };
+}
+
+function refuseProtoKeys(_req: Request, _res: Response, raw: Buffer): void {
+  for (const key of new URLSearchParams(raw.toString('utf8')).keys()) {
+    const match = PROTO.exec(key);
+    // Built with a variable so the error is a fresh object (body-parser annotates it).
+    if (match) throw fail('propertyNotAllowed', { name: JSON.stringify(match[2]), allowed: 'the parameters of this route' });
+  }
+}

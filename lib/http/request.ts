@@ -1,0 +1,47 @@
+/**
+ * Reading a request for the core: only the allowed body properties, each left as sent for
+ * the core to check, and who is asking (address, user agent, language headers).
+ */
+import type { Request } from 'express';
+import { fail } from '../errors';
+import type { RequestInfo } from '../core/login';
+
+export type Body = Readonly<Record<string, unknown>>;
+
+/** A form whose single key is a JSON object: `curl -d '{"client_id":…}'` without a JSON content type. */
+function isJsonSentAsForm(body: object): boolean {
+  const keys = Object.keys(body);
+  return keys.length === 1 && /^\s*\{/.test(keys[0] as string);
+}
+
+/** The body as an object of allowed properties; anything else is `bad.request`. */
+export function readBody(req: Request, allowed: readonly string[]): Body {
+  const body: unknown = req.body;
+  // Express 4 leaves `{}` where Express 5 leaves `undefined` for a body it did not parse:
+  // the content type decides, so both answer alike.
+  const parsed = req.is(['application/json', 'application/x-www-form-urlencoded']);
+  if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('notAnObject');
+  if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw fail('propertyNotAllowed', { name: JSON.stringify(key.slice(0, 40)), allowed: allowed.join(', ') });
+  }
+  return body as Body;
+}
+
+/** Own property or undefined: never reads through the prototype (`__proto__`, `constructor`). */
+export function field(body: Body, name: string): unknown {
+  return Object.hasOwn(body, name) ? body[name] : undefined;
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+export function requestInfo(req: Request): RequestInfo {
+  return {
+    ip: req.ip ?? req.socket?.remoteAddress ?? '',
+    userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+    headers: { requestLanguage: header(req, 'x-request-language'), acceptLanguage: header(req, 'accept-language') },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Turning outcomes into answers. The package's own errors are answered directly by the
+ * route wrapper (no trip through `next(err)` and the rest of the router: a wrong guess is an
+ * attacker's hot path); anything else reaches the router's error handler, which still gives
+ * it the contract's JSON shape and logs it.
+ */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { PasswordlessError, fail } from '../errors';
+import { logEvent } from '../core/log';
+import type { Logger } from '../types';
+
+export function sendError(res: Response, err: PasswordlessError): void {
+  if (res.headersSent) return;
+  for (const name in err.headers) res.setHeader(name, err.headers[name] as string);
+  res.status(err.status).json({ error: err.code, error_description: err.message });
+}
+
+/** body-parser's and other middlewares' 4xx errors as the contract's answers; undefined for anything else. */
+function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: unknown }): PasswordlessError | undefined {
+  const status = typeof err.status === 'number' ? err.status : typeof err.statusCode === 'number' ? err.statusCode : undefined;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  switch (err.type) {
+    case 'entity.too.large':
+      return fail('bodyTooLarge');
+    case 'entity.parse.failed':
+      return fail('bodyNotJson');
+    case 'encoding.unsupported':
+      return fail('encodingUnsupported');
+    default:
+      // A body that does not decompress or decode, a charset it cannot read, an aborted upload.
+      return status === 413 ? fail('bodyTooLarge') : fail('bodyUnreadable');
+  }
+}
+
+/** Any error as an answer: the package's own as they are, a client's mistake as 400, the rest as a logged 500. */
+export function answerError(logger: Logger, res: Response, err: unknown): void {
+  if (err instanceof PasswordlessError) {
+    if (err.status >= 500 && err.code === 'server_error') logEvent(logger, 'internal_error', { message: err.message });
+    sendError(res, err);
+    return;
+  }
+  const clientError = err && typeof err === 'object' ? clientSideError(err as { type?: unknown; status?: unknown }) : undefined;
+  if (clientError) return sendError(res, clientError);
+  // Anything else is a bug or a broken dependency: say nothing specific to the client.
+  logEvent(logger, 'internal_error', { message: err instanceof Error ? err.message : String(err) });
+  sendError(res, fail('internal'));
+}
+
+/** Wraps an async handler: its errors are answered here, on Express 4 and 5 alike. */
+export function route(logger: Logger, handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return function passwordlessRoute(req: Request, res: Response, next: NextFunction) {
+    handler(req, res).catch((err: unknown) => (res.headersSent ? next(err) : answerError(logger, res, err)));
+  };
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return function passwordlessErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {
+    if (res.headersSent) return next(err);
+    answerError(logger, res, err);
+  };
+}

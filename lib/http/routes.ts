@@ -1,0 +1,85 @@
+/**
+ * The session routes: start, verify and logout, each translating HTTP to the login core
+ * and its outcome back to Auth0's wire format. They hold no login logic.
+ */
+import type { Request, Response } from 'express';
+import { fail } from '../errors';
+import type { Login } from '../core/login';
+import { logEvent } from '../core/log';
+import type { PasswordlessUser } from '../core/users';
+import { isSessionBound } from '../stores/session';
+import { field, readBody, requestInfo } from './request';
+import { binding, logIn, logOut } from './session';
+
+const START_FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
+const VERIFY_FIELDS = ['client_id', 'connection', 'phone_number', 'verification_code', 'client_secret'] as const;
+
+/** What start answers: Auth0's body. */
+export interface StartAnswer {
+  _id: string;
+  phone_number: string;
+  request_language: string;
+}
+
+/** The browser binding for `sessionStore` (undefined with the other stores). */
+function bindingOf(login: Login, req: Request, create: boolean): string | undefined {
+  const store = login.config.store;
+  if (!isSessionBound(store)) return undefined;
+  // No binding yet on a verify: a key no code can have, so a foreign browser gets the wrong-code answer.
+  return binding(req, store.sessionBinding.sessionKey, create) ?? (create ? undefined : 'unbound');
+}
+
+export async function startFromRequest(login: Login, req: Request): Promise<StartAnswer> {
+  const body = readBody(req, START_FIELDS);
+  const forwarded = req.headers['auth0-forwarded-for'];
+  const result = await login.start({
+    clientId: field(body, 'client_id'),
+    connection: field(body, 'connection'),
+    clientSecret: field(body, 'client_secret'),
+    phoneNumber: field(body, 'phone_number'),
+    send: field(body, 'send'),
+    authParams: field(body, 'authParams'),
+    forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
+    request: requestInfo(req),
+    binding: bindingOf(login, req, true),
+  });
+  return { _id: result.id, phone_number: result.phoneNumber, request_language: result.requestLanguage };
+}
+
+export function readCode(value: unknown, parameter: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw fail('missingCode', { name: parameter });
+  return value.trim();
+}
+
+/** Redeems the code of a verify request and logs the session in. */
+export async function verifyFromRequest(login: Login, req: Request): Promise<PasswordlessUser> {
+  const body = readBody(req, VERIFY_FIELDS);
+  const info = requestInfo(req);
+  const client = await login.authenticate({ clientId: field(body, 'client_id'), connection: field(body, 'connection'), clientSecret: field(body, 'client_secret') }, info.ip);
+  const phone = login.readPhone(field(body, 'phone_number'), false).e164;
+  const code = readCode(field(body, 'verification_code'), 'verification_code');
+  const { user } = await login.redeem({ client, phone, code, request: info, binding: bindingOf(login, req, false) });
+  await logIn(req, user);
+  logEvent(login.config.logger, 'login', { phone, clientId: client.clientId });
+  return user;
+}
+
+export function startRoute(login: Login) {
+  return async function start(req: Request, res: Response): Promise<void> {
+    res.status(200).json(await startFromRequest(login, req));
+  };
+}
+
+export function verifyRoute(login: Login) {
+  return async function verify(req: Request, res: Response): Promise<void> {
+    const user = await verifyFromRequest(login, req);
+    res.status(200).json({ user });
+  };
+}
+
+export function logoutRoute() {
+  return async function logout(req: Request, res: Response): Promise<void> {
+    await logOut(req);
+    res.status(204).end();
+  };
+}

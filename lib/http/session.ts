@@ -1,0 +1,67 @@
+/**
+ * The session side of a login: regenerate (so a planted session id is worthless), store the
+ * user, and save before answering (so a fast client cannot race the store write); the
+ * browser binding of `sessionStore`; and `requireAuth`.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { fail } from '../errors';
+import { newId } from '../core/crypto';
+import type { PasswordlessUser } from '../core/users';
+import { sendError } from './respond';
+
+/** The session property that holds the logged-in user. */
+export const SESSION_USER_KEY = 'passwordlessUser';
+
+type SessionBag = Record<string, unknown>;
+
+function bag(req: Request): SessionBag | undefined {
+  return req.session as unknown as SessionBag | undefined;
+}
+
+function call(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.session[method]((err?: unknown) => (err ? reject(err) : resolve()));
+  });
+}
+
+export async function logIn(req: Request, user: PasswordlessUser): Promise<void> {
+  await call(req, 'regenerate');
+  (bag(req) as SessionBag)[SESSION_USER_KEY] = user;
+  await call(req, 'save');
+}
+
+export async function logOut(req: Request): Promise<void> {
+  if (req.session) await call(req, 'destroy');
+}
+
+export function sessionUser(req: Request): PasswordlessUser | undefined {
+  const value = bag(req)?.[SESSION_USER_KEY];
+  return value && typeof value === 'object' ? (value as PasswordlessUser) : undefined;
+}
+
+/**
+ * The browser binding of `sessionStore`: a random id kept in the session. A start creates it
+ * (the session then has something worth saving); a verify only reads it, so a cookie-less
+ * verify creates no session (`saveUninitialized: false` holds).
+ */
+export function binding(req: Request, sessionKey: string, create: boolean): string | undefined {
+  const session = bag(req);
+  if (!session) return undefined;
+  const existing = session[sessionKey];
+  if (typeof existing === 'string' && existing.length > 0) return existing;
+  if (!create) return undefined;
+  const id = newId();
+  session[sessionKey] = id;
+  return id;
+}
+
+/** Lets logged-in sessions through with `req.user` set; answers 401 otherwise. */
+export function requireAuthMiddleware(): RequestHandler {
+  return function requireAuth(req: Request, res: Response, next: NextFunction) {
+    if (!req.session) return sendError(res, fail('noSession'));
+    const user = sessionUser(req);
+    if (!user) return sendError(res, fail('unauthorized'));
+    req.user = user;
+    next();
+  };
+}

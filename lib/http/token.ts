@@ -1,0 +1,76 @@
+/**
+ * POST /oauth/token: Auth0's passwordless OTP grant. The code is redeemed by the same core
+ * call as /passwordless/verify (same store, attempt limit and single use); errors keep
+ * Auth0's shapes and texts.
+ */
+import type { Request, Response } from 'express';
+import { OTP_GRANT, fail } from '../errors';
+import type { Login } from '../core/login';
+import { parsePhone } from '../core/phone';
+import { signAccessToken, signIdToken } from '../tokens/sign';
+import type { ResolvedTokens } from '../tokens/config';
+import { requestInfo } from './request';
+
+/** Scopes an ID token can carry, granted whatever the audience. */
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'phone']);
+
+/** A string parameter, or undefined; anything else is malformed. */
+function param(body: Record<string, unknown>, name: string): string | undefined {
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw fail('tokenParameterNotString', { name });
+  return value;
+}
+
+function required(body: Record<string, unknown>, name: string): string {
+  const value = param(body, name);
+  if (value === undefined) throw fail('tokenMissingParameter', { name });
+  return value;
+}
+
+function grantedScope(tokens: ResolvedTokens, requested: string[], audience: string | undefined): string[] {
+  const allowed = audience ? tokens.audiences.get(audience) : undefined;
+  return requested.filter((s) => OIDC_SCOPES.has(s) || (audience !== undefined && (allowed === undefined || allowed.has(s))));
+}
+
+export function tokenRoute(login: Login, tokens: ResolvedTokens) {
+  const { config } = login;
+  return async function token(req: Request, res: Response): Promise<void> {
+    const body: unknown = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
+    const b = body as Record<string, unknown>;
+    const grantType = required(b, 'grant_type');
+    if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: grantType.slice(0, 100) });
+    const info = requestInfo(req);
+    const client = await login.authenticate({ clientId: param(b, 'client_id'), clientSecret: param(b, 'client_secret'), connection: config.connection }, info.ip, 'token');
+    // A public client next to HS256 clients has nothing to sign its ID tokens with.
+    if (client.idTokenAlg === undefined) throw fail('grantNotAllowed');
+    const realm = required(b, 'realm');
+    if (realm !== config.connection) throw fail('tokenBadRealm', { name: realm.slice(0, 100) });
+    const username = required(b, 'username');
+    const otp = required(b, 'otp');
+    const audience = param(b, 'audience');
+    if (audience !== undefined && !tokens.audiences.has(audience)) throw fail('unknownAudience', { name: audience.slice(0, 200) });
+    const requestNonce = param(b, 'nonce');
+    const requested = (param(b, 'scope') ?? 'openid').split(/\s+/).filter(Boolean);
+    const phone = parsePhone(username, false);
+    // An unparseable username is answered like a wrong code: nothing about the number leaks.
+    if (!phone) throw fail('wrongCode');
+
+    const { user, nonce } = await login.redeem({ client, phone: phone.e164, code: otp.trim(), request: info, grant: 'token' });
+    const now = config.now();
+    const scope = grantedScope(tokens, requested, audience);
+    const [idToken, accessToken] = await Promise.all([
+      signIdToken(tokens, client, user, requestNonce ?? nonce, now),
+      signAccessToken(tokens, client, user, audience, scope.join(' '), now),
+    ]);
+    res.set('Cache-Control', 'no-store');
+    res.status(200).json({
+      access_token: accessToken,
+      id_token: idToken,
+      ...(scope.join(' ') !== requested.join(' ') ? { scope: scope.join(' ') } : {}),
+      expires_in: tokens.accessTtl,
+      token_type: 'Bearer',
+    });
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The limits of a request, planned: which buckets a start, a verify or a client
+ * authentication touches, keyed by hashed numbers and addresses, in the order they are
+ * checked (address and global first, then the number), on the configured backend.
+ */
+import type { Keyring } from '../core/crypto';
+import type { Bucket, FraudCheck, FraudSettings, LimitBackend, LimitName } from './types';
+import type { ErrorName } from '../errors';
+
+export type { Bucket, FraudCheck, FraudSettings, LimitBackend, LimitName, Refusal, TakeResult } from './types';
+
+/** Each a count (0 turns that limit off); `ipv6Subnet` is a prefix length. */
+export interface ResolvedRateLimits {
+  readonly resendCooldownSeconds: number;
+  readonly sendsPerPhonePerHour: number;
+  readonly sendsPerPhonePerDay: number;
+  readonly startsPerIpPerHour: number;
+  readonly failedVerifiesPerPhonePerHour: number;
+  readonly failedVerifiesPerIpPerHour: number;
+  readonly failedClientAuthPerIpPerHour: number;
+  readonly sendsPerClientPerDay: number;
+  readonly sendsPerDay: number;
+  readonly sendsPerPrefixPerHour: number;
+  readonly ipv6Subnet: number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+export interface StartPlan {
+  readonly buckets: readonly Bucket[];
+  readonly fraud: FraudCheck | undefined;
+}
+
+export interface VerifyPlan {
+  readonly address: Bucket | undefined;
+  readonly phone: Bucket | undefined;
+  readonly fraud: FraudCheck | undefined;
+}
+
+export interface Limits {
+  readonly backend: LimitBackend;
+  readonly fraud: FraudSettings | undefined;
+  start(address: string, phone: string, clientId: string): StartPlan;
+  verify(address: string, phone: string): VerifyPlan;
+  clientAuth(address: string): Bucket | undefined;
+  /** The buckets a failed send gives back: all but the address's. */
+  refundable(plan: StartPlan): readonly Bucket[];
+}
+
+/** The fraud guard's prefix of a number: its first digits after `+`, unless the operator trusts it. */
+export function fraudPrefix(phone: string, settings: FraudSettings): string | undefined {
+  const digits = phone.slice(1, 1 + settings.prefixDigits);
+  return settings.allowPrefixes.some((p) => phone.startsWith(p) || digits.startsWith(p.replace(/^\+/, ''))) ? undefined : digits;
+}
+
+export function createLimits(settings: ResolvedRateLimits, fraud: FraudSettings | undefined, backend: LimitBackend, keyring: Keyring): Limits {
+  const bucket = (name: LimitName, group: Bucket['group'], key: string, limit: number, windowMs: number, refusal: ErrorName): Bucket | undefined =>
+    limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key, limit, windowMs, refusal }) : undefined;
+  const present = (list: Array<Bucket | undefined>): Bucket[] => list.filter((b): b is Bucket => b !== undefined);
+  const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
+
+  return {
+    backend,
+    fraud,
+    start(address, phone, clientId) {
+      const a = hashed('ip', address);
+      const n = hashed('phone', phone);
+      const buckets = present([
+        // Address and global first: a client over its own limit spends nothing of a number's.
+        bucket('startsPerIpPerHour', 'address', a, settings.startsPerIpPerHour, HOUR, 'startsPerAddress'),
+        bucket('sendsPerDay', 'global', 'all', settings.sendsPerDay, DAY, 'sendsPerDay'),
+        bucket('sendsPerClientPerDay', 'global', hashed('client', clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
+        // The number without its last 4 digits: SMS pumping walks through consecutive numbers.
+        bucket('sendsPerPrefixPerHour', 'global', hashed('prefix', phone.slice(0, -4)), settings.sendsPerPrefixPerHour, HOUR, 'sendsPerPrefix'),
+        bucket('resendCooldownSeconds', 'number', n, 1, settings.resendCooldownSeconds * 1000, 'cooldown'),
+        bucket('sendsPerPhonePerHour', 'number', n, settings.sendsPerPhonePerHour, HOUR, 'sendsPerPhone'),
+        bucket('sendsPerPhonePerDay', 'number', n, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
+      ]);
+      const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
+      return { buckets, fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined };
+    },
+    verify(address, phone) {
+      const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
+      return {
+        address: bucket('failedVerifiesPerIpPerHour', 'address', hashed('ip', address), settings.failedVerifiesPerIpPerHour, HOUR, 'verifiesPerAddress'),
+        phone: bucket('failedVerifiesPerPhonePerHour', 'number', hashed('phone', phone), settings.failedVerifiesPerPhonePerHour, HOUR, 'failedVerifiesPerPhone'),
+        fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined,
+      };
+    },
+    clientAuth(address) {
+      return bucket('failedClientAuthPerIpPerHour', 'address', hashed('ip', address), settings.failedClientAuthPerIpPerHour, HOUR, 'clientAuthPerAddress');
+    },
+    refundable(plan) {
+      return plan.buckets.filter((b) => b.group !== 'address');
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Limits in this process: one bounded LRU per key group, so a flood of addresses cannot
+ * evict the counts of numbers (and the other way round). No timer per key: an entry holds its
+ * own expiry on the injected clock and is treated as empty once past it; the LRU's bound,
+ * not time, is what frees memory.
+ */
+import { LRUCache } from 'lru-cache';
+import { checkObject, integerIn, keysOf } from '../config/validate';
+import { estimate, freshFraudRecord, looksPumped, rotate, type FraudRecord } from './fraud';
+import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from './types';
+
+export interface MemoryLimitsOptions {
+  /** Most keys tracked per group (numbers, addresses, prefixes, global). Default 100 000. */
+  maxKeys?: number;
+}
+
+const OPTIONS = keysOf<MemoryLimitsOptions>()(['maxKeys']);
+
+/** A count in a window: `c` events until `e` (injected clock, ms). */
+interface Count {
+  c: number;
+  e: number;
+}
+
+export interface MemoryLimitBackend extends LimitBackend {
+  readonly kind: 'memory';
+  /** Keys tracked now, over all groups (the bench's memory-per-key figure). */
+  size(): number;
+}
+
+export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend {
+  const o = checkObject<MemoryLimitsOptions>(options, 'memoryLimits(options)', OPTIONS, '{ maxKeys: 100000 }');
+  const max = integerIn('memoryLimits.maxKeys', o.maxKeys, 100, 50_000_000, 100_000);
+  const groups = new Map<BucketGroup, LRUCache<string, Count>>();
+  const fraud = new LRUCache<string, FraudRecord>({ max });
+  function cache(group: BucketGroup): LRUCache<string, Count> {
+    let c = groups.get(group);
+    if (!c) {
+      c = new LRUCache<string, Count>({ max });
+      groups.set(group, c);
+    }
+    return c;
+  }
+  const live = (b: Bucket, now: number): Count | undefined => {
+    const entry = cache(b.group).get(`${b.name}:${b.key}`);
+    return entry && entry.e > now ? entry : undefined;
+  };
+  function firstFull(buckets: readonly Bucket[], now: number): Refusal | undefined {
+    for (const b of buckets) {
+      const entry = live(b, now);
+      if (entry && entry.c >= b.limit) return { bucket: b.name, refusal: b.refusal, retryAfterMs: entry.e - now };
+    }
+    return undefined;
+  }
+  function add(b: Bucket, now: number, delta: number): void {
+    const entry = live(b, now);
+    if (entry) entry.c = Math.max(0, entry.c + delta);
+    else if (delta > 0) cache(b.group).set(`${b.name}:${b.key}`, { c: delta, e: now + b.windowMs });
+  }
+  function fraudRecord(f: FraudCheck, now: number): FraudRecord {
+    let r = fraud.get(f.key);
+    if (!r) {
+      r = freshFraudRecord(now);
+      fraud.set(f.key, r);
+    }
+    rotate(r, now, f.settings.windowMs);
+    return r;
+  }
+
+  return {
+    kind: 'memory',
+    size: () => [...groups.values()].reduce((n, c) => n + c.size, fraud.size),
+    async take(buckets, f, now): Promise<TakeResult> {
+      // Checked in the order given: the address and global buckets come before the number's.
+      const refused = firstFull(buckets, now);
+      if (refused) return { refused };
+      if (f) {
+        const r = fraudRecord(f, now);
+        if (r.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: r.p - now } };
+        const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
+        if (looksPumped(sends, redemptions, f.settings)) {
+          r.p = now + f.settings.blockMs;
+          return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: f.settings.blockMs }, paused: { sends, redemptions } };
+        }
+        r.s1 += 1;
+      }
+      for (const b of buckets) add(b, now, 1);
+      return {};
+    },
+    async give(buckets, f, now) {
+      for (const b of buckets) add(b, now, -1);
+      if (f) {
+        const r = fraud.get(f.key);
+        if (r && r.s1 > 0) r.s1 -= 1;
+      }
+    },
+    async peek(buckets, now) {
+      return firstFull(buckets, now);
+    },
+    async count(buckets, now) {
+      for (const b of buckets) add(b, now, 1);
+    },
+    async succeeded(buckets, f, now) {
+      for (const b of buckets) cache(b.group).delete(`${b.name}:${b.key}`);
+      if (f) fraudRecord(f, now).r1 += 1;
+    },
+    close() {
+      for (const c of groups.values()) c.clear();
+      fraud.clear();
+    },
+  };
+}

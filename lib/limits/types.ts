@@ -1,0 +1,85 @@
+/**
+ * The vocabulary of the limits: buckets (a count of events per key in a window), the
+ * fraud guard's per-prefix conversion record, and the backend interface that memory and
+ * Redis implement. Every time is on the injected clock (`now`), so tests move time instead
+ * of sleeping and limits expire when the app's clock says so.
+ */
+import type { ErrorName } from '../errors';
+
+/** The names of the limits, as options, log `limit` fields and metric labels. */
+export type LimitName =
+  | 'resendCooldownSeconds'
+  | 'sendsPerPhonePerHour'
+  | 'sendsPerPhonePerDay'
+  | 'startsPerIpPerHour'
+  | 'sendsPerPrefixPerHour'
+  | 'sendsPerClientPerDay'
+  | 'sendsPerDay'
+  | 'failedVerifiesPerPhonePerHour'
+  | 'failedVerifiesPerIpPerHour'
+  | 'failedClientAuthPerIpPerHour'
+  | 'fraudGuard';
+
+/**
+ * What a bucket's key groups by. Keys of one group share a Redis Cluster hash slot, so a
+ * group is always one script call; a request touches at most four groups.
+ */
+export type BucketGroup = 'number' | 'address' | 'prefix' | 'global';
+
+export interface Bucket {
+  readonly name: LimitName;
+  readonly group: BucketGroup;
+  /** Already hashed: a key never holds a number or an address in clear. */
+  readonly key: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** The catalogue's answer when this bucket is full. */
+  readonly refusal: ErrorName;
+}
+
+export interface FraudSettings {
+  readonly prefixDigits: number;
+  readonly minSends: number;
+  readonly minConversion: number;
+  readonly windowMs: number;
+  readonly blockMs: number;
+  readonly allowPrefixes: readonly string[];
+}
+
+/** The fraud guard's check on one destination prefix. */
+export interface FraudCheck {
+  readonly key: string;
+  /** The prefix digits, for the log (never the whole number). */
+  readonly prefix: string;
+  readonly settings: FraudSettings;
+}
+
+export interface Refusal {
+  readonly bucket: LimitName;
+  readonly refusal: ErrorName;
+  readonly retryAfterMs: number;
+}
+
+/** What taking a start's buckets found. */
+export interface TakeResult {
+  /** Set when a bucket was full: nothing was spent. */
+  readonly refused?: Refusal;
+  /** Set when this start paused its prefix (the fraud guard's `sms_pumping_suspected`). */
+  readonly paused?: { readonly sends: number; readonly redemptions: number };
+}
+
+/** Where the counts live. Every method is atomic on its backend. */
+export interface LimitBackend {
+  readonly kind: 'memory' | 'redis';
+  /** Every bucket has room and the prefix is not paused: then all are counted at once. Otherwise nothing is. */
+  take(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<TakeResult>;
+  /** Gives back what `take` counted (a send that failed). */
+  give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void>;
+  /** The first full bucket, without counting anything. */
+  peek(buckets: readonly Bucket[], now: number, deadline: number): Promise<Refusal | undefined>;
+  /** Counts one event in each bucket, full or not (failures). */
+  count(buckets: readonly Bucket[], now: number, deadline: number): Promise<void>;
+  /** Empties buckets (a login resets its number's failures) and records a redemption for the fraud guard. */
+  succeeded(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void>;
+  close?(): void | Promise<void>;
+}

@@ -1,0 +1,273 @@
+/**
+ * Codes and limits in Redis, through the scripts of `scripts.ts`. One object serves as the
+ * code store, as the limits' backend, or as both: when the code store and the limits share
+ * it (the default for `redisStore`), a start is one script call that checks and counts every
+ * bucket and saves the code, and a verify is one that checks the limits, compares, counts and
+ * consumes. On a Redis Cluster the keys of one number, of one address, of one prefix and the
+ * global ones each share a hash slot (`{…}` tags); a request then makes one call per slot
+ * group, the number's last, so that nothing of the number is spent before the others agreed.
+ */
+import { unavailable } from '../errors';
+import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
+import type { CodeRecord, StoreContext, VerifyResult } from '../types';
+import { redisRunner, type RedisRunner, type Script } from './client';
+import { COUNT, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
+
+/** How long after its deadline a script may still start: room for clock skew between this host and Redis. */
+const SKEW_MS = 1000;
+
+/** What a store key's number part is (the core's keys are `<number tag>.<code key>`). */
+function numberTag(key: string): string | undefined {
+  const dot = key.indexOf('.');
+  return dot > 0 ? key.slice(0, dot) : undefined;
+}
+
+export interface RedisBackendOptions {
+  client: unknown;
+  prefix: string;
+  timeoutMs: number;
+  option: string;
+}
+
+/** A late or failed Redis call: the request is answered 503 and nothing was (or will be) done. */
+class Late extends Error {}
+
+export class RedisBackend implements LimitBackend {
+  readonly kind = 'redis' as const;
+  readonly runner: RedisRunner;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  readonly client: unknown;
+
+  constructor(options: RedisBackendOptions) {
+    this.runner = redisRunner(options.client, options.option);
+    this.client = options.client;
+    this.prefix = options.prefix;
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** The Redis key of a code: in its number's slot. */
+  codeKey(key: string): string {
+    const tag = numberTag(key);
+    return tag ? `${this.prefix}{n:${tag}}:code:${key.slice(tag.length + 1)}` : `${this.prefix}code:${key}`;
+  }
+
+  bucketKey(b: Bucket): string {
+    return `${this.prefix}{${b.group[0]}:${b.key}}:rl:${b.name}`;
+  }
+
+  fraudKey(f: FraudCheck): string {
+    return `${this.prefix}{p:${f.key}}:fraud`;
+  }
+
+  /** The request's deadline for this call, or a 503 when it has passed or the client is not connected. */
+  private async call(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown[]> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || !this.runner.ready()) throw unavailable();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Late()), remaining);
+    });
+    try {
+      const reply = (await Promise.race([this.runner.run(s, keys, [String(deadline + SKEW_MS), ...args]), timeout])) as unknown[];
+      if (Number(reply[0]) === -1) throw new Late();
+      return reply;
+    } catch (err) {
+      if (err instanceof Late) throw unavailable();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The deadline of a call made outside a request (a store used on its own). */
+  deadlineOf(ctx?: StoreContext): number {
+    return ctx?.deadline ?? Date.now() + this.timeoutMs;
+  }
+
+  private byGroup(buckets: readonly Bucket[]): Map<BucketGroup, Bucket[]> {
+    const groups = new Map<BucketGroup, Bucket[]>();
+    for (const b of buckets) {
+      const list = groups.get(b.group) ?? [];
+      list.push(b);
+      groups.set(b.group, list);
+    }
+    return groups;
+  }
+
+  private takeArgs(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, save?: { key: string; record: CodeRecord; ttlMs: number }): { keys: string[]; args: string[] } {
+    const keys = buckets.map((b) => this.bucketKey(b));
+    const args = [String(now), String(buckets.length), fraud ? '1' : '0', save ? '1' : '0'];
+    for (const b of buckets) args.push(String(b.limit), String(b.windowMs));
+    if (fraud) {
+      keys.push(this.fraudKey(fraud));
+      const f = fraud.settings;
+      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs));
+    }
+    if (save) {
+      keys.push(this.codeKey(save.key));
+      const r = save.record;
+      args.push(r.hash, String(r.expiresAt), String(save.ttlMs), r.id, r.data ?? '');
+    }
+    return { keys, args };
+  }
+
+  private async takeOne(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, save?: { key: string; record: CodeRecord; ttlMs: number }): Promise<TakeResult> {
+    const { keys, args } = this.takeArgs(buckets, fraud, now, save);
+    const reply = await this.call(TAKE, keys, args, deadline);
+    const status = Number(reply[0]);
+    if (status === 0) return {};
+    if (status === 1) {
+      const b = buckets[Number(reply[1]) - 1] as Bucket;
+      return { refused: { bucket: b.name, refusal: b.refusal, retryAfterMs: Number(reply[2]) } };
+    }
+    const refused: Refusal = { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: Number(reply[1]) };
+    return status === 3 ? { refused, paused: { sends: Number(reply[2]), redemptions: Number(reply[3]) } } : { refused };
+  }
+
+  /**
+   * Checks and counts every bucket (and saves the code, when given) as one step. On a
+   * cluster: the other groups first, each atomic and in parallel; the number's group (with the
+   * code) only when they all agreed; what was counted is given back if a later group refuses.
+   */
+  async takeAndSave(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, save?: { key: string; record: CodeRecord; ttlMs: number }): Promise<TakeResult> {
+    if (!this.runner.cluster) return this.takeOne(buckets, fraud, now, deadline, save);
+    const groups = this.byGroup(buckets);
+    const numberBuckets = groups.get('number') ?? [];
+    groups.delete('number');
+    const firsts = [...groups.values()];
+    const results = await Promise.all(firsts.map((g) => this.takeOne(g, undefined, now, deadline)));
+    const fraudResult = fraud ? await this.takeOne([], fraud, now, deadline) : {};
+    const refusedAt = [...results, fraudResult].find((r) => r.refused);
+    const numberResult = refusedAt ? undefined : await this.takeOne(numberBuckets, undefined, now, deadline, save);
+    const refused = refusedAt ?? (numberResult?.refused ? numberResult : undefined);
+    if (refused) {
+      const taken = firsts.filter((_, i) => !results[i]?.refused);
+      await Promise.all([
+        ...taken.map((g) => this.give(g, undefined, now, deadline)),
+        ...(fraud && !fraudResult.refused ? [this.give([], fraud, now, deadline)] : []),
+      ]);
+      return refused;
+    }
+    return {};
+  }
+
+  take(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<TakeResult> {
+    return this.takeAndSave(buckets, fraud, now, deadline);
+  }
+
+  async give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
+    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    const calls: Array<[readonly Bucket[], FraudCheck | undefined]> = groups.filter((g) => g.length > 0).map((g) => [g, undefined]);
+    if (fraud) {
+      if (this.runner.cluster) calls.push([[], fraud]);
+      else if (calls[0]) calls[0] = [calls[0][0], fraud];
+      else calls.push([[], fraud]);
+    }
+    await Promise.all(
+      calls.map(([g, f]) => {
+        const keys = g.map((b) => this.bucketKey(b));
+        const args = [String(now), String(g.length), f ? '1' : '0'];
+        for (const b of g) args.push(String(b.limit), String(b.windowMs));
+        if (f) keys.push(this.fraudKey(f));
+        return this.call(GIVE, keys, args, deadline);
+      }),
+    );
+  }
+
+  async peek(buckets: readonly Bucket[], now: number, deadline: number): Promise<Refusal | undefined> {
+    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    const refusals = await Promise.all(
+      groups.map(async (g) => {
+        // VERIFY without a code is a read-only check of up to two buckets; wider checks loop.
+        for (const b of g) {
+          const reply = await this.call(VERIFY, [this.bucketKey(b)], [String(now), '1', '0', '0', '0', String(b.limit), String(b.windowMs), '0', '0', '0', '0', '', '0'], deadline);
+          if (Number(reply[0]) === 3) return { bucket: b.name, refusal: b.refusal, retryAfterMs: Number(reply[1]) };
+        }
+        return undefined;
+      }),
+    );
+    return refusals.find(Boolean);
+  }
+
+  async count(buckets: readonly Bucket[], now: number, deadline: number): Promise<void> {
+    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    await Promise.all(
+      groups.filter((g) => g.length > 0).map((g) => {
+        const args = [String(now), String(g.length)];
+        for (const b of g) args.push(String(b.limit), String(b.windowMs));
+        return this.call(COUNT, g.map((b) => this.bucketKey(b)), args, deadline);
+      }),
+    );
+  }
+
+  async succeeded(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
+    const fraudArgs = (f: FraudCheck) => [String(f.settings.windowMs), String(f.settings.windowMs * 2 + f.settings.blockMs)];
+    if (!this.runner.cluster) {
+      const keys = buckets.map((b) => this.bucketKey(b));
+      if (fraud) keys.push(this.fraudKey(fraud));
+      await this.call(SUCCEEDED, keys, [String(now), String(buckets.length), fraud ? '1' : '0', ...(fraud ? fraudArgs(fraud) : [])], deadline);
+      return;
+    }
+    await Promise.all([
+      ...[...this.byGroup(buckets).values()].map((g) => this.call(SUCCEEDED, g.map((b) => this.bucketKey(b)), [String(now), String(g.length), '0'], deadline)),
+      ...(fraud ? [this.call(SUCCEEDED, [this.fraudKey(fraud)], [String(now), '0', '1', ...fraudArgs(fraud)], deadline)] : []),
+    ]);
+  }
+
+  /**
+   * One verify: the address and number limits, then the code's check-count-consume, with the
+   * failure or success counted in the same step. On a cluster the address bucket and the fraud
+   * record live in other slots: the address is checked first, counted after.
+   */
+  async verifyCode(
+    key: string,
+    hash: string,
+    ctx: StoreContext,
+    limits: { address?: Bucket | undefined; phone?: Bucket | undefined; fraud?: FraudCheck | undefined } = {},
+  ): Promise<VerifyResult & { refused?: Refusal }> {
+    const deadline = this.deadlineOf(ctx);
+    const cluster = this.runner.cluster;
+    if (cluster && limits.address) {
+      const refused = await this.peek([limits.address], ctx.now, deadline);
+      if (refused) return { outcome: 'invalid', refused };
+    }
+    const address = cluster ? undefined : limits.address;
+    const fraud = cluster ? undefined : limits.fraud;
+    const phone = limits.phone;
+    const keys: string[] = [];
+    if (address) keys.push(this.bucketKey(address));
+    if (phone) keys.push(this.bucketKey(phone));
+    if (fraud) keys.push(this.fraudKey(fraud));
+    keys.push(this.codeKey(key));
+    const args = [
+      String(ctx.now), address ? '1' : '0', phone ? '1' : '0', fraud ? '1' : '0', '1',
+      String(address?.limit ?? 0), String(address?.windowMs ?? 0), String(phone?.limit ?? 0), String(phone?.windowMs ?? 0),
+      String(fraud?.settings.windowMs ?? 0), String(fraud ? fraud.settings.windowMs * 2 + fraud.settings.blockMs : 0),
+      hash, String(ctx.maxAttempts),
+    ];
+    const reply = await this.call(VERIFY, keys, args, deadline);
+    const status = Number(reply[0]);
+    if (status === 3 && address) return { outcome: 'invalid', refused: { bucket: address.name, refusal: address.refusal, retryAfterMs: Number(reply[1]) } };
+    if (status === 4 && phone) return { outcome: 'invalid', refused: { bucket: phone.name, refusal: phone.refusal, retryAfterMs: Number(reply[1]) } };
+    if (status === 1) {
+      if (cluster && limits.fraud) await this.succeeded([], limits.fraud, ctx.now, deadline);
+      return reply[1] ? { outcome: 'ok', data: String(reply[1]) } : { outcome: 'ok' };
+    }
+    if (status === 6) {
+      if (cluster && limits.address) await this.count([limits.address], ctx.now, deadline);
+      return { outcome: 'invalid', pending: true };
+    }
+    return status === 2 ? { outcome: 'exhausted' } : { outcome: 'invalid', pending: false };
+  }
+
+  async saveCode(key: string, record: CodeRecord, ctx: StoreContext): Promise<void> {
+    await this.takeOne([], undefined, ctx.now, this.deadlineOf(ctx), { key, record, ttlMs: ctx.ttlMs });
+  }
+
+  async removeCode(key: string, ctx?: StoreContext): Promise<void> {
+    const deadline = this.deadlineOf(ctx);
+    if (deadline - Date.now() <= 0 || !this.runner.ready()) throw unavailable();
+    await this.runner.del(this.codeKey(key));
+  }
+}

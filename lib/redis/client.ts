@@ -1,0 +1,78 @@
+/**
+ * One way to run a script on any Redis client this package accepts: node-redis
+ * (`createClient`, `createCluster`) and ioredis (`new Redis`, `new Cluster`). Scripts are
+ * called by SHA; a node that does not know a script yet (NOSCRIPT: a fresh server, or on a
+ * cluster the node that serves this key) is sent the source with EVAL, which runs it and
+ * caches it on that node. A client that is not connected fails at once instead of queueing
+ * the command for later, so a request that was answered 503 cannot run when Redis returns.
+ */
+import { createHash } from 'node:crypto';
+import { optionError } from '../config/validate';
+
+export interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+export function script(source: string): Script {
+  return Object.freeze({ source, sha: createHash('sha1').update(source).digest('hex') });
+}
+
+export interface RedisRunner {
+  readonly library: 'node-redis' | 'ioredis';
+  readonly cluster: boolean;
+  /** False while the client is not connected and ready. */
+  ready(): boolean;
+  run(s: Script, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
+type Fn = (...args: unknown[]) => Promise<unknown>;
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && /NOSCRIPT/.test(err.message);
+}
+
+async function bySha(evalSha: () => Promise<unknown>, evalSource: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await evalSha();
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
+    return evalSource();
+  }
+}
+
+/** A runner for `client`, or a construction error naming `option` and what it accepts. */
+export function redisRunner(client: unknown, option: string): RedisRunner {
+  const c = client as Record<string, unknown> | null | undefined;
+  const call = (name: string, ...args: unknown[]) => ((c as Record<string, unknown>)[name] as Fn).apply(c, args);
+  if (c && typeof c.evalSha === 'function') {
+    // node-redis: a client has isReady; a cluster (createCluster) has only isOpen.
+    const cluster = !('isReady' in c);
+    return {
+      library: 'node-redis',
+      cluster,
+      ready: () => (cluster ? c.isOpen === true : c.isReady === true),
+      run: (s, keys, args) =>
+        bySha(
+          () => call('evalSha', s.sha, { keys: [...keys], arguments: [...args] }),
+          () => call('eval', s.source, { keys: [...keys], arguments: [...args] }),
+        ),
+      del: (key) => call('del', key),
+    };
+  }
+  if (c && typeof c.evalsha === 'function') {
+    return {
+      library: 'ioredis',
+      cluster: c.isCluster === true,
+      ready: () => c.status === 'ready',
+      run: (s, keys, args) =>
+        bySha(
+          () => call('evalsha', s.sha, keys.length, ...keys, ...args),
+          () => call('eval', s.source, keys.length, ...keys, ...args),
+        ),
+      del: (key) => call('del', key),
+    };
+  }
+  throw optionError(option, 'must be a connected client of the `redis` package (createClient() or createCluster()) or of `ioredis` (new Redis() or new Cluster()).');
+}

@@ -1,0 +1,174 @@
+/**
+ * The Lua scripts behind the Redis code store and the Redis limits. Each runs as one atomic
+ * step inside Redis. Every script first compares the server's clock with the request's
+ * deadline: a call that reaches Redis after its request was answered 503 (a stalled server,
+ * or a reconnect that replays queued commands) does nothing and says so (-1), so it can
+ * never spend a code or count a failure behind the user's back.
+ *
+ * Buckets are hashes { c = count, e = end of window on the app's clock }; the real TTL
+ * only frees memory. Codes are hashes { h = HMAC, e = expiry, a = wrong attempts, i = id,
+ * d = data }. The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
+ */
+import { script } from './client';
+
+const COMMON = `
+local function late(deadline)
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(deadline)
+end
+local function live(k, now)
+  local v = redis.call('HMGET', k, 'c', 'e')
+  if v[1] and tonumber(v[2]) > now then return tonumber(v[1]), tonumber(v[2]) end
+  return nil, nil
+end
+local function add(k, now, limitWindow, delta)
+  local c = live(k, now)
+  if c then
+    local n = c + delta
+    if n < 0 then n = 0 end
+    redis.call('HSET', k, 'c', n)
+  elseif delta > 0 then
+    redis.call('HSET', k, 'c', delta, 'e', now + limitWindow)
+    redis.call('PEXPIRE', k, limitWindow)
+  end
+end
+local function fraud(k, now, window)
+  local v = redis.call('HMGET', k, 's0', 'r0', 's1', 'r1', 'w', 'p')
+  local r = { s0 = tonumber(v[1]) or 0, r0 = tonumber(v[2]) or 0, s1 = tonumber(v[3]) or 0, r1 = tonumber(v[4]) or 0, w = tonumber(v[5]) or now, p = tonumber(v[6]) or 0 }
+  if now >= r.w + window then
+    local passed = math.floor((now - r.w) / window)
+    if passed >= 2 then r.s0 = 0 r.r0 = 0 else r.s0 = r.s1 r.r0 = r.r1 end
+    r.s1 = 0 r.r1 = 0 r.w = r.w + passed * window
+  end
+  return r
+end
+local function saveFraud(k, r, ttl)
+  redis.call('HSET', k, 's0', r.s0, 'r0', r.r0, 's1', r.s1, 'r1', r.r1, 'w', r.w, 'p', r.p)
+  redis.call('PEXPIRE', k, ttl)
+end
+`;
+
+/**
+ * TAKE: KEYS = n buckets, then the fraud record (if any), then the code (if any).
+ * ARGV = deadline, now, n, hasFraud, hasCode, n x (limit, window),
+ *        [minSends, minConversion, window, block], [hash, expiresAt, ttlMs, id, data].
+ * Returns {0} taken (and the code saved), {1, i, retryMs} bucket i full, {2, retryMs}
+ * prefix paused, {3, retryMs, sends, redemptions} prefix paused now, {-1} late.
+ */
+export const TAKE = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+local now = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  local c, e = live(KEYS[i], now)
+  if c and c >= tonumber(ARGV[4 + i * 2]) then return {1, i, e - now} end
+end
+local a = 6 + n * 2
+local fr, fk
+if ARGV[4] == '1' then
+  fk = KEYS[n + 1]
+  local window = tonumber(ARGV[a + 2])
+  fr = fraud(fk, now, window)
+  if fr.p > now then return {2, fr.p - now} end
+  local weight = 1 - (now - fr.w) / window
+  local sends = fr.s1 + fr.s0 * weight
+  local red = fr.r1 + fr.r0 * weight
+  if sends >= tonumber(ARGV[a]) and red < tonumber(ARGV[a + 1]) * sends then
+    fr.p = now + tonumber(ARGV[a + 3])
+    saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
+    return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
+  end
+  fr.s1 = fr.s1 + 1
+  saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
+  a = a + 4
+end
+for i = 1, n do add(KEYS[i], now, tonumber(ARGV[5 + i * 2]), 1) end
+if ARGV[5] == '1' then
+  local ck = KEYS[#KEYS]
+  redis.call('DEL', ck)
+  redis.call('HSET', ck, 'h', ARGV[a], 'e', ARGV[a + 1], 'a', 0, 'i', ARGV[a + 3], 'd', ARGV[a + 4])
+  redis.call('PEXPIRE', ck, ARGV[a + 2])
+end
+return {0}`);
+
+/** GIVE: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, n x (limit, window), [fraudWindow]. Gives one event back. */
+export const GIVE = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+local now = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+for i = 1, n do add(KEYS[i], now, tonumber(ARGV[4 + i * 2]), -1) end
+if ARGV[4] == '1' then
+  local k = KEYS[n + 1]
+  if redis.call('EXISTS', k) == 1 then
+    local s1 = tonumber(redis.call('HGET', k, 's1') or '0')
+    if s1 > 0 then redis.call('HINCRBY', k, 's1', -1) end
+  end
+end
+return {0}`);
+
+/** COUNT: KEYS = n buckets; ARGV = deadline, now, n, n x (limit, window). Counts one event, full or not. */
+export const COUNT = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+local now = tonumber(ARGV[2])
+for i = 1, tonumber(ARGV[3]) do add(KEYS[i], now, tonumber(ARGV[3 + i * 2]), 1) end
+return {0}`);
+
+/** SUCCEEDED: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, [fraudWindow, fraudTtl]. Empties the buckets, counts a redemption. */
+export const SUCCEEDED = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+local now = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+for i = 1, n do redis.call('DEL', KEYS[i]) end
+if ARGV[4] == '1' then
+  local k = KEYS[n + 1]
+  local r = fraud(k, now, tonumber(ARGV[5]))
+  r.r1 = r.r1 + 1
+  saveFraud(k, r, tonumber(ARGV[6]))
+end
+return {0}`);
+
+/**
+ * VERIFY: KEYS = [address bucket], [phone bucket], [fraud], [code], as flagged.
+ * ARGV = deadline, now, hasAddress, hasPhone, hasFraud, hasCode, addressLimit, addressWindow,
+ *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts.
+ * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
+ * consumption, and the failure or success is counted in the same step.
+ * Returns {3, retryMs} address full, {4, retryMs} number full, {0} checked (no code),
+ * {5} no live code, {6} wrong code (counted), {2} code void (exhausted), {1, data} ok, {-1} late.
+ */
+export const VERIFY = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+local now = tonumber(ARGV[2])
+local i = 1
+local ak, pk, fk, ck
+if ARGV[3] == '1' then ak = KEYS[i] i = i + 1 end
+if ARGV[4] == '1' then pk = KEYS[i] i = i + 1 end
+if ARGV[5] == '1' then fk = KEYS[i] i = i + 1 end
+if ARGV[6] == '1' then ck = KEYS[i] end
+if ak then
+  local c, e = live(ak, now)
+  if c and c >= tonumber(ARGV[7]) then return {3, e - now} end
+end
+if pk then
+  local c, e = live(pk, now)
+  if c and c >= tonumber(ARGV[9]) then return {4, e - now} end
+end
+if not ck then return {0} end
+local r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd')
+if not r[1] then return {5} end
+if tonumber(r[2]) <= now then redis.call('DEL', ck) return {5} end
+if tonumber(r[3]) >= tonumber(ARGV[14]) then return {2} end
+if r[1] == ARGV[13] then
+  redis.call('DEL', ck)
+  if pk then redis.call('DEL', pk) end
+  if fk then
+    local f = fraud(fk, now, tonumber(ARGV[11]))
+    f.r1 = f.r1 + 1
+    saveFraud(fk, f, tonumber(ARGV[12]))
+  end
+  return {1, r[4] or ''}
+end
+redis.call('HINCRBY', ck, 'a', 1)
+if ak then add(ak, now, tonumber(ARGV[8]), 1) end
+if pk then add(pk, now, tonumber(ARGV[10]), 1) end
+return {6}`);
