@@ -57,7 +57,7 @@ describe('passwordless(options) validation at construction', () => {
     ['a per-language template without the code', (o) => (o.templates = { fr: 'Bonjour' }), /`templates\.fr` never outputs the code/],
     ['a bad language tag', (o) => (o.templates = { 'not a tag': '{{ code }}' }), /`templates\.not a tag` is not a language tag/],
     ['an unknown templateSyntax', (o) => (o.templateSyntax = 'mustache'), /`templateSyntax` must be 'liquid' or 'md_with_macros'/],
-    ['an unknown macro', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: '@@password@@ @@pasword@@' }), /unknown macro @@pasword@@/],
+    ['an unknown macro', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: '@@password@@ @@pasword@@' }), /unknown variable @@pasword@@, which would render as empty text. Known variables: @@code@@/],
     ['macros without the code', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: 'Hi @@application.name@@' }), /never outputs the code. Add @@code@@/],
     ['an empty connection', (o) => (o.connection = ''), /`connection`/],
     ['a store without verify()', (o) => (o.store = { save() {} }), /`store` must be a CodeStore/],

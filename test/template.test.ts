@@ -38,13 +38,23 @@ describe('message templates', () => {
   });
 
   it('does not expose prototype properties to templates', async () => {
-    const { text, code } = await messageFor({ template: '{{ code }}|{{ application.constructor }}|{{ code.length }}|{{ application.__proto__ }}' });
-    assert.equal(text, `${code}||6|`);
+    for (const reach of ['{{ application.constructor }}', '{{ code.length }}', '{{ application.__proto__ }}']) {
+      await assert.rejects(messageFor({ template: `{{ code }}|${reach}` }), /unknown variable .* Known variables: \{\{ code \}\}/, reach);
+    }
   });
 
-  it('does not render Liquid that arrives in the request', async () => {
-    const { text } = await messageFor({ template: '{{ code }} [{{ request_language }}]' }, { 'accept-language': "{{ code }}{% include 'x' %}" });
-    assert.match(text, /^\d{6} \[\{\{ code \}\}\{% include 'x' %\}\]$/);
+  it('neither renders nor prints Liquid or text that arrives in a language header', async () => {
+    for (const name of ['accept-language', 'x-request-language']) {
+      const { text } = await messageFor({ template: '{{ code }} [{{ request_language }}]' }, { [name]: "{{ code }}{% include 'x' %}" });
+      assert.match(text, /^\d{6} \[\]$/, name);
+    }
+  });
+
+  it('prints only a well-formed, short language tag from x-request-language', async () => {
+    const template = '{{ code }} [{{ request_language }}]';
+    assert.match((await messageFor({ template }, { 'x-request-language': 'pt-BR' })).text, /^\d{6} \[pt-BR\]$/);
+    const long = (await messageFor({ template }, { 'x-request-language': `en ${'Call +44 20 7946 0000 now '.repeat(9)}` })).text;
+    assert.match(long, /^\d{6} \[\]$/);
   });
 
   describe('per-language templates', () => {
@@ -55,7 +65,10 @@ describe('message templates', () => {
       ['the region fallback pt-BR → pt', { 'accept-language': 'pt-BR' }, /^Seu código é \d{6}$/],
       ['an exact region', { 'accept-language': 'en-GB' }, /^Your code, mate: \d{6}$/],
       ['quality order', { 'accept-language': 'de, fr;q=0.4, nl;q=0.8' }, /^Uw code is \d{6}$/],
-      ['accept-language when x-request-language matches nothing', { 'x-request-language': 'ja', 'accept-language': 'fr' }, /^Votre code est \d{6}$/],
+      ['the default template when x-request-language matches nothing, whatever accept-language says', { 'x-request-language': 'ja', 'accept-language': 'fr' }, /^Your verification code is: \d{6}$/],
+      ['the default template for x-request-language: en (defaultLanguage) over accept-language: fr', { 'x-request-language': 'en', 'accept-language': 'fr' }, /^Your verification code is: \d{6}$/],
+      ['the default template for accept-language: * (what Node fetch sends)', { 'accept-language': '*' }, /^Your verification code is: \d{6}$/],
+      ['French for accept-language "*, fr;q=0.5"', { 'accept-language': '*, fr;q=0.5' }, /^Votre code est \d{6}$/],
       ['the default template for an unknown language', { 'accept-language': 'de-DE' }, /^Your verification code is: \d{6}$/],
       ['the default template without a language header', {}, /^Your verification code is: \d{6}$/],
     ];

@@ -43,7 +43,7 @@ export function keysOf<T>() {
  */
 export function checkObject<T>(value: unknown, path: string, known: KeyList<T>, example: string, optional = true): Partial<T> {
   if (value === undefined && optional) return {};
-  if (!isPlainObject(value)) throw optionError(path, `must be an object like ${example}.`);
+  if (!isPlainObject(value)) throw optionError(path || 'options', `must be an object like ${example}.`);
   for (const key of Object.keys(value)) {
     if ((known as readonly string[]).includes(key)) continue;
     const guess = known.find((k) => distance(k, key) <= 2);

@@ -116,7 +116,14 @@ function compileLiquid(engine: Liquid, source: string, option: string): RenderFn
   } catch (err) {
     throw optionError(option, `is not a valid Liquid template: ${(err as Error).message}. Fix the template syntax (see https://liquidjs.com/tutorials/intro-to-liquid.html).`);
   }
-  for (const name of engine.globalFullVariablesSync(parsed)) {
+  let names: string[];
+  try {
+    names = engine.globalFullVariablesSync(parsed);
+  } catch (err) {
+    // Static analysis follows {% include %} and {% render %}, which have no files to read.
+    throw optionError(option, `fails to render: ${(err as Error).message}. Templates cannot include files; write the whole message in the template.`);
+  }
+  for (const name of names) {
     if (!KNOWN_ROOTS.has(name)) unknownVariable(option, `{{ ${name} }}`, 'liquid');
   }
   return plainLiquid(source) ?? ((v) => String(engine.renderSync(parsed, v)));

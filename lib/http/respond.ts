@@ -35,7 +35,8 @@ function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: u
 /** Any error as an answer: the package's own as they are, a client's mistake as 400, the rest as a logged 500. */
 export function answerError(logger: Logger, res: Response, err: unknown): void {
   if (err instanceof PasswordlessError) {
-    if (err.status >= 500 && err.code === 'server_error') logEvent(logger, 'internal_error', { message: err.message });
+    // A hook's failure was logged as hook_error where it happened.
+    if (err.status >= 500 && err.code === 'server_error' && err !== fail('hookFailed')) logEvent(logger, 'internal_error', { message: err.message });
     sendError(res, err);
     return;
   }

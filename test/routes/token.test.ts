@@ -178,13 +178,14 @@ describe('POST /oauth/token', () => {
       });
     }
 
-    it('429 too_many_attempts after otp.maxAttempts wrong codes, shared with /passwordless/verify', async () => {
+    it("403 invalid_grant with Auth0's text once otp.maxAttempts wrong codes were entered, shared with /passwordless/verify", async () => {
       const code = await codeFor(t, RS_CLIENT);
       await request(t.app).post('/passwordless/verify').send({ client_id: RS_CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: wrongCodeFor(code) }).expect(403);
-      await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, wrongCodeFor(code))).expect(403);
+      const wrong = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, wrongCodeFor(code)));
+      assert.equal(wrong.body.error_description, 'Wrong phone number or verification code.');
       const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code));
-      assert.equal(res.status, 429);
-      assert.equal(res.body.error, 'too_many_attempts');
+      assert.equal(res.status, 403);
+      assert.deepEqual(res.body, { error: 'invalid_grant', error_description: "You've reached the maximum number of attempts. Please try to login again." });
     });
   });
 });

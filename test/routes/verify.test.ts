@@ -196,7 +196,7 @@ describe('POST /passwordless/verify', () => {
     const events = logged.map((l) => JSON.parse(l).event);
     assert.deepEqual(events, ['code_sent', 'login_failed', 'login_failed', 'login_failed', 'code_sent', 'login']);
     assert.ok(logged.every((l) => !l.includes(PHONE)), 'phone numbers are masked');
-    assert.ok(logged.some((l) => l.includes('+1415*****23')));
+    assert.ok(logged.some((l) => l.includes('+1********23')));
   });
 });
 
@@ -227,12 +227,17 @@ describe('failures inside async handlers', () => {
     assert.equal(res.body.error, 'temporarily_unavailable');
   });
 
-  it('answers 503 without details when a user hook throws', async () => {
-    const t = makeApp({ users: { find: () => { throw new TypeError('x is undefined'); } } });
+  it('answers 500 server_error and logs hook_error (not a store outage) when a user hook throws', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
+    const t = makeApp({ logger, users: { find: () => { throw new TypeError('x is undefined'); } } });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
     const res = await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox)));
-    assert.equal(res.status, 503);
+    assert.equal(res.status, 500);
+    assert.equal(res.body.error, 'server_error');
     assert.doesNotMatch(res.text, /x is undefined/);
+    assert.deepEqual(events.map((e) => e.event), ['hook_error']);
+    assert.match(String(events[0]?.message), /users\.find threw: x is undefined/);
   });
 
   it('keeps working when the logger throws', async () => {
