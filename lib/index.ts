@@ -3,6 +3,7 @@ export { passwordless, type Passwordless } from './passwordless';
 export { PasswordlessError, ErrorCodes, WRONG_CODE_MESSAGE, type ErrorCode } from './errors';
 export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { gatewaySender, type GatewaySenderOptions } from './senders/gateway';
+export { fallbackSender, type FallbackSenderOptions, type FailoverEvent } from './senders/fallback';
 export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';
