@@ -4,6 +4,7 @@ export { PasswordlessError, ErrorCodes, WRONG_CODE_MESSAGE, type ErrorCode } fro
 export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { gatewaySender, type GatewaySenderOptions } from './senders/gateway';
 export { fallbackSender, type FallbackSenderOptions, type FailoverEvent } from './senders/fallback';
+export { fromAuth0Connection, type Auth0Connection, type Auth0ConnectionSettings, type FromAuth0ConnectionExtras } from './auth0/connection';
 export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';
