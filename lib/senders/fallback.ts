@@ -1,0 +1,105 @@
+/**
+ * Tries several senders in order, moving on when a provider is unavailable. A number the
+ * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
+ * another provider would refuse it too, and the user has to fix the number.
+ */
+import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import type { SmsMessage, SmsSender } from '../types';
+
+/** What `onFailover` hears: provider names and a reason of status and code, never a message text (it can quote the number). */
+export interface FailoverEvent {
+  /** The sender that failed. */
+  from: string;
+  /** The sender tried next. */
+  to: string;
+  /** Status and code of the failure, such as `'502 sms_provider_error'`. */
+  reason: string;
+}
+
+export interface FallbackSenderOptions {
+  /** Called before each move to the next sender, for logs and metrics. Errors it throws are ignored. */
+  onFailover?: (event: FailoverEvent) => void;
+}
+
+/** More would add up to minutes of timeouts before a user hears anything. */
+const MAX_SENDERS = 10;
+
+function validate(senders: unknown, options: unknown): void {
+  if (!Array.isArray(senders) || senders.length === 0) {
+    throw optionError('fallbackSender(senders)', 'must be a non-empty array of senders, primary first, such as [twilioSender(...), gatewaySender(...)].');
+  }
+  if (senders.length > MAX_SENDERS) throw optionError('fallbackSender(senders)', `takes at most ${MAX_SENDERS} senders (got ${senders.length}).`);
+  senders.forEach((sender: unknown, i) => {
+    if (sender === null || typeof sender !== 'object' || typeof (sender as SmsSender).send !== 'function') {
+      throw optionError(`fallbackSender(senders)[${i}]`, 'must be a sender: an object with a send(message) method.');
+    }
+  });
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw optionError('fallbackSender(senders, options)', 'must be an object like { onFailover }.');
+  for (const key of Object.keys(options)) {
+    if (key !== 'onFailover') throw optionError(`fallbackSender.${key}`, 'is not an option of fallbackSender. The only option is `onFailover`.');
+  }
+  const hook = (options as FallbackSenderOptions).onFailover;
+  if (hook !== undefined && typeof hook !== 'function') throw optionError('fallbackSender.onFailover', 'must be a function ({ from, to, reason }) => void.');
+}
+
+/**
+ * Each sender's name in `provider` and failover events: its `name`, else `sender[i]`; a name
+ * used twice (two Twilio accounts) gets its position, so the events say which one failed.
+ */
+function labels(senders: readonly SmsSender[]): string[] {
+  const names = senders.map((s, i) => (typeof s.name === 'string' && s.name !== '' ? s.name : `sender[${i}]`));
+  return names.map((name, i) => (names.indexOf(name) !== names.lastIndexOf(name) ? `${name}[${i}]` : name));
+}
+
+/** "The number itself is refused": the only failure that is not worth another provider. */
+function isRefusedDestination(err: unknown): boolean {
+  return err instanceof PasswordlessError && err.status >= 400 && err.status < 500;
+}
+
+/** Status and code only: provider texts can quote the number, and a custom sender's could even hold the body. */
+function reasonOf(err: unknown): string {
+  if (err instanceof PasswordlessError) return `${err.status} ${err.code}`;
+  const e = err as { code?: unknown; name?: unknown } | null | undefined;
+  const token = [e?.code, e?.name].find((t) => typeof t === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(t));
+  return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
+}
+
+export function fallbackSender(senders: readonly SmsSender[], options: FallbackSenderOptions = {}): SmsSender {
+  validate(senders, options);
+  const list = [...senders];
+  const names = labels(list);
+  const onFailover = options.onFailover;
+
+  function notify(event: FailoverEvent): void {
+    try {
+      onFailover?.(event);
+    } catch {
+      // A broken hook must not stop the next provider from sending the code.
+    }
+  }
+
+  return {
+    name: 'fallback',
+    async send(message: SmsMessage) {
+      let lastError: unknown;
+      for (let i = 0; i < list.length; i += 1) {
+        const sender = list[i] as SmsSender;
+        try {
+          const sent = await sender.send(message);
+          return { ...(sent?.id !== undefined ? { id: sent.id } : {}), provider: names[i] as string };
+        } catch (err) {
+          if (isRefusedDestination(err)) throw err;
+          lastError = err;
+          const next = names[i + 1];
+          if (next !== undefined) notify({ from: names[i] as string, to: next, reason: reasonOf(err) });
+        }
+      }
+      throw lastError;
+    },
+    async close() {
+      const results = await Promise.allSettled(list.map(async (s) => s.close?.()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import twilio from 'twilio';
+import { fallbackSender, gatewaySender, twilioSender, PasswordlessError, type FailoverEvent, type SmsMessage, type SmsSender } from '../../lib';
+import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type Behaviour, type TwilioEmulator } from '../helpers/twilio-emulator';
+import { closedPortUrl, startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
+import { PHONE, makeApp, startBody, verifyBody } from '../helpers/app';
+
+const SECOND_SERVICE_SID = `MG${'d4'.repeat(16)}`;
+
+function message(to: string, body = 'Your verification code is: 271828'): SmsMessage {
+  return { to, body, clientId: 'app', language: 'en', request: { ip: '203.0.113.9', userAgent: 'Test/1.0' } };
+}
+
+/** An SDK httpClient whose requests go to a port where nothing listens. */
+function unreachableClient(origin: string): InstanceType<typeof twilio.RequestClient> {
+  const client = new twilio.RequestClient({ autoRetry: false });
+  const original = client.request.bind(client);
+  client.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, origin) })) as typeof client.request;
+  return client;
+}
+
+/** A sender of the test's own making: fails with `error` when given, else sends with id `id`. */
+function custom(name: string | undefined, error?: unknown): SmsSender & { calls: number } {
+  const sender = {
+    calls: 0,
+    ...(name !== undefined ? { name } : {}),
+    async send() {
+      sender.calls += 1;
+      if (error !== undefined) throw error;
+      return { id: `${name ?? 'anon'}-1` };
+    },
+  };
+  return sender;
+}
+
+describe('fallbackSender', () => {
+  let primary: TwilioEmulator;
+  let secondary: TwilioEmulator;
+  let gateway: SmsGateway;
+  const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
+
+  before(async () => {
+    // The SDK rewrites hostnames from these; the emulators must see plain paths.
+    delete process.env.TWILIO_EDGE;
+    delete process.env.TWILIO_REGION;
+    [primary, secondary, gateway] = await Promise.all([startTwilioEmulator(), startTwilioEmulator(), startSmsGateway()]);
+  });
+  after(async () => {
+    await Promise.all([primary.close(), secondary.close(), gateway.close()]);
+    if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
+    if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+  });
+
+  const twilioOn = (emulator: TwilioEmulator, service: string, timeoutMs = 5000) =>
+    twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: service, timeoutMs, httpClient: emulator.httpClient() });
+  const sentTo = (emulator: TwilioEmulator, to: string) => emulator.received.filter((m) => m.form.To === to);
+
+  describe('over every failure of the Twilio emulator: the primary fails, the secondary sends', () => {
+    const kinds: Array<[string, Behaviour | 'refused', string]> = [
+      ['an HTML 500', { status: 500 }, '+14155551500'],
+      ['a 502', { status: 502 }, '+14155551502'],
+      ['a 503', { status: 503 }, '+14155551503'],
+      ['a timeout (slower than timeoutMs)', { delayMs: 1500 }, '+14155551001'],
+      ['Twilio 20003 (authentication)', { twilioError: 20003 }, '+14155552003'],
+      ['Twilio 20429 (too many requests)', { twilioError: 20429 }, '+14155552429'],
+      ['a refused connection (closed port)', 'refused', '+14155551111'],
+    ];
+    for (const [label, behaviour, to] of kinds) {
+      it(`fails over on ${label}`, async () => {
+        const first = behaviour === 'refused'
+          ? twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: unreachableClient(new URL(await closedPortUrl()).origin) })
+          : twilioOn(primary, SERVICE_SID, 200);
+        if (behaviour !== 'refused') primary.behave(to, behaviour);
+        const events: FailoverEvent[] = [];
+        const sender = fallbackSender([first, twilioOn(secondary, SECOND_SERVICE_SID)], { onFailover: (e) => events.push(e) });
+
+        const result = await sender.send(message(to));
+
+        if (behaviour !== 'refused') assert.equal(sentTo(primary, to).length, 1, 'the primary was tried once');
+        const delivered = sentTo(secondary, to);
+        assert.equal(delivered.length, 1, 'the secondary sent it');
+        assert.equal(delivered[0]?.form.MessagingServiceSid, SECOND_SERVICE_SID);
+        assert.equal(delivered[0]?.form.Body, 'Your verification code is: 271828');
+        assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
+        assert.equal(result.provider, 'twilio[1]');
+        assert.deepEqual(events, [{ from: 'twilio[0]', to: 'twilio[1]', reason: '502 sms_provider_error' }]);
+      });
+    }
+  });
+
+  for (const code of [21211, 21614]) {
+    it(`does not fail over Twilio ${code} (the number is refused): 400 to the client, the secondary untouched`, async () => {
+      const to = `+1415555${String(code).slice(-4)}`;
+      primary.behave(to, { twilioError: code });
+      const events: FailoverEvent[] = [];
+      const { app } = makeApp({ sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)], { onFailover: (e) => events.push(e) }) });
+      const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'sms_provider_error');
+      assert.match(res.body.error_description, new RegExp(`\\(Code: ${code}\\)$`));
+      assert.equal(sentTo(secondary, to).length, 0);
+      assert.deepEqual(events, []);
+    });
+  }
+
+  it('logs in through passwordless() with the code the secondary delivered while the primary answers 500', async () => {
+    const to = '+14155553500';
+    primary.behave(to, { status: 500 });
+    const { app } = makeApp({ sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)]) });
+    await request(app).post('/passwordless/start').send(startBody({ phone_number: to })).expect(200);
+    const code = /\d{6}/.exec(sentTo(secondary, to)[0]?.form.Body ?? '')?.[0];
+    assert.ok(code);
+    await request(app).post('/passwordless/verify').send(verifyBody(code, { phone_number: to })).expect(200);
+  });
+
+  it('combines Twilio, the custom gateway and a custom sender: each failure moves on, in order', async () => {
+    const to = '+14155554500';
+    primary.behave(to, { status: 503 });
+    gateway.behave(to, { status: 500 });
+    const last = custom('in-house');
+    const events: FailoverEvent[] = [];
+    const sender = fallbackSender([twilioOn(primary, SERVICE_SID), gatewaySender({ url: gateway.url }), last], { onFailover: (e) => events.push(e) });
+    const result = await sender.send(message(to));
+    assert.deepEqual(result, { id: 'in-house-1', provider: 'in-house' });
+    assert.equal(gateway.received.filter((r) => r.body.recipient === to).length, 1);
+    assert.deepEqual(events, [
+      { from: 'twilio', to: 'sms_gateway', reason: '502 sms_provider_error' },
+      { from: 'sms_gateway', to: 'in-house', reason: '502 sms_provider_error' },
+    ]);
+  });
+
+  it('stops at the first sender that sends', async () => {
+    const second = custom('second');
+    const result = await fallbackSender([gatewaySender({ url: gateway.url }), second]).send(message('+14155554000'));
+    assert.equal(result.provider, 'sms_gateway');
+    assert.equal(second.calls, 0);
+  });
+
+  it('rejects with the last error when every sender fails', async () => {
+    const lastError = new PasswordlessError('sms_provider_error', 502, 'second one down');
+    await assert.rejects(fallbackSender([custom('a', new Error('first one down')), custom('b', lastError)]).send(message(PHONE)), (err) => err === lastError);
+  });
+
+  it('fails over from a thrown non-PasswordlessError, naming only its type in the reason', async () => {
+    const events: FailoverEvent[] = [];
+    const secretful = new TypeError('fetch failed for +14155550123 with body Your code is 271828');
+    const result = await fallbackSender([custom('flaky', secretful), custom('steady')], { onFailover: (e) => events.push(e) }).send(message(PHONE));
+    assert.equal(result.provider, 'steady');
+    assert.deepEqual(events, [{ from: 'flaky', to: 'steady', reason: '502 sms_provider_error (TypeError)' }]);
+  });
+
+  it('fails over from a 5xx PasswordlessError but throws a 4xx one at once', async () => {
+    const refused = new PasswordlessError('sms_provider_error', 400, 'Invalid destination (Code: 3)');
+    const after = custom('after');
+    await assert.rejects(fallbackSender([custom('refuses', refused), after]).send(message(PHONE)), (err) => err === refused);
+    assert.equal(after.calls, 0);
+    const result = await fallbackSender([custom('down', new PasswordlessError('sms_provider_error', 503, 'down')), after]).send(message(PHONE));
+    assert.equal(result.provider, 'after');
+  });
+
+  it('names unnamed senders sender[i] and leaves out an id the sender did not give', async () => {
+    const quiet: SmsSender = { async send() { return {}; } };
+    const result = await fallbackSender([custom(undefined, new Error('x')), quiet]).send(message(PHONE));
+    assert.deepEqual(result, { provider: 'sender[1]' });
+  });
+
+  it('keeps failing over when onFailover throws', async () => {
+    const result = await fallbackSender([custom('a', new Error('x')), custom('b')], { onFailover: () => { throw new Error('broken hook'); } }).send(message(PHONE));
+    assert.equal(result.provider, 'b');
+  });
+
+  it('closes every sender that can be closed', async () => {
+    const closed: string[] = [];
+    const closable = (name: string): SmsSender => ({ name, async send() { return {}; }, close: () => { closed.push(name); } });
+    await fallbackSender([closable('a'), custom('no-close'), closable('b')]).close?.();
+    assert.deepEqual(closed, ['a', 'b']);
+  });
+
+  describe('validation at construction', () => {
+    const one = custom('one');
+    const cases: Array<[string, unknown, unknown, RegExp]> = [
+      ['no array', one, undefined, /non-empty array/],
+      ['an empty array', [], undefined, /non-empty array/],
+      ['eleven senders', Array.from({ length: 11 }, () => one), undefined, /at most 10/],
+      ['an entry without send()', [one, { name: 'x' }], undefined, /\[1\]` must be a sender/],
+      ['an unknown option', [one], { onFailOver: () => {} }, /`fallbackSender\.onFailOver` is not an option/],
+      ['an onFailover that is not a function', [one], { onFailover: 'log' }, /onFailover` must be a function/],
+    ];
+    for (const [label, senders, options, text] of cases) {
+      it(`throws invalid_option for ${label}`, () => {
+        assert.throws(() => fallbackSender(senders as SmsSender[], options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message));
+      });
+    }
+    it('accepts ten senders', () => {
+      assert.equal(fallbackSender(Array.from({ length: 10 }, () => one)).name, 'fallback');
+    });
+  });
+});
