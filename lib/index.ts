@@ -11,6 +11,7 @@ export type { PasswordlessUser } from './session';
 export type { UserHooks, UserHookContext, UserProfile } from './users';
 export type { TokensOptions, AudienceOptions } from './tokens/options';
 export type { SigningKeyOptions } from './tokens/keys';
+export type { DeliveryReport } from './http/delivery-reports';
 export type {
   Client,
   CodeRecord,
