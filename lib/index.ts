@@ -12,6 +12,7 @@ export type { UserHooks, UserHookContext, UserProfile } from './users';
 export type { TokensOptions, AudienceOptions } from './tokens/options';
 export type { SigningKeyOptions } from './tokens/keys';
 export type { DeliveryReport } from './http/delivery-reports';
+export type { MetricsOptions } from './metrics';
 export type {
   Client,
   CodeRecord,
