@@ -18,12 +18,12 @@ export { DEFAULTS } from './config/defaults';
 export type { PasswordlessUser, UserHooks, UserHookContext, UserProfile } from './core/users';
 export type { TokensOptions, AudienceOptions } from './tokens/config';
 export type { SigningKeyOptions } from './tokens/keys';
+export type { DeliveryReport } from './http/delivery-reports';
 export type { MetricsOptions } from './metrics';
 export type {
   Client,
   CodeRecord,
   CodeStore,
-  DeliveryReport,
   FraudGuardOptions,
   LimitStore,
   Logger,

@@ -7,6 +7,7 @@ import type { TokensOptions } from './tokens/config';
 import type { UserHooks } from './core/users';
 import type { LimitBackend } from './limits/types';
 import type { MetricsOptions } from './metrics';
+import type { DeliveryReport } from './http/delivery-reports';
 
 /** Where the limits count: made by `memoryLimits()` or `redisLimits({ client })`. */
 export type LimitStore = LimitBackend;
@@ -45,7 +46,7 @@ export interface SmsSender {
   /** The provider's name in logs and metrics (`code_sent.provider`). Default `'custom'`. */
   readonly name?: string;
   /** Resolves with the provider's message id and, for senders that pick among several, which one sent it. */
-  send(message: SmsMessage): Promise<{ id?: string; provider?: string }>;
+  send(message: SmsMessage): Promise<{ id?: string; provider?: string; failovers?: ReadonlyArray<{ from: string; to: string; reason: string }> }>;
   close?(): void | Promise<void>;
 }
 
@@ -157,17 +158,6 @@ export interface FraudGuardOptions {
   allowPrefixes?: readonly string[];
 }
 
-/** A Twilio delivery report, as handed to `onDeliveryStatus`. */
-export interface DeliveryReport {
-  messageSid: string;
-  /** Twilio's `MessageStatus`: queued, sent, delivered, undelivered, failed, … */
-  status: string;
-  errorCode?: string;
-  /** The E.164 destination (yours to use; never logged unmasked). */
-  to: string;
-  /** Every form parameter Twilio sent. */
-  raw: Readonly<Record<string, string>>;
-}
 
 /** libphonenumber-js number types that are refused as destinations. */
 export type PhoneNumberType =

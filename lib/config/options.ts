@@ -16,7 +16,8 @@ import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
 import { memoryStore } from '../stores/memory';
 import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
-import type { Client, CodeStore, DeliveryReport, Logger, PasswordlessOptions, SmsSender } from '../types';
+import type { DeliveryReport } from '../http/delivery-reports';
+import type { Client, CodeStore, Logger, PasswordlessOptions, SmsSender } from '../types';
 import { DEFAULTS } from './defaults';
 import {
   booleanOption, checkObject, functionOption, integerIn, isPlainObject, keysOf, numberIn, optionError, secretOption, stringOption,

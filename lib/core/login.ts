@@ -243,6 +243,7 @@ export function createLogin(config: Config): Login {
     try {
       const sent = await sender.send(message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
+      for (const f of sent?.failovers ?? []) logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
       sends.record(Date.now() - started);
       metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
       logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });

@@ -4,7 +4,9 @@
  */
 import express, { type Router } from 'express';
 import type { Login } from '../core/login';
+import type { SmsSender } from '../types';
 import { bodyMiddleware } from './body';
+import { deliveryReportHandler, deliveryReportPath } from './delivery-reports';
 import { errorHandler, route } from './respond';
 import { logoutRoute, startRoute, verifyRoute } from './routes';
 import { tokenRoute } from './token';
@@ -26,7 +28,25 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
     router.get('/userinfo', route(logger, userinfoRoute(tokens, config.now, logger)));
   }
+  // Twilio's delivery reports, for every sender (or failover member) given a statusCallback.
+  for (const reports of deliveryReportTargets(config.sender)) {
+    router.post(deliveryReportPath(reports.url), deliveryReportHandler({ url: reports.url, authToken: reports.authToken, logger, ...(config.onDeliveryStatus ? { onDeliveryStatus: config.onDeliveryStatus } : {}) }));
+  }
   extra?.(router);
   router.use(errorHandler(logger));
   return router;
+}
+
+interface ReportTarget {
+  url: string;
+  authToken: string;
+}
+
+function deliveryReportTargets(sender: SmsSender): ReportTarget[] {
+  const s = sender as SmsSender & { deliveryReports?: ReportTarget; senders?: readonly SmsSender[] };
+  const own = s.deliveryReports ? [s.deliveryReports] : [];
+  const nested = (s.senders ?? []).flatMap(deliveryReportTargets);
+  const byPath = new Map<string, ReportTarget>();
+  for (const t of [...own, ...nested]) if (!byPath.has(deliveryReportPath(t.url))) byPath.set(deliveryReportPath(t.url), t);
+  return [...byPath.values()];
 }

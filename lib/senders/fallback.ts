@@ -64,7 +64,7 @@ function reasonOf(err: unknown): string {
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 
-export function fallbackSender(senders: readonly SmsSender[], options: FallbackSenderOptions = {}): SmsSender {
+export function fallbackSender(senders: readonly SmsSender[], options: FallbackSenderOptions = {}): SmsSender & { readonly senders: readonly SmsSender[] } {
   validate(senders, options);
   const list = [...senders];
   const names = labels(list);
@@ -80,18 +80,25 @@ export function fallbackSender(senders: readonly SmsSender[], options: FallbackS
 
   return {
     name: 'fallback',
+    senders: list,
     async send(message: SmsMessage) {
       let lastError: unknown;
+      // Handed back with the result, so that the login core can log which providers failed over.
+      const failovers: FailoverEvent[] = [];
       for (let i = 0; i < list.length; i += 1) {
         const sender = list[i] as SmsSender;
         try {
           const sent = await sender.send(message);
-          return { ...(sent?.id !== undefined ? { id: sent.id } : {}), provider: names[i] as string };
+          return { ...(sent?.id !== undefined ? { id: sent.id } : {}), provider: names[i] as string, ...(failovers.length > 0 ? { failovers } : {}) };
         } catch (err) {
           if (isRefusedDestination(err)) throw err;
           lastError = err;
           const next = names[i + 1];
-          if (next !== undefined) notify({ from: names[i] as string, to: next, reason: reasonOf(err) });
+          if (next !== undefined) {
+            const event = { from: names[i] as string, to: next, reason: reasonOf(err) };
+            failovers.push(event);
+            notify(event);
+          }
         }
       }
       throw lastError;

@@ -4,6 +4,7 @@
  */
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
+import { isAbsoluteHttpUrl } from '../http/absolute-url';
 import { ErrorCodes, PasswordlessError, optionError } from '../errors';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -37,13 +38,30 @@ export interface TwilioSenderOptions {
   client?: TwilioMessagesClient;
   /** Handed to the SDK as its `httpClient` (its documented hook; tests reach an emulator with it). */
   httpClient?: TwilioHttpClient;
-  /** Twilio posts delivery status updates here. */
+  /** Twilio posts delivery status updates here: an absolute http(s) URL. */
   statusCallback?: string;
+  /**
+   * The account's auth token, which Twilio signs delivery reports with. Required with
+   * `statusCallback` when sending with `apiKey`/`apiSecret` or a ready `client`; overrides
+   * `authToken` for the check otherwise.
+   */
+  webhookAuthToken?: string;
   /** How long to wait for Twilio, in ms. Default 10 000. */
   timeoutMs?: number;
 }
 
-const KNOWN = ['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'timeoutMs'];
+/** Where delivery reports arrive and the token that proves they come from Twilio. */
+export interface TwilioDeliveryReports {
+  readonly url: string;
+  readonly authToken: string;
+}
+
+/** A Twilio sender; `deliveryReports` is set when `statusCallback` is. */
+export interface TwilioSender extends SmsSender {
+  readonly deliveryReports?: TwilioDeliveryReports;
+}
+
+const KNOWN = ['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'webhookAuthToken', 'timeoutMs'];
 
 /** Twilio codes that mean "this destination cannot get this SMS": the user's problem, a 400. */
 const REFUSED_DESTINATION = new Set([21211, 21408, 21610, 21612, 21614]);
@@ -87,15 +105,30 @@ function validate(options: TwilioSenderOptions): void {
   if (hasFrom && (typeof options.from !== 'string' || !isValidFrom(options.from))) {
     throw optionError('twilioSender.from', 'must be an E.164 number like "+14155550100", a short code, or an alphanumeric sender ID of up to 11 characters.');
   }
-  if (options.statusCallback !== undefined && (typeof options.statusCallback !== 'string' || !/^https?:\/\/\S+$/.test(options.statusCallback))) {
-    throw optionError('twilioSender.statusCallback', 'must be an http(s) URL.');
+  if (options.statusCallback !== undefined && !isAbsoluteHttpUrl(options.statusCallback)) {
+    throw optionError('twilioSender.statusCallback', 'must be an absolute http(s) URL such as "https://example.com/twilio/status".');
   }
+  validateWebhookAuthToken(options);
   const timeout = options.timeoutMs;
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 100 || timeout > 120_000)) {
     throw optionError('twilioSender.timeoutMs', `must be an integer number of milliseconds from 100 to 120000 (got ${String(timeout)}).`);
   }
   if (options.httpClient !== undefined && (!options.httpClient || typeof options.httpClient.request !== 'function')) {
     throw optionError('twilioSender.httpClient', 'must be an object with a request(options) method, such as new twilio.RequestClient().');
+  }
+}
+
+/**
+ * Twilio signs delivery reports with the account's auth token, which an API key or a ready
+ * client does not reveal: without it every report would be refused, so say so now.
+ */
+function validateWebhookAuthToken(options: TwilioSenderOptions): void {
+  const token = options.webhookAuthToken;
+  if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
+    throw optionError('twilioSender.webhookAuthToken', 'must be the account auth token (a non-empty string).');
+  }
+  if (options.statusCallback !== undefined && token === undefined && options.authToken === undefined) {
+    throw optionError('twilioSender.webhookAuthToken', 'is required with `statusCallback` when sending with `apiKey`/`apiSecret` or a ready `client`: Twilio signs delivery reports with the account auth token.');
   }
 }
 
@@ -111,7 +144,7 @@ export function twilioError(err: unknown): PasswordlessError {
   return new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider could not send the message. Try again later.${suffix}`);
 }
 
-export function twilioSender(options: TwilioSenderOptions): SmsSender {
+export function twilioSender(options: TwilioSenderOptions): TwilioSender {
   validate(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
   // The SDK ignores its own timeout/autoRetry when given an httpClient (PITFALLS), so they
@@ -127,7 +160,7 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
     });
   const route = options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
 
-  return {
+  const sender: TwilioSender = {
     name: 'twilio',
     async send(message: SmsMessage) {
       try {
@@ -147,4 +180,10 @@ export function twilioSender(options: TwilioSenderOptions): SmsSender {
       }
     },
   };
+  if (options.statusCallback !== undefined) {
+    const deliveryReports: TwilioDeliveryReports = Object.freeze({ url: options.statusCallback, authToken: (options.webhookAuthToken ?? options.authToken) as string });
+    // Not enumerable, so that logging or spreading the sender does not print the token.
+    Object.defineProperty(sender, 'deliveryReports', { value: deliveryReports, enumerable: false });
+  }
+  return sender;
 }

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import express from 'express';
+import request from 'supertest';
+import twilio from 'twilio';
+import { PasswordlessError, twilioSender, type DeliveryReport } from '../../lib';
+import { deliveryReportHandler, deliveryReportPath } from '../../lib/http/delivery-reports';
+import { ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+
+const URL_ = 'https://example.com/twilio/status';
+const TO = '+14155550123';
+const SID = `SM${'d4'.repeat(16)}`;
+
+interface Entry {
+  level: 'info' | 'warn' | 'error';
+  event: Record<string, unknown>;
+}
+
+/** A logger that keeps what it is given, to read the events back. */
+function recordingLogger() {
+  const entries: Entry[] = [];
+  const record = (level: Entry['level']) => (event: Record<string, unknown>) => {
+    entries.push({ level, event });
+  };
+  return { entries, logger: { info: record('info'), warn: record('warn'), error: record('error') } };
+}
+
+/** What Twilio posts for a message status change. */
+function statusParams(extra: Record<string, string> = {}): Record<string, string> {
+  return { AccountSid: ACCOUNT_SID, ApiVersion: '2010-04-01', From: '+14155550100', MessageSid: SID, MessageStatus: 'delivered', SmsSid: SID, SmsStatus: 'delivered', To: TO, ...extra };
+}
+
+function sign(params: Record<string, string>, url = URL_, token = AUTH_TOKEN): string {
+  return twilio.getExpectedTwilioSignature(token, url, params);
+}
+
+function appWith(onDeliveryStatus?: (report: DeliveryReport) => void | Promise<void>) {
+  const { entries, logger } = recordingLogger();
+  const app = express();
+  app.post(deliveryReportPath(URL_), deliveryReportHandler({ url: URL_, authToken: AUTH_TOKEN, logger, ...(onDeliveryStatus ? { onDeliveryStatus } : {}) }));
+  return { app, entries };
+}
+
+function post(app: express.Express, params: Record<string, string>, signature?: string) {
+  const req = request(app).post('/twilio/status').type('form');
+  if (signature !== undefined) req.set('X-Twilio-Signature', signature);
+  return req.send(new URLSearchParams(params).toString());
+}
+
+describe('Twilio delivery reports', () => {
+  it('mounts at the path of the configured URL', () => {
+    assert.equal(deliveryReportPath('https://example.com/hooks/twilio/status?x=1'), '/hooks/twilio/status');
+  });
+
+  it('answers 204 to a signed report, logs delivery_status with the number masked, and calls the hook', async () => {
+    const reports: DeliveryReport[] = [];
+    const { app, entries } = appWith((report) => {
+      reports.push(report);
+    });
+    const params = statusParams();
+    const res = await post(app, params, sign(params));
+    assert.equal(res.status, 204);
+    assert.deepEqual(entries, [{ level: 'info', event: { event: 'delivery_status', messageSid: SID, status: 'delivered', phone: '+1415*****23' } }]);
+    assert.equal(reports.length, 1);
+    assert.deepEqual(reports[0], { messageSid: SID, status: 'delivered', to: TO, params });
+  });
+
+  it('logs failed and undelivered at warn with the error code, and hands the code to the hook', async () => {
+    for (const status of ['failed', 'undelivered']) {
+      const reports: DeliveryReport[] = [];
+      const { app, entries } = appWith((report) => {
+        reports.push(report);
+      });
+      const params = statusParams({ MessageStatus: status, SmsStatus: status, ErrorCode: '30007' });
+      const res = await post(app, params, sign(params));
+      assert.equal(res.status, 204);
+      assert.deepEqual(entries, [{ level: 'warn', event: { event: 'delivery_status', messageSid: SID, status, errorCode: 30007, phone: '+1415*****23' } }]);
+      assert.equal(reports[0]?.errorCode, 30007);
+    }
+  });
+
+  it('never logs the number unmasked', async () => {
+    const { app, entries } = appWith(() => {
+      throw new Error(`no pending login for ${TO}`);
+    });
+    const params = statusParams({ MessageStatus: 'undelivered', ErrorCode: '30003' });
+    await post(app, params, sign(params));
+    assert.ok(entries.length >= 2);
+    assert.doesNotMatch(JSON.stringify(entries), /4155550123/);
+  });
+
+  const refusals: Array<[string, (params: Record<string, string>) => string | undefined, Record<string, string>?]> = [
+    ['a forged signature', () => 'bm90IGEgc2lnbmF0dXJlIGF0IGFsbA=='],
+    ['a signature for another URL', (params) => sign(params, 'https://example.com/other/status')],
+    ['a signature made with another auth token', (params) => sign(params, URL_, 'another-auth-token-0123456789abcd')],
+    ['tampered parameters', (params) => sign({ ...params, MessageStatus: 'failed' })],
+    ['no X-Twilio-Signature header', () => undefined],
+  ];
+  for (const [label, signatureFor] of refusals) {
+    it(`refuses ${label} with 403 unauthorized and does not call the hook`, async () => {
+      let called = 0;
+      const { app, entries } = appWith(() => {
+        called += 1;
+      });
+      const params = statusParams();
+      const res = await post(app, params, signatureFor(params));
+      assert.equal(res.status, 403);
+      assert.equal(res.body.error, 'unauthorized');
+      assert.match(res.body.error_description, /X-Twilio-Signature/);
+      assert.equal(called, 0);
+      assert.equal(entries.filter((e) => e.event.event === 'delivery_status').length, 0);
+      assert.equal(entries.filter((e) => e.event.event === 'delivery_report_refused' && e.level === 'warn').length, 1);
+    });
+  }
+
+  it('refuses a parameter added to a signed report', async () => {
+    let called = 0;
+    const { app } = appWith(() => {
+      called += 1;
+    });
+    const params = statusParams();
+    const res = await post(app, { ...params, ErrorCode: '30007' }, sign(params));
+    assert.equal(res.status, 403);
+    assert.equal(called, 0);
+  });
+
+  it('checks the signature over the whole configured URL, query string included', async () => {
+    const url = 'https://example.com/twilio/status?tenant=acme';
+    const { logger } = recordingLogger();
+    const app = express();
+    app.post(deliveryReportPath(url), deliveryReportHandler({ url, authToken: AUTH_TOKEN, logger }));
+    const params = statusParams();
+    assert.equal((await post(app, params, sign(params, url))).status, 204);
+    assert.equal((await post(app, params, sign(params, URL_))).status, 403);
+  });
+
+  it('still answers 204 when the hook throws, and logs hook_error', async () => {
+    const { app, entries } = appWith(async () => {
+      throw new Error('database down');
+    });
+    const params = statusParams();
+    const res = await post(app, params, sign(params));
+    assert.equal(res.status, 204);
+    const hookErrors = entries.filter((e) => e.event.event === 'hook_error');
+    assert.deepEqual(hookErrors, [{ level: 'error', event: { event: 'hook_error', hook: 'onDeliveryStatus', messageSid: SID, message: 'database down' } }]);
+  });
+
+  it('waits for an async hook before answering', async () => {
+    let done = false;
+    const { app } = appWith(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      done = true;
+    });
+    const params = statusParams();
+    await post(app, params, sign(params));
+    assert.equal(done, true);
+  });
+
+  it('answers 400 to a signed request that is not a message status', async () => {
+    let called = 0;
+    const { app } = appWith(() => {
+      called += 1;
+    });
+    const { MessageStatus: _dropped, ...params } = statusParams();
+    const res = await post(app, params, sign(params));
+    assert.equal(res.status, 400);
+    assert.equal(called, 0);
+  });
+
+  it('answers 405 to anything but POST', async () => {
+    const { entries, logger } = recordingLogger();
+    const app = express();
+    app.all(deliveryReportPath(URL_), deliveryReportHandler({ url: URL_, authToken: AUTH_TOKEN, logger }));
+    const res = await request(app).get('/twilio/status');
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.allow, 'POST');
+    assert.equal(entries.length, 0);
+  });
+
+  it('refuses a body over 16 kB before checking anything', async () => {
+    const { app } = appWith();
+    const params = statusParams({ Body: 'x'.repeat(17 * 1024) });
+    const res = await post(app, params, sign(params));
+    assert.equal(res.status, 413);
+  });
+
+  describe('options', () => {
+    const logger = recordingLogger().logger;
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['a relative URL', { url: '/twilio/status', authToken: AUTH_TOKEN, logger }, /deliveryReportHandler\.url/],
+      ['no auth token', { url: URL_, authToken: '', logger }, /deliveryReportHandler\.authToken/],
+      ['a hook that is not a function', { url: URL_, authToken: AUTH_TOKEN, logger, onDeliveryStatus: 'x' }, /onDeliveryStatus/],
+      ['an unknown option', { url: URL_, authToken: AUTH_TOKEN, logger, secret: 'x' }, /deliveryReportHandler\.secret/],
+    ];
+    for (const [label, options, message] of cases) {
+      it(`throws for ${label}`, () => {
+        assert.throws(() => deliveryReportHandler(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+      });
+    }
+  });
+});
+
+describe('twilioSender with statusCallback', () => {
+  const base = { accountSid: ACCOUNT_SID, messagingServiceSid: SERVICE_SID };
+
+  it('exposes where delivery reports arrive and the auth token that signs them', () => {
+    const sender = twilioSender({ ...base, authToken: AUTH_TOKEN, statusCallback: URL_ });
+    assert.deepEqual(sender.deliveryReports, { url: URL_, authToken: AUTH_TOKEN });
+    // Not enumerable: logging the sender does not print the token.
+    assert.doesNotMatch(JSON.stringify(sender), new RegExp(AUTH_TOKEN));
+  });
+
+  it('has no deliveryReports without statusCallback', () => {
+    assert.equal(twilioSender({ ...base, authToken: AUTH_TOKEN }).deliveryReports, undefined);
+  });
+
+  it('uses webhookAuthToken with an API key', () => {
+    const sender = twilioSender({ ...base, apiKey: API_KEY, apiSecret: API_SECRET, statusCallback: URL_, webhookAuthToken: AUTH_TOKEN });
+    assert.deepEqual(sender.deliveryReports, { url: URL_, authToken: AUTH_TOKEN });
+  });
+
+  const refused: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['an API key without webhookAuthToken', { ...base, apiKey: API_KEY, apiSecret: API_SECRET, statusCallback: URL_ }, /webhookAuthToken.*required with `statusCallback`/],
+    ['a ready client without webhookAuthToken', { client: { messages: { create: async () => ({ sid: 'SM1' }) } }, messagingServiceSid: SERVICE_SID, statusCallback: URL_ }, /webhookAuthToken.*required/],
+    ['an empty webhookAuthToken', { ...base, authToken: AUTH_TOKEN, statusCallback: URL_, webhookAuthToken: '' }, /webhookAuthToken/],
+    ['a relative statusCallback', { ...base, authToken: AUTH_TOKEN, statusCallback: '/twilio/status' }, /statusCallback.*absolute/],
+    ['a scheme-only statusCallback', { ...base, authToken: AUTH_TOKEN, statusCallback: 'https:example.com/x' }, /statusCallback.*absolute/],
+  ];
+  for (const [label, options, message] of refused) {
+    it(`throws at construction for ${label}`, () => {
+      assert.throws(() => twilioSender(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+    });
+  }
+
+  describe('against the Twilio emulator', () => {
+    let emulator: TwilioEmulator;
+    const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
+    before(async () => {
+      delete process.env.TWILIO_EDGE;
+      delete process.env.TWILIO_REGION;
+      emulator = await startTwilioEmulator();
+    });
+    after(async () => {
+      await emulator.close();
+      if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
+      if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+    });
+
+    it('sends StatusCallback with each message', async () => {
+      const sender = twilioSender({ ...base, authToken: AUTH_TOKEN, statusCallback: URL_, httpClient: emulator.httpClient() });
+      await sender.send({ to: TO, body: 'Your code 123456', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+      const sent = emulator.received.at(-1);
+      assert.equal(sent?.form.To, TO);
+      assert.equal(sent?.form.StatusCallback, URL_);
+    });
+
+    it('sends no StatusCallback without the option', async () => {
+      const sender = twilioSender({ ...base, authToken: AUTH_TOKEN, httpClient: emulator.httpClient() });
+      await sender.send({ to: TO, body: 'Your code 123456', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+      assert.equal(emulator.received.at(-1)?.form.StatusCallback, undefined);
+    });
+  });
+});
