@@ -59,7 +59,7 @@ describe('Twilio delivery reports', () => {
     const params = statusParams();
     const res = await post(app, params, sign(params));
     assert.equal(res.status, 204);
-    assert.deepEqual(entries, [{ level: 'info', event: { event: 'delivery_status', messageSid: SID, status: 'delivered', phone: '+1415*****23' } }]);
+    assert.deepEqual(entries, [{ level: 'info', event: { event: 'delivery_status', messageSid: SID, status: 'delivered', phone: '+1********23' } }]);
     assert.equal(reports.length, 1);
     assert.deepEqual(reports[0], { messageSid: SID, status: 'delivered', to: TO, params });
   });
@@ -73,7 +73,7 @@ describe('Twilio delivery reports', () => {
       const params = statusParams({ MessageStatus: status, SmsStatus: status, ErrorCode: '30007' });
       const res = await post(app, params, sign(params));
       assert.equal(res.status, 204);
-      assert.deepEqual(entries, [{ level: 'warn', event: { event: 'delivery_status', messageSid: SID, status, errorCode: 30007, phone: '+1415*****23' } }]);
+      assert.deepEqual(entries, [{ level: 'warn', event: { event: 'delivery_status', messageSid: SID, status, errorCode: 30007, phone: '+1********23' } }]);
       assert.equal(reports[0]?.errorCode, 30007);
     }
   });

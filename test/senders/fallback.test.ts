@@ -122,7 +122,8 @@ describe('fallbackSender', () => {
     const events: FailoverEvent[] = [];
     const sender = fallbackSender([twilioOn(primary, SERVICE_SID), gatewaySender({ url: gateway.url }), last], { onFailover: (e) => events.push(e) });
     const result = await sender.send(message(to));
-    assert.deepEqual(result, { id: 'in-house-1', provider: 'in-house' });
+    assert.deepEqual(result, { id: 'in-house-1', provider: 'in-house', failovers: events });
+    assert.deepEqual(events.map((e) => [e.from, e.to]), [['twilio', 'sms_gateway'], ['sms_gateway', 'in-house']]);
     assert.equal(gateway.received.filter((r) => r.body.recipient === to).length, 1);
     assert.deepEqual(events, [
       { from: 'twilio', to: 'sms_gateway', reason: '502 sms_provider_error' },
@@ -162,7 +163,8 @@ describe('fallbackSender', () => {
   it('names unnamed senders sender[i] and leaves out an id the sender did not give', async () => {
     const quiet: SmsSender = { async send() { return {}; } };
     const result = await fallbackSender([custom(undefined, new Error('x')), quiet]).send(message(PHONE));
-    assert.deepEqual(result, { provider: 'sender[1]' });
+    assert.equal(result.provider, 'sender[1]');
+    assert.equal('id' in result, false);
   });
 
   it('keeps failing over when onFailover throws', async () => {
