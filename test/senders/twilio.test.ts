@@ -7,6 +7,9 @@ import { passwordless, twilioSender, PasswordlessError } from '../../lib';
 import { ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { CLIENT, PHONE, SECRET, startBody } from '../helpers/app';
 
+/** What the start route passes a sender about the asker; the emulator ignores it. */
+const REQUEST_INFO = { ip: '127.0.0.1', userAgent: 'test' };
+
 describe('twilioSender against the Twilio emulator', () => {
   let emulator: TwilioEmulator;
   const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
@@ -49,7 +52,7 @@ describe('twilioSender against the Twilio emulator', () => {
 
   it('sends From when configured with a sender number, and authenticates with an API key', async () => {
     const sender = twilioSender({ accountSid: ACCOUNT_SID, apiKey: API_KEY, apiSecret: API_SECRET, from: '+14155550100', httpClient: emulator.httpClient() });
-    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '' });
+    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '', request: REQUEST_INFO });
     assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
     const sent = emulator.received.at(-1);
     assert.equal(sent?.username, API_KEY);
@@ -106,12 +109,12 @@ describe('twilioSender against the Twilio emulator', () => {
     // Port 9 (discard) has no listener here: the connection is refused.
     deadClient.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, 'http://127.0.0.1:9') })) as typeof deadClient.request;
     const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: deadClient });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: REQUEST_INFO }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
   });
 
   it('refuses wrong credentials with 502 (Twilio 20003)', async () => {
     const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: 'wrong', messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '' }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
+    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: REQUEST_INFO }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
   });
 
   describe('validation at construction', () => {
