@@ -16,6 +16,15 @@ function npm(args: string[], cwd: string): string {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 }
 
+describe('install scripts', () => {
+  it('has none a consumer\'s install would run: the tarball is built by prepack instead', () => {
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in rootPkg.scripts);
+    assert.deepEqual(installTime, []);
+    // Without a build before packing, the tarball would ship without dist/.
+    assert.match(rootPkg.scripts.prepack, /npm run build/);
+  });
+});
+
 describe('packaging', function () {
   this.timeout(240_000);
   let dir: string;
