@@ -5,6 +5,8 @@ const path = require('node:path');
 const express = require('express');
 const session = require('express-session');
 const { passwordless, outboxSender, twilioSender, memoryStore, redisStore } = require('express-passwordless-sms');
+// The package's own dependency, used by the page to show numbers the way people write them.
+const { parsePhoneNumberFromString } = require('libphonenumber-js');
 const messages = require('./messages');
 const { loginPage, profilePage, outboxPage } = require('./pages');
 
@@ -21,6 +23,25 @@ function developmentSender(print) {
       return outbox.send(message);
     },
   };
+}
+
+/**
+ * The code settings the app gives the package, and the login page repeats to the person
+ * ("the 6-digit code … expires in 3 minutes", the resend countdown). `overrides` may change
+ * them; 30 s is the package's default resend cooldown.
+ */
+function codeSettings(overrides) {
+  const otp = { length: 6, ttlSeconds: 180, ...overrides.otp };
+  const limits = overrides.rateLimits;
+  const resendCooldownSeconds = limits === false ? 0 : (limits?.resendCooldownSeconds ?? 30);
+  return { otp, page: { length: otp.length, ttlSeconds: otp.ttlSeconds, resendCooldownSeconds } };
+}
+
+/** GET /api/phone-format?number=+14155550123 → { e164, national: "(415) 555-0123" }. */
+function phoneFormat(req, res) {
+  const parsed = typeof req.query.number === 'string' ? parsePhoneNumberFromString(req.query.number) : undefined;
+  if (!parsed || !parsed.isValid()) return res.status(400).json({ error: 'Give a valid number in international format as ?number=.' });
+  res.json({ e164: parsed.number, national: parsed.formatNational() });
 }
 
 /**
@@ -43,6 +64,7 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
   }
   const dev = config.twilio ? undefined : developmentSender(print);
   const sender = config.twilio ? twilioSender(config.twilio) : dev;
+  const code = codeSettings(overrides);
 
   const pl = passwordless({
     secret: config.passwordlessSecret,
@@ -53,6 +75,7 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
     templates: messages.templates,
     store,
     ...overrides,
+    otp: code.otp,
   });
   closers.push(() => pl.close());
 
@@ -74,13 +97,14 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
 
   app.get('/', (req, res) => {
     if (pl.getUser(req)) return res.redirect('/profile');
-    res.type('html').send(loginPage({ clientId: CLIENT.clientId, connection: CONNECTION, devOutbox: Boolean(dev) }));
+    res.type('html').send(loginPage({ clientId: CLIENT.clientId, connection: CONNECTION, devOutbox: Boolean(dev), code: code.page }));
   });
   app.get('/profile', (req, res) => {
     const user = pl.getUser(req);
     if (!user) return res.redirect('/');
     res.type('html').send(profilePage(user));
   });
+  app.get('/api/phone-format', phoneFormat);
   // The same data as JSON, behind the package's own guard.
   app.get('/api/me', pl.requireAuth, (req, res) => res.json({ user: req.user }));
   if (dev) {

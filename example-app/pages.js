@@ -11,6 +11,7 @@ function layout(title, body) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(title)} · Passwordless SMS example</title>
 <link rel="stylesheet" href="/style.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main>
@@ -37,11 +38,16 @@ const LANGUAGES = [
   ['es', 'Español'],
 ];
 
-function loginPage({ clientId, connection, devOutbox }) {
+/**
+ * `code` is what the page tells the person about the code: its length, its lifetime and the
+ * resend cooldown, in seconds, taken from the options the app gives the package.
+ */
+function loginPage({ clientId, connection, devOutbox, code }) {
   return layout('Log in', `
 <h1>Log in with your phone</h1>
 <p class="lead">We send a one-time code by SMS. No password needed.</p>
-<form id="phone-form" novalidate data-client-id="${escape(clientId)}" data-connection="${escape(connection)}">
+<form id="phone-form" novalidate data-client-id="${escape(clientId)}" data-connection="${escape(connection)}"
+  data-code-length="${escape(code.length)}" data-code-ttl="${escape(code.ttlSeconds)}" data-resend-cooldown="${escape(code.resendCooldownSeconds)}">
   <div class="field">
     <label for="country">Country</label>
     <select id="country" name="country">
@@ -63,13 +69,14 @@ function loginPage({ clientId, connection, devOutbox }) {
     <p id="language-hint" class="hint">Sent as the <code>x-request-language</code> header.</p>
   </div>
   <button id="send" type="submit">Send code</button>
+  <button id="have-code" type="button" class="link" hidden>I already have a code</button>
 </form>
 
 <form id="code-form" novalidate hidden>
   <p id="sent-to" class="status" role="status" aria-live="polite"></p>
   <div class="field">
     <label for="code">Verification code</label>
-    <input id="code" name="code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="10" required
+    <input id="code" name="code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="${escape(code.length)}" required
       aria-describedby="code-error">
     <p id="code-error" class="error" role="alert" aria-live="assertive"></p>
   </div>
@@ -102,8 +109,9 @@ function outboxPage(messages) {
     .join('');
   return layout('Development outbox', `
 <h1>Development outbox</h1>
-<p class="lead">Messages the app would have sent by SMS, newest first. <a href="/dev/outbox">Refresh</a></p>
-${rows ? `<ol id="outbox" class="outbox">${rows}</ol>` : '<p id="outbox-empty">No messages yet.</p>'}`);
+<p class="lead">Messages the app would have sent by SMS, newest first. The list refreshes itself every few seconds.</p>
+<div id="messages">${rows ? `<ol id="outbox" class="outbox">${rows}</ol>` : '<p id="outbox-empty">No messages yet.</p>'}</div>
+<script src="/outbox.js"></script>`);
 }
 
 module.exports = { loginPage, profilePage, outboxPage };

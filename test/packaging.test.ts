@@ -16,6 +16,15 @@ function npm(args: string[], cwd: string): string {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 }
 
+describe('install scripts', () => {
+  it('has none a consumer\'s install would run: the tarball is built by prepack instead', () => {
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in rootPkg.scripts);
+    assert.deepEqual(installTime, []);
+    // Without a build before packing, the tarball would ship without dist/.
+    assert.match(rootPkg.scripts.prepack, /npm run build/);
+  });
+});
+
 describe('packaging', function () {
   this.timeout(240_000);
   let dir: string;
@@ -26,9 +35,11 @@ describe('packaging', function () {
     const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], root)) as Array<{ filename: string }>;
     tarball = path.join(dir, packed[0]?.filename as string);
     for (const file of fs.readdirSync(fixtures)) fs.copyFileSync(path.join(fixtures, file), path.join(dir, file));
-    // The ES module consumer is the CommonJS one with its requires turned into imports.
-    const cjs = fs.readFileSync(path.join(fixtures, 'app.cjs'), 'utf8');
-    fs.writeFileSync(path.join(dir, 'app.mjs'), cjs.replace(/^const (\{[^}]+\}|\w+) = require\(('[^']+')\);$/gm, 'import $1 from $2;').replace('A CommonJS consumer', 'An ES module consumer'));
+    // Each ES module consumer is its CommonJS twin with the requires turned into imports.
+    for (const name of ['app', 'testing']) {
+      const cjs = fs.readFileSync(path.join(fixtures, `${name}.cjs`), 'utf8');
+      fs.writeFileSync(path.join(dir, `${name}.mjs`), cjs.replace(/^const (\{[^}]+\}|\w+) = require\(('[^']+')\);$/gm, 'import $1 from $2;').replace('A CommonJS consumer', 'An ES module consumer'));
+    }
     const devVersion = (name: string) => rootPkg.devDependencies[name] as string;
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
       name: 'consumer', private: true,
@@ -43,6 +54,7 @@ describe('packaging', function () {
     const listed = JSON.parse(npm(['pack', '--dry-run', '--json'], root))[0].files.map((f: { path: string }) => f.path) as string[];
     assert.deepEqual([...new Set(listed.map((p) => p.split('/')[0]))].sort(), ['LICENSE', 'README.md', 'dist', 'package.json']);
     assert.ok(listed.includes('dist/index.d.ts') && listed.includes('dist/index.mjs') && listed.includes('dist/cli.js'));
+    assert.ok(listed.includes('dist/testing/index.d.ts') && listed.includes('dist/testing/index.mjs') && listed.includes('dist/testing/index.js'));
   });
 
   it('states Node 20+ and its peers', () => {
@@ -57,7 +69,13 @@ describe('packaging', function () {
     });
   }
 
-  it('type-checks a strict TypeScript consumer, and rejects wrong options at compile time', () => {
+  for (const file of ['testing.cjs', 'testing.mjs']) {
+    it(`runs a ${file.endsWith('cjs') ? 'CommonJS' : 'ES module'} consumer's test against express-passwordless-sms/testing`, () => {
+      assert.equal(execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' }).trim(), '200 200 1');
+    });
+  }
+
+  it('type-checks a strict TypeScript consumer (the root and /testing), and rejects wrong options at compile time', () => {
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
   });

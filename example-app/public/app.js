@@ -1,11 +1,13 @@
-// The login page's script: calls the package's JSON routes and turns their error codes
-// into sentences a person understands.
+// The login page's script: calls the package's JSON routes and turns their answers into
+// sentences a person understands.
 (function () {
   'use strict';
-  var TTL_SECONDS = 180;
-  var COOLDOWN_SECONDS = 30;
   var phoneForm = document.getElementById('phone-form');
   if (!phoneForm) return;
+  // From the app's own options (pages.js), so the page and the package agree.
+  var CODE_LENGTH = Number(phoneForm.dataset.codeLength);
+  var TTL_SECONDS = Number(phoneForm.dataset.codeTtl);
+  var COOLDOWN_SECONDS = Number(phoneForm.dataset.resendCooldown);
   var codeForm = document.getElementById('code-form');
   var phoneInput = document.getElementById('phone');
   var country = document.getElementById('country');
@@ -17,7 +19,24 @@
   var resend = document.getElementById('resend');
   var sendButton = document.getElementById('send');
   var verifyButton = document.getElementById('verify');
-  var state = { phone: null, sentAt: 0, timer: null };
+  var haveCode = document.getElementById('have-code');
+  // phone: E.164 as the server answered; display: as people write it in that country.
+  var state = { phone: null, display: null, sentAt: 0, cooldownUntil: 0, timer: null };
+
+  function plural(n, word) {
+    return n + ' ' + word + (n === 1 ? '' : 's');
+  }
+
+  /** 30 → "30 seconds", 180 → "3 minutes", 3590 → "1 hour", 5000 → "1 hour and 24 minutes". */
+  function formatDuration(seconds) {
+    if (seconds < 60) return plural(seconds, 'second');
+    // Rounded up: being told to wait a little too long is better than being refused again.
+    var minutes = Math.ceil(seconds / 60);
+    if (minutes < 60) return plural(minutes, 'minute');
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    return plural(hours, 'hour') + (rest ? ' and ' + plural(rest, 'minute') : '');
+  }
 
   function fullNumber() {
     var raw = phoneInput.value.trim();
@@ -44,18 +63,38 @@
     });
   }
 
-  function retryText(res) {
+  /** The number as people write it in its country, formatted by the app; E.164 if that fails. */
+  function nationalFormat(e164) {
+    return fetch('/api/phone-format?number=' + encodeURIComponent(e164), { credentials: 'same-origin' })
+      .then(function (res) { return res.ok ? res.json() : {}; })
+      .then(function (json) { return json.national || e164; }, function () { return e164; });
+  }
+
+  /**
+   * The server's own sentence when it is written for people. Texts that name a request
+   * parameter ("Missing required parameter: phone_number") are for developers: null then.
+   */
+  function serverText(r) {
+    var text = r.body.error_description;
+    if (typeof text !== 'string' || !text) return null;
+    return /\b(phone_number|verification_code|client_id|connection)\b/.test(text) ? null : text;
+  }
+
+  /** Puts the wait as a duration ("in 1 hour") where the server counts seconds ("in 3590 seconds"). */
+  function withWait(text, res) {
     var seconds = Number(res.headers.get('retry-after'));
-    return seconds > 0 ? ' Try again in ' + seconds + ' seconds.' : ' Try again later.';
+    if (!(seconds > 0)) return text;
+    var wait = 'Try again in ' + formatDuration(seconds) + '.';
+    return /Try again in \d+ seconds?\./.test(text) ? text.replace(/Try again in \d+ seconds?\./, wait) : text + ' ' + wait;
   }
 
   function startMessage(r) {
     switch (r.body.error) {
-      case 'bad.phone_number': return 'That is not a mobile number we can send a code to. Check the country and the number.';
-      case 'too_many_requests': return 'Too many codes were requested.' + retryText(r.res);
+      case 'bad.phone_number': return serverText(r) || 'That is not a mobile number we can send a code to. Check the country and the number.';
+      case 'too_many_requests': return withWait(serverText(r) || 'Too many codes were requested.', r.res);
+      // The provider's own texts (with its error codes) are for developers.
       case 'sms_provider_error': return r.res.status === 400 ? 'We could not send an SMS to this number. Check it, or use another one.' : 'Sending the SMS failed. Try again in a moment.';
-      case 'temporarily_unavailable': return 'The login service is busy. Try again in a moment.';
-      default: return r.body.error_description || 'Something went wrong. Try again.';
+      default: return serverText(r) || 'Something went wrong. Try again.';
     }
   }
 
@@ -63,31 +102,44 @@
     switch (r.body.error) {
       case 'invalid_grant':
         if (Date.now() - state.sentAt > TTL_SECONDS * 1000) return 'This code has expired. Request a new code.';
+        // The server's "Wrong phone number or verification code." is vaguer: the number is known here.
         return 'That code is not right. Check the SMS and try again.';
-      case 'too_many_attempts': return 'Too many wrong codes. Request a new code.' + (r.res.headers.get('retry-after') ? retryText(r.res) : '');
+      case 'too_many_attempts': return withWait(serverText(r) || 'Too many wrong codes. Request a new code.', r.res);
       case 'bad.verification_code': return 'Enter the code from the SMS.';
-      case 'temporarily_unavailable': return 'The login service is busy. Try again in a moment.';
-      default: return r.body.error_description || 'Something went wrong. Try again.';
+      default: return serverText(r) || 'Something went wrong. Try again.';
     }
   }
 
-  function cooldown() {
-    var left = COOLDOWN_SECONDS;
+  /** Keeps the Resend button in step with the cooldown, whichever form is showing. */
+  function tickCooldown() {
+    var left = Math.ceil((state.cooldownUntil - Date.now()) / 1000);
+    if (left > 0) {
+      resend.disabled = true;
+      resend.textContent = 'Resend code (' + left + ' s)';
+      return;
+    }
     clearInterval(state.timer);
-    resend.disabled = true;
-    resend.textContent = 'Resend code (' + left + ' s)';
-    state.timer = setInterval(function () {
-      left -= 1;
-      if (left <= 0) {
-        clearInterval(state.timer);
-        resend.disabled = false;
-        resend.textContent = 'Resend code';
-      } else {
-        resend.textContent = 'Resend code (' + left + ' s)';
-      }
-    }, 1000);
+    resend.disabled = false;
+    resend.textContent = 'Resend code';
   }
 
+  function startCooldown() {
+    clearInterval(state.timer);
+    state.cooldownUntil = Date.now() + COOLDOWN_SECONDS * 1000;
+    tickCooldown();
+    if (COOLDOWN_SECONDS > 0) state.timer = setInterval(tickCooldown, 1000);
+  }
+
+  function codeStillValid() {
+    return Boolean(state.phone) && Date.now() - state.sentAt < TTL_SECONDS * 1000;
+  }
+
+  function sentText(isNew) {
+    return (isNew ? 'We sent a new code. ' : '') + 'Enter the ' + CODE_LENGTH + '-digit code we sent to ' + state.display +
+      '. It expires in ' + formatDuration(TTL_SECONDS) + '.';
+  }
+
+  /** Resolves true once a code is on its way; otherwise shows why in `errorBox`. */
   function start(phone, errorInput, errorBox) {
     return post('/passwordless/start', {
       client_id: phoneForm.dataset.clientId,
@@ -101,10 +153,18 @@
       }
       state.phone = r.body.phone_number;
       state.sentAt = Date.now();
-      sentTo.textContent = 'We sent a code to ' + r.body.phone_number + '.';
-      cooldown();
-      return true;
+      startCooldown();
+      return nationalFormat(state.phone).then(function (display) {
+        state.display = display;
+        return true;
+      });
     });
+  }
+
+  function showCodeForm() {
+    phoneForm.hidden = true;
+    codeForm.hidden = false;
+    codeInput.focus();
   }
 
   phoneForm.addEventListener('submit', function (event) {
@@ -119,10 +179,10 @@
     start(fullNumber(), phoneInput, phoneError).then(function (ok) {
       sendButton.disabled = false;
       if (!ok) return;
-      phoneForm.hidden = true;
-      codeForm.hidden = false;
+      sentTo.textContent = sentText(false);
       codeInput.value = '';
-      codeInput.focus();
+      showError(codeInput, codeError, '');
+      showCodeForm();
     }, function () {
       sendButton.disabled = false;
       showError(phoneInput, phoneError, 'The network failed. Try again.');
@@ -160,17 +220,34 @@
   });
 
   resend.addEventListener('click', function () {
+    // The old status, error and code belong to the code this replaces: none of them stays.
     showError(codeInput, codeError, '');
+    sentTo.textContent = '';
+    codeInput.value = '';
+    resend.disabled = true;
     start(state.phone, codeInput, codeError).then(function (ok) {
-      if (ok) codeInput.focus();
+      if (ok) sentTo.textContent = sentText(true);
+      else tickCooldown();
+      codeInput.focus();
+    }, function () {
+      tickCooldown();
+      showError(codeInput, codeError, 'The network failed. Try again.');
     });
   });
 
   document.getElementById('change').addEventListener('click', function () {
-    clearInterval(state.timer);
+    // The cooldown keeps running: the same number gets no new code before it ends, so the
+    // phone form offers the way back to the code already sent.
     codeForm.hidden = true;
     phoneForm.hidden = false;
+    showError(phoneInput, phoneError, '');
+    haveCode.hidden = !codeStillValid();
     phoneInput.focus();
+  });
+
+  haveCode.addEventListener('click', function () {
+    showError(phoneInput, phoneError, '');
+    showCodeForm();
   });
 })();
 

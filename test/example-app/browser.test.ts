@@ -1,6 +1,7 @@
 /**
  * The example app in a real browser: the whole login, a wrong code, the French template
- * chosen by the selector, and the rate-limit message. Screenshots of the main screens go to
+ * chosen by the selector, the rate-limit messages, resending, the way back to a code already
+ * sent, the self-refreshing outbox and the favicon. Screenshots of the main screens go to
  * build/screenshots (and to docs/ with UPDATE_SCREENSHOTS=1, for the README).
  */
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import express from 'express';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser';
 
@@ -27,26 +29,47 @@ async function shot(page: Page, name: string): Promise<void> {
   }
 }
 
+/** What the app answered, as its server saw it: the browser does not report favicon requests as page traffic. */
+interface Answered {
+  path: string;
+  status: number;
+  type: string;
+}
+
 describe('example app in Chromium', function () {
   this.timeout(60_000);
   let browser: Browser | undefined;
-  let server: Server;
   let base: string;
-  let close: () => Promise<void>;
+  const answered: Answered[] = [];
+  const closers: Array<() => Promise<void>> = [];
+
+  /** Starts an example app with package option overrides; every answer it gives lands in `answered`. */
+  async function startApp(overrides: Record<string, unknown> = {}): Promise<string> {
+    const config = readConfig({}, () => {});
+    const built = await createApp(config, { overrides, print: () => {} });
+    const recorded = express();
+    recorded.use((req, res, next) => {
+      res.on('finish', () => answered.push({ path: req.path, status: res.statusCode, type: String(res.getHeader('content-type') ?? '') }));
+      next();
+    });
+    recorded.use(built.app);
+    const server: Server = recorded.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await built.close();
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
 
   before(async function () {
     browser = await launchChromium(this);
-    const config = readConfig({}, () => {});
-    const built = await createApp(config, { print: () => {} });
-    close = built.close;
-    server = built.app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await startApp();
   });
   after(async () => {
     await browser?.close();
-    server?.close();
-    await close?.();
+    for (const close of closers) await close();
   });
 
   async function newPage(width = 800, height = 900): Promise<Page> {
@@ -55,9 +78,9 @@ describe('example app in Chromium', function () {
   }
 
   /** Reads the newest code for `to` from the development outbox page, as a person would. */
-  async function codeFromOutbox(page: Page, to: string): Promise<{ code: string; body: string }> {
+  async function codeFromOutbox(page: Page, to: string, from = base): Promise<{ code: string; body: string }> {
     const outbox = await page.context().newPage();
-    await outbox.goto(`${base}/dev/outbox`);
+    await outbox.goto(`${from}/dev/outbox`);
     const message = outbox.locator('.message', { has: outbox.locator('.to', { hasText: to }) }).first();
     const body = (await message.locator('.body').textContent()) ?? '';
     await outbox.close();
@@ -66,8 +89,8 @@ describe('example app in Chromium', function () {
     return { code, body };
   }
 
-  async function requestCode(page: Page, national: string, options: { country?: string; language?: string } = {}): Promise<void> {
-    await page.goto(base);
+  async function requestCode(page: Page, national: string, options: { country?: string; language?: string; app?: string } = {}): Promise<void> {
+    await page.goto(options.app ?? base);
     if (options.country) await page.getByLabel('Country').selectOption({ label: options.country });
     if (options.language) await page.getByLabel('SMS language').selectOption(options.language);
     await page.getByLabel('Phone number').fill(national);
@@ -80,7 +103,8 @@ describe('example app in Chromium', function () {
     await shot(page, 'login');
     await requestCode(page, '415 555 0101', { country: 'United States (+1)' });
     await page.getByLabel('Verification code').waitFor();
-    assert.match((await page.getByRole('status').textContent()) ?? '', /\+14155550101/);
+    // The length and lifetime come from the app's options; the number is in its national format.
+    assert.equal(await page.getByRole('status').textContent(), 'Enter the 6-digit code we sent to (415) 555-0101. It expires in 3 minutes.');
     assert.equal(await page.getByLabel('Verification code').getAttribute('autocomplete'), 'one-time-code');
     assert.equal(await page.getByLabel('Verification code').getAttribute('inputmode'), 'numeric');
     // Focus moved to the code field, so a keyboard user types straight away.
@@ -128,7 +152,7 @@ describe('example app in Chromium', function () {
     await page.context().close();
   });
 
-  it('shows the rate-limit message with the seconds to wait, and keeps the resend button cooling down', async () => {
+  it('keeps the server\'s cooldown sentence, and leaves a way back to the code already sent', async () => {
     const page = await newPage();
     await requestCode(page, '+14155550103');
     await page.getByLabel('Verification code').waitFor();
@@ -136,11 +160,88 @@ describe('example app in Chromium', function () {
     await page.getByRole('button', { name: 'Use another number' }).click();
     await page.getByRole('button', { name: 'Send code' }).click();
     const error = page.locator('#phone-error');
-    await error.filter({ hasText: 'Too many codes' }).waitFor();
-    assert.match((await error.textContent()) ?? '', /Try again in \d+ seconds\./);
+    await error.filter({ hasText: 'Try again' }).waitFor();
+    // The server's own words, which say why, rather than a vaguer "too many codes".
+    assert.match((await error.textContent()) ?? '', /^A code was just sent to this number\. Try again in \d+ seconds\.$/);
     await shot(page, 'rate-limited');
+    // The number is still in its cooldown, so the way forward is the code already sent.
+    await page.getByRole('button', { name: 'I already have a code' }).click();
+    assert.equal(await page.locator('#code-form').isVisible(), true);
+    assert.match((await page.getByRole('status').textContent()) ?? '', /\(415\) 555-0103/);
+    assert.equal(await page.getByRole('button', { name: /Resend code \(\d+ s\)/ }).isDisabled(), true, 'the countdown went on meanwhile');
+    const { code } = await codeFromOutbox(page, '+14155550103');
+    await page.getByLabel('Verification code').fill(code);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${base}/profile`);
     await page.context().close();
   });
+
+  it('writes a long wait as a duration: "Try again in 1 hour", not in seconds', async () => {
+    const app = await startApp({ rateLimits: { resendCooldownSeconds: 0, sendsPerPhonePerHour: 1 } });
+    const page = await newPage();
+    await requestCode(page, '+14155550104', { app });
+    await page.getByLabel('Verification code').waitFor();
+    await page.getByRole('button', { name: 'Use another number' }).click();
+    await page.getByRole('button', { name: 'Send code' }).click();
+    const error = page.locator('#phone-error');
+    await error.filter({ hasText: 'Try again' }).waitFor();
+    assert.equal(await error.textContent(), 'Too many codes were sent to this number. Try again in 1 hour.');
+    await page.context().close();
+  });
+
+  it('empties the code field and replaces the status and error when a code is resent, with the app\'s code length and lifetime', async () => {
+    // A code length and lifetime of the app's own choosing, which the page must repeat.
+    const app = await startApp({ rateLimits: { resendCooldownSeconds: 1 }, otp: { length: 8, ttlSeconds: 300 } });
+    const page = await newPage();
+    await requestCode(page, '+14155550105', { app });
+    await page.getByLabel('Verification code').waitFor();
+    const first = await codeFromOutbox(page, '+14155550105', app);
+    await page.getByLabel('Verification code').fill(first.code === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#code-error').filter({ hasText: 'not right' }).waitFor();
+    await page.waitForFunction(() => !(document.getElementById('resend') as HTMLButtonElement).disabled);
+    await page.getByRole('button', { name: 'Resend code' }).click();
+    await page.getByRole('status').filter({ hasText: 'new code' }).waitFor();
+    assert.equal(await page.getByRole('status').textContent(), 'We sent a new code. Enter the 8-digit code we sent to (415) 555-0105. It expires in 5 minutes.');
+    assert.equal(await page.getByLabel('Verification code').inputValue(), '', 'the old code is gone from the field');
+    assert.equal(await page.locator('#code-error').textContent(), '');
+    await page.context().close();
+  });
+
+  it('refreshes the development outbox by itself', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/dev/outbox`);
+    const message = page.locator('.message', { has: page.locator('.to', { hasText: '+14155550106' }) });
+    assert.equal(await message.count(), 0);
+    const start = await page.request.post(`${base}/passwordless/start`, { data: { client_id: 'example-web', connection: 'sms', phone_number: '+14155550106' } });
+    assert.equal(start.status(), 200);
+    // No reload from the test: the page picks the new message up on its own.
+    await message.waitFor({ timeout: 8000 });
+    await page.context().close();
+  });
+
+  for (const path of ['/', '/dev/outbox']) {
+    it(`has a favicon: no 404 and no console error on ${path}`, async () => {
+      const page = await newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      const from = answered.length;
+      await page.goto(base + path);
+      // Chromium asks for the icon after the load; wait until the app has answered it.
+      const deadline = Date.now() + 5000;
+      while (!answered.slice(from).some((a) => /favicon/.test(a.path)) && Date.now() < deadline) await page.waitForTimeout(50);
+      const seen = answered.slice(from);
+      const icon = seen.find((a) => /favicon/.test(a.path));
+      assert.ok(icon, `the browser asked for no icon: ${JSON.stringify(seen)}`);
+      assert.equal(icon.status, 200);
+      assert.match(icon.type, /^image\//);
+      assert.deepEqual(seen.filter((a) => a.status >= 400), []);
+      assert.deepEqual(errors, []);
+      await page.context().close();
+    });
+  }
 
   it('explains an invalid number and fits a phone-sized screen', async () => {
     const page = await newPage(375, 667);
