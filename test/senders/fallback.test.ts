@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import twilio from 'twilio';
 import { fallbackSender, gatewaySender, twilioSender, PasswordlessError, type FailoverEvent, type SmsMessage, type SmsSender } from '../../lib';
-import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type Behaviour, type TwilioEmulator } from '../helpers/twilio-emulator';
+import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type EmulatorBehaviour as Behaviour, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { closedPortUrl, startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
 import { PHONE, makeApp, startBody, verifyBody } from '../helpers/app';
 
