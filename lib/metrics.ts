@@ -7,7 +7,7 @@
  * phone number, which would leak and give every number its own time series.
  */
 import type { Counter, Histogram, Registry } from 'prom-client';
-import { optionError } from './errors';
+import { checkObject, keysOf, optionError } from './config/validate';
 import { loadPromClient, type PromClientModule } from './prom-client';
 
 /** The parts of a prom-client `Registry` used here, written structurally so that the published types do not need prom-client. */
@@ -42,7 +42,7 @@ export interface Metrics {
   fraudPause(): void;
 }
 
-const KNOWN = ['registry', 'prefix'];
+const KNOWN = keysOf<MetricsOptions>()(['registry', 'prefix']);
 const START_OUTCOMES: readonly StartOutcome[] = ['sent', 'refused', 'error'];
 const VERIFY_OUTCOMES: readonly VerifyMetricOutcome[] = ['ok', 'invalid', 'exhausted', 'refused'];
 /** From a fast API answer (50 ms) to the sender's default timeout (10 s). */
@@ -61,10 +61,7 @@ function noop(): void {
 const NO_METRICS: Metrics = Object.freeze({ start: noop, send: noop, verify: noop, limitRefusal: noop, fraudPause: noop });
 
 function validate(options: MetricsOptions): void {
-  if (options === null || typeof options !== 'object') throw optionError('metrics', 'must be an object { registry, prefix? }.');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw optionError(`metrics.${key}`, `is not an option of metrics. Options: ${KNOWN.join(', ')}.`);
-  }
+  checkObject<MetricsOptions>(options, 'metrics', KNOWN, '{ registry, prefix? }', false);
   const registry = options.registry as Partial<MetricsRegistry> | null | undefined;
   const looksLikeRegistry = !!registry && typeof registry === 'object'
     && typeof registry.registerMetric === 'function' && typeof registry.getSingleMetric === 'function' && typeof registry.metrics === 'function';

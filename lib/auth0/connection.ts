@@ -4,7 +4,8 @@
  * from the tenant's own settings. What this package cannot do the same way is refused with a
  * message naming the field, never silently dropped.
  */
-import { PasswordlessError, optionError } from '../errors';
+import { PasswordlessError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import { gatewaySender, type GatewaySenderOptions } from '../senders/gateway';
 import { twilioSender, type TwilioSenderOptions } from '../senders/twilio';
 import type { Client, SmsSender } from '../types';
@@ -224,11 +225,8 @@ function clientsFrom(clients: unknown, enabled: string[] | undefined): Client[] 
 }
 
 function checkExtras(extras: unknown): asserts extras is FromAuth0ConnectionExtras {
-  if (!isObject(extras)) throw optionError('fromAuth0Connection(connection, extras)', 'must be an object like { clients, twilio }.');
-  for (const key of Object.keys(extras)) {
-    if (key !== 'clients' && key !== 'twilio') throw optionError(`extras.${key}`, 'is not an option of fromAuth0Connection. Options: clients, twilio.');
-  }
-  const twilio = extras.twilio;
+  const checked = checkObject<FromAuth0ConnectionExtras>(extras, 'extras', keysOf<FromAuth0ConnectionExtras>()(['clients', 'twilio']), '{ clients, twilio }', false);
+  const twilio = checked.twilio;
   if (twilio === undefined) return;
   if (!isObject(twilio)) throw optionError('extras.twilio', 'must be an object like { httpClient, timeoutMs }.');
   for (const key of Object.keys(twilio)) {

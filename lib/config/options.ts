@@ -209,14 +209,14 @@ function resolveLimitStore(value: unknown, store: CodeStore, rateLimits: Resolve
 }
 
 function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {
-  if (value === false || rateLimits === false) return undefined;
+  if (value === false) return undefined;
   const o = checkObject<Exclude<PasswordlessOptions['fraudGuard'], false | undefined>>(value, 'fraudGuard', FRAUD_KEYS, '{ minSends: 100, minConversion: 0.1 }, or false');
   const d = DEFAULTS.fraudGuard;
   const allow = o.allowPrefixes ?? [];
   if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || !/^\+?\d{1,15}$/.test(p))) {
     throw optionError('fraudGuard.allowPrefixes', 'must be an array of digit prefixes like ["+4479", "1415"].');
   }
-  return Object.freeze({
+  const settings = Object.freeze({
     prefixDigits: integerIn('fraudGuard.prefixDigits', o.prefixDigits, 2, 12, d.prefixDigits),
     minSends: integerIn('fraudGuard.minSends', o.minSends, 1, 1_000_000, d.minSends),
     minConversion: numberIn('fraudGuard.minConversion', o.minConversion, 0, 1, d.minConversion),
@@ -224,6 +224,8 @@ function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | fals
     blockMs: integerIn('fraudGuard.blockSeconds', o.blockSeconds, 1, 7 * 86_400, d.blockSeconds) * 1000,
     allowPrefixes: Object.freeze([...allow]),
   });
+  // Checked even when the limits are off, so a mistake is found before they are turned on.
+  return rateLimits === false ? undefined : settings;
 }
 
 function resolveTestNumbers(value: unknown, length: number, warnings: string[]): ReadonlyMap<string, string> {

@@ -54,7 +54,8 @@ export function createKeyring(secrets: readonly string[], userIdSecret: string):
   return Object.freeze({
     current: codeKeysOf(first),
     previous: keys.slice(1).map(codeKeysOf),
-    limitKey: (value: string) => mac(first, ['limit', value]).subarray(0, 16).toString('base64url'),
+    // Under the key that never rotates: limits, and the Redis slot of a number's keys, survive a rotation.
+    limitKey: (value: string) => mac(userKey, ['limit', value]).subarray(0, 16).toString('base64url'),
     // The message is unchanged from the first release, so ids issued then stay valid.
     userId: (phone: string) => `sms|${mac(userKey, ['user', phone]).subarray(0, 12).toString('hex')}`,
     derive: (label: string) => createHmac('sha256', first).update(label).digest(),

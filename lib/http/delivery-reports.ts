@@ -5,7 +5,8 @@
  * the configured URL.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { ErrorCodes, optionError } from '../errors';
+import { ErrorCodes } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import { maskPhone } from '../core/phone';
 import { loadTwilio } from '../senders/twilio-sdk';
 import type { Logger } from '../types';
@@ -40,7 +41,7 @@ export interface DeliveryReportHandlerOptions {
   onDeliveryStatus?: (report: DeliveryReport) => void | Promise<void>;
 }
 
-const KNOWN = ['url', 'authToken', 'logger', 'onDeliveryStatus'];
+const KNOWN = keysOf<DeliveryReportHandlerOptions>()(['url', 'authToken', 'logger', 'onDeliveryStatus']);
 
 /** Statuses that mean the code never arrived: worth a warning, not just a line of info. */
 const UNDELIVERED = new Set(['failed', 'undelivered']);
@@ -49,10 +50,7 @@ const UNDELIVERED = new Set(['failed', 'undelivered']);
 const BODY_LIMIT = '16kb';
 
 function validate(options: DeliveryReportHandlerOptions): void {
-  if (options === null || typeof options !== 'object') throw optionError('deliveryReportHandler(options)', 'must be an object with url, authToken and logger.');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw optionError(`deliveryReportHandler.${key}`, `is not an option. Options: ${KNOWN.join(', ')}.`);
-  }
+  checkObject<DeliveryReportHandlerOptions>(options, 'deliveryReportHandler(options)', KNOWN, '{ url, authToken, logger }', false);
   if (!isAbsoluteHttpUrl(options.url)) throw optionError('deliveryReportHandler.url', 'must be the absolute http(s) URL given to Twilio as statusCallback.');
   if (typeof options.authToken !== 'string' || options.authToken.length === 0) throw optionError('deliveryReportHandler.authToken', 'must be the Twilio auth token that signs the callbacks.');
   const logger = options.logger as Partial<Logger> | undefined;

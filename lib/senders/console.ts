@@ -2,7 +2,7 @@
  * A development sender that prints each message instead of sending it. It prints codes, so
  * it refuses to exist in production unless told otherwise.
  */
-import { optionError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import { newId } from '../core/crypto';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -13,13 +13,10 @@ export interface ConsoleSenderOptions {
   write?: (line: string) => void;
 }
 
+const OPTIONS = keysOf<ConsoleSenderOptions>()(['dangerouslyAllowInProduction', 'write']);
+
 export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
-  if (options === null || typeof options !== 'object') throw optionError('consoleSender(options)', 'must be an object.');
-  for (const key of Object.keys(options)) {
-    if (key !== 'dangerouslyAllowInProduction' && key !== 'write') {
-      throw optionError(`consoleSender.${key}`, 'is not an option of consoleSender. Options: `dangerouslyAllowInProduction`, `write`.');
-    }
-  }
+  checkObject<ConsoleSenderOptions>(options, 'consoleSender(options)', OPTIONS, '{ write: (line) => console.log(line) }');
   if (process.env.NODE_ENV === 'production' && options.dangerouslyAllowInProduction !== true) {
     throw optionError('sender', 'is consoleSender() while NODE_ENV=production: it would print login codes instead of sending them. Use twilioSender(...) in production.');
   }

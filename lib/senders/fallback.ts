@@ -3,7 +3,8 @@
  * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
  * another provider would refuse it too, and the user has to fix the number.
  */
-import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import { ErrorCodes, PasswordlessError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
 /** What `onFailover` hears: provider names and a reason of status and code, never a message text (it can quote the number). */
@@ -34,10 +35,7 @@ function validate(senders: unknown, options: unknown): void {
       throw optionError(`fallbackSender(senders)[${i}]`, 'must be a sender: an object with a send(message) method.');
     }
   });
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw optionError('fallbackSender(senders, options)', 'must be an object like { onFailover }.');
-  for (const key of Object.keys(options)) {
-    if (key !== 'onFailover') throw optionError(`fallbackSender.${key}`, 'is not an option of fallbackSender. The only option is `onFailover`.');
-  }
+  checkObject<FallbackSenderOptions>(options, 'fallbackSender(options)', keysOf<FallbackSenderOptions>()(['onFailover']), '{ onFailover }', false);
   const hook = (options as FallbackSenderOptions).onFailover;
   if (hook !== undefined && typeof hook !== 'function') throw optionError('fallbackSender.onFailover', 'must be a function ({ from, to, reason }) => void.');
 }

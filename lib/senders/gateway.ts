@@ -5,7 +5,8 @@
  * retried: a request that timed out may still have reached the gateway.
  */
 import { SignJWT } from 'jose';
-import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import { ErrorCodes, PasswordlessError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
 /** Auth0's `gateway_authentication`, in this package's spelling. */
@@ -34,8 +35,8 @@ export interface GatewaySenderOptions {
   timeoutMs?: number;
 }
 
-const KNOWN = ['url', 'from', 'forwardRequestInfo', 'authentication', 'timeoutMs'];
-const AUTH_KNOWN = ['method', 'subject', 'audience', 'secret', 'secretBase64Encoded'];
+const KNOWN = keysOf<GatewaySenderOptions>()(['url', 'from', 'forwardRequestInfo', 'authentication', 'timeoutMs']);
+const AUTH_KNOWN = keysOf<GatewayAuthenticationOptions>()(['method', 'subject', 'audience', 'secret', 'secretBase64Encoded']);
 /** Long enough for a gateway to answer, short enough that a replayed token is soon useless. */
 const TOKEN_LIFETIME_SECONDS = 60;
 /** A message id longer than this is not an id; it is not kept. */
@@ -43,12 +44,6 @@ const MAX_ID_LENGTH = 256;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function rejectUnknown(value: Record<string, unknown>, known: readonly string[], path: string): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw optionError(`${path}.${key}`, `is not an option of gatewaySender. Options: ${known.join(', ')}.`);
-  }
 }
 
 function checkUrl(url: unknown): void {
@@ -88,8 +83,8 @@ interface ResolvedAuthentication {
 function resolveAuthentication(auth: unknown): ResolvedAuthentication | undefined {
   if (auth === undefined) return undefined;
   const path = 'gatewaySender.authentication';
-  if (!isObject(auth)) throw optionError(path, "must be an object like { method: 'bearer', audience: 'urn:MySmsGateway', secret: '…' }.");
-  rejectUnknown(auth, AUTH_KNOWN, path);
+  checkObject<GatewayAuthenticationOptions>(auth, path, AUTH_KNOWN, "{ method: 'bearer', audience: 'urn:MySmsGateway', secret: '…' }", false);
+  if (!isObject(auth)) return undefined;
   if (auth.method !== 'bearer') throw optionError(`${path}.method`, `must be 'bearer', the only method of Auth0's SMS gateway (got ${JSON.stringify(auth.method)}).`);
   const audience = nonEmptyString(`${path}.audience`, auth.audience, ", the JWT's `aud` your gateway checks, such as 'urn:MySmsGateway'");
   const subject = auth.subject === undefined ? undefined : nonEmptyString(`${path}.subject`, auth.subject, ", the JWT's `sub`, such as 'urn:Auth0', or left out");
@@ -111,8 +106,7 @@ interface ResolvedGateway {
 }
 
 function resolve(options: GatewaySenderOptions): ResolvedGateway {
-  if (!isObject(options)) throw optionError('gatewaySender(options)', "must be an object like { url: 'https://sms.example.com/send' }.");
-  rejectUnknown(options, KNOWN, 'gatewaySender');
+  checkObject<GatewaySenderOptions>(options, 'gatewaySender(options)', KNOWN, "{ url: 'https://sms.example.com/send' }", false);
   checkUrl(options.url);
   if (options.from !== undefined && (typeof options.from !== 'string' || options.from.trim() === '' || options.from.length > 128)) {
     throw optionError('gatewaySender.from', 'must be a non-empty string of at most 128 characters (a number or sender ID), or left out.');

@@ -2,7 +2,7 @@
  * A sender that keeps messages in memory instead of sending them: for tests, demos and the
  * example app's development outbox. It holds codes in clear, so it is for development only.
  */
-import { optionError } from '../errors';
+import { checkObject, integerIn, keysOf } from '../config/validate';
 import { newId } from '../core/crypto';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -25,13 +25,11 @@ export interface OutboxSenderOptions {
   max?: number;
 }
 
+const OPTIONS = keysOf<OutboxSenderOptions>()(['max']);
+
 export function outboxSender(options: OutboxSenderOptions = {}): OutboxSender {
-  if (options === null || typeof options !== 'object') throw optionError('outboxSender(options)', 'must be an object such as { max: 100 }.');
-  for (const key of Object.keys(options)) {
-    if (key !== 'max') throw optionError(`outboxSender.${key}`, 'is not an option of outboxSender. The only option is `max`.');
-  }
-  const max = options.max ?? 100;
-  if (!Number.isInteger(max) || max < 1) throw optionError('outboxSender.max', `must be a positive integer (got ${String(max)}).`);
+  checkObject<OutboxSenderOptions>(options, 'outboxSender(options)', OPTIONS, '{ max: 100 }');
+  const max = integerIn('outboxSender.max', options.max, 1, 1_000_000, 100);
   const messages: OutboxMessage[] = [];
   return {
     name: 'outbox',

@@ -5,7 +5,8 @@
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
-import { ErrorCodes, PasswordlessError, optionError } from '../errors';
+import { ErrorCodes, PasswordlessError } from '../errors';
+import { checkObject, keysOf, optionError } from '../config/validate';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -61,7 +62,7 @@ export interface TwilioSender extends SmsSender {
   readonly deliveryReports?: TwilioDeliveryReports;
 }
 
-const KNOWN = ['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'webhookAuthToken', 'timeoutMs'];
+const KNOWN = keysOf<TwilioSenderOptions>()(['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'webhookAuthToken', 'timeoutMs']);
 
 /** Twilio codes that mean "this destination cannot get this SMS": the user's problem, a 400. */
 const REFUSED_DESTINATION = new Set([21211, 21408, 21610, 21612, 21614]);
@@ -82,10 +83,7 @@ function isValidFrom(from: string): boolean {
 }
 
 function validate(options: TwilioSenderOptions): void {
-  if (options === null || typeof options !== 'object') throw optionError('twilioSender(options)', 'must be an object with accountSid, authToken and messagingServiceSid or from.');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw optionError(`twilioSender.${key}`, `is not an option of twilioSender. Options: ${KNOWN.join(', ')}.`);
-  }
+  checkObject<TwilioSenderOptions>(options, 'twilioSender(options)', KNOWN, '{ accountSid, authToken, messagingServiceSid }', false);
   if (options.client !== undefined) {
     if (!options.client || typeof options.client.messages?.create !== 'function') throw optionError('twilioSender.client', 'must be a client made by twilio(accountSid, authToken).');
   } else {

@@ -1,0 +1,99 @@
+/**
+ * The SMS pumping guard with the memory backend: a prefix whose codes are sent but never
+ * used is paused, a prefix whose users log in is not, a pause ends on the injected clock,
+ * and the events say what happened without a full number.
+ */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import type { Logger } from '../../lib';
+import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
+
+const GUARD = { prefixDigits: 6, minSends: 5, minConversion: 0.5, windowSeconds: 3600, blockSeconds: 600 };
+
+function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
+  const events: Array<Record<string, unknown>> = [];
+  const push = (e: Record<string, unknown>) => void events.push(e);
+  return { logger: { info: push, warn: push, error: push }, events };
+}
+
+/** Numbers of one prefix (+1415555…), distinct so no per-number limit trips. */
+const pumped = (i: number) => `+1415555${String(1000 + i)}`;
+const other = (i: number) => `+1212555${String(1000 + i)}`;
+
+function guarded(extra: Parameters<typeof makeApp>[0] = {}) {
+  const r = recorder();
+  const t = makeApp({ logger: r.logger, rateLimits: { startsPerIpPerHour: 0 }, fraudGuard: GUARD, ...extra });
+  return { ...t, ...r };
+}
+
+const start = (t: ReturnType<typeof guarded>, phone: string) => request(t.app).post('/passwordless/start').send(startBody({ phone_number: phone }));
+
+describe('fraud guard (memory backend)', () => {
+  it('pauses a prefix after minSends codes nobody used, sending nothing more to it', async () => {
+    const t = guarded();
+    for (let i = 0; i < GUARD.minSends; i += 1) await start(t, pumped(i)).expect(200);
+    const refused = await start(t, pumped(99));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.error, 'too_many_requests');
+    assert.equal(refused.headers['retry-after'], String(GUARD.blockSeconds));
+    assert.equal(t.outbox.messages.length, GUARD.minSends);
+    // Other prefixes are not affected.
+    await start(t, other(1)).expect(200);
+  });
+
+  it('logs sms_pumping_suspected once per pause with the prefix, sends and redemptions, and no full number', async () => {
+    const t = guarded();
+    for (let i = 0; i < GUARD.minSends + 3; i += 1) await start(t, pumped(i));
+    const suspected = t.events.filter((e) => e.event === 'sms_pumping_suspected');
+    assert.equal(suspected.length, 1);
+    assert.deepEqual({ prefix: suspected[0]?.prefix, sends: suspected[0]?.sends, redemptions: suspected[0]?.redemptions }, { prefix: '141555', sends: GUARD.minSends, redemptions: 0 });
+    const blocked = t.events.filter((e) => e.event === 'sms_pumping_blocked');
+    assert.equal(blocked.length, 1, 'refusals are rate-limited in the log');
+    assert.ok(!JSON.stringify(t.events.filter((e) => String(e.event).startsWith('sms_pumping'))).includes('14155551'), 'no full number');
+  });
+
+  it('never pauses a prefix whose users log in', async () => {
+    const t = guarded();
+    for (let i = 0; i < GUARD.minSends * 4; i += 1) {
+      await start(t, pumped(i)).expect(200);
+      if (i % 2 === 0) await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox), { phone_number: pumped(i) })).expect(200);
+    }
+    assert.equal(t.events.filter((e) => e.event === 'sms_pumping_suspected').length, 0);
+  });
+
+  it('ends a pause on the injected clock', async () => {
+    const t = guarded();
+    for (let i = 0; i < GUARD.minSends; i += 1) await start(t, pumped(i));
+    await start(t, pumped(50)).expect(429);
+    t.clock.advance(GUARD.blockSeconds * 1000);
+    // The window still holds the unused sends, so the guard judges again: a real user's login clears it.
+    const after = await start(t, pumped(51));
+    assert.equal(after.status, 429, 'the same unconverted window pauses again');
+    t.clock.advance(2 * 3_600_000);
+    await start(t, pumped(52)).expect(200);
+  });
+
+  it('exempts allowPrefixes, with or without the +', async () => {
+    const t = guarded({ fraudGuard: { ...GUARD, allowPrefixes: ['+1415'] } });
+    for (let i = 0; i < GUARD.minSends * 2; i += 1) await start(t, pumped(i)).expect(200);
+  });
+
+  it('is off with fraudGuard: false and with rateLimits: false', async () => {
+    for (const options of [{ fraudGuard: false as const }, { rateLimits: false as const, fraudGuard: GUARD }]) {
+      const t = makeApp({ logger: false, ...options });
+      for (let i = 0; i < GUARD.minSends * 2; i += 1) await start(t as ReturnType<typeof guarded>, pumped(i)).expect(200);
+    }
+  });
+
+  it('is on by default with 100 sends and a 10 % conversion', async () => {
+    const t = makeApp({ logger: false, rateLimits: { startsPerIpPerHour: 0, sendsPerPrefixPerHour: 0 } });
+    for (let i = 0; i < 100; i += 1) await start(t as ReturnType<typeof guarded>, pumped(i)).expect(200);
+    await start(t as ReturnType<typeof guarded>, pumped(100)).expect(429);
+  });
+
+  it('refuses impossible settings at construction', () => {
+    assert.throws(() => makeApp({ fraudGuard: { minConversion: 2 } }), /fraudGuard\.minConversion` must be a number from 0 to 1/);
+    assert.throws(() => makeApp({ fraudGuard: { allowPrefixes: ['abc'] } }), /fraudGuard\.allowPrefixes/);
+    assert.throws(() => makeApp({ fraudGuard: { minSend: 3 } as never }), /Did you mean `fraudGuard\.minSends`/);
+  });
+});

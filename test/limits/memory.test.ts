@@ -1,0 +1,180 @@
+/**
+ * The limits as users meet them, with the default memory backend: nobody can be locked out
+ * by someone else's requests or by a provider outage, the injected clock ends every wait,
+ * IPv6 counts per network, and memory stays bounded.
+ */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { memoryLimits, type Logger, type RateLimitOptions, type SmsSender } from '../../lib';
+import { PasswordlessError } from '../../lib';
+import { PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+
+const HOUR = 3_600_000;
+
+/** Every limit off except the ones named: each test then sees one limit at work. */
+function only(limits: RateLimitOptions): RateLimitOptions {
+  return {
+    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+  };
+}
+
+/** A start from `ip` (the app trusts one proxy hop, so X-Forwarded-For is the client's address). */
+function startFrom(app: import('express').Express, ip: string, phone = PHONE) {
+  return request(app).post('/passwordless/start').set('x-forwarded-for', ip).send(startBody({ phone_number: phone }));
+}
+
+function trusting(options: Parameters<typeof makeApp>[0]) {
+  return makeApp({ logger: false, ...options }, (app) => app.set('trust proxy', 1));
+}
+
+describe('limits (memory backend)', () => {
+  describe('nobody locks a user out', () => {
+    it("does not spend a victim's cooldown when the attacker's own address is over its limit", async () => {
+      const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1, resendCooldownSeconds: 30 }) });
+      await startFrom(t.app, '203.0.113.9', '+14155550199').expect(200);
+      const refused = await startFrom(t.app, '203.0.113.9');
+      assert.equal(refused.status, 429);
+      assert.match(refused.body.error_description, /from this network/);
+      assert.equal(t.outbox.messages.length, 1);
+      // The victim, from their own address, is not in any cooldown: nothing was sent to them.
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      assert.equal(t.outbox.last()?.to, PHONE);
+    });
+
+    it("gives the number's buckets back when the provider fails, and keeps the address's spent", async () => {
+      let down = true;
+      const sent: string[] = [];
+      const sender: SmsSender = {
+        async send(m) {
+          if (down) throw new PasswordlessError('sms_provider_error', 502, 'provider down');
+          sent.push(m.body);
+          return { id: 'SM1' };
+        },
+      };
+      const t = trusting({ sender, rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 2, sendsPerPhonePerDay: 3, startsPerIpPerHour: 6 }) });
+      for (let i = 0; i < 5; i += 1) {
+        const res = await startFrom(t.app, '198.51.100.7');
+        assert.equal(res.status, 502, `failed send ${i}: ${JSON.stringify(res.body)}`);
+      }
+      down = false;
+      // Right after the outage: no cooldown, no hourly or daily count from the failed sends.
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      assert.equal(sent.length, 1);
+      // The address paid for all six attempts.
+      const seventh = await startFrom(t.app, '198.51.100.7', '+14155550100');
+      assert.equal(seventh.status, 429);
+      assert.match(seventh.body.error_description, /from this network/);
+    });
+
+    it('does not count wrong codes for a number that has no code pending', async () => {
+      const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 10 }) });
+      for (let i = 0; i < 15; i += 1) {
+        await request(t.app).post('/passwordless/verify').send(verifyBody('000000')).expect(403);
+      }
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+    });
+
+    it('counts wrong codes against a pending code, per number, and a login resets the count', async () => {
+      const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 2 }), otp: { maxAttempts: 10 } });
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      const code = lastCode(t.outbox);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+      const locked = await request(t.app).post('/passwordless/verify').send(verifyBody(code));
+      assert.equal(locked.status, 429);
+      assert.equal(locked.body.error, 'too_many_attempts');
+      assert.ok(Number(locked.headers['retry-after']) > 0);
+      t.clock.advance(HOUR);
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+    });
+
+    it('refuses an address after failedVerifiesPerIpPerHour wrong codes, checked before anything per number', async () => {
+      const t = trusting({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), otp: { maxAttempts: 10 } });
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      const code = lastCode(t.outbox);
+      const wrong = () => request(t.app).post('/passwordless/verify').set('x-forwarded-for', '203.0.113.9').send(verifyBody(wrongCodeFor(code)));
+      await wrong().expect(403);
+      await wrong().expect(403);
+      const refused = await wrong();
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error, 'too_many_requests');
+      // The owner, from another address, still logs in.
+      await request(t.app).post('/passwordless/verify').set('x-forwarded-for', '198.51.100.7').send(verifyBody(code)).expect(200);
+    });
+  });
+
+  describe('follow the injected clock', () => {
+    it('ends the cooldown when the clock passes it', async () => {
+      const t = trusting({ rateLimits: only({ resendCooldownSeconds: 30 }) });
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      await startFrom(t.app, '198.51.100.7').expect(429);
+      t.clock.advance(30_000);
+      await startFrom(t.app, '198.51.100.7').expect(200);
+    });
+
+    it('says how long to wait in Retry-After, on the injected clock', async () => {
+      const t = trusting({ rateLimits: only({ sendsPerPhonePerHour: 1 }) });
+      await startFrom(t.app, '198.51.100.7').expect(200);
+      t.clock.advance(HOUR - 90_000);
+      const res = await startFrom(t.app, '198.51.100.7');
+      assert.equal(res.headers['retry-after'], '90');
+    });
+  });
+
+  describe('addresses', () => {
+    it('counts IPv6 clients per /64, and other /64s apart', async () => {
+      const t = trusting({ rateLimits: only({ startsPerIpPerHour: 2 }) });
+      await startFrom(t.app, '2001:db8:1:2::1', '+14155550101').expect(200);
+      await startFrom(t.app, '2001:db8:1:2:ffff:ffff:ffff:fffe', '+14155550102').expect(200);
+      await startFrom(t.app, '2001:db8:1:2:abcd::9', '+14155550103').expect(429);
+      await startFrom(t.app, '2001:db8:1:3::1', '+14155550104').expect(200);
+    });
+
+    it('takes the IPv6 prefix length from rateLimits.ipv6Subnet', async () => {
+      const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1, ipv6Subnet: 128 }) });
+      await startFrom(t.app, '2001:db8::1', '+14155550101').expect(200);
+      await startFrom(t.app, '2001:db8::2', '+14155550102').expect(200);
+      await startFrom(t.app, '2001:db8::2', '+14155550103').expect(429);
+    });
+
+    it('counts an IPv4-mapped IPv6 address as its IPv4 address', async () => {
+      const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1 }) });
+      await startFrom(t.app, '192.0.2.1', '+14155550101').expect(200);
+      await startFrom(t.app, '::ffff:192.0.2.1', '+14155550102').expect(429);
+    });
+  });
+
+  describe('bounded memory', () => {
+    it('tracks at most maxKeys keys per group, dropping the least recently used', async () => {
+      const limitStore = memoryLimits({ maxKeys: 100 });
+      const t = trusting({ limitStore, fraudGuard: false, rateLimits: only({ startsPerIpPerHour: 5 }) });
+      for (let i = 0; i < 300; i += 1) await startFrom(t.app, `10.0.${i >> 8}.${i & 255}`, '+14155550101');
+      assert.ok(limitStore.size() <= 100, `tracked ${limitStore.size()} keys`);
+      assert.ok(limitStore.size() >= 90, `tracked ${limitStore.size()} keys`);
+    });
+
+    it('refuses a maxKeys below 100 at construction', () => {
+      assert.throws(() => memoryLimits({ maxKeys: 5 }), /memoryLimits\.maxKeys` must be an integer from 100/);
+    });
+  });
+
+  describe('failed client authentication', () => {
+    it('limits wrong client secrets per address, on start and on verify', async () => {
+      const events: Array<Record<string, unknown>> = [];
+      const logger: Logger = { info: () => {}, warn: (e) => void events.push(e), error: () => {} };
+      const t = makeApp({ logger, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }) }, (app) => app.set('trust proxy', 1));
+      const confidential = { client_id: 'app-backend', connection: 'sms', phone_number: PHONE, client_secret: 'wrong' };
+      await request(t.app).post('/passwordless/start').set('x-forwarded-for', '203.0.113.9').send(confidential).expect(401);
+      await request(t.app).post('/passwordless/verify').set('x-forwarded-for', '203.0.113.9').send({ ...confidential, verification_code: '123456' }).expect(401);
+      const refused = await request(t.app).post('/passwordless/start').set('x-forwarded-for', '203.0.113.9').send(confidential);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error, 'too_many_requests');
+      assert.equal(events.filter((e) => e.event === 'client_auth_failed').length, 2);
+      // Another address is not affected.
+      await request(t.app).post('/passwordless/start').set('x-forwarded-for', '198.51.100.7').send(confidential).expect(401);
+    });
+  });
+});
