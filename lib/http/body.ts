@@ -39,7 +39,7 @@ export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boole
 }
 
 /** Property names that reach an object's prototype; refused in any body, JSON or form. */
-const PROTO = /(^|\[)(__proto__|constructor|prototype)(\]|$)/;
+const PROTO = /(^|\[)(__proto__|constructor|prototype)(\]|\[|$)/;
 
 export function bodyMiddleware(options: BodyOptions): RequestHandler {
   const json = express.json({ limit: BODY_LIMIT, strict: true });
