@@ -89,8 +89,12 @@ export function functionOption<F>(path: string, value: unknown, hint: string): F
   return value as F;
 }
 
-/** Literal secrets that appear in this package's documentation: fine on a laptop, never in production. */
-const DOCUMENTED_SECRETS = /change-me|dev-only|example|documentation|replace-me|not-a-real|test-secret/i;
+/**
+ * Secrets in the style of this package's documentation (`dev-only-secret-change-me-…`):
+ * lower-case words joined by hyphens, or a placeholder word. Fine on a laptop, never in
+ * production; a generated secret (openssl rand -base64 32) never looks like this.
+ */
+const DOCUMENTED_SECRETS = /^([a-z]+|\d+)(-([a-z]+|\d+)){3,}[!.]*$|change-?me|replace-?me|your-secret|example/i;
 
 /**
  * A secret of at least `min` characters. Under `NODE_ENV=production`, secrets copied from the

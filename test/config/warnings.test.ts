@@ -1,0 +1,110 @@
+/**
+ * What a developer sees at construction: template typos refused with the known names,
+ * documentation secrets refused in production, and warnings that reach stderr when no
+ * logger is given.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { passwordless, outboxSender, type PasswordlessOptions } from '../../lib';
+import { defaultLogger } from '../../lib/core/log';
+import { CLIENT, SECRET, startBody } from '../helpers/app';
+
+function options(extra: Partial<PasswordlessOptions> = {}): PasswordlessOptions {
+  return { secret: SECRET, sender: outboxSender(), clients: [CLIENT], ...extra };
+}
+
+/** Runs `fn` with process.stderr.write captured. */
+async function stderrOf(fn: () => unknown | Promise<unknown>): Promise<string> {
+  const original = process.stderr.write.bind(process.stderr);
+  let text = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    text += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = original;
+  }
+  return text;
+}
+
+describe('construction: templates, secrets and warnings', () => {
+  it('refuses a Liquid template that names an unknown variable, listing the known ones', () => {
+    assert.throws(
+      () => passwordless(options({ template: 'Hi {{ aplication.name }} {{ code }}' })),
+      /`template` uses the unknown variable \{\{ aplication\.name \}\}, which would render as empty text\. Known variables: \{\{ code \}\}, \{\{ password \}\}, \{\{ phone_number \}\}, \{\{ application\.name \}\}, \{\{ request_language \}\}/,
+    );
+  });
+
+  it("hints at templateSyntax: 'md_with_macros' for an @@password@@ template under Liquid", () => {
+    assert.throws(() => passwordless(options({ template: 'Your code: @@password@@' })), /templateSyntax: 'md_with_macros'/);
+  });
+
+  it('refuses the secrets printed in the README and the example app under NODE_ENV=production, saying how to make one', () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      for (const secret of ['dev-only-secret-change-me-0123456789', 'example-app-development-secret-0123456789']) {
+        assert.throws(() => passwordless(options({ secret })), /placeholder from the documentation.*openssl rand -base64 32/, secret);
+      }
+      assert.ok(passwordless(options({ secret: 'kU8q2mV1zP0sR7tW4yX6aB9cD3eF5gH1jK2lM4nO6pQ=' })));
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it('refuses every secret literal of the README and the example app under NODE_ENV=production', () => {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    const texts = ['README.md', 'example-app/README.md', ...fs.readdirSync(path.join(root, 'example-app')).filter((f) => f.endsWith('.js')).map((f) => `example-app/${f}`)]
+      .map((f) => fs.readFileSync(path.join(root, f), 'utf8'))
+      .join('\n');
+    const literals = [...new Set([...texts.matchAll(/['"`]([^'"`\s]{32,})['"`]/g)].map((m) => m[1] as string).filter((v) => /secret/i.test(v)))];
+    assert.ok(literals.length >= 2, `found ${literals.join(', ')}`);
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      for (const secret of literals) assert.throws(() => passwordless(options({ secret })), /placeholder from the documentation/, secret);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it('writes warnings to stderr once each when no logger is given', async () => {
+    const text = await stderrOf(() => {
+      passwordless(options({ template: `${'A long message. '.repeat(12)}{{ code }}` }));
+    });
+    assert.match(text, /express-passwordless-sms warning: config_warning .*renders to 2 SMS segments/);
+  });
+
+  it("writes the trust proxy warning to stderr once, and nothing for routine events", async () => {
+    const pl = passwordless(options({ rateLimits: false }));
+    const app = express();
+    app.set('trust proxy', true);
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+    const text = await stderrOf(async () => {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    });
+    assert.equal(text.match(/trust proxy/g)?.length, 1, text);
+    assert.doesNotMatch(text, /code_sent/);
+  });
+
+  it('prints each distinct warning once, however often it happens', () => {
+    const lines: string[] = [];
+    const logger = defaultLogger((line) => lines.push(line));
+    for (let i = 0; i < 3; i += 1) logger.warn({ event: 'rate_limited', limit: 'x' });
+    logger.error({ event: 'send_failed', reason: '502 sms_provider_error' });
+    logger.info({ event: 'code_sent' });
+    assert.equal(lines.length, 2);
+  });
+
+  it('stays silent with logger: false', async () => {
+    const text = await stderrOf(() => passwordless(options({ logger: false, template: `${'A long message. '.repeat(12)}{{ code }}` })));
+    assert.equal(text, '');
+  });
+});
