@@ -1,0 +1,125 @@
+/**
+ * Features wired through `passwordless()` as an app uses them: Twilio delivery reports on
+ * the statusCallback's path (also inside a failover sender), metrics in a prom-client
+ * registry, and /userinfo verifying access tokens with the public key.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import twilio from 'twilio';
+import { fallbackSender, outboxSender, passwordless, twilioSender, type DeliveryReport, type Logger } from '../../lib';
+import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+import { createKeyring } from '../../lib/core/crypto';
+import { resolveTokens } from '../../lib/tokens/config';
+import { signAccessToken, verifyAccessToken } from '../../lib/tokens/sign';
+import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+
+const STATUS_URL = 'https://login.example.com/hooks/twilio-status';
+
+function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
+  const events: Array<Record<string, unknown>> = [];
+  const push = (e: Record<string, unknown>) => void events.push(e);
+  return { logger: { info: push, warn: push, error: push }, events };
+}
+
+describe('wired through passwordless()', () => {
+  describe('Twilio delivery reports', () => {
+    let emulator: TwilioEmulator;
+    before(async () => {
+      emulator = await startTwilioEmulator();
+    });
+    after(async () => {
+      await emulator.close();
+    });
+
+    function appWith(sender: ReturnType<typeof twilioSender> | ReturnType<typeof fallbackSender>) {
+      const r = recorder();
+      const reports: DeliveryReport[] = [];
+      const pl = passwordless({ secret: SECRET, sender, clients: [CLIENT], rateLimits: false, logger: r.logger, onDeliveryStatus: (report) => void reports.push(report) });
+      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      return { app, reports, ...r };
+    }
+
+    const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${'e5'.repeat(16)}`, MessageStatus: 'undelivered', ErrorCode: '30003', To: PHONE };
+
+    it('answers the statusCallback path: 204 to a signed report (hook called, event logged), 403 to a forged one', async () => {
+      const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, statusCallback: STATUS_URL, httpClient: emulator.httpClient() });
+      const t = appWith(sender);
+      const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
+      await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
+      assert.equal(t.reports.length, 1);
+      assert.equal(t.reports[0]?.status, 'undelivered');
+      assert.ok(t.events.some((e) => e.event === 'delivery_status' && e.phone === '+1********23'));
+      const forged = twilio.getExpectedTwilioSignature('not-the-auth-token', STATUS_URL, params);
+      await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', forged).send(params).expect(403);
+      await request(t.app).post('/hooks/twilio-status').type('form').send(params).expect(403);
+      assert.equal(t.reports.length, 1);
+    });
+
+    it('answers the path of a Twilio sender inside fallbackSender too', async () => {
+      const primary = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, statusCallback: STATUS_URL, httpClient: emulator.httpClient() });
+      const t = appWith(fallbackSender([primary, outboxSender()]));
+      const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
+      await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
+      assert.equal(t.reports.length, 1);
+    });
+  });
+
+  describe('metrics', () => {
+    async function values(registry: Registry, name: string): Promise<Array<{ labels: Record<string, unknown>; value: number }>> {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+      return (metric?.values ?? []) as Array<{ labels: Record<string, unknown>; value: number }>;
+    }
+
+    it('counts starts, sends by provider, verifies by outcome and limit refusals, with no number in a label', async () => {
+      const registry = new Registry();
+      const t = makeApp({ logger: false, metrics: { registry }, rateLimits: { resendCooldownSeconds: 30 } });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(429);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(lastCode(t.outbox)))).expect(403);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      const sends = await values(registry, 'passwordless_sms_sends_total');
+      assert.deepEqual(sends.filter((v) => v.value > 0).map((v) => [v.labels.provider, v.labels.outcome, v.labels.country_code, v.value]), [['outbox', 'ok', '1', 1]]);
+      const verifies = Object.fromEntries((await values(registry, 'passwordless_verifies_total')).map((v) => [v.labels.outcome, v.value]));
+      assert.equal(verifies.ok, 1);
+      assert.equal(verifies.invalid, 1);
+      const refusals = await values(registry, 'passwordless_limit_refusals_total');
+      assert.deepEqual(refusals.map((v) => [v.labels.limit, v.value]), [['resendCooldownSeconds', 1]]);
+      assert.doesNotMatch(await registry.metrics(), /4155550123/);
+    });
+  });
+
+  describe('/userinfo', () => {
+    it('verifies access tokens with the public key, and logs what is not a token problem', async () => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const r = recorder();
+      const t = makeApp({ logger: r.logger, tokens: { issuer: 'https://auth.example.com/', signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }] } });
+      await request(t.app).post('/passwordless/start').send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE }).expect(200);
+      const token = await request(t.app).post('/oauth/token').send({
+        grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, username: PHONE, otp: lastCode(t.outbox), realm: 'sms',
+      });
+      assert.equal(token.status, 200, token.text);
+      const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${token.body.access_token}`);
+      assert.equal(info.status, 200);
+      assert.equal(info.body.phone_number, PHONE);
+      // A garbled token is the client's problem: 401, nothing logged.
+      await request(t.app).get('/userinfo').set('authorization', 'Bearer abc.def.ghi').expect(401);
+      assert.equal(r.events.filter((e) => e.event === 'internal_error').length, 0);
+    });
+
+    it('needs only the public key to verify (the private key is never used for it)', async () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const tokens = resolveTokens({ issuer: 'https://auth.example.com/', signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }] }, createKeyring([SECRET], SECRET));
+      assert.ok(tokens);
+      const client = { clientId: 'c', name: 'C', secret: undefined, enabled: true, idTokenAlg: 'ES256' as const };
+      const now = Date.now();
+      const token = await signAccessToken(tokens, client, { user_id: 'sms|1', phone_number: PHONE, phone_verified: true }, undefined, 'openid', now);
+      const publicOnly = { ...tokens, keys: tokens.keys.map((k) => ({ ...k, privateKey: undefined as never })) };
+      const claims = await verifyAccessToken(publicOnly, token, now);
+      assert.equal(claims.sub, 'sms|1');
+    });
+  });
+});
