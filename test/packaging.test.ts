@@ -44,7 +44,7 @@ describe('packaging', function () {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
       name: 'consumer', private: true,
       dependencies: { 'express-passwordless-sms': `file:${tarball}`, express: devVersion('express'), 'express-session': devVersion('express-session') },
-      devDependencies: { '@types/express': devVersion('@types/express'), '@types/express-session': devVersion('@types/express-session'), '@types/node': devVersion('@types/node') },
+      devDependencies: { '@types/express': devVersion('@types/express'), '@types/express-session': devVersion('@types/express-session'), '@types/node': devVersion('@types/node'), '@types/passport': devVersion('@types/passport') },
     }));
     npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
   });

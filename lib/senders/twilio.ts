@@ -25,30 +25,30 @@ export interface TwilioHttpClient {
 
 export interface TwilioSenderOptions {
   /** `AC` + 32 hex. Required unless `client` is given. */
-  accountSid?: string;
+  accountSid?: string | undefined;
   /** The account's auth token (or use `apiKey` + `apiSecret`). */
-  authToken?: string;
+  authToken?: string | undefined;
   /** An API key SID, `SK` + 32 hex, with `apiSecret`. */
-  apiKey?: string;
-  apiSecret?: string;
+  apiKey?: string | undefined;
+  apiSecret?: string | undefined;
   /** `MG` + 32 hex. Exactly one of `messagingServiceSid` and `from`. */
-  messagingServiceSid?: string;
+  messagingServiceSid?: string | undefined;
   /** An E.164 number, a short code, or an alphanumeric sender ID (up to 11 characters). */
-  from?: string;
+  from?: string | undefined;
   /** A ready `twilio(...)` client, instead of credentials. */
-  client?: TwilioMessagesClient;
+  client?: TwilioMessagesClient | undefined;
   /** Handed to the SDK as its `httpClient` (its documented hook; tests reach an emulator with it). */
-  httpClient?: TwilioHttpClient;
+  httpClient?: TwilioHttpClient | undefined;
   /** Twilio posts delivery status updates here: an absolute http(s) URL. */
-  statusCallback?: string;
+  statusCallback?: string | undefined;
   /**
    * The account's auth token, which Twilio signs delivery reports with. Required with
    * `statusCallback` when sending with `apiKey`/`apiSecret` or a ready `client`; overrides
    * `authToken` for the check otherwise.
    */
-  webhookAuthToken?: string;
+  webhookAuthToken?: string | undefined;
   /** How long to wait for Twilio, in ms. Default 10 000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Where delivery reports arrive and the token that proves they come from Twilio. */
