@@ -1,57 +1,99 @@
-// `npm run bench`: throughput and latency of each route against a bare Express baseline
-// measured in the same run, Redis commands per request, memory per pending code and
-// template render cost. Prints a table, writes bench/results/*.json and the README table.
+// `npm run bench`: throughput, server CPU and latency of each route against a bare Express
+// baseline measured in the same run, Redis round trips per request, memory per pending code
+// and per limiter key, cold require time, template render cost and the SMS pumping
+// simulation. Prints a table, writes bench/results/*.json and the README table.
 //
-// Options: --connections N (default 10), --duration S (default 5), --no-redis, --no-readme.
+// Options: --connections N (default 10), --duration S (default 8), --warmup S (default 1),
+// --no-redis, --no-readme, --only SUBSTRING (rows whose mode contains it; the rest of the
+// figures are still measured).
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
-const { phoneAt } = require('./phones');
+const { phoneAt, addressAt } = require('./phones');
+const { codeAt, wrongCodeAt, cookieAt, CLIENT } = require('./common');
 
 const { values } = parseArgs({
   options: {
     connections: { type: 'string', default: '10' },
     duration: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
     'no-redis': { type: 'boolean', default: false },
     'no-readme': { type: 'boolean', default: false },
   },
 });
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
-/** Warm-up requests use numbers from here on, so the measured run starts on fresh ones. */
-const WARMUP_OFFSET = 60_000;
 const duration = Number(values.duration);
+/** Warm-up requests use numbers and addresses from here on, so the measured window starts on fresh ones. */
+const WARMUP_OFFSET = 40_000;
+/** Codes seeded for the verify rows: the measured window (from 0) and the warm-up (from WARMUP_OFFSET). */
+const SEED = 52_000;
 const root = path.resolve(__dirname, '..');
-const CLIENT = { client_id: 'bench', connection: 'sms' };
+const RUN_ID = `${Date.now().toString(36)}${process.pid}`;
+const REDIS_PREFIX = `pwl-bench:${RUN_ID}:`;
+const BODY = { client_id: CLIENT.clientId, connection: 'sms' };
+
+// Two cores: the servers get core 1, this process (autocannon) and its helpers core 0.
+const PIN = os.cpus().length >= 2 && hasTaskset();
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function startServer(mode, seed = 0) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server.js'), mode, String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [path.join(__dirname, 'server.js'), mode, String(seed), REDIS_PREFIX];
+    const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.on('data', (d) => {
       const m = /ready (\d+)/.exec(d.toString());
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, port: Number(m[1]) });
     });
     child.once('exit', (code) => reject(new Error(`bench server ${mode} exited with ${code}`)));
   });
 }
 
-/**
- * Redis's own counters: `trips` are the commands a client sent (here only script calls:
- * EVALSHA/EVAL/SCRIPT), `all` adds the commands those scripts ran inside Redis.
- */
-function redisCommandCalls() {
+function stopServer(server) {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', resolve);
+    server.child.kill('SIGTERM');
+  });
+}
+
+/** Redis's own counters: script calls (EVALSHA/EVAL) and every command, those run inside scripts included. */
+function redisCommandStats() {
   const info = execFileSync('redis-cli', ['-h', '127.0.0.1', 'INFO', 'commandstats'], { encoding: 'utf8' });
-  const counts = { trips: 0, all: 0 };
+  const counts = { scripts: 0, all: 0 };
   for (const m of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
     if (m[1] === 'info') continue;
     counts.all += Number(m[2]);
-    if (/^(evalsha|eval|script)/.test(m[1])) counts.trips += Number(m[2]);
+    if (/^(evalsha|eval)$/.test(m[1])) counts.scripts += Number(m[2]);
   }
   return counts;
+}
+
+/** The Redis calls the server's client made (each a round trip), from its GET /__bench/redis. */
+function clientCalls(server) {
+  return new Promise((resolve, reject) => {
+    http.get(`${server.url}/__bench/redis`, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        const calls = JSON.parse(text);
+        resolve(Object.values(calls).reduce((n, c) => n + c, 0));
+      });
+    }).on('error', reject);
+  });
 }
 
 /** CPU time (user + system) a process has used, in µs, from /proc (Linux). */
@@ -61,14 +103,15 @@ function cpuMicros(pid) {
 }
 
 /** Runs a load and reports, besides autocannon's numbers, the server's CPU µs per request. */
-async function measure(server, row, seconds, offset) {
+async function measure(server, row, pathName) {
   const cpu = cpuMicros(server.child.pid);
-  const result = await run(server.url, row.path, row.body, seconds, offset);
+  const result = await run(server.url, pathName, row, duration, 0);
   result.cpuPerRequest = (cpuMicros(server.child.pid) - cpu) / Math.max(1, result.requests.total);
   return result;
 }
 
-function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
+/** Request i of a row: its body, its own X-Forwarded-For and (sessionStore rows) its own session cookie. */
+function run(url, pathName, row, seconds, offset) {
   let i = offset;
   return new Promise((resolve, reject) => {
     autocannon(
@@ -80,8 +123,12 @@ function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
           {
             method: 'POST',
             path: pathName,
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify(bodyAt(i++)) }),
+            setupRequest: (req) => {
+              const n = i++;
+              const headers = { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) };
+              if (row.cookie) headers.cookie = cookieAt(n);
+              return { ...req, headers, body: JSON.stringify(row.body(n)) };
+            },
           },
         ],
       },
@@ -90,18 +137,22 @@ function run(url, pathName, bodyAt, seconds = duration, offset = 0) {
   });
 }
 
-// The baseline gets the same request bodies as the start row, so the load generator (which
-// shares the machine's two cores) does the same work per request in every row.
-const BASELINE = { name: 'baseline: express.json + express-session, 200 JSON', mode: 'baseline', path: '/baseline', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) };
+const start = (i) => ({ ...BODY, phone_number: phoneAt(i) });
+const wrong = (i) => ({ ...BODY, phone_number: phoneAt(i), verification_code: wrongCodeAt(i) });
+const right = (i) => ({ ...BODY, phone_number: phoneAt(i), verification_code: codeAt(i) });
+/** `limits`: the default rate limits and fraud guard; the number in `target` is the req/s and CPU ratio aimed at. */
 const ROWS = [
-  { name: 'POST /passwordless/start (limits off)', mode: 'start', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
-  { name: 'POST /passwordless/start (limits on)', mode: 'start-limits', path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
-  { name: 'POST /passwordless/verify, wrong code (limits on)', mode: 'verify-wrong-limits', path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: '000000' }) },
-  { name: 'POST /passwordless/verify, right code (session regenerated)', mode: 'verify-right', seed: 90_000, path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: String(i % 1e6).padStart(6, '0') }) },
-  { name: 'start, redisStore (limits off)', mode: 'start-redis', redis: true, path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
-  { name: 'start, redisStore (limits on, in Redis)', mode: 'start-limits-redis', redis: true, path: '/passwordless/start', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i) }) },
-  { name: 'verify wrong code, redisStore (limits off)', mode: 'verify-wrong-redis', redis: true, path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: '000000' }) },
-  { name: 'verify right code, redisStore (limits off)', mode: 'verify-right-redis', seed: 90_000, redis: true, path: '/passwordless/verify', body: (i) => ({ ...CLIENT, phone_number: phoneAt(i), verification_code: String(i % 1e6).padStart(6, '0') }) },
+  { name: 'start, memoryStore (limits off)', mode: 'start', path: '/passwordless/start', body: start },
+  { name: 'start, memoryStore, default limits (memoryLimits)', mode: 'start-limits', path: '/passwordless/start', body: start, target: 0.8 },
+  { name: 'verify wrong code, memoryStore, default limits (memoryLimits)', mode: 'verify-wrong-limits', path: '/passwordless/verify', body: wrong, target: 0.8 },
+  { name: 'verify right code, memoryStore (limits off)', mode: 'verify-right', path: '/passwordless/verify', body: right },
+  { name: 'verify right code, memoryStore, default limits', mode: 'verify-right-limits', path: '/passwordless/verify', body: right, target: 0.7 },
+  { name: 'verify right code, sessionStore, default limits', mode: 'verify-right-limits-session', path: '/passwordless/verify', body: right, cookie: true, target: 0.7 },
+  { name: 'start, redisStore (limits off)', mode: 'start-redis', redis: true, path: '/passwordless/start', body: start },
+  { name: 'start, redisStore, default limits in Redis', mode: 'start-limits-redis', redis: true, path: '/passwordless/start', body: start, target: 0.7, trips: 1 },
+  { name: 'verify wrong code, redisStore (limits off)', mode: 'verify-wrong-redis', redis: true, path: '/passwordless/verify', body: wrong },
+  { name: 'verify wrong code, redisStore, default limits in Redis', mode: 'verify-wrong-limits-redis', redis: true, path: '/passwordless/verify', body: wrong, target: 0.7, trips: 1 },
+  { name: 'verify right code, redisStore, default limits in Redis', mode: 'verify-right-limits-redis', redis: true, path: '/passwordless/verify', body: right, target: 0.7, trips: 1 },
 ];
 
 function childJson(args) {
@@ -112,75 +163,158 @@ function fmt(n, digits = 0) {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+async function measureRow(row) {
+  // A fresh baseline server with the same warm-up and the same requests (bodies, addresses,
+  // cookies), measured right before each row: this machine's speed drifts from minute to
+  // minute, so each ratio compares equals that ran side by side.
+  const baselineServer = await startServer('baseline');
+  let base;
+  try {
+    await run(baselineServer.url, '/baseline', row, warmup, WARMUP_OFFSET);
+    base = await measure(baselineServer, row, '/baseline');
+  } finally {
+    await stopServer(baselineServer);
+  }
+  const server = await startServer(row.mode, row.mode.startsWith('verify-') ? SEED : 0);
+  try {
+    // About a second of load for the JIT and the caches, on numbers the measured window won't reuse.
+    await run(server.url, row.path, row, warmup, WARMUP_OFFSET);
+    const before = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
+    const r = await measure(server, row, row.path);
+    const after = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
+    const per = (n) => n / Math.max(1, r.requests.total);
+    const redis = before && after
+      ? { roundTrips: per(after.calls - before.calls), scriptCalls: per(after.stats.scripts - before.stats.scripts), commands: per(after.stats.all - before.stats.all) }
+      : undefined;
+    const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
+    const result = {
+      name: row.name, mode: row.mode, target: row.target, targetTrips: row.trips,
+      reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses, errors: r.errors,
+      redis, baselineReqPerSec: base.requests.average, ratio: r.requests.average / base.requests.average,
+      cpuPerRequest: r.cpuPerRequest, baselineCpuPerRequest: base.cpuPerRequest, cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
+    };
+    process.stderr.write(`${row.name}: ${fmt(result.reqPerSec)} req/s (baseline ${fmt(result.baselineReqPerSec)}, ×${fmt(result.ratio, 2)}), CPU ${fmt(result.cpuPerRequest)} µs (baseline ${fmt(result.baselineCpuPerRequest)}, ×${fmt(result.cpuRatio, 2)}) ${JSON.stringify(statuses)}${redis ? ` redis ${JSON.stringify(redis)}` : ''}\n`);
+    return result;
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** Deletes this run's keys (the prefix is unique per run). */
+async function cleanRedis() {
+  const { createClient } = require('redis');
+  const client = createClient({ url: 'redis://127.0.0.1:6379' });
+  await client.connect();
+  let deleted = 0;
+  try {
+    for await (const batch of client.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) {
+      const keys = Array.isArray(batch) ? batch : [batch];
+      if (keys.length > 0) deleted += await client.del(keys);
+    }
+  } finally {
+    await client.quit();
+  }
+  return deleted;
+}
+
+/** The verdict of one target: met, or not with the figure. */
+function verdict(ok) {
+  return ok ? '**met**' : '**not met**';
+}
+
+function targetLines(results, memory, limiterMemory, cold, fraud) {
+  const lines = ['| target | measured | status |', '|---|---|---|'];
+  const row = (mode) => results.find((r) => r.mode === mode);
+  const both = (r, t) => r && r.ratio >= t && r.cpuRatio >= t;
+  const show = (r) => (r ? `${fmt(r.ratio, 2)}× req/s, ${fmt(r.cpuRatio, 2)}× CPU` : 'not measured');
+  for (const [mode, label] of [['start-limits', 'start, default limits (memory)'], ['verify-wrong-limits', 'wrong-code verify, default limits (memory)']]) {
+    const r = row(mode);
+    lines.push(`| ${label} ≥ 0.80× baseline req/s and CPU | ${show(r)} | ${verdict(both(r, 0.8))} |`);
+  }
+  for (const mode of ['start-limits-redis', 'verify-wrong-limits-redis', 'verify-right-limits-redis']) {
+    const r = row(mode);
+    const trips = r?.redis ? fmt(r.redis.roundTrips, 2) : '?';
+    lines.push(`| ${r?.name ?? mode}: ≥ 0.70× and 1 round trip | ${show(r)}, ${trips} round trips | ${verdict(both(r, 0.7) && r.redis && r.redis.roundTrips <= 1.01)} |`);
+  }
+  for (const mode of ['verify-right-limits', 'verify-right-limits-session', 'verify-right-limits-redis']) {
+    const r = row(mode);
+    lines.push(`| ${r?.name ?? mode} ≥ 0.70× | ${show(r)} | ${verdict(both(r, 0.7))} |`);
+  }
+  const m = memory.find((x) => x.count === 1_000_000);
+  if (m) lines.push(`| ≤ 300 heap bytes per pending code at 1,000,000 codes | ${fmt(m.heapBytesPerCode)} B | ${verdict(m.heapBytesPerCode <= 300)} |`);
+  lines.push(`| memoryLimits: bytes per tracked key (no target; reported) | ${fmt(limiterMemory.heapBytesPerKey)} B | reported |`);
+  lines.push(`| cold require does not load the twilio SDK | ${cold.twilioLoaded ? 'loaded' : 'not loaded'}, ${fmt(cold.medianMs)} ms | ${verdict(!cold.twilioLoaded)} |`);
+  for (const s of fraud.scenarios) {
+    lines.push(`| fraud guard (${s.name}): ≤ ${s.minSends} SMS per pumped prefix, 0 real logins refused | max ${s.maxSentPerPumpedPrefix} per prefix, ${s.realRefused} refused | ${verdict(s.maxSentPerPumpedPrefix <= s.minSends && s.realRefused === 0)} |`);
+  }
+  return lines;
+}
+
 async function main() {
   const results = [];
-  for (const row of ROWS) {
-    if (row.redis && values['no-redis']) continue;
-    // A fresh baseline server with the same warm-up, measured right before each row: this
-    // machine's speed drifts by ±15 % over minutes, and a long-lived baseline would keep
-    // getting faster from JIT warmth alone, so each ratio compares equals that ran side by side.
-    const baselineServer = await startServer(BASELINE.mode);
-    let base;
-    try {
-      await run(baselineServer.url, BASELINE.path, BASELINE.body, warmup, WARMUP_OFFSET);
-      base = await measure(baselineServer, BASELINE);
-    } finally {
-      baselineServer.child.kill();
-    }
-    const server = await startServer(row.mode, row.seed);
-    const { child, url } = server;
-    try {
-      // A warm-up the JIT and the caches need, with request bodies the measured run won't reuse.
-      await run(url, row.path, row.body, warmup, WARMUP_OFFSET);
-      const before = row.redis ? redisCommandCalls() : undefined;
-      const r = await measure(server, row);
-      const after = row.redis ? redisCommandCalls() : undefined;
-      const per = (n) => n / Math.max(1, r.requests.total);
-      const commands = before && after ? { trips: per(after.trips - before.trips), all: per(after.all - before.all) } : undefined;
-      const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
-      results.push({
-        name: row.name, mode: row.mode, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses,
-        errors: r.errors, redisCommandsPerRequest: commands, baselineReqPerSec: base.requests.average, ratio: r.requests.average / base.requests.average,
-        cpuPerRequest: r.cpuPerRequest, baselineCpuPerRequest: base.cpuPerRequest, cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
-      });
-      process.stderr.write(`${row.name}: ${fmt(r.requests.average)} req/s (baseline ${fmt(base.requests.average)}) ${JSON.stringify(statuses)}\n`);
-    } finally {
-      child.kill();
-    }
+  const rows = ROWS.filter((r) => !(r.redis && values['no-redis']) && (!values.only || r.mode.includes(values.only)));
+  try {
+    for (const row of rows) results.push(await measureRow(row));
+  } finally {
+    if (rows.some((r) => r.redis)) process.stderr.write(`Redis: deleted ${await cleanRedis()} keys under ${REDIS_PREFIX}\n`);
   }
 
+  process.stderr.write('memory, cold require, template, fraud simulation...\n');
   const memory = [100_000, 1_000_000].map((n) => childJson(['--expose-gc', path.join(__dirname, 'memory.js'), String(n)]));
+  const limiterMemory = childJson(['--expose-gc', path.join(__dirname, 'limits-memory.js'), '50000']);
+  const cold = childJson([path.join(__dirname, 'cold-require.js'), root, '7']);
+  const beforeFile = path.join(__dirname, 'results', 'cold-require-before.json');
+  const coldBefore = fs.existsSync(beforeFile) ? JSON.parse(fs.readFileSync(beforeFile, 'utf8')) : undefined;
   const template = childJson([path.join(__dirname, 'template.js')]);
+  const fraud = childJson([path.join(__dirname, 'fraud.js')]);
 
+  const redisCell = (r) => (r.redis === undefined ? '' : `${fmt(r.redis.roundTrips, 2)} (${fmt(r.redis.scriptCalls, 2)} / ${fmt(r.redis.commands, 2)})`);
+  const statusCell = (r) => Object.entries(r.statuses).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ');
   const lines = [
-    `Node ${process.version}, ${require('node:os').cpus().length} cores, autocannon ${connections} connections × ${duration} s per row (after ${warmup} s of warm-up), servers in their own processes on 127.0.0.1; the baseline (a bare Express app with express.json and express-session answering 200 JSON, same request bodies) runs in a fresh process with the same warm-up right before each row.`,
+    `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? 'each server pinned to core 1 (`taskset -c 1`), autocannon on core 0' : 'no CPU pinning'}; autocannon ${connections} connections × ${duration} s per row after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests) runs in a fresh process with the same warm-up right before each row.`,
     '',
-    '| row | req/s | p50 ms | p99 ms | baseline req/s, just before | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (commands incl. inside scripts) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.cpuPerRequest)} (${fmt(r.baselineCpuPerRequest)}) | ${fmt(r.cpuRatio, 2)} | ${r.redisCommandsPerRequest === undefined ? '' : `${fmt(r.redisCommandsPerRequest.trips, 2)} (${fmt(r.redisCommandsPerRequest.all, 2)})`} |`),
+    '| row | req/s | p50 ms | p99 ms | answers | baseline req/s | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (EVALSHA+EVAL / all commands, from INFO) |',
+    '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${statusCell(r)} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.cpuPerRequest)} (${fmt(r.baselineCpuPerRequest)}) | ${fmt(r.cpuRatio, 2)} | ${redisCell(r)} |`),
     '',
     '| memoryStore, pending codes | heap bytes / code | resident bytes / code |',
     '|---|---:|---:|',
     ...memory.map((m) => `| ${fmt(m.count)} | ${fmt(m.heapBytesPerCode)} | ${fmt(m.rssBytesPerCode)} |`),
     '',
+    `memoryLimits: ${fmt(limiterMemory.heapBytesPerKey)} heap bytes per tracked key (${fmt(limiterMemory.keys)} keys from ${fmt(limiterMemory.starts)} starts through take(), each from its own address to its own number: ${fmt(limiterMemory.heapBytesPerStart)} bytes per start, maxKeys ${fmt(limiterMemory.maxKeys)}).`,
+    '',
+    `Cold \`require('express-passwordless-sms')\` (fresh process, median of ${cold.runs}): ${fmt(cold.medianMs)} ms, ${cold.modulesLoaded} modules, twilio SDK ${cold.twilioLoaded ? 'loaded' : 'not loaded'}${coldBefore ? `; before this round (${coldBefore.commit}): ${fmt(coldBefore.medianMs)} ms, ${coldBefore.modulesLoaded} modules, twilio SDK ${coldBefore.twilioLoaded ? 'loaded' : 'not loaded'} (measured ${coldBefore.date.slice(0, 10)} on this machine)` : ''}.`,
+    '',
     `Template render: ${fmt(template.plainMicroseconds, 2)} µs for the plain default template, ${fmt(template.multiLanguageMicroseconds, 2)} µs for a five-language template set with negotiation (per message).`,
+    '',
+    `SMS pumping simulation (\`bench/fraud.js\`, the login core in process on an injected clock, default fraud guard: ${fraud.settings.minSends} sends, ${fraud.settings.minConversion} conversion, ${fraud.settings.prefixDigits}-digit prefixes, ${fraud.settings.windowSeconds / 3600} h window; every request from its own address, spread over one hour):`,
+    '',
+    '| scenario | pumped starts | SMS sent to pumped prefixes (max per prefix) | pumped starts refused | real logins | real logins refused |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...fraud.scenarios.map((s) => `| ${s.name} | ${fmt(s.pumpedStarts)} over ${s.pumpedPrefixes} prefixes | ${fmt(s.pumpedSent)} (${s.maxSentPerPumpedPrefix}) | ${fmt(s.pumpedRefused)} | ${fmt(s.realLogins)} over ${s.realPrefixes} prefixes | ${s.realRefused} |`),
+    '',
+    'Targets (issue "Performance round 2"), from this run:',
+    '',
+    ...targetLines(results, memory, limiterMemory, cold, fraud),
   ];
   const table = lines.join('\n');
   process.stdout.write(`\n${table}\n`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const json = { date: new Date().toISOString(), node: process.version, connections, duration, rows: results, memory, template };
+  const json = { date: new Date().toISOString(), node: process.version, pinned: PIN, connections, duration, warmup, rows: results, memory, limiterMemory, coldRequire: cold, coldRequireBefore: coldBefore, template, fraud };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(json, null, 2));
-  fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(json, null, 2));
+  if (!values.only) {
+    fs.writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(json, null, 2));
+    fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(json, null, 2));
+  }
 
-  if (!values['no-readme']) {
+  if (!values['no-readme'] && !values.only) {
     const readme = path.join(root, 'README.md');
     const text = fs.readFileSync(readme, 'utf8');
-    const start = '<!-- bench:start -->';
-    const end = '<!-- bench:end -->';
-    if (text.includes(start) && text.includes(end)) {
-      fs.writeFileSync(readme, text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${table}\n${end}`));
+    const open = '<!-- bench:start -->';
+    const close = '<!-- bench:end -->';
+    if (text.includes(open) && text.includes(close)) {
+      fs.writeFileSync(readme, text.replace(new RegExp(`${open}[\\s\\S]*?${close}`), () => `${open}\n${table}\n${close}`));
       process.stderr.write('README.md performance table updated\n');
     }
   }

@@ -1,0 +1,25 @@
+// What the bench runner and the bench servers must agree on: secrets, the client, the codes
+// seeded for verify rows, and the session cookies of the sessionStore row.
+'use strict';
+const { createHmac } = require('node:crypto');
+
+const SECRET = 'benchmark-secret-0123456789abcdef-0123';
+const SESSION_SECRET = 's';
+const CLIENT = { clientId: 'bench', name: 'Bench' };
+
+/** The code seeded for number i (its last 6 digits), and a code that is never it. */
+const codeAt = (i) => String(i % 1e6).padStart(6, '0');
+const wrongCodeAt = (i) => String((i + 1) % 1e6).padStart(6, '0');
+
+/** The express-session id and sessionStore binding seeded for request i (sessionStore rows). */
+const sessionIdAt = (i) => `bench-session-${i}`;
+const bindingAt = (i) => `bench-binding-${i}`;
+
+/** express-session's signed cookie (cookie-signature: HMAC-SHA256, base64 without padding). */
+function cookieAt(i) {
+  const sid = sessionIdAt(i);
+  const signature = createHmac('sha256', SESSION_SECRET).update(sid).digest('base64').replace(/=+$/, '');
+  return `connect.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`;
+}
+
+module.exports = { SECRET, SESSION_SECRET, CLIENT, codeAt, wrongCodeAt, sessionIdAt, bindingAt, cookieAt };

@@ -1,0 +1,107 @@
+// Where a request's CPU goes: `node bench/profile.js [MODE...] [--seconds S]` runs a bench
+// server with the V8 CPU profiler on (what `node --cpu-prof` runs, started after the verify
+// rows' seeding, 250 µs sampling), loads it like `npm run bench` does (own address and number
+// per request, ~1 s warm-up), and attributes the profile's samples to components: a sample is
+// charged to the innermost frame that is package code (dist/…) or a dependency the package
+// calls (libphonenumber-js, liquidjs, lru-cache, negotiator, jose), unless an Express, HTTP or
+// stream frame comes first (writing the answer, parsing the body: work the baseline does too).
+// Node's own crypto and builtins are charged to the package frame that called them. Prints µs per request by component and writes bench/results/profile-*.json.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const { phoneAt, addressAt } = require('./phones');
+const { wrongCodeAt, CLIENT } = require('./common');
+
+const args = process.argv.slice(2);
+const si = args.indexOf('--seconds');
+const seconds = si >= 0 ? Number(args.splice(si, 2)[1]) : 8;
+const modes = args.length > 0 ? args : ['start-limits', 'verify-wrong-limits'];
+const DEPENDENCIES = ['libphonenumber-js', 'liquidjs', 'lru-cache', 'negotiator', 'jose'];
+
+function load(url, pathName, body, duration, offset) {
+  let i = offset;
+  return new Promise((resolve, reject) => autocannon({
+    url, connections: 10, duration,
+    requests: [{ method: 'POST', path: pathName, setupRequest: (req) => { const n = i++; return { ...req, headers: { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) }, body: JSON.stringify(body(n)) }; } }],
+  }, (err, r) => (err ? reject(err) : resolve(r))));
+}
+
+const SHARED = 'shared with the baseline (Node HTTP, Express, body parser, express-session, answer writing, GC)';
+/** Frames of work any Express app does: HTTP, streams, Express and its middleware. */
+const SHARED_URL = /node_modules\/(?!(libphonenumber-js|liquidjs|lru-cache|negotiator|jose)\/)|node:_http|node:net|node:internal\/(streams|http|stream_base)|node:events|node:internal\/timers/;
+
+/** The component a frame belongs to, SHARED, or undefined for a neutral frame (crypto, builtins). */
+function componentOf(frame) {
+  const url = frame.callFrame.url || '';
+  if (SHARED_URL.test(url)) return SHARED;
+  const dep = DEPENDENCIES.find((d) => url.includes(`/node_modules/${d}/`));
+  if (dep) return dep;
+  const m = /[/\\]dist[/\\](.+)\.js$/.exec(url);
+  if (m) return `${m[1]} ${frame.callFrame.functionName || '(anonymous)'}`;
+  return undefined;
+}
+
+function attribute(profile, requests) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const cache = new Map();
+  const labelOf = (id) => {
+    if (cache.has(id)) return cache.get(id);
+    let label;
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      label = componentOf(byId.get(cur));
+      if (label) break;
+    }
+    cache.set(id, label ?? null);
+    return label ?? null;
+  };
+  const totals = new Map();
+  let idle = 0;
+  let busy = 0;
+  profile.samples.forEach((id, k) => {
+    const dt = profile.timeDeltas[k + 1] ?? 0;
+    const name = byId.get(id).callFrame.functionName;
+    if (name === '(idle)') { idle += dt; return; }
+    busy += dt;
+    const label = labelOf(id) ?? SHARED;
+    totals.set(label, (totals.get(label) || 0) + dt);
+  });
+  const rows = [...totals.entries()].map(([component, us]) => ({ component, usPerRequest: us / requests })).sort((a, b) => b.usPerRequest - a.usPerRequest);
+  return { busyUsPerRequest: busy / requests, rows };
+}
+
+async function profileMode(mode) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-prof-'));
+  const file = path.join(dir, 'server.cpuprofile');
+  const child = spawn('taskset', ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } });
+  const url = await new Promise((resolve) => child.stdout.on('data', (d) => { const m = /ready (\d+)/.exec(d.toString()); if (m) resolve(`http://127.0.0.1:${m[1]}`); }));
+  const [pathName, body] = mode.startsWith('verify-')
+    ? ['/passwordless/verify', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i), verification_code: wrongCodeAt(i) })]
+    : ['/passwordless/start', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) })];
+  const warm = await load(url, pathName, body, 1, 40_000);
+  const r = await load(url, pathName, body, seconds, 0);
+  await new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); });
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  // The whole profile, warm-up included: requests counted over both loads.
+  const requests = warm.requests.total + r.requests.total;
+  return { mode, requests, ...attribute(profile, requests) };
+}
+
+async function main() {
+  const results = [];
+  for (const mode of modes) {
+    const p = await profileMode(mode);
+    results.push(p);
+    process.stdout.write(`\n${mode}: ${p.busyUsPerRequest.toFixed(0)} µs busy per request\n`);
+    for (const row of p.rows.slice(0, 18)) process.stdout.write(`  ${row.usPerRequest.toFixed(1).padStart(7)}  ${row.component}\n`);
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(__dirname, 'results', `profile-${stamp}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, results }, null, 2));
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
