@@ -193,9 +193,14 @@ export function createLogin(config: Config): Login {
     return phone;
   }
 
-  /** The store key of a code: the number's tag (its Redis Cluster slot), then the code key. */
-  function storeKey(keys: CodeKeys, phone: string, clientId: string, binding: string): string {
-    return `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, clientId, binding)}`;
+  /** A number's hashed key: its limit buckets' key and its Redis Cluster slot tag. */
+  function numberKey(phone: string): string {
+    return keyring.limitKey(`phone:${phone}`);
+  }
+
+  /** The store key of a code: the number's key (so its slot), then the code key. */
+  function storeKey(keys: CodeKeys, tag: string, phone: string, clientId: string, binding: string): string {
+    return `${tag}.${keys.codeKey(phone, clientId, binding)}`;
   }
 
   /** The end user's address: a trusted `auth0-forwarded-for`, else the request's. */
@@ -271,11 +276,12 @@ export function createLogin(config: Config): Login {
     const request = { ip: address, userAgent: input.request.userAgent };
     const message = composeMessage(config, { applicationName: client.name, phone: phone.e164, code, headers: input.request.headers });
     const keys = keyring.current;
-    const key = storeKey(keys, phone.e164, client.clientId, binding);
+    const tag = numberKey(phone.e164);
+    const key = storeKey(keys, tag, phone.e164, client.clientId, binding);
     const record: CodeRecord = { id: newId(), hash: keys.codeHash(phone.e164, client.clientId, binding, code), expiresAt: now + config.otp.ttlMs };
     if (nonce !== undefined) record.data = nonce;
     const answer: StartResult = { id: record.id, phoneNumber: phone.e164, requestLanguage: message.requestLanguage };
-    const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId);
+    const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId, tag);
     // Under disableSignup an unknown number is stored a decoy (a code nobody receives), so that
     // its verifies answer exactly as a registered number's do.
     const known = config.disableSignup ? await isKnownUser(phone.e164, client.clientId, request) : true;
@@ -319,12 +325,12 @@ export function createLogin(config: Config): Login {
   }
 
   /** The store's verify under the current secret, then (only while no code was found) the older ones. */
-  async function verifyInStore(input: RedeemInput, code: string, ctx: StoreContext, plan: ReturnType<Limits['verify']> | undefined): Promise<VerifyResult & { refused?: Refusal }> {
+  async function verifyInStore(input: RedeemInput, code: string, ctx: StoreContext, tag: string, plan: ReturnType<Limits['verify']> | undefined): Promise<VerifyResult & { refused?: Refusal }> {
     const binding = input.binding ?? '';
     const { phone } = input;
     const clientId = input.client.clientId;
     const keys = keyring.current;
-    const key = storeKey(keys, phone, clientId, binding);
+    const key = storeKey(keys, tag, phone, clientId, binding);
     const hash = keys.codeHash(phone, clientId, binding, code);
     let result: VerifyResult & { refused?: Refusal };
     if (fused && plan) {
@@ -344,7 +350,7 @@ export function createLogin(config: Config): Login {
     }
     // Codes pending from before a secret rotation live under the older secrets' keys.
     for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
-      const previous = await guarded(() => store.verify(storeKey(old, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx));
+      const previous = await guarded(() => store.verify(storeKey(old, tag, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx));
       if (previous.outcome !== 'invalid' || previous.pending !== false) return previous;
     }
     return result;
@@ -355,8 +361,9 @@ export function createLogin(config: Config): Login {
     const code = input.code.slice(0, MAX_CODE_INPUT);
     const clientId = input.client.clientId;
     const request = { ip: input.request.ip, userAgent: input.request.userAgent };
-    const plan = limits?.verify(addressKey(input.request.ip, subnet), input.phone);
-    const result = await verifyInStore(input, code, context(now), plan);
+    const tag = numberKey(input.phone);
+    const plan = limits?.verify(addressKey(input.request.ip, subnet), input.phone, tag);
+    const result = await verifyInStore(input, code, context(now), tag, plan);
     if (result.refused) {
       metrics.verify('refused');
       throw refusal(result.refused, input.phone, clientId);

@@ -2,6 +2,7 @@
  * Phone numbers: parsing and E.164 normalisation with libphonenumber-js's full ("max")
  * metadata, which is what tells a mobile number from a premium-rate one.
  */
+import { LRUCache } from 'lru-cache';
 import { parsePhoneNumberFromString, isSupportedCountry } from 'libphonenumber-js/max';
 import type { PhoneNumberType } from '../types';
 
@@ -30,15 +31,30 @@ export const PHONE_TYPES: readonly PhoneNumberType[] = [
  * anything that is not a string holding exactly one valid number: `extract: false` stops
  * libphonenumber from fishing a number out of surrounding text.
  */
+/**
+ * Recent parses, by input: a verify almost always follows the start of the same number, and
+ * libphonenumber's parse is most of a request's own cost. Bounded; results are frozen.
+ */
+const recent = new LRUCache<string, Phone | false>({ max: 10_000 });
+
 export function parsePhone(input: unknown, withType = true): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
+  const cacheKey = `${withType ? 't' : 'n'}${input}`;
+  const cached = recent.get(cacheKey);
+  if (cached !== undefined) return cached || undefined;
+  const phone = parseUncached(input, withType);
+  recent.set(cacheKey, phone ?? false);
+  return phone;
+}
+
+function parseUncached(input: string, withType: boolean): Phone | undefined {
   const parsed = parsePhoneNumberFromString(input.trim(), { extract: false });
   if (!parsed) return undefined;
   // With the full metadata, isValid() is getType() !== undefined: ask once, not twice. The
   // isValid() fallback covers a numbering plan without type patterns.
   const type = withType ? parsed.getType() : undefined;
   if (type === undefined && !parsed.isValid()) return undefined;
-  return { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode, type };
+  return Object.freeze({ e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode, type });
 }
 
 export function isCountryCode(code: unknown): code is string {

@@ -3,7 +3,7 @@
  * OpenID configuration, and /userinfo for access tokens issued without an audience.
  */
 import type { Request, Response } from 'express';
-import { errors as joseErrors } from 'jose';
+import { loadJose } from '../tokens/jose';
 import { OTP_GRANT, fail } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
@@ -41,7 +41,7 @@ export function openIdConfigurationRoute(tokens: ResolvedTokens) {
 
 /** A token that is not ours, is malformed or has expired: answered 401. Anything else is a bug and is logged. */
 function isTokenProblem(err: unknown): boolean {
-  return err instanceof joseErrors.JOSEError || err instanceof SyntaxError || (err instanceof Error && err.message === 'unknown key');
+  return err instanceof loadJose().errors.JOSEError || err instanceof SyntaxError || (err instanceof Error && err.message === 'unknown key');
 }
 
 export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger: Logger) {

@@ -41,8 +41,9 @@ export interface VerifyPlan {
 export interface Limits {
   readonly backend: LimitBackend;
   readonly fraud: FraudSettings | undefined;
-  start(address: string, phone: string, clientId: string): StartPlan;
-  verify(address: string, phone: string): VerifyPlan;
+  /** `numberKey` is the number's hashed key when the caller has it already (`limitKey('phone:' + phone)`). */
+  start(address: string, phone: string, clientId: string, numberKey?: string): StartPlan;
+  verify(address: string, phone: string, numberKey?: string): VerifyPlan;
   clientAuth(address: string): Bucket | undefined;
   /** The buckets a failed send gives back: all but the address's. */
   refundable(plan: StartPlan): readonly Bucket[];
@@ -55,41 +56,44 @@ export function fraudPrefix(phone: string, settings: FraudSettings): string | un
 }
 
 export function createLimits(settings: ResolvedRateLimits, fraud: FraudSettings | undefined, backend: LimitBackend, keyring: Keyring): Limits {
-  const bucket = (name: LimitName, group: Bucket['group'], key: string, limit: number, windowMs: number, refusal: ErrorName): Bucket | undefined =>
-    limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key, limit, windowMs, refusal }) : undefined;
+  // The key is computed only for a limit that is on: an HMAC is most of a bucket's cost.
+  const bucket = (name: LimitName, group: Bucket['group'], key: () => string, limit: number, windowMs: number, refusal: ErrorName): Bucket | undefined =>
+    limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), limit, windowMs, refusal }) : undefined;
   const present = (list: Array<Bucket | undefined>): Bucket[] => list.filter((b): b is Bucket => b !== undefined);
   const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
 
   return {
     backend,
     fraud,
-    start(address, phone, clientId) {
-      const a = hashed('ip', address);
-      const n = hashed('phone', phone);
+    start(address, phone, clientId, numberKey) {
+      let a: string | undefined;
+      let n: string | undefined = numberKey;
+      const addressKey = () => (a ??= hashed('ip', address));
+      const phoneKey = () => (n ??= hashed('phone', phone));
       const buckets = present([
         // Address and global first: a client over its own limit spends nothing of a number's.
-        bucket('startsPerIpPerHour', 'address', a, settings.startsPerIpPerHour, HOUR, 'startsPerAddress'),
-        bucket('sendsPerDay', 'global', 'all', settings.sendsPerDay, DAY, 'sendsPerDay'),
-        bucket('sendsPerClientPerDay', 'global', hashed('client', clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
+        bucket('startsPerIpPerHour', 'address', addressKey, settings.startsPerIpPerHour, HOUR, 'startsPerAddress'),
+        bucket('sendsPerDay', 'global', () => 'all', settings.sendsPerDay, DAY, 'sendsPerDay'),
+        bucket('sendsPerClientPerDay', 'global', () => hashed('client', clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
         // The number without its last 4 digits: SMS pumping walks through consecutive numbers.
-        bucket('sendsPerPrefixPerHour', 'global', hashed('prefix', phone.slice(0, -4)), settings.sendsPerPrefixPerHour, HOUR, 'sendsPerPrefix'),
-        bucket('resendCooldownSeconds', 'number', n, 1, settings.resendCooldownSeconds * 1000, 'cooldown'),
-        bucket('sendsPerPhonePerHour', 'number', n, settings.sendsPerPhonePerHour, HOUR, 'sendsPerPhone'),
-        bucket('sendsPerPhonePerDay', 'number', n, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
+        bucket('sendsPerPrefixPerHour', 'global', () => hashed('prefix', phone.slice(0, -4)), settings.sendsPerPrefixPerHour, HOUR, 'sendsPerPrefix'),
+        bucket('resendCooldownSeconds', 'number', phoneKey, 1, settings.resendCooldownSeconds * 1000, 'cooldown'),
+        bucket('sendsPerPhonePerHour', 'number', phoneKey, settings.sendsPerPhonePerHour, HOUR, 'sendsPerPhone'),
+        bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
       ]);
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
       return { buckets, fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined };
     },
-    verify(address, phone) {
+    verify(address, phone, numberKey) {
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
       return {
-        address: bucket('failedVerifiesPerIpPerHour', 'address', hashed('ip', address), settings.failedVerifiesPerIpPerHour, HOUR, 'verifiesPerAddress'),
-        phone: bucket('failedVerifiesPerPhonePerHour', 'number', hashed('phone', phone), settings.failedVerifiesPerPhonePerHour, HOUR, 'failedVerifiesPerPhone'),
+        address: bucket('failedVerifiesPerIpPerHour', 'address', () => hashed('ip', address), settings.failedVerifiesPerIpPerHour, HOUR, 'verifiesPerAddress'),
+        phone: bucket('failedVerifiesPerPhonePerHour', 'number', () => numberKey ?? hashed('phone', phone), settings.failedVerifiesPerPhonePerHour, HOUR, 'failedVerifiesPerPhone'),
         fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined,
       };
     },
     clientAuth(address) {
-      return bucket('failedClientAuthPerIpPerHour', 'address', hashed('ip', address), settings.failedClientAuthPerIpPerHour, HOUR, 'clientAuthPerAddress');
+      return bucket('failedClientAuthPerIpPerHour', 'address', () => hashed('ip', address), settings.failedClientAuthPerIpPerHour, HOUR, 'clientAuthPerAddress');
     },
     refundable(plan) {
       return plan.buckets.filter((b) => b.group !== 'address');

@@ -4,7 +4,7 @@
  * as Bearer token. A gateway written for Auth0 keeps working unchanged. A send is never
  * retried: a request that timed out may still have reached the gateway.
  */
-import { SignJWT } from 'jose';
+import { loadJose } from '../tokens/jose';
 import { ErrorCodes, PasswordlessError } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
@@ -137,7 +137,7 @@ function payload(gateway: ResolvedGateway, message: SmsMessage): Record<string, 
 
 async function bearerToken(auth: ResolvedAuthentication): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setAudience(auth.audience).setIssuedAt(iat).setExpirationTime(iat + TOKEN_LIFETIME_SECONDS);
+  const jwt = new (loadJose().SignJWT)({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setAudience(auth.audience).setIssuedAt(iat).setExpirationTime(iat + TOKEN_LIFETIME_SECONDS);
   if (auth.subject !== undefined) jwt.setSubject(auth.subject);
   return jwt.sign(auth.key);
 }

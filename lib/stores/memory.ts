@@ -33,6 +33,15 @@ interface Entry {
 
 const OPTIONS = keysOf<MemoryStoreOptions>()(['max']);
 
+/**
+ * A flat copy of a key. Keys built by concatenation are V8 "cons strings" (a tree of the
+ * parts), which cost about 80 bytes more each than the same characters stored flat; at a
+ * million pending codes that is most of the difference between 240 and 320 bytes per code.
+ */
+function flat(key: string): string {
+  return Buffer.from(key, 'latin1').toString('latin1');
+}
+
 export function memoryStore(options?: MemoryStoreOptions): CodeStore {
   const o = checkObject<MemoryStoreOptions>(options, 'memoryStore(options)', OPTIONS, '{ max: 100000 }');
   const max = integerIn('memoryStore.max', o.max, 1, 50_000_000, 100_000);
@@ -46,7 +55,7 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
     async save(key, record) {
       const entry: Entry = { h: record.hash, e: record.expiresAt, a: 0 };
       if (record.data !== undefined) entry.d = record.data;
-      cache.set(key, entry);
+      cache.set(flat(key), entry);
     },
     async verify(key, hash, ctx) {
       const entry = cache.get(key);

@@ -4,7 +4,8 @@
  * client's algorithm. Access tokens are signed with the first configured key, so APIs can
  * verify them from the JWKS; without keys they only serve this server's /userinfo.
  */
-import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { loadJose } from './jose';
 import type { ResolvedClient } from '../config/options';
 import type { PasswordlessUser } from '../core/users';
 import type { ResolvedTokens } from './config';
@@ -23,7 +24,7 @@ export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient
   const iat = Math.floor(nowMs / 1000);
   const claims: JWTPayload = { ...profileClaims(user) };
   if (nonce !== undefined) claims.nonce = nonce;
-  const jwt = new SignJWT(claims).setIssuer(tokens.issuer).setSubject(user.user_id).setAudience(client.clientId).setIssuedAt(iat).setExpirationTime(iat + tokens.idTtl);
+  const jwt = new (loadJose().SignJWT)(claims).setIssuer(tokens.issuer).setSubject(user.user_id).setAudience(client.clientId).setIssuedAt(iat).setExpirationTime(iat + tokens.idTtl);
   if (client.idTokenAlg === 'HS256') {
     return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(client.secret as string));
   }
@@ -33,7 +34,7 @@ export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient
 
 export async function signAccessToken(tokens: ResolvedTokens, client: ResolvedClient, user: PasswordlessUser, audience: string | undefined, scope: string, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  const jwt = new SignJWT({ scope, azp: client.clientId, phone_number: user.phone_number })
+  const jwt = new (loadJose().SignJWT)({ scope, azp: client.clientId, phone_number: user.phone_number })
     .setIssuer(tokens.issuer)
     .setSubject(user.user_id)
     .setAudience(audience ? [audience, tokens.userinfoAudience] : tokens.userinfoAudience)
@@ -48,9 +49,9 @@ export async function signAccessToken(tokens: ResolvedTokens, client: ResolvedCl
 export async function verifyAccessToken(tokens: ResolvedTokens, token: string, nowMs: number): Promise<JWTPayload> {
   const options = { issuer: tokens.issuer, audience: tokens.userinfoAudience, currentDate: new Date(nowMs), typ: 'at+jwt' };
   const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString() || '{}') as { kid?: unknown };
-  if (tokens.keys.length === 0) return (await jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
+  if (tokens.keys.length === 0) return (await loadJose().jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
   const key = tokens.keys.find((k) => k.kid === header.kid);
   if (!key) throw new Error('unknown key');
   // Verified with the public key: a private key only signs (jose 6 refuses it for verifying).
-  return (await jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] })).payload;
+  return (await loadJose().jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] })).payload;
 }
