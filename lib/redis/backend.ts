@@ -11,7 +11,7 @@ import { unavailable } from '../errors';
 import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
 import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
-import { COUNT, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
+import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
 
 /** How long after its deadline a script may still start: room for clock skew between this host and Redis. */
 const SKEW_MS = 1000;
@@ -265,9 +265,13 @@ export class RedisBackend implements LimitBackend {
     await this.takeOne([], undefined, ctx.now, this.deadlineOf(ctx), { key, record, ttlMs: ctx.ttlMs });
   }
 
+  /**
+   * Removes the code of a send that failed. That is known only after the send, which may
+   * outlast the request's deadline (a slow provider error): the removal gets a deadline of its
+   * own, like the limits given back, rather than leaving a code pending that nobody received.
+   * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
+   */
   async removeCode(key: string, ctx?: StoreContext): Promise<void> {
-    const deadline = this.deadlineOf(ctx);
-    if (deadline - Date.now() <= 0 || !this.runner.ready()) throw unavailable();
-    await this.runner.del(this.codeKey(key));
+    await this.call(DROP, [this.codeKey(key)], [], Math.max(this.deadlineOf(ctx), Date.now() + this.timeoutMs));
   }
 }

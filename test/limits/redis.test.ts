@@ -150,6 +150,39 @@ describe('limits in Redis', function () {
       });
       after(() => closeClient(client));
 
+      it('leaves no pending code and gives the number back when a send fails after the request\'s Redis deadline', async () => {
+        const c = client as Client;
+        const prefix = uniquePrefix();
+        const outbox = outboxSender();
+        const sent: string[] = [];
+        let failures = 1;
+        // A provider that answers an error after longer than the store's timeout (a slow Twilio error).
+        const sender: SmsSender = {
+          async send(message) {
+            sent.push(message.body);
+            if (failures > 0) {
+              failures -= 1;
+              await sleep(150);
+              throw new Error('provider timed out');
+            }
+            return outbox.send(message);
+          },
+        };
+        const t = makeApp({ store: redisStore({ client: c, prefix, timeoutMs: 50 }), sender, rateLimits: only({ resendCooldownSeconds: 30 }), otp: { maxAttempts: 5 }, logger: false });
+        try {
+          const failed = await start(t.app);
+          assert.equal(failed.status, 502, JSON.stringify(failed.body));
+          const unsent = /\d{6}/.exec(sent[0] as string)?.[0] as string;
+          // The code of the failed send is gone: it never logs in.
+          await verify(t.app, unsent).expect(403);
+          assert.deepEqual((await keysUnder(c, prefix)).filter((k) => k.includes(':code:')), []);
+          await start(t.app).expect(200);
+          await verify(t.app, lastCode(outbox)).expect(200);
+        } finally {
+          await deleteKeys(c, prefix);
+        }
+      });
+
       for (const setup of SETUPS) {
         /** An app with its limits (and with `fused` its codes) under a prefix of its own, deleted by `run`. */
         async function run(options: Partial<PasswordlessOptions>, test: (t: TestApp, c: Client, prefix: string) => Promise<void>): Promise<void> {
