@@ -137,7 +137,11 @@ export class RedisBackend implements LimitBackend {
     groups.delete('number');
     const firsts = [...groups.values()];
     const results = await Promise.all(firsts.map((g) => this.takeOne(g, undefined, now, deadline)));
-    const fraudResult = fraud ? await this.takeOne([], fraud, now, deadline) : {};
+    // The prefix is judged only for a start its address and global limits let through (the
+    // single script checks every bucket first): a refused start must not pause the prefix
+    // unseen (its `paused` would be lost), and what was not taken is not given back.
+    const judged = fraud && !results.some((r) => r.refused) ? fraud : undefined;
+    const fraudResult = judged ? await this.takeOne([], judged, now, deadline) : {};
     const refusedAt = [...results, fraudResult].find((r) => r.refused);
     const numberResult = refusedAt ? undefined : await this.takeOne(numberBuckets, undefined, now, deadline, save);
     const refused = refusedAt ?? (numberResult?.refused ? numberResult : undefined);
@@ -145,7 +149,7 @@ export class RedisBackend implements LimitBackend {
       const taken = firsts.filter((_, i) => !results[i]?.refused);
       await Promise.all([
         ...taken.map((g) => this.give(g, undefined, now, deadline)),
-        ...(fraud && !fraudResult.refused ? [this.give([], fraud, now, deadline)] : []),
+        ...(judged && !fraudResult.refused ? [this.give([], judged, now, deadline)] : []),
       ]);
       return refused;
     }

@@ -157,6 +157,22 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await start(a.app));
       });
 
+      it('judges the fraud guard only for a start the other limits let through (as on a single Redis)', async () => {
+        const events: Array<Record<string, unknown>> = [];
+        const logger = { info: (e: Record<string, unknown>) => events.push(e), warn: (e: Record<string, unknown>) => events.push(e), error: (e: Record<string, unknown>) => events.push(e) };
+        const t = app({ rateLimits: only({ startsPerIpPerHour: 3 }), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 }, logger });
+        for (const n of ['+14155550101', '+14155550102', '+14155550103']) await start(t.app, n, '10.0.0.1').expect(200);
+        // Refused by its address: the prefix is not judged (nor paused) by this start.
+        const refused = await start(t.app, '+14155550104', '10.0.0.1');
+        expect429(refused);
+        assert.match(refused.body.error_description, /network/);
+        assert.deepEqual(events.filter((e) => e.event === 'sms_pumping_suspected'), []);
+        // The next start that passes its limits pauses the prefix, and says so.
+        const paused = await start(t.app, '+14155550104', '10.0.0.2');
+        assert.equal(expect429(paused), 3600);
+        assert.equal(events.filter((e) => e.event === 'sms_pumping_suspected').length, 1);
+      });
+
       it('shares a fraud-guard pause between two instances', async () => {
         const prefix = uniquePrefix();
         const clock = makeClock();
