@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, ping } from './redis';
+import { freePort, killOnExit, ping } from './redis';
 
 const run = promisify(execFile);
 
@@ -54,6 +54,7 @@ export async function startCluster(size = 3): Promise<LocalCluster> {
           '--dir', dir, '--save', '', '--appendonly', 'no',
         ], { stdio: 'ignore' }),
       );
+      killOnExit(children[children.length - 1] as ChildProcess);
     }
     await Promise.all(ports.map((p) => waitFor(`redis-server on ${p}`, () => ping(p))));
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });

@@ -167,6 +167,13 @@ export interface PrivateRedis extends OwnRedis {
   destroy(): Promise<void>;
 }
 
+/** Kills `child` if this process exits first (mocha --exit after a timed-out test), so no server outlives the run. */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+}
+
 export function privateRedis(port: number, extraArgs: readonly string[] = []): PrivateRedis {
   const dir = mkdtempSync(`${tmpdir()}/pwl-redis-${port}-`);
   let child: ChildProcess | undefined;
@@ -175,6 +182,7 @@ export function privateRedis(port: number, extraArgs: readonly string[] = []): P
     port,
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' });
+      killOnExit(child);
       for (let i = 0; i < 50; i += 1) {
         if (await ping(port)) return;
         await new Promise((r) => setTimeout(r, 100));
