@@ -11,7 +11,7 @@ import { unavailable } from '../errors';
 import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
 import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
-import { COUNT, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
+import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
 
 /** How long after its deadline a script may still start: room for clock skew between this host and Redis. */
 const SKEW_MS = 1000;
@@ -137,7 +137,11 @@ export class RedisBackend implements LimitBackend {
     groups.delete('number');
     const firsts = [...groups.values()];
     const results = await Promise.all(firsts.map((g) => this.takeOne(g, undefined, now, deadline)));
-    const fraudResult = fraud ? await this.takeOne([], fraud, now, deadline) : {};
+    // The prefix is judged only for a start its address and global limits let through (the
+    // single script checks every bucket first): a refused start must not pause the prefix
+    // unseen (its `paused` would be lost), and what was not taken is not given back.
+    const judged = fraud && !results.some((r) => r.refused) ? fraud : undefined;
+    const fraudResult = judged ? await this.takeOne([], judged, now, deadline) : {};
     const refusedAt = [...results, fraudResult].find((r) => r.refused);
     const numberResult = refusedAt ? undefined : await this.takeOne(numberBuckets, undefined, now, deadline, save);
     const refused = refusedAt ?? (numberResult?.refused ? numberResult : undefined);
@@ -145,7 +149,7 @@ export class RedisBackend implements LimitBackend {
       const taken = firsts.filter((_, i) => !results[i]?.refused);
       await Promise.all([
         ...taken.map((g) => this.give(g, undefined, now, deadline)),
-        ...(fraud && !fraudResult.refused ? [this.give([], fraud, now, deadline)] : []),
+        ...(judged && !fraudResult.refused ? [this.give([], judged, now, deadline)] : []),
       ]);
       return refused;
     }
@@ -265,9 +269,13 @@ export class RedisBackend implements LimitBackend {
     await this.takeOne([], undefined, ctx.now, this.deadlineOf(ctx), { key, record, ttlMs: ctx.ttlMs });
   }
 
+  /**
+   * Removes the code of a send that failed. That is known only after the send, which may
+   * outlast the request's deadline (a slow provider error): the removal gets a deadline of its
+   * own, like the limits given back, rather than leaving a code pending that nobody received.
+   * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
+   */
   async removeCode(key: string, ctx?: StoreContext): Promise<void> {
-    const deadline = this.deadlineOf(ctx);
-    if (deadline - Date.now() <= 0 || !this.runner.ready()) throw unavailable();
-    await this.runner.del(this.codeKey(key));
+    await this.call(DROP, [this.codeKey(key)], [], Math.max(this.deadlineOf(ctx), Date.now() + this.timeoutMs));
   }
 }

@@ -24,7 +24,6 @@ export interface RedisRunner {
   /** False while the client is not connected and ready. */
   ready(): boolean;
   run(s: Script, keys: readonly string[], args: readonly string[]): Promise<unknown>;
-  del(key: string): Promise<unknown>;
 }
 
 type Fn = (...args: unknown[]) => Promise<unknown>;
@@ -58,7 +57,6 @@ export function redisRunner(client: unknown, option: string): RedisRunner {
           () => call('evalSha', s.sha, { keys: [...keys], arguments: [...args] }),
           () => call('eval', s.source, { keys: [...keys], arguments: [...args] }),
         ),
-      del: (key) => call('del', key),
     };
   }
   if (c && typeof c.evalsha === 'function') {
@@ -71,7 +69,6 @@ export function redisRunner(client: unknown, option: string): RedisRunner {
           () => call('evalsha', s.sha, keys.length, ...keys, ...args),
           () => call('eval', s.source, keys.length, ...keys, ...args),
         ),
-      del: (key) => call('del', key),
     };
   }
   throw optionError(option, 'must be a connected client of the `redis` package (createClient() or createCluster()) or of `ioredis` (new Redis() or new Cluster()).');

@@ -172,3 +172,9 @@ redis.call('HINCRBY', ck, 'a', 1)
 if ak then add(ak, now, tonumber(ARGV[8]), 1) end
 if pk then add(pk, now, tonumber(ARGV[10]), 1) end
 return {6}`);
+
+/** DROP: KEYS = code; ARGV = deadline. Removes a code (its send failed); late, it does nothing. */
+export const DROP = script(`${COMMON}
+if late(ARGV[1]) then return {-1} end
+redis.call('DEL', KEYS[1])
+return {0}`);

@@ -100,3 +100,113 @@ export async function deleteKeys(client: NodeRedisClient | Redis, prefix: string
     cursor = next;
   } while (cursor !== '0');
 }
+
+// Helpers for tests that start redis-servers of their own (test/limits).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+/** True when `port` (and, for a cluster node, its bus port `port + 10000`) can be listened on now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port no one listens on (nor on `port + 10000` when `withBus`), picked at random in 20000-29999. */
+export async function freePort(withBus = false): Promise<number> {
+  for (let i = 0; i < 200; i += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if ((await portFree(port)) && (!withBus || (await portFree(port + 10_000)))) return port;
+  }
+  throw new Error('no free port found in 20000-29999');
+}
+
+/** True when `redis-server` can be started (it is on PATH). */
+export function hasRedisServer(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('redis-server', ['--version'], { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+/** Call in a `before` hook of tests that start their own servers: fails in CI without redis-server, skips elsewhere. */
+export async function requireRedisServer(context: Mocha.Context): Promise<void> {
+  if (await hasRedisServer()) return;
+  if (process.env.CI) throw new Error('These tests start their own redis-server: install Redis (redis-server and redis-cli on PATH).');
+  console.warn('    (skipped: install Redis so that redis-server and redis-cli are on PATH to run these tests)');
+  context.skip();
+}
+
+/** Sends one command on a fresh connection and resolves with the raw reply (for servers the test controls). */
+export function rawCommand(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error(`no answer from 127.0.0.1:${port} to ${args.join(' ')}`));
+    });
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      socket.end();
+    });
+    socket.on('close', () => resolve(reply));
+  });
+}
+
+/** A private redis-server with extra arguments and a data directory of its own, which keeps its data over `shutdown()` and `start()`. */
+export interface PrivateRedis extends OwnRedis {
+  /** SHUTDOWN SAVE: the server goes away, its keys come back on the next `start()`. */
+  shutdown(): Promise<void>;
+  /** Stops the server (if running) and removes its data directory. */
+  destroy(): Promise<void>;
+}
+
+/** Kills `child` if this process exits first (mocha --exit after a timed-out test), so no server outlives the run. */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+}
+
+export function privateRedis(port: number, extraArgs: readonly string[] = []): PrivateRedis {
+  const dir = mkdtempSync(`${tmpdir()}/pwl-redis-${port}-`);
+  let child: ChildProcess | undefined;
+  const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r)));
+  const server: PrivateRedis = {
+    port,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' });
+      killOnExit(child);
+      for (let i = 0; i < 50; i += 1) {
+        if (await ping(port)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`redis-server on port ${port} did not start`);
+    },
+    async shutdown() {
+      if (!child) return;
+      const c = child;
+      child = undefined;
+      await rawCommand(port, 'SHUTDOWN', 'SAVE').catch(() => '');
+      await exited(c);
+    },
+    async stop() {
+      if (!child) return;
+      const c = child;
+      child = undefined;
+      c.kill('SIGKILL');
+      await exited(c);
+    },
+    async destroy() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}

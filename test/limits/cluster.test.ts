@@ -1,0 +1,194 @@
+/**
+ * Codes and limits on a real Redis Cluster (three local masters, started for this file):
+ * node-redis `createCluster` and ioredis `Cluster`, each given one node to discover the
+ * others from. The keys of a number, an address and a prefix live in different slots, so
+ * scripts run on every node and a request spans nodes.
+ */
+import assert from 'node:assert/strict';
+import type { Express } from 'express';
+import Redis, { Cluster } from 'ioredis';
+import { createCluster } from 'redis';
+import request from 'supertest';
+import { redisStore, type PasswordlessOptions, type RateLimitOptions } from '../../lib';
+import { TAKE, VERIFY } from '../../lib/redis/scripts';
+import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type TestApp } from '../helpers/app';
+import { startCluster, type LocalCluster } from '../helpers/cluster';
+import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
+
+const KINDS = ['node-redis', 'ioredis'] as const;
+type Kind = (typeof KINDS)[number];
+type NodeRedisCluster = ReturnType<typeof createCluster>;
+type ClusterClient = NodeRedisCluster | Cluster;
+
+async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promise<ClusterClient> {
+  const root = cluster.nodes[node] as { host: string; port: number };
+  if (kind === 'node-redis') {
+    const client = createCluster({ rootNodes: [{ url: `redis://${root.host}:${root.port}` }] });
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  }
+  const client = new Redis.Cluster([root]);
+  client.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('end', () => reject(new Error('the ioredis Cluster client ended before it was ready')));
+  });
+  return client;
+}
+
+function closeClient(client: ClusterClient | undefined): void {
+  if (!client) return;
+  if (client instanceof Cluster) client.disconnect();
+  else client.destroy();
+}
+
+function only(limits: RateLimitOptions): RateLimitOptions {
+  return {
+    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+  };
+}
+
+function expect429(res: request.Response, error = 'too_many_requests'): number {
+  assert.equal(res.status, 429, `${res.status} ${JSON.stringify(res.body)}`);
+  assert.equal(res.body.error, error);
+  const retryAfter = Number(res.headers['retry-after']);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After: ${res.headers['retry-after']}`);
+  return retryAfter;
+}
+
+const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
+const start = (app: Express, phone = PHONE, address = '10.0.0.1') => request(app).post('/passwordless/start').set('x-forwarded-for', address).send(startBody({ phone_number: phone }));
+const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
+  request(app).post('/passwordless/verify').set('x-forwarded-for', address).send(verifyBody(code, { phone_number: phone }));
+
+describe('codes and limits on a Redis Cluster', function () {
+  let cluster: LocalCluster | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    await requireRedisServer(this);
+    cluster = await startCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  for (const kind of KINDS) {
+    describe(kind, () => {
+      let client: ClusterClient | undefined;
+      let second: ClusterClient | undefined;
+      before(async function () {
+        this.timeout(20_000);
+        client = await clusterClient(kind, cluster as LocalCluster, 0);
+        // The second instance's client discovers the cluster from another node.
+        second = await clusterClient(kind, cluster as LocalCluster, 1);
+      });
+      after(() => {
+        closeClient(client);
+        closeClient(second);
+      });
+
+      const app = (options: Partial<PasswordlessOptions>, c = client): TestApp =>
+        makeApp({ store: redisStore({ client: c, prefix: uniquePrefix() }), logger: false, ...options }, trustLoopback);
+
+      it('loads its scripts on whichever node serves a key: 60 starts and verifies over distinct numbers all succeed', async function () {
+        this.timeout(20_000);
+        const t = app({ rateLimits: { startsPerIpPerHour: 1000 } });
+        const numbers = Array.from({ length: 60 }, (_, i) => `+1415555${String(100 + i).padStart(4, '0')}`);
+        const statuses = await Promise.all(
+          numbers.map(async (n) => {
+            const started = await start(t.app, n);
+            if (started.status !== 200) return `start ${n}: ${started.status} ${JSON.stringify(started.body)}`;
+            const verified = await verify(t.app, lastCode(t.outbox, n), n);
+            return verified.status === 200 ? 'ok' : `verify ${n}: ${verified.status} ${JSON.stringify(verified.body)}`;
+          }),
+        );
+        assert.deepEqual(statuses.filter((s) => s !== 'ok'), []);
+        // Every master served some of the numbers, and so knows both scripts now.
+        for (const port of (cluster as LocalCluster).ports) {
+          assert.equal(await rawCommand(port, 'SCRIPT', 'EXISTS', TAKE.sha, VERIFY.sha), '*2\r\n:1\r\n:1\r\n', `scripts on ${port}`);
+        }
+      });
+
+      it('enforces the limits: cooldown, and an address over startsPerIpPerHour spends nothing of the number (and a refused number gives the address back)', async () => {
+        const t = app({ rateLimits: only({ resendCooldownSeconds: 30, startsPerIpPerHour: 2 }) });
+        await start(t.app, PHONE, '10.0.0.1').expect(200);
+        // Refused by the number's cooldown (its slot is the last one taken): the address's start is given back.
+        assert.equal(expect429(await start(t.app, PHONE, '10.0.0.1')), 30);
+        await start(t.app, '+14155550102', '10.0.0.1').expect(200);
+        // Now the address is full: refused before the victim's slot is touched.
+        const refused = await start(t.app, '+14155550199', '10.0.0.1');
+        expect429(refused);
+        assert.match(refused.body.error_description, /network/);
+        await start(t.app, '+14155550199', '10.0.0.2').expect(200);
+        // The clock ends the cooldown.
+        t.clock.advance(30_000);
+        await start(t.app, PHONE, '10.0.0.3').expect(200);
+      });
+
+      it('counts failed verifies per address across slots, only while a code is pending', async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2, failedVerifiesPerPhonePerHour: 10 }), otp: { maxAttempts: 10 } });
+        // No code pending: nothing counted.
+        for (let i = 0; i < 3; i += 1) await verify(t.app, '123456', PHONE, '10.0.0.1').expect(403);
+        await start(t.app).expect(200);
+        const code = lastCode(t.outbox);
+        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+        const refused = await verify(t.app, code, PHONE, '10.0.0.1');
+        expect429(refused);
+        assert.match(refused.body.error_description, /wrong codes were entered from this network/);
+        await verify(t.app, code, PHONE, '10.0.0.2').expect(200);
+      });
+
+      it('shares codes and limits between two instances on two cluster clients', async () => {
+        const prefix = uniquePrefix();
+        const clock = makeClock();
+        const options = { rateLimits: only({ resendCooldownSeconds: 30 }), now: clock.now, logger: false as const };
+        const a = makeApp({ store: redisStore({ client, prefix }), ...options }, trustLoopback);
+        const b = makeApp({ store: redisStore({ client: second, prefix }), ...options }, trustLoopback);
+        await start(a.app).expect(200);
+        assert.equal(expect429(await start(b.app)), 30);
+        await verify(b.app, lastCode(a.outbox)).expect(200);
+        // Consumed in the shared store: not again on A.
+        await verify(a.app, lastCode(a.outbox)).expect(403);
+        clock.advance(30_000);
+        await start(b.app).expect(200);
+        expect429(await start(a.app));
+      });
+
+      it('judges the fraud guard only for a start the other limits let through (as on a single Redis)', async () => {
+        const events: Array<Record<string, unknown>> = [];
+        const logger = { info: (e: Record<string, unknown>) => events.push(e), warn: (e: Record<string, unknown>) => events.push(e), error: (e: Record<string, unknown>) => events.push(e) };
+        const t = app({ rateLimits: only({ startsPerIpPerHour: 3 }), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 }, logger });
+        for (const n of ['+14155550101', '+14155550102', '+14155550103']) await start(t.app, n, '10.0.0.1').expect(200);
+        // Refused by its address: the prefix is not judged (nor paused) by this start.
+        const refused = await start(t.app, '+14155550104', '10.0.0.1');
+        expect429(refused);
+        assert.match(refused.body.error_description, /network/);
+        assert.deepEqual(events.filter((e) => e.event === 'sms_pumping_suspected'), []);
+        // The next start that passes its limits pauses the prefix, and says so.
+        const paused = await start(t.app, '+14155550104', '10.0.0.2');
+        assert.equal(expect429(paused), 3600);
+        assert.equal(events.filter((e) => e.event === 'sms_pumping_suspected').length, 1);
+      });
+
+      it('shares a fraud-guard pause between two instances', async () => {
+        const prefix = uniquePrefix();
+        const clock = makeClock();
+        const options = { rateLimits: only({}), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6, windowSeconds: 60 }, now: clock.now, logger: false as const };
+        const a = makeApp({ store: redisStore({ client, prefix }), ...options }, trustLoopback);
+        const b = makeApp({ store: redisStore({ client: second, prefix }), ...options }, trustLoopback);
+        for (const n of ['+14155550101', '+14155550102', '+14155550103']) await start(a.app, n).expect(200);
+        const paused = await start(b.app, '+14155550104');
+        assert.equal(expect429(paused), 3600);
+        assert.match(paused.body.error_description, /paused/);
+        // Paused for A too; another prefix is not.
+        expect429(await start(a.app, '+14155550105'));
+        await start(b.app, '+14165550101').expect(200);
+        clock.advance(3600_000);
+        await start(a.app, '+14155550105').expect(200);
+      });
+    });
+  }
+});

@@ -1,0 +1,464 @@
+/**
+ * The limits in a real Redis, through both client libraries: the shared server on 6379 for
+ * the behaviour of the limits (each test with its own key prefix, deleted at the end), and
+ * private servers for what needs a server of its own (command counts, a stall, an outage).
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import type { Express } from 'express';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type RateLimitOptions, type SmsSender } from '../../lib';
+import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
+import {
+  deleteKeys, freePort, ioredis, nodeRedis, privateRedis, requireRedis, requireRedisServer, uniquePrefix, type NodeRedisClient, type PrivateRedis,
+} from '../helpers/redis';
+
+type Client = NodeRedisClient | Redis;
+const KINDS = ['node-redis', 'ioredis'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** `fused`: the default, a redisStore lending its backend to the limits. `redisLimits`: codes in memory, limits in Redis. */
+const SETUPS = ['fused', 'redisLimits'] as const;
+type Setup = (typeof SETUPS)[number];
+
+const connect = (kind: Kind, port = 6379): Promise<Client> => (kind === 'node-redis' ? nodeRedis(port) : ioredis(port));
+
+function closeClient(client: Client | undefined): void {
+  if (!client) return;
+  if (client instanceof Redis) client.disconnect();
+  else client.destroy();
+}
+
+function isReady(client: Client): boolean {
+  return client instanceof Redis ? client.status === 'ready' : client.isReady;
+}
+
+async function keysUnder(client: Client, prefix: string): Promise<string[]> {
+  return client instanceof Redis ? client.keys(`${prefix}*`) : client.keys(`${prefix}*`);
+}
+
+function storeOptions(setup: Setup, client: Client, prefix: string): Partial<PasswordlessOptions> {
+  return setup === 'fused' ? { store: redisStore({ client, prefix }) } : { store: memoryStore(), limitStore: redisLimits({ client, prefix }) };
+}
+
+/** Every limit off except the ones named: each test sees the limits it is about. */
+function only(limits: RateLimitOptions): RateLimitOptions {
+  return {
+    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+  };
+}
+
+/** A 429 with the given error and a Retry-After in whole seconds; returns the seconds. */
+function expect429(res: request.Response, error = 'too_many_requests'): number {
+  assert.equal(res.status, 429, `${res.status} ${JSON.stringify(res.body)}`);
+  assert.equal(res.body.error, error);
+  const retryAfter = Number(res.headers['retry-after']);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After: ${res.headers['retry-after']}`);
+  return retryAfter;
+}
+
+function expect503(res: request.Response): void {
+  assert.equal(res.status, 503, `${res.status} ${JSON.stringify(res.body)}`);
+  assert.equal(res.body.error, 'temporarily_unavailable');
+  assert.ok(Number(res.headers['retry-after']) > 0, `Retry-After: ${res.headers['retry-after']}`);
+}
+
+/** An ioredis client as apps make it: its offline queue on, and ioredis' 20 retries per command (the helper's allows 1). */
+async function queueingIoredis(port: number): Promise<Redis> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100 });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** The address the app sees: X-Forwarded-For, trusted from the loopback (the test client). */
+const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
+
+const start = (app: Express, phone = PHONE, address = '10.0.0.1') => request(app).post('/passwordless/start').set('x-forwarded-for', address).send(startBody({ phone_number: phone }));
+const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
+  request(app).post('/passwordless/verify').set('x-forwarded-for', address).send(verifyBody(code, { phone_number: phone }));
+
+async function timed(req: PromiseLike<request.Response>): Promise<{ res: request.Response; ms: number }> {
+  const t0 = Date.now();
+  const res = await req;
+  return { res, ms: Date.now() - t0 };
+}
+
+/**
+ * MONITOR on a private server: the commands clients sent (not those scripts ran), between two
+ * marks. A mark is an ECHO from the admin connection; MONITOR shows commands in the order the
+ * server ran them, so once the mark is seen every command before it has been seen too.
+ */
+async function monitor(port: number): Promise<{ mark(admin: NodeRedisClient): Promise<string[]>; close(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  let buffer = '';
+  let seen: string[] = [];
+  const waiting = new Map<string, () => void>();
+  socket.on('data', (d) => {
+    buffer += d.toString();
+    const lines = buffer.split('\r\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"(?: "([^"]*)")?/.exec(line);
+      if (!m || m[1] === 'lua') continue;
+      const command = (m[2] as string).toLowerCase();
+      if (command === 'echo' && waiting.has(m[3] as string)) waiting.get(m[3] as string)?.();
+      else if (command !== 'echo') seen.push(command);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write('MONITOR\r\n');
+      resolve();
+    });
+  });
+  let marks = 0;
+  return {
+    async mark(admin) {
+      const marker = `mark-${(marks += 1)}`;
+      const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve));
+      await admin.echo(marker);
+      await arrived;
+      const commands = seen;
+      seen = [];
+      return commands;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what: string, check: () => boolean, tries = 100): Promise<void> {
+  for (let i = 0; i < tries && !check(); i += 1) await sleep(100);
+  assert.ok(check(), `timed out waiting until ${what}`);
+}
+
+describe('limits in Redis', function () {
+  before(async function () {
+    await requireRedis(this);
+  });
+
+  for (const kind of KINDS) {
+    describe(`on the shared Redis (${kind})`, () => {
+      let client: Client | undefined;
+      before(async () => {
+        client = await connect(kind);
+      });
+      after(() => closeClient(client));
+
+      it('leaves no pending code and gives the number back when a send fails after the request\'s Redis deadline', async () => {
+        const c = client as Client;
+        const prefix = uniquePrefix();
+        const outbox = outboxSender();
+        const sent: string[] = [];
+        let failures = 1;
+        // A provider that answers an error after longer than the store's timeout (a slow Twilio error).
+        const sender: SmsSender = {
+          async send(message) {
+            sent.push(message.body);
+            if (failures > 0) {
+              failures -= 1;
+              await sleep(150);
+              throw new Error('provider timed out');
+            }
+            return outbox.send(message);
+          },
+        };
+        const t = makeApp({ store: redisStore({ client: c, prefix, timeoutMs: 50 }), sender, rateLimits: only({ resendCooldownSeconds: 30 }), otp: { maxAttempts: 5 }, logger: false });
+        try {
+          const failed = await start(t.app);
+          assert.equal(failed.status, 502, JSON.stringify(failed.body));
+          const unsent = /\d{6}/.exec(sent[0] as string)?.[0] as string;
+          // The code of the failed send is gone: it never logs in.
+          await verify(t.app, unsent).expect(403);
+          assert.deepEqual((await keysUnder(c, prefix)).filter((k) => k.includes(':code:')), []);
+          await start(t.app).expect(200);
+          await verify(t.app, lastCode(outbox)).expect(200);
+        } finally {
+          await deleteKeys(c, prefix);
+        }
+      });
+
+      for (const setup of SETUPS) {
+        /** An app with its limits (and with `fused` its codes) under a prefix of its own, deleted by `run`. */
+        async function run(options: Partial<PasswordlessOptions>, test: (t: TestApp, c: Client, prefix: string) => Promise<void>): Promise<void> {
+          const c = client as Client;
+          const prefix = uniquePrefix();
+          const t = makeApp({ ...storeOptions(setup, c, prefix), logger: false, ...options }, trustLoopback);
+          try {
+            await test(t, c, prefix);
+          } finally {
+            await deleteKeys(c, prefix);
+          }
+        }
+
+        it(`follows the injected clock: the cooldown ends when the clock passes it (${setup})`, () =>
+          run({ rateLimits: only({ resendCooldownSeconds: 30 }) }, async (t, c, prefix) => {
+            await start(t.app).expect(200);
+            // The window is on the app's clock: exactly 30 s are left, however long Redis took.
+            assert.equal(expect429(await start(t.app)), 30);
+            t.clock.advance(29_000);
+            assert.equal(expect429(await start(t.app)), 1);
+            t.clock.advance(1_000);
+            await start(t.app).expect(200);
+            assert.equal(t.outbox.messages.length, 2);
+            const keys = await keysUnder(c, prefix);
+            assert.ok(keys.some((k) => k.endsWith(':rl:resendCooldownSeconds')), `the cooldown is kept in Redis: ${keys.join(', ')}`);
+            assert.equal(keys.some((k) => k.includes(':code:')), setup === 'fused', `codes in Redis only with the redisStore: ${keys.join(', ')}`);
+          }));
+
+        it(`checks before it counts: an address over startsPerIpPerHour spends nothing of a victim number's (${setup})`, () =>
+          run({ rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }) }, async (t) => {
+            const victim = '+14155550199';
+            await start(t.app, '+14155550101', '10.0.0.1').expect(200);
+            await start(t.app, '+14155550102', '10.0.0.1').expect(200);
+            const refused = await start(t.app, victim, '10.0.0.1');
+            expect429(refused);
+            assert.match(refused.body.error_description, /network/);
+            // The victim's cooldown, hour and day (each 1) are untouched: a start from elsewhere works.
+            await start(t.app, victim, '10.0.0.2').expect(200);
+            assert.equal(t.outbox.messages.filter((m) => m.to === victim).length, 1);
+          }));
+
+        it(`gives the number's cooldown, hour and day back when the send fails, but not the address's (${setup})`, async () => {
+          const outbox = outboxSender();
+          let failures = 1;
+          const sender: SmsSender = {
+            async send(message) {
+              if (failures > 0) {
+                failures -= 1;
+                throw new Error('provider down');
+              }
+              return outbox.send(message);
+            },
+          };
+          await run({ sender, rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }) }, async (t) => {
+            const failed = await start(t.app, PHONE, '10.0.0.1');
+            assert.equal(failed.status, 502, JSON.stringify(failed.body));
+            assert.equal(failed.body.error, 'sms_provider_error');
+            // At once, on the same clock: nothing of the number's was kept.
+            await start(t.app, PHONE, '10.0.0.1').expect(200);
+            assert.equal(outbox.messages.length, 1);
+            await verify(t.app, lastCode(outbox), PHONE, '10.0.0.1').expect(200);
+            // The address counted both starts (limit 2): a third from it is refused, not from another.
+            const third = await start(t.app, '+14155550102', '10.0.0.1');
+            expect429(third);
+            assert.match(third.body.error_description, /network/);
+            await start(t.app, '+14155550102', '10.0.0.2').expect(200);
+          });
+        });
+
+        it(`counts no failed verify while no code is pending: 12 wrong verifies do not lock the owner out (${setup})`, () =>
+          run({ rateLimits: {} }, async (t) => {
+            // The defaults: failedVerifiesPerPhonePerHour 10, failedVerifiesPerIpPerHour 100.
+            for (let i = 0; i < 12; i += 1) {
+              const res = await verify(t.app, '123456');
+              assert.equal(res.status, 403, `wrong verify ${i + 1}: ${res.status} ${JSON.stringify(res.body)}`);
+            }
+            await start(t.app).expect(200);
+            await verify(t.app, lastCode(t.outbox)).expect(200);
+          }));
+
+        it(`counts failed verifies while a code is pending: failedVerifiesPerPhonePerHour answers too_many_attempts (${setup})`, () =>
+          run({ rateLimits: only({ failedVerifiesPerPhonePerHour: 3 }), otp: { maxAttempts: 10 } }, async (t) => {
+            await start(t.app).expect(200);
+            const code = lastCode(t.outbox);
+            // From three addresses: the number's limit, not an address's.
+            for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await verify(t.app, wrongCodeFor(code), PHONE, address).expect(403);
+            expect429(await verify(t.app, code, PHONE, '10.0.0.4'), 'too_many_attempts');
+            // Another number is not concerned.
+            await start(t.app, '+14155550102').expect(200);
+            await verify(t.app, lastCode(t.outbox, '+14155550102'), '+14155550102').expect(200);
+          }));
+
+        it(`limits failedVerifiesPerIpPerHour per address (an IPv6 /64), not for other addresses (${setup})`, () =>
+          run({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }), otp: { maxAttempts: 10 } }, async (t) => {
+            await start(t.app, PHONE, '2001:db8:1:1::1').expect(200);
+            const code = lastCode(t.outbox);
+            for (let i = 0; i < 3; i += 1) await verify(t.app, wrongCodeFor(code), PHONE, '2001:db8:1:1::1').expect(403);
+            const refused = await verify(t.app, code, PHONE, '2001:db8:1:1::1');
+            expect429(refused);
+            assert.match(refused.body.error_description, /wrong codes were entered from this network/);
+            expect429(await verify(t.app, code, PHONE, '2001:db8:1:1:ffff::2'));
+            await verify(t.app, code, PHONE, '2001:db8:1:2::1').expect(200);
+          }));
+
+        it(`shares limits and a fraud-guard pause between two instances; the injected clock ends the pause (${setup})`, async () => {
+          const second = await connect(kind);
+          const prefix = uniquePrefix();
+          const clock: Clock = makeClock();
+          const options = {
+            rateLimits: only({ resendCooldownSeconds: 30 }),
+            fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6, windowSeconds: 60, blockSeconds: 120 },
+            now: clock.now,
+            logger: false as const,
+          };
+          const a = makeApp({ ...storeOptions(setup, client as Client, prefix), ...options }, trustLoopback);
+          const b = makeApp({ ...storeOptions(setup, second, prefix), ...options }, trustLoopback);
+          try {
+            // The cooldown, shared (a number of another prefix: +1 650 555).
+            await start(a.app, '+16505550123').expect(200);
+            expect429(await start(b.app, '+16505550123'));
+            clock.advance(30_000);
+            await start(b.app, '+16505550123').expect(200);
+            // Three sends to +1 415 555…, none redeemed: the fourth start pauses the prefix.
+            await start(a.app, '+14155550101').expect(200);
+            await start(b.app, '+14155550102').expect(200);
+            await start(a.app, '+14155550103').expect(200);
+            assert.equal(expect429(await start(b.app, '+14155550104')), 120);
+            const paused = await start(a.app, '+14155550105');
+            assert.equal(expect429(paused), 120);
+            assert.match(paused.body.error_description, /paused/);
+            await start(a.app, '+14165550105').expect(200);
+            // Both windows have passed by now; only the pause refuses, until the clock passes it.
+            clock.advance(119_000);
+            assert.equal(expect429(await start(b.app, '+14155550106')), 1);
+            clock.advance(1_000);
+            await start(b.app, '+14155550106').expect(200);
+          } finally {
+            await deleteKeys(second, prefix);
+            closeClient(second);
+          }
+        });
+      }
+    });
+  }
+
+  describe('on a private redis-server', function () {
+    before(async function () {
+      await requireRedisServer(this);
+    });
+
+    for (const kind of KINDS) {
+      it(`makes one Redis call per start and per verify with the default setup: a single EVALSHA (${kind})`, async function () {
+        this.timeout(30_000);
+        const server = privateRedis(await freePort());
+        let admin: NodeRedisClient | undefined;
+        let client: Client | undefined;
+        try {
+          await server.start();
+          admin = await nodeRedis(server.port);
+          client = await connect(kind, server.port);
+          // The defaults: every default limit and the fraud guard, codes and limits in the store's Redis.
+          const t = makeApp({ store: redisStore({ client }), rateLimits: {}, logger: false });
+          const watch = await monitor(server.port);
+          const sent = async (req: () => PromiseLike<request.Response>, status: number): Promise<string[]> => {
+            await watch.mark(admin as NodeRedisClient);
+            const res = await req();
+            assert.equal(res.status, status, JSON.stringify(res.body));
+            return watch.mark(admin as NodeRedisClient);
+          };
+          try {
+            // A fresh server knows no script: the first call of each gets NOSCRIPT and is sent again with EVAL.
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody()), 200), ['evalsha', 'eval']);
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))), 200), ['evalsha', 'eval']);
+            const other = '+14155550102';
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody({ phone_number: other })), 200), ['evalsha']);
+            const code = lastCode(t.outbox, other);
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code), { phone_number: other })), 403), ['evalsha']);
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(code, { phone_number: other })), 200), ['evalsha']);
+            // A refused start is one call too.
+            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody({ phone_number: other })), 429), ['evalsha']);
+          } finally {
+            watch.close();
+          }
+        } finally {
+          closeClient(client);
+          admin?.destroy();
+          await server.destroy();
+        }
+      });
+
+      it(`answers 503 with Retry-After, in bounded time, while Redis stalls; the stalled requests do nothing (${kind})`, async function () {
+        this.timeout(30_000);
+        const server = privateRedis(await freePort(), ['--enable-debug-command', 'yes']);
+        let admin: NodeRedisClient | undefined;
+        let client: Client | undefined;
+        try {
+          await server.start();
+          admin = await nodeRedis(server.port);
+          client = await connect(kind, server.port);
+          // Strict limits: a single stalled failure that ran late would lock the number or void the code.
+          const t = makeApp({
+            store: redisStore({ client, timeoutMs: 300 }),
+            rateLimits: only({ resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 1, failedVerifiesPerIpPerHour: 1 }),
+            otp: { maxAttempts: 1 },
+            logger: false,
+          });
+          await start(t.app).expect(200);
+          const code = lastCode(t.outbox);
+          t.clock.advance(31_000);
+          const stall = admin.sendCommand(['DEBUG', 'SLEEP', '2']);
+          await sleep(100);
+          const during = await Promise.all([
+            timed(verify(t.app, wrongCodeFor(code))),
+            timed(verify(t.app, wrongCodeFor(code).replace(/.$/, (d) => String((Number(d) + 1) % 10)))),
+            timed(verify(t.app, code)),
+            timed(start(t.app)),
+          ]);
+          for (const { res, ms } of during) {
+            expect503(res);
+            assert.ok(ms < 1500, `answered after ${ms} ms; the store's timeout is 300 ms`);
+          }
+          await stall;
+          // The stalled scripts ran after their deadline and did nothing: the code still works.
+          await verify(t.app, code).expect(200);
+          // The stalled start did not spend the cooldown (the first one has passed on the clock).
+          await start(t.app).expect(200);
+          await verify(t.app, lastCode(t.outbox)).expect(200);
+          assert.equal(t.outbox.messages.length, 2);
+        } finally {
+          closeClient(client);
+          admin?.destroy();
+          await server.destroy();
+        }
+      });
+
+      it(`fails fast while the client is not connected, and a request answered 503 does not run later (${kind})`, async function () {
+        this.timeout(30_000);
+        const server: PrivateRedis = privateRedis(await freePort());
+        let client: Client | undefined;
+        try {
+          await server.start();
+          // Each library with its defaults (an offline queue, ioredis' 20 retries per command): the store must not rely on them.
+          client = kind === 'node-redis' ? await nodeRedis(server.port) : await queueingIoredis(server.port);
+          const c = client;
+          const t = makeApp({
+            store: redisStore({ client, timeoutMs: 300 }),
+            rateLimits: only({ resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 1 }),
+            otp: { maxAttempts: 1 },
+            logger: false,
+          });
+          await start(t.app).expect(200);
+          const code = lastCode(t.outbox);
+          // The server goes away with its data saved; it comes back with the pending code.
+          await server.shutdown();
+          await waitUntil('the client noticed the outage', () => !isReady(c));
+          const during = [
+            await timed(verify(t.app, wrongCodeFor(code))),
+            await timed(verify(t.app, code)),
+            await timed(start(t.app, '+14155550102')),
+          ];
+          for (const { res, ms } of during) {
+            expect503(res);
+            assert.ok(ms < 1500, `answered after ${ms} ms`);
+          }
+          await server.start();
+          await waitUntil('the client is ready again', () => isReady(c));
+          // Nothing answered 503 ran on reconnect: the code was neither voided nor consumed,
+          // and the number that could not start has no cooldown.
+          await verify(t.app, code).expect(200);
+          await start(t.app, '+14155550102').expect(200);
+          await verify(t.app, lastCode(t.outbox, '+14155550102'), '+14155550102').expect(200);
+        } finally {
+          closeClient(client);
+          await server.destroy();
+        }
+      });
+    }
+  });
+});
