@@ -89,12 +89,16 @@ describe('passwordless(options) validation at construction', () => {
     assert.throws(() => outboxSender({ max: -1 }), /outboxSender\.max/);
   });
 
-  it('refuses consoleSender in production unless dangerouslyAllowInProduction', () => {
+  it('refuses consoleSender in production unless dangerouslyAllowInProduction', async () => {
     const saved = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
       assert.throws(() => consoleSender(), /NODE_ENV=production.*twilioSender/);
-      consoleSender({ dangerouslyAllowInProduction: true, write: () => {} });
+      const lines: string[] = [];
+      const sender = consoleSender({ dangerouslyAllowInProduction: true, write: (line) => lines.push(line) });
+      await sender.send({ to: '+14155550123', body: 'code 123456', clientId: 'app', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+      assert.equal(lines.length, 1);
+      assert.match(lines[0] ?? '', /SMS to \+14155550123 .*: code 123456$/);
     } finally {
       if (saved === undefined) delete process.env.NODE_ENV;
       else process.env.NODE_ENV = saved;

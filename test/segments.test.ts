@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../lib';
 import { analyseSms } from '../lib/core/segments';
-import { lastCode, makeApp, startBody } from './helpers/app';
+import { lastCode, makeApp, startBody, verifyBody } from './helpers/app';
 
 describe('SMS segment counting', () => {
   const cases: Array<[string, string, 'GSM-7' | 'UCS-2', number, number]> = [
@@ -47,6 +47,8 @@ describe('WebOTP', () => {
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
     const code = lastCode(t.outbox);
     assert.equal(t.outbox.last()?.body, `Your verification code is: ${code}\n\n@login.example.com #${code}`);
+    // Both places carry the pending code (it was read from the message itself).
+    await request(t.app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
   });
 
   it('refuses a domain with a scheme', () => {

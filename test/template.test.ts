@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { lastCode, makeApp, startBody } from './helpers/app';
+import { lastCode, makeApp, startBody, verifyBody } from './helpers/app';
 
 async function messageFor(options: Parameters<typeof makeApp>[0], headers: Record<string, string> = {}, body = startBody()) {
   const t = makeApp(options);
@@ -8,17 +8,24 @@ async function messageFor(options: Parameters<typeof makeApp>[0], headers: Recor
   for (const [k, v] of Object.entries(headers)) req.set(k, v);
   const res = await req.send(body);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  return { text: t.outbox.last()?.body ?? '', code: lastCode(t.outbox), res };
+  return { text: t.outbox.last()?.body ?? '', code: lastCode(t.outbox), res, app: t.app, phone: res.body.phone_number as string };
+}
+
+/** The code read from the message is the one the store holds: it logs in. */
+async function assertLogsIn(sent: { app: import('express').Express; code: string; phone: string }): Promise<void> {
+  await request(sent.app).post('/passwordless/verify').send(verifyBody(sent.code, { phone_number: sent.phone })).expect(200);
 }
 
 describe('message templates', () => {
   it('renders every Liquid variable', async () => {
-    const { text, code } = await messageFor(
+    const sent = await messageFor(
       { template: '{{ application.name }}: {{ code }} / {{ password }} for {{ phone_number }} [{{ request_language }}]' },
       { 'accept-language': 'nl-BE' },
       startBody({ phone_number: '+1 415 555 0123' }),
     );
-    assert.equal(text, `Acme Web: ${code} / ${code} for +14155550123 [nl-BE]`);
+    assert.equal(sent.text, `Acme Web: ${sent.code} / ${sent.code} for +14155550123 [nl-BE]`);
+    // The code was read from the text itself: prove it is the pending code, not just any digits.
+    await assertLogsIn(sent);
   });
 
   it("lets a template branch on request_language the Auth0 way (contains 'fr-FR')", async () => {
@@ -30,11 +37,12 @@ describe('message templates', () => {
   });
 
   it('renders md_with_macros', async () => {
-    const { text, code } = await messageFor({
+    const sent = await messageFor({
       templateSyntax: 'md_with_macros',
       template: '@@application.name@@ code @@password@@ (@@code@@) to @@phone_number@@ {{ not liquid }}',
     });
-    assert.equal(text, `Acme Web code ${code} (${code}) to +14155550123 {{ not liquid }}`);
+    assert.equal(sent.text, `Acme Web code ${sent.code} (${sent.code}) to +14155550123 {{ not liquid }}`);
+    await assertLogsIn(sent);
   });
 
   it('does not expose prototype properties to templates', async () => {

@@ -90,15 +90,16 @@ describe('POST /passwordless/start', () => {
   });
 
   describe('when the send fails', () => {
-    function failingSender(error: Error): SmsSender & { fail: boolean } {
-      const sender = {
-        fail: true,
-        async send() {
-          if (sender.fail) throw error;
-          return { id: 'SM1' };
+    /** A sender that refuses every message with `error`, keeping the codes it was asked to send. */
+    function failingSender(error: Error): SmsSender & { codes: string[] } {
+      const codes: string[] = [];
+      return {
+        codes,
+        async send(message) {
+          codes.push(message.body.replace(/\D/g, ''));
+          throw error;
         },
       };
-      return sender;
     }
 
     it('keeps the status and code of a PasswordlessError, and no code stays pending', async () => {
@@ -106,6 +107,12 @@ describe('POST /passwordless/start', () => {
       const { app } = makeApp({ sender });
       const res = await request(app).post('/passwordless/start').send(startBody());
       expectError(res, 400, 'sms_provider_error', /Code: 21211/);
+      // The code the sender was handed is not pending: it does not log in.
+      assert.equal(sender.codes.length, 1);
+      assert.match(sender.codes[0] ?? '', /^\d{6}$/);
+      const verify = await request(app).post('/passwordless/verify').send(verifyBody(sender.codes[0] as string));
+      assert.equal(verify.status, 403);
+      assert.equal(verify.body.error, 'invalid_grant');
     });
 
     it('answers 502 for any other error, without its text', async () => {
@@ -129,7 +136,9 @@ describe('POST /passwordless/start', () => {
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
       fail = true;
       await request(app).post('/passwordless/start').send(startBody()).expect(502);
+      assert.equal(codes.length, 2, 'the sender was handed both codes');
       for (const code of codes) {
+        assert.match(code, /^\d{6}$/);
         await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
       }
     });

@@ -77,12 +77,18 @@ describe('twilioSender against the Twilio emulator', () => {
     it(`maps ${label} to 502 sms_provider_error and leaves no pending code`, async () => {
       emulator.behave(to, behaviour);
       const app = appWith(viaService());
+      const before = emulator.received.length;
       const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
       assert.equal(res.status, 502);
       assert.equal(res.body.error, 'sms_provider_error');
-      // No code stays pending: every guess is the plain wrong-code answer, never a login.
-      const verify = await request(app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: to, verification_code: '000000' });
+      // The code that was handed to Twilio (the emulator saw the request) is not pending: it does not log in.
+      const attempts = emulator.received.slice(before).filter((r) => r.form.To === to);
+      assert.equal(attempts.length, 1);
+      const sent = /^Your verification code is: (\d{6})$/.exec(attempts[0]?.form.Body ?? '')?.[1];
+      assert.ok(sent, `no code in ${attempts[0]?.form.Body}`);
+      const verify = await request(app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: to, verification_code: sent });
       assert.equal(verify.status, 403);
+      assert.equal(verify.body.error, 'invalid_grant');
     });
   }
 
@@ -91,12 +97,13 @@ describe('twilioSender against the Twilio emulator', () => {
     emulator.behave(to, { delayMs: 1500 });
     const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, timeoutMs: 200, httpClient: emulator.httpClient() });
     const before = emulator.received.filter((m) => m.form.To === to).length;
-    const started = Date.now();
     const res = await request(appWith(sender)).post('/passwordless/start').send(startBody({ phone_number: to }));
     assert.equal(res.status, 502);
     assert.equal(res.body.error, 'sms_provider_error');
-    assert.ok(Date.now() - started < 1400, 'answered before the slow reply arrived');
-    await new Promise((r) => setTimeout(r, 100));
+    // Causal, not timed: the emulator had not yet accepted the message when the answer came.
+    assert.equal(emulator.lastMessage(to), undefined, 'answered before the slow reply arrived');
+    // Once the slow reply is out, the emulator still saw exactly one request: no retry.
+    while (!emulator.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
     assert.equal(emulator.received.filter((m) => m.form.To === to).length - before, 1, 'sent exactly once');
   });
 
@@ -133,10 +140,18 @@ describe('twilioSender against the Twilio emulator', () => {
         assert.throws(() => twilioSender(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
       });
     }
-    it('accepts an alphanumeric sender ID and a ready client', () => {
-      twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: 'ACME' });
-      const client = { messages: { create: async () => ({ sid: 'SM1' }) } };
-      twilioSender({ client: client as never, messagingServiceSid: SERVICE_SID });
+    it('accepts an alphanumeric sender ID and a ready client, and sends with them', async () => {
+      const message = { to: PHONE, body: 'code 123456', clientId: 'x', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } };
+      const alpha = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: 'ACME', httpClient: emulator.httpClient() });
+      await alpha.send(message);
+      assert.equal(emulator.received.at(-1)?.form.From, 'ACME');
+      const calls: Array<Record<string, unknown>> = [];
+      const client = { messages: { create: async (params: Record<string, unknown>) => (calls.push(params), { sid: 'SM1' }) } };
+      const result = await twilioSender({ client: client as never, messagingServiceSid: SERVICE_SID }).send(message);
+      assert.equal(result.id, 'SM1');
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]?.to, PHONE);
+      assert.equal(calls[0]?.messagingServiceSid, SERVICE_SID);
     });
   });
 });

@@ -26,7 +26,14 @@ describe('redisStore on a real Redis', function () {
       const ring = createKeyring([SECRET], SECRET);
       const key = `${prefix}{n:${ring.limitKey(`phone:${PHONE}`)}}:code:${ring.current.codeKey(PHONE, CLIENT.clientId, '')}`;
       assert.equal(await client.exists(key), 1);
-      assert.ok(!key.includes('4155550123'), 'the key does not hold the number');
+      // What lib wrote (read back from Redis, not the key computed above) holds neither the number nor the code.
+      const written: string[] = [];
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*` })) written.push(...(Array.isArray(batch) ? batch : [batch]));
+      assert.deepEqual(written, [key]);
+      for (const k of written) {
+        assert.ok(!k.includes('4155550123'), `the key holds the number: ${k}`);
+        assert.ok(!k.includes(code), `the key holds the code: ${k}`);
+      }
       const ttl = await client.pTTL(key);
       assert.ok(ttl > 115_000 && ttl <= 120_000, `ttl ${ttl}`);
       const value = await client.hGetAll(key);
@@ -113,6 +120,7 @@ describe('redisStore on a real Redis', function () {
         assert.equal(limited.status, 429);
         assert.equal(limited.body.error, 'too_many_attempts');
       } finally {
+        await deleteKeys(client, prefix);
         await (client as { quit(): Promise<unknown> }).quit();
       }
     });
