@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Logger } from '../lib';
-import { analyseSms } from '../lib/core/segments';
-import { lastCode, makeApp, startBody, verifyBody } from './helpers/app';
+import type { Logger } from '../../lib';
+import { analyseSms } from '../../lib/core/segments';
+import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 
 describe('SMS segment counting', () => {
   const cases: Array<[string, string, 'GSM-7' | 'UCS-2', number, number]> = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Logger, RateLimitOptions } from '../lib';
-import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from './helpers/app';
+import type { Logger, RateLimitOptions } from '../../lib';
+import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
 
 /** Every limit off except the ones named: each test then sees one limit at work. */
 function only(limits: RateLimitOptions): RateLimitOptions {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { PasswordlessError, outboxSender, passwordless, memoryStore, sessionStore, consoleSender, type PasswordlessOptions } from '../lib';
-import { CLIENT, SECRET } from './helpers/app';
+import { PasswordlessError, outboxSender, passwordless, memoryStore, sessionStore, consoleSender, type PasswordlessOptions } from '../../lib';
+import { CLIENT, SECRET } from '../helpers/app';
 
 function valid(): PasswordlessOptions {
   return { secret: SECRET, sender: outboxSender(), clients: [CLIENT] };

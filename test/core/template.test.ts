@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { lastCode, makeApp, startBody, verifyBody } from './helpers/app';
+import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 
 async function messageFor(options: Parameters<typeof makeApp>[0], headers: Record<string, string> = {}, body = startBody()) {
   const t = makeApp(options);
