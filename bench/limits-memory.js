@@ -21,7 +21,14 @@ async function main() {
   if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc');
   const keyring = createKeyring([SECRET], SECRET);
   const d = DEFAULTS.fraudGuard;
-  const fraud = { prefixDigits: d.prefixDigits, minSends: d.minSends, minConversion: d.minConversion, windowMs: d.windowSeconds * 1000, blockMs: d.blockSeconds * 1000, allowPrefixes: [] };
+  const fraud = {
+    prefixDigits: d.prefixDigits,
+    minSends: d.minSends,
+    minConversion: d.minConversion,
+    windowMs: d.windowSeconds * 1000,
+    blockMs: d.blockSeconds * 1000,
+    allowPrefixes: [],
+  };
   // Room for every key (the number group holds three per number): nothing is evicted.
   const maxKeys = Math.max(100_000, starts * 4);
   const now = Date.now();
@@ -37,14 +44,16 @@ async function main() {
   }
   const after = settle();
   const keys = backend.size();
-  process.stdout.write(JSON.stringify({
-    starts,
-    refused,
-    keys,
-    maxKeys,
-    heapBytesPerKey: Math.round((after.heapUsed - before.heapUsed) / keys),
-    heapBytesPerStart: Math.round((after.heapUsed - before.heapUsed) / starts),
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      starts,
+      refused,
+      keys,
+      maxKeys,
+      heapBytesPerKey: Math.round((after.heapUsed - before.heapUsed) / keys),
+      heapBytesPerStart: Math.round((after.heapUsed - before.heapUsed) / starts),
+    }) + '\n',
+  );
   backend.close();
 }
 

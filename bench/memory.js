@@ -28,17 +28,23 @@ async function main() {
     const phone = phoneAt(i);
     const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, CLIENT.clientId, '')}`;
     first ??= key;
-    await store.save(key, { id: newId(), hash: keys.codeHash(phone, CLIENT.clientId, '', String(i % 1e6).padStart(6, '0')), expiresAt: now + 180_000 }, ctx);
+    await store.save(
+      key,
+      { id: newId(), hash: keys.codeHash(phone, CLIENT.clientId, '', String(i % 1e6).padStart(6, '0')), expiresAt: now + 180_000 },
+      ctx,
+    );
   }
   const after = settle();
   // Touch the store after measuring, or V8 may collect it (and its entries) before `after`.
   if ((await store.verify(first, 'x', ctx)).outcome === 'ok') throw new Error('unreachable');
-  process.stdout.write(JSON.stringify({
-    count,
-    keyLength: first.length,
-    heapBytesPerCode: Math.round((after.heapUsed - before.heapUsed) / count),
-    rssBytesPerCode: Math.round((after.rss - before.rss) / count),
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      count,
+      keyLength: first.length,
+      heapBytesPerCode: Math.round((after.heapUsed - before.heapUsed) / count),
+      rssBytesPerCode: Math.round((after.rss - before.rss) / count),
+    }) + '\n',
+  );
 }
 
 main();

@@ -23,15 +23,36 @@ const DEPENDENCIES = ['libphonenumber-js', 'liquidjs', 'lru-cache', 'negotiator'
 
 function load(url, pathName, body, duration, offset) {
   let i = offset;
-  return new Promise((resolve, reject) => autocannon({
-    url, connections: 10, duration,
-    requests: [{ method: 'POST', path: pathName, setupRequest: (req) => { const n = i++; return { ...req, headers: { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) }, body: JSON.stringify(body(n)) }; } }],
-  }, (err, r) => (err ? reject(err) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    autocannon(
+      {
+        url,
+        connections: 10,
+        duration,
+        requests: [
+          {
+            method: 'POST',
+            path: pathName,
+            setupRequest: (req) => {
+              const n = i++;
+              return {
+                ...req,
+                headers: { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) },
+                body: JSON.stringify(body(n)),
+              };
+            },
+          },
+        ],
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    ),
+  );
 }
 
 const SHARED = 'shared with the baseline (Node HTTP, Express, body parser, express-session, answer writing, GC)';
 /** Frames of work any Express app does: HTTP, streams, Express and its middleware. */
-const SHARED_URL = /node_modules\/(?!(libphonenumber-js|liquidjs|lru-cache|negotiator|jose)\/)|node:_http|node:net|node:internal\/(streams|http|stream_base)|node:events|node:internal\/timers/;
+const SHARED_URL =
+  /node_modules\/(?!(libphonenumber-js|liquidjs|lru-cache|negotiator|jose)\/)|node:_http|node:net|node:internal\/(streams|http|stream_base)|node:events|node:internal\/timers/;
 
 /** The component a frame belongs to, SHARED, or undefined for a neutral frame (crypto, builtins). */
 function componentOf(frame) {
@@ -60,31 +81,48 @@ function attribute(profile, requests) {
     return label ?? null;
   };
   const totals = new Map();
-  let idle = 0;
   let busy = 0;
   profile.samples.forEach((id, k) => {
     const dt = profile.timeDeltas[k + 1] ?? 0;
     const name = byId.get(id).callFrame.functionName;
-    if (name === '(idle)') { idle += dt; return; }
+    // Idle time is the server waiting for the load generator: not part of a request's cost.
+    if (name === '(idle)') return;
     busy += dt;
     const label = labelOf(id) ?? SHARED;
     totals.set(label, (totals.get(label) || 0) + dt);
   });
-  const rows = [...totals.entries()].map(([component, us]) => ({ component, usPerRequest: us / requests })).sort((a, b) => b.usPerRequest - a.usPerRequest);
+  const rows = [...totals.entries()]
+    .map(([component, us]) => ({ component, usPerRequest: us / requests }))
+    .sort((a, b) => b.usPerRequest - a.usPerRequest);
   return { busyUsPerRequest: busy / requests, rows };
 }
 
 async function profileMode(mode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-prof-'));
   const file = path.join(dir, 'server.cpuprofile');
-  const child = spawn('taskset', ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } });
-  const url = await new Promise((resolve) => child.stdout.on('data', (d) => { const m = /ready (\d+)/.exec(d.toString()); if (m) resolve(`http://127.0.0.1:${m[1]}`); }));
+  const child = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } },
+  );
+  const url = await new Promise((resolve) =>
+    child.stdout.on('data', (d) => {
+      const m = /ready (\d+)/.exec(d.toString());
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    }),
+  );
   const [pathName, body] = mode.startsWith('verify-')
-    ? ['/passwordless/verify', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i), verification_code: wrongCodeAt(i) })]
+    ? [
+        '/passwordless/verify',
+        (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i), verification_code: wrongCodeAt(i) }),
+      ]
     : ['/passwordless/start', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) })];
   const warm = await load(url, pathName, body, 1, 40_000);
   const r = await load(url, pathName, body, seconds, 0);
-  await new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); });
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
   // The whole profile, warm-up included: requests counted over both loads.
@@ -101,7 +139,13 @@ async function main() {
     for (const row of p.rows.slice(0, 18)) process.stdout.write(`  ${row.usPerRequest.toFixed(1).padStart(7)}  ${row.component}\n`);
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(__dirname, 'results', `profile-${stamp}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, results }, null, 2));
+  fs.writeFileSync(
+    path.join(__dirname, 'results', `profile-${stamp}.json`),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, results }, null, 2),
+  );
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

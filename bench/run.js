@@ -53,7 +53,9 @@ function hasTaskset() {
 function startServer(mode, seed = 0) {
   return new Promise((resolve, reject) => {
     const args = [path.join(__dirname, 'server.js'), mode, String(seed), REDIS_PREFIX];
-    const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = PIN
+      ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.on('data', (d) => {
       const m = /ready (\d+)/.exec(d.toString());
       if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, port: Number(m[1]) });
@@ -85,14 +87,16 @@ function redisCommandStats() {
 /** The Redis calls the server's client made (each a round trip), from its GET /__bench/redis. */
 function clientCalls(server) {
   return new Promise((resolve, reject) => {
-    http.get(`${server.url}/__bench/redis`, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        const calls = JSON.parse(text);
-        resolve(Object.values(calls).reduce((n, c) => n + c, 0));
-      });
-    }).on('error', reject);
+    http
+      .get(`${server.url}/__bench/redis`, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          const calls = JSON.parse(text);
+          resolve(Object.values(calls).reduce((n, c) => n + c, 0));
+        });
+      })
+      .on('error', reject);
   });
 }
 
@@ -143,16 +147,71 @@ const right = (i) => ({ ...BODY, phone_number: phoneAt(i), verification_code: co
 /** `limits`: the default rate limits and fraud guard; the number in `target` is the req/s and CPU ratio aimed at. */
 const ROWS = [
   { name: 'start, memoryStore (limits off)', mode: 'start', path: '/passwordless/start', body: start },
-  { name: 'start, memoryStore, default limits (memoryLimits)', mode: 'start-limits', path: '/passwordless/start', body: start, target: 0.8 },
-  { name: 'verify wrong code, memoryStore, default limits (memoryLimits)', mode: 'verify-wrong-limits', path: '/passwordless/verify', body: wrong, target: 0.8 },
+  {
+    name: 'start, memoryStore, default limits (memoryLimits)',
+    mode: 'start-limits',
+    path: '/passwordless/start',
+    body: start,
+    target: 0.8,
+  },
+  {
+    name: 'verify wrong code, memoryStore, default limits (memoryLimits)',
+    mode: 'verify-wrong-limits',
+    path: '/passwordless/verify',
+    body: wrong,
+    target: 0.8,
+  },
   { name: 'verify right code, memoryStore (limits off)', mode: 'verify-right', path: '/passwordless/verify', body: right },
-  { name: 'verify right code, memoryStore, default limits', mode: 'verify-right-limits', path: '/passwordless/verify', body: right, target: 0.7 },
-  { name: 'verify right code, sessionStore, default limits', mode: 'verify-right-limits-session', path: '/passwordless/verify', body: right, cookie: true, target: 0.7 },
+  {
+    name: 'verify right code, memoryStore, default limits',
+    mode: 'verify-right-limits',
+    path: '/passwordless/verify',
+    body: right,
+    target: 0.7,
+  },
+  {
+    name: 'verify right code, sessionStore, default limits',
+    mode: 'verify-right-limits-session',
+    path: '/passwordless/verify',
+    body: right,
+    cookie: true,
+    target: 0.7,
+  },
   { name: 'start, redisStore (limits off)', mode: 'start-redis', redis: true, path: '/passwordless/start', body: start },
-  { name: 'start, redisStore, default limits in Redis', mode: 'start-limits-redis', redis: true, path: '/passwordless/start', body: start, target: 0.7, trips: 1 },
-  { name: 'verify wrong code, redisStore (limits off)', mode: 'verify-wrong-redis', redis: true, path: '/passwordless/verify', body: wrong },
-  { name: 'verify wrong code, redisStore, default limits in Redis', mode: 'verify-wrong-limits-redis', redis: true, path: '/passwordless/verify', body: wrong, target: 0.7, trips: 1 },
-  { name: 'verify right code, redisStore, default limits in Redis', mode: 'verify-right-limits-redis', redis: true, path: '/passwordless/verify', body: right, target: 0.7, trips: 1 },
+  {
+    name: 'start, redisStore, default limits in Redis',
+    mode: 'start-limits-redis',
+    redis: true,
+    path: '/passwordless/start',
+    body: start,
+    target: 0.7,
+    trips: 1,
+  },
+  {
+    name: 'verify wrong code, redisStore (limits off)',
+    mode: 'verify-wrong-redis',
+    redis: true,
+    path: '/passwordless/verify',
+    body: wrong,
+  },
+  {
+    name: 'verify wrong code, redisStore, default limits in Redis',
+    mode: 'verify-wrong-limits-redis',
+    redis: true,
+    path: '/passwordless/verify',
+    body: wrong,
+    target: 0.7,
+    trips: 1,
+  },
+  {
+    name: 'verify right code, redisStore, default limits in Redis',
+    mode: 'verify-right-limits-redis',
+    redis: true,
+    path: '/passwordless/verify',
+    body: right,
+    target: 0.7,
+    trips: 1,
+  },
 ];
 
 function childJson(args) {
@@ -183,17 +242,36 @@ async function measureRow(row) {
     const r = await measure(server, row, row.path);
     const after = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
     const per = (n) => n / Math.max(1, r.requests.total);
-    const redis = before && after
-      ? { roundTrips: per(after.calls - before.calls), scriptCalls: per(after.stats.scripts - before.stats.scripts), commands: per(after.stats.all - before.stats.all) }
-      : undefined;
+    const redis =
+      before && after
+        ? {
+            roundTrips: per(after.calls - before.calls),
+            scriptCalls: per(after.stats.scripts - before.stats.scripts),
+            commands: per(after.stats.all - before.stats.all),
+          }
+        : undefined;
     const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
     const result = {
-      name: row.name, mode: row.mode, target: row.target, targetTrips: row.trips,
-      reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, statuses, errors: r.errors,
-      redis, baselineReqPerSec: base.requests.average, ratio: r.requests.average / base.requests.average,
-      cpuPerRequest: r.cpuPerRequest, baselineCpuPerRequest: base.cpuPerRequest, cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
+      name: row.name,
+      mode: row.mode,
+      target: row.target,
+      targetTrips: row.trips,
+      reqPerSec: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      total: r.requests.total,
+      statuses,
+      errors: r.errors,
+      redis,
+      baselineReqPerSec: base.requests.average,
+      ratio: r.requests.average / base.requests.average,
+      cpuPerRequest: r.cpuPerRequest,
+      baselineCpuPerRequest: base.cpuPerRequest,
+      cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
     };
-    process.stderr.write(`${row.name}: ${fmt(result.reqPerSec)} req/s (baseline ${fmt(result.baselineReqPerSec)}, ×${fmt(result.ratio, 2)}), CPU ${fmt(result.cpuPerRequest)} µs (baseline ${fmt(result.baselineCpuPerRequest)}, ×${fmt(result.cpuRatio, 2)}) ${JSON.stringify(statuses)}${redis ? ` redis ${JSON.stringify(redis)}` : ''}\n`);
+    process.stderr.write(
+      `${row.name}: ${fmt(result.reqPerSec)} req/s (baseline ${fmt(result.baselineReqPerSec)}, ×${fmt(result.ratio, 2)}), CPU ${fmt(result.cpuPerRequest)} µs (baseline ${fmt(result.baselineCpuPerRequest)}, ×${fmt(result.cpuRatio, 2)}) ${JSON.stringify(statuses)}${redis ? ` redis ${JSON.stringify(redis)}` : ''}\n`,
+    );
     return result;
   } finally {
     await stopServer(server);
@@ -227,25 +305,37 @@ function targetLines(results, memory, limiterMemory, cold, fraud) {
   const row = (mode) => results.find((r) => r.mode === mode);
   const both = (r, t) => r && r.ratio >= t && r.cpuRatio >= t;
   const show = (r) => (r ? `${fmt(r.ratio, 2)}× req/s, ${fmt(r.cpuRatio, 2)}× CPU` : 'not measured');
-  for (const [mode, label] of [['start-limits', 'start, default limits (memory)'], ['verify-wrong-limits', 'wrong-code verify, default limits (memory)']]) {
+  for (const [mode, label] of [
+    ['start-limits', 'start, default limits (memory)'],
+    ['verify-wrong-limits', 'wrong-code verify, default limits (memory)'],
+  ]) {
     const r = row(mode);
     lines.push(`| ${label} ≥ 0.80× baseline req/s and CPU | ${show(r)} | ${verdict(both(r, 0.8))} |`);
   }
   for (const mode of ['start-limits-redis', 'verify-wrong-limits-redis', 'verify-right-limits-redis']) {
     const r = row(mode);
     const trips = r?.redis ? fmt(r.redis.roundTrips, 2) : '?';
-    lines.push(`| ${r?.name ?? mode}: ≥ 0.70× and 1 round trip | ${show(r)}, ${trips} round trips | ${verdict(both(r, 0.7) && r.redis && r.redis.roundTrips <= 1.01)} |`);
+    lines.push(
+      `| ${r?.name ?? mode}: ≥ 0.70× and 1 round trip | ${show(r)}, ${trips} round trips | ${verdict(both(r, 0.7) && r.redis && r.redis.roundTrips <= 1.01)} |`,
+    );
   }
   for (const mode of ['verify-right-limits', 'verify-right-limits-session', 'verify-right-limits-redis']) {
     const r = row(mode);
     lines.push(`| ${r?.name ?? mode} ≥ 0.70× | ${show(r)} | ${verdict(both(r, 0.7))} |`);
   }
   const m = memory.find((x) => x.count === 1_000_000);
-  if (m) lines.push(`| ≤ 300 heap bytes per pending code at 1,000,000 codes | ${fmt(m.heapBytesPerCode)} B | ${verdict(m.heapBytesPerCode <= 300)} |`);
+  if (m)
+    lines.push(
+      `| ≤ 300 heap bytes per pending code at 1,000,000 codes | ${fmt(m.heapBytesPerCode)} B | ${verdict(m.heapBytesPerCode <= 300)} |`,
+    );
   lines.push(`| memoryLimits: bytes per tracked key (no target; reported) | ${fmt(limiterMemory.heapBytesPerKey)} B | reported |`);
-  lines.push(`| cold require does not load the twilio SDK | ${cold.twilioLoaded ? 'loaded' : 'not loaded'}, ${fmt(cold.medianMs)} ms | ${verdict(!cold.twilioLoaded)} |`);
+  lines.push(
+    `| cold require does not load the twilio SDK | ${cold.twilioLoaded ? 'loaded' : 'not loaded'}, ${fmt(cold.medianMs)} ms | ${verdict(!cold.twilioLoaded)} |`,
+  );
   for (const s of fraud.scenarios) {
-    lines.push(`| fraud guard (${s.name}): ≤ ${s.minSends} SMS per pumped prefix, 0 real logins refused | max ${s.maxSentPerPumpedPrefix} per prefix, ${s.realRefused} refused | ${verdict(s.maxSentPerPumpedPrefix <= s.minSends && s.realRefused === 0)} |`);
+    lines.push(
+      `| fraud guard (${s.name}): ≤ ${s.minSends} SMS per pumped prefix, 0 real logins refused | max ${s.maxSentPerPumpedPrefix} per prefix, ${s.realRefused} refused | ${verdict(s.maxSentPerPumpedPrefix <= s.minSends && s.realRefused === 0)} |`,
+    );
   }
   return lines;
 }
@@ -268,14 +358,21 @@ async function main() {
   const template = childJson([path.join(__dirname, 'template.js')]);
   const fraud = childJson([path.join(__dirname, 'fraud.js')]);
 
-  const redisCell = (r) => (r.redis === undefined ? '' : `${fmt(r.redis.roundTrips, 2)} (${fmt(r.redis.scriptCalls, 2)} / ${fmt(r.redis.commands, 2)})`);
-  const statusCell = (r) => Object.entries(r.statuses).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ');
+  const redisCell = (r) =>
+    r.redis === undefined ? '' : `${fmt(r.redis.roundTrips, 2)} (${fmt(r.redis.scriptCalls, 2)} / ${fmt(r.redis.commands, 2)})`;
+  const statusCell = (r) =>
+    Object.entries(r.statuses)
+      .map(([k, v]) => `${k}: ${fmt(v)}`)
+      .join(', ');
   const lines = [
     `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? 'each server pinned to core 1 (`taskset -c 1`), autocannon on core 0' : 'no CPU pinning'}; autocannon ${connections} connections × ${duration} s per row after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests) runs in a fresh process with the same warm-up right before each row.`,
     '',
     '| row | req/s | p50 ms | p99 ms | answers | baseline req/s | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (EVALSHA+EVAL / all commands, from INFO) |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${statusCell(r)} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.cpuPerRequest)} (${fmt(r.baselineCpuPerRequest)}) | ${fmt(r.cpuRatio, 2)} | ${redisCell(r)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${statusCell(r)} | ${fmt(r.baselineReqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.cpuPerRequest)} (${fmt(r.baselineCpuPerRequest)}) | ${fmt(r.cpuRatio, 2)} | ${redisCell(r)} |`,
+    ),
     '',
     '| memoryStore, pending codes | heap bytes / code | resident bytes / code |',
     '|---|---:|---:|',
@@ -291,7 +388,10 @@ async function main() {
     '',
     '| scenario | pumped starts | SMS sent to pumped prefixes (max per prefix) | pumped starts refused | real logins | real logins refused |',
     '|---|---:|---:|---:|---:|---:|',
-    ...fraud.scenarios.map((s) => `| ${s.name} | ${fmt(s.pumpedStarts)} over ${s.pumpedPrefixes} prefixes | ${fmt(s.pumpedSent)} (${s.maxSentPerPumpedPrefix}) | ${fmt(s.pumpedRefused)} | ${fmt(s.realLogins)} over ${s.realPrefixes} prefixes | ${s.realRefused} |`),
+    ...fraud.scenarios.map(
+      (s) =>
+        `| ${s.name} | ${fmt(s.pumpedStarts)} over ${s.pumpedPrefixes} prefixes | ${fmt(s.pumpedSent)} (${s.maxSentPerPumpedPrefix}) | ${fmt(s.pumpedRefused)} | ${fmt(s.realLogins)} over ${s.realPrefixes} prefixes | ${s.realRefused} |`,
+    ),
     '',
     'Targets (issue "Performance round 2"), from this run:',
     '',
@@ -301,7 +401,21 @@ async function main() {
   process.stdout.write(`\n${table}\n`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const json = { date: new Date().toISOString(), node: process.version, pinned: PIN, connections, duration, warmup, rows: results, memory, limiterMemory, coldRequire: cold, coldRequireBefore: coldBefore, template, fraud };
+  const json = {
+    date: new Date().toISOString(),
+    node: process.version,
+    pinned: PIN,
+    connections,
+    duration,
+    warmup,
+    rows: results,
+    memory,
+    limiterMemory,
+    coldRequire: cold,
+    coldRequireBefore: coldBefore,
+    template,
+    fraud,
+  };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   if (!values.only) {
     fs.writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(json, null, 2));
@@ -314,7 +428,10 @@ async function main() {
     const open = '<!-- bench:start -->';
     const close = '<!-- bench:end -->';
     if (text.includes(open) && text.includes(close)) {
-      fs.writeFileSync(readme, text.replace(new RegExp(`${open}[\\s\\S]*?${close}`), () => `${open}\n${table}\n${close}`));
+      fs.writeFileSync(
+        readme,
+        text.replace(new RegExp(`${open}[\\s\\S]*?${close}`), () => `${open}\n${table}\n${close}`),
+      );
       process.stderr.write('README.md performance table updated\n');
     }
   }

@@ -82,7 +82,8 @@ async function startProfile(file) {
   const fs = require('node:fs');
   const session = new inspector.Session();
   session.connect();
-  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 250 });
   await post('Profiler.start');
@@ -108,7 +109,11 @@ async function seed(store, bound, sessions) {
     const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, CLIENT.clientId, binding)}`;
     const record = { id: newId(), hash: keys.codeHash(phone, CLIENT.clientId, binding, codeAt(i)), expiresAt: now + 600_000 };
     if (bound) {
-      sessions.set(sessionIdAt(i), { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, passwordlessBinding: bindingAt(i) }, () => undefined);
+      sessions.set(
+        sessionIdAt(i),
+        { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, passwordlessBinding: bindingAt(i) },
+        () => undefined,
+      );
     }
     return store.save(key, record, ctx);
   };

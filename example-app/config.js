@@ -5,15 +5,18 @@ const crypto = require('node:crypto');
 
 function readConfig(env = process.env, warn = (m) => console.warn(m)) {
   const production = env.NODE_ENV === 'production';
-  const twilio = env.TWILIO_ACCOUNT_SID || env.TWILIO_AUTH_TOKEN
-    ? {
-        accountSid: env.TWILIO_ACCOUNT_SID,
-        authToken: env.TWILIO_AUTH_TOKEN,
-        ...(env.TWILIO_MESSAGING_SERVICE_SID ? { messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID } : { from: env.TWILIO_FROM }),
-      }
-    : undefined;
+  const twilio =
+    env.TWILIO_ACCOUNT_SID || env.TWILIO_AUTH_TOKEN
+      ? {
+          accountSid: env.TWILIO_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN,
+          ...(env.TWILIO_MESSAGING_SERVICE_SID ? { messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID } : { from: env.TWILIO_FROM }),
+        }
+      : undefined;
   if (production && !twilio) {
-    throw new Error('NODE_ENV=production needs a real sender: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID (or TWILIO_FROM). The development outbox prints login codes and is refused in production.');
+    throw new Error(
+      'NODE_ENV=production needs a real sender: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID (or TWILIO_FROM). The development outbox prints login codes and is refused in production.',
+    );
   }
   function secret(name) {
     if (env[name]) return env[name];

@@ -1,7 +1,8 @@
 // Server-rendered pages: small, accessible HTML with no build step.
 'use strict';
 
-const escape = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const escapeHtml = (s) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
 function layout(title, body) {
   return `<!doctype html>
@@ -9,7 +10,7 @@ function layout(title, body) {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} · Passwordless SMS example</title>
+<title>${escapeHtml(title)} · Passwordless SMS example</title>
 <link rel="stylesheet" href="/style.css">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
@@ -43,15 +44,17 @@ const LANGUAGES = [
  * resend cooldown, in seconds, taken from the options the app gives the package.
  */
 function loginPage({ clientId, connection, devOutbox, code }) {
-  return layout('Log in', `
+  return layout(
+    'Log in',
+    `
 <h1>Log in with your phone</h1>
 <p class="lead">We send a one-time code by SMS. No password needed.</p>
-<form id="phone-form" novalidate data-client-id="${escape(clientId)}" data-connection="${escape(connection)}"
-  data-code-length="${escape(code.length)}" data-code-ttl="${escape(code.ttlSeconds)}" data-resend-cooldown="${escape(code.resendCooldownSeconds)}">
+<form id="phone-form" novalidate data-client-id="${escapeHtml(clientId)}" data-connection="${escapeHtml(connection)}"
+  data-code-length="${escapeHtml(code.length)}" data-code-ttl="${escapeHtml(code.ttlSeconds)}" data-resend-cooldown="${escapeHtml(code.resendCooldownSeconds)}">
   <div class="field">
     <label for="country">Country</label>
     <select id="country" name="country">
-      ${COUNTRIES.map(([code, dial, label]) => `<option value="${dial}" data-country="${code}">${escape(label)}</option>`).join('')}
+      ${COUNTRIES.map(([code, dial, label]) => `<option value="${dial}" data-country="${code}">${escapeHtml(label)}</option>`).join('')}
     </select>
   </div>
   <div class="field">
@@ -64,7 +67,7 @@ function loginPage({ clientId, connection, devOutbox, code }) {
   <div class="field">
     <label for="language">SMS language</label>
     <select id="language" name="language" aria-describedby="language-hint">
-      ${LANGUAGES.map(([tag, label]) => `<option value="${tag}">${escape(label)}</option>`).join('')}
+      ${LANGUAGES.map(([tag, label]) => `<option value="${tag}">${escapeHtml(label)}</option>`).join('')}
     </select>
     <p id="language-hint" class="hint">Sent as the <code>x-request-language</code> header.</p>
   </div>
@@ -76,7 +79,7 @@ function loginPage({ clientId, connection, devOutbox, code }) {
   <p id="sent-to" class="status" role="status" aria-live="polite"></p>
   <div class="field">
     <label for="code">Verification code</label>
-    <input id="code" name="code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="${escape(code.length)}" required
+    <input id="code" name="code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="${escapeHtml(code.length)}" required
       aria-describedby="code-error">
     <p id="code-error" class="error" role="alert" aria-live="assertive"></p>
   </div>
@@ -85,33 +88,43 @@ function loginPage({ clientId, connection, devOutbox, code }) {
   <button id="change" type="button" class="link">Use another number</button>
 </form>
 ${devOutbox ? '<p class="dev">Development mode: messages are not sent. Read them in the <a href="/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>' : ''}
-<script src="/app.js"></script>`);
+<script src="/app.js"></script>`,
+  );
 }
 
 function profilePage(user) {
-  return layout('Your profile', `
+  return layout(
+    'Your profile',
+    `
 <h1>You are logged in</h1>
 <dl class="profile">
-  <dt>Phone number</dt><dd id="profile-phone">${escape(user.phone_number)}</dd>
-  <dt>User id</dt><dd id="profile-user-id"><code>${escape(user.user_id)}</code></dd>
+  <dt>Phone number</dt><dd id="profile-phone">${escapeHtml(user.phone_number)}</dd>
+  <dt>User id</dt><dd id="profile-user-id"><code>${escapeHtml(user.user_id)}</code></dd>
 </dl>
 <form id="logout-form" method="post" action="/passwordless/logout">
   <button id="logout" type="submit">Log out</button>
 </form>
-<script src="/app.js"></script>`);
+<script src="/app.js"></script>`,
+  );
 }
 
 function outboxPage(messages) {
   const rows = messages
     .slice()
     .reverse()
-    .map((m) => `<li class="message"><p class="meta">To <span class="to">${escape(m.to)}</span> · ${escape(new Date(m.sentAt).toLocaleTimeString('en-GB'))} · language <span>${escape(m.language || '—')}</span></p><p class="body">${escape(m.body)}</p></li>`)
+    .map(
+      (m) =>
+        `<li class="message"><p class="meta">To <span class="to">${escapeHtml(m.to)}</span> · ${escapeHtml(new Date(m.sentAt).toLocaleTimeString('en-GB'))} · language <span>${escapeHtml(m.language || '—')}</span></p><p class="body">${escapeHtml(m.body)}</p></li>`,
+    )
     .join('');
-  return layout('Development outbox', `
+  return layout(
+    'Development outbox',
+    `
 <h1>Development outbox</h1>
 <p class="lead">Messages the app would have sent by SMS, newest first. The list refreshes itself every few seconds.</p>
 <div id="messages">${rows ? `<ol id="outbox" class="outbox">${rows}</ol>` : '<p id="outbox-empty">No messages yet.</p>'}</div>
-<script src="/outbox.js"></script>`);
+<script src="/outbox.js"></script>`,
+  );
 }
 
 module.exports = { loginPage, profilePage, outboxPage };

@@ -6,7 +6,8 @@ const { createApp } = require('./app');
 
 /** A sentence for a listen failure; the usual one, a busy port, says which variable to change. */
 function listenErrorMessage(err, port) {
-  if (err.code === 'EADDRINUSE') return `[example-app] port ${port} is already in use: set PORT=... to a free port (for example PORT=${port + 1} npm start), or stop the program that uses it.`;
+  if (err.code === 'EADDRINUSE')
+    return `[example-app] port ${port} is already in use: set PORT=... to a free port (for example PORT=${port + 1} npm start), or stop the program that uses it.`;
   if (err.code === 'EACCES') return `[example-app] port ${port} needs more privileges: set PORT=... to a port above 1023.`;
   return `[example-app] cannot listen on port ${port}: ${err.message}`;
 }

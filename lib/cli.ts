@@ -43,13 +43,15 @@ interface Loaded {
 
 function load(values: Record<string, string | boolean | undefined>): Loaded {
   if (typeof values.config === 'string' && typeof values.template === 'string') {
-    throw new UsageError('Give --template FILE or --config MODULE, not both: the config\'s templates would be ignored.');
+    throw new UsageError("Give --template FILE or --config MODULE, not both: the config's templates would be ignored.");
   }
   if (typeof values.config === 'string') {
     const file = path.resolve(values.config);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exported = require(file);
-    const options = (exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported) as Partial<PasswordlessOptions>;
+    const options = (
+      exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported
+    ) as Partial<PasswordlessOptions>;
     return { options, source: file };
   }
   if (typeof values.template === 'string') {
@@ -71,7 +73,11 @@ function buildConfig(loaded: Loaded, values: Record<string, string | boolean | u
     clients: [{ clientId: 'preview', name: app }],
     ...(o.template !== undefined ? { template: o.template } : {}),
     ...(o.templates !== undefined ? { templates: o.templates } : {}),
-    ...(typeof values.syntax === 'string' ? { templateSyntax: values.syntax as 'liquid' } : o.templateSyntax ? { templateSyntax: o.templateSyntax } : {}),
+    ...(typeof values.syntax === 'string'
+      ? { templateSyntax: values.syntax as 'liquid' }
+      : o.templateSyntax
+        ? { templateSyntax: o.templateSyntax }
+        : {}),
     ...(typeof values['web-otp'] === 'string' ? { webOtp: { domain: values['web-otp'] } } : o.webOtp ? { webOtp: o.webOtp } : {}),
     ...(o.otp?.length ? { otp: { length: o.otp.length } } : {}),
     ...(o.defaultLanguage !== undefined ? { defaultLanguage: o.defaultLanguage } : {}),
@@ -98,18 +104,26 @@ function report(config: Config, app: string, phone: string, headers: Record<stri
   const why = a.encoding === 'UCS-2' ? ` (UCS-2 because of: ${ucs2Culprits(a)})` : '';
   out(`Encoding: ${a.encoding}${why}`);
   out(`Length: ${a.length} characters · ${a.segments} segment${a.segments === 1 ? '' : 's'}`);
-  if (a.segments > 1) out(`Warning: this message takes ${a.segments} SMS segments; each is billed. Shorten it${a.encoding === 'UCS-2' ? ' or avoid the characters that force UCS-2' : ''}.`);
+  if (a.segments > 1)
+    out(
+      `Warning: this message takes ${a.segments} SMS segments; each is billed. Shorten it${a.encoding === 'UCS-2' ? ' or avoid the characters that force UCS-2' : ''}.`,
+    );
 }
 
 /** The number as the middleware would send it (E.164), or a usage error, as the start route refuses it. */
 function readPhone(value: string | boolean | undefined): string {
   if (typeof value !== 'string') return '+14155550123';
   const phone = parsePhone(value, false);
-  if (!phone) throw new UsageError(`--phone ${JSON.stringify(value)} is not a valid phone number in international format (like +14155550123).`);
+  if (!phone)
+    throw new UsageError(`--phone ${JSON.stringify(value)} is not a valid phone number in international format (like +14155550123).`);
   return phone.e164;
 }
 
-export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): number {
+export function main(
+  argv: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  err: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): number {
   let parsed;
   try {
     parsed = parseArgs({

@@ -58,13 +58,25 @@ function entry(code: string, status: number, text: string): Entry {
 export const CATALOGUE = Object.freeze({
   // Request shape
   notAnObject: entry('bad.request', 400, 'Send the parameters as a JSON object or an urlencoded form.'),
-  jsonAsForm: entry('bad.request', 400, 'The body looks like JSON sent without `Content-Type: application/json`. Send the header, or send an urlencoded form.'),
+  jsonAsForm: entry(
+    'bad.request',
+    400,
+    'The body looks like JSON sent without `Content-Type: application/json`. Send the header, or send an urlencoded form.',
+  ),
   propertyNotAllowed: entry('bad.request', 400, 'The property {name} is not allowed. Allowed: {allowed}.'),
   bodyTooLarge: entry('bad.request', 413, 'The request body is too large.'),
   bodyNotJson: entry('bad.request', 400, 'The request body is not valid JSON.'),
   bodyUnreadable: entry('bad.request', 400, 'The request body could not be read. Send JSON or urlencoded UTF-8.'),
-  encodingUnsupported: entry('bad.request', 415, 'The request body uses a Content-Encoding this server does not accept. Send it uncompressed, or as gzip, deflate or br.'),
-  crossSite: entry('bad.request', 403, 'Cross-site requests are refused: call this route from your own site (or list the site in allowedOrigins).'),
+  encodingUnsupported: entry(
+    'bad.request',
+    415,
+    'The request body uses a Content-Encoding this server does not accept. Send it uncompressed, or as gzip, deflate or br.',
+  ),
+  crossSite: entry(
+    'bad.request',
+    403,
+    'Cross-site requests are refused: call this route from your own site (or list the site in allowedOrigins).',
+  ),
   // Client and connection
   missingClientId: entry('bad.client_id', 400, 'Missing required parameter: client_id'),
   unknownClient: entry('bad.client_id', 400, 'Unknown client_id.'),
@@ -93,15 +105,35 @@ export const CATALOGUE = Object.freeze({
   sendsPerClient: entry('too_many_requests', 429, 'This application has sent its daily number of codes. Try again in {seconds} seconds.'),
   sendsPerDay: entry('too_many_requests', 429, 'The daily number of codes has been sent. Try again in {seconds} seconds.'),
   fraudPause: entry('too_many_requests', 429, 'Codes to numbers like this one are paused for now. Try again in {seconds} seconds.'),
-  verifiesPerAddress: entry('too_many_requests', 429, 'Too many wrong codes were entered from this network. Try again in {seconds} seconds.'),
-  failedVerifiesPerPhone: entry('too_many_attempts', 429, 'Too many wrong codes were entered for this number. Try again in {seconds} seconds.'),
-  clientAuthPerAddress: entry('too_many_requests', 429, 'Too many failed client authentications from this network. Try again in {seconds} seconds.'),
+  verifiesPerAddress: entry(
+    'too_many_requests',
+    429,
+    'Too many wrong codes were entered from this network. Try again in {seconds} seconds.',
+  ),
+  failedVerifiesPerPhone: entry(
+    'too_many_attempts',
+    429,
+    'Too many wrong codes were entered for this number. Try again in {seconds} seconds.',
+  ),
+  clientAuthPerAddress: entry(
+    'too_many_requests',
+    429,
+    'Too many failed client authentications from this network. Try again in {seconds} seconds.',
+  ),
   // Providers and backing services
   providerFailed: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later.'),
-  messageTooLong: entry('sms_provider_error', 400, 'The message is {length} characters long; an SMS may have at most {max}. Shorten the template. (Code: 21617)'),
+  messageTooLong: entry(
+    'sms_provider_error',
+    400,
+    'The message is {length} characters long; an SMS may have at most {max}. Shorten the template. (Code: 21617)',
+  ),
   unavailable: entry('temporarily_unavailable', 503, 'The login service is temporarily unavailable. Try again in a moment.'),
   // The app's own bugs
-  noSession: entry('server_error', 500, 'express-passwordless-sms needs express-session: mount app.use(session({ ... })) before the passwordless router and requireAuth.'),
+  noSession: entry(
+    'server_error',
+    500,
+    'express-passwordless-sms needs express-session: mount app.use(session({ ... })) before the passwordless router and requireAuth.',
+  ),
   templateFailed: entry('server_error', 500, 'The message template failed to render.'),
   hookFailed: entry('server_error', 500, 'The login failed because of an error in the application. Try again later.'),
   internal: entry('server_error', 500, 'Internal error.'),
@@ -165,7 +197,11 @@ function build(code: string, status: number, message: string, headers?: Readonly
 }
 
 /** The catalogue's answer `name`, with its `{placeholders}` filled. */
-export function fail(name: ErrorName, vars?: Readonly<Record<string, string | number>>, headers?: Readonly<Record<string, string>>): PasswordlessError {
+export function fail(
+  name: ErrorName,
+  vars?: Readonly<Record<string, string | number>>,
+  headers?: Readonly<Record<string, string>>,
+): PasswordlessError {
   const e: Entry = CATALOGUE[name];
   if (!vars && !headers) {
     let shared = SHARED.get(name);

@@ -6,7 +6,12 @@ export { PasswordlessError, ConfigurationError, ErrorCodes, CATALOGUE, WRONG_COD
 export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { gatewaySender, type GatewaySenderOptions } from './senders/gateway';
 export { fallbackSender, type FallbackSenderOptions, type FailoverEvent } from './senders/fallback';
-export { fromAuth0Connection, type Auth0Connection, type Auth0ConnectionSettings, type FromAuth0ConnectionExtras } from './auth0/connection';
+export {
+  fromAuth0Connection,
+  type Auth0Connection,
+  type Auth0ConnectionSettings,
+  type FromAuth0ConnectionExtras,
+} from './auth0/connection';
 export { consoleSender, type ConsoleSenderOptions } from './senders/console';
 export { outboxSender, type OutboxSender, type OutboxSenderOptions, type OutboxMessage } from './senders/outbox';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory';

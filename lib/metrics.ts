@@ -63,12 +63,20 @@ const NO_METRICS: Metrics = Object.freeze({ start: noop, send: noop, verify: noo
 function validate(options: MetricsOptions): void {
   checkObject<MetricsOptions>(options, 'metrics', KNOWN, '{ registry, prefix? }', false);
   const registry = options.registry as Partial<MetricsRegistry> | null | undefined;
-  const looksLikeRegistry = !!registry && typeof registry === 'object'
-    && typeof registry.registerMetric === 'function' && typeof registry.getSingleMetric === 'function' && typeof registry.metrics === 'function';
-  if (!looksLikeRegistry) throw optionError('metrics.registry', "must be a prom-client Registry (new Registry() or require('prom-client').register).");
+  const looksLikeRegistry =
+    !!registry &&
+    typeof registry === 'object' &&
+    typeof registry.registerMetric === 'function' &&
+    typeof registry.getSingleMetric === 'function' &&
+    typeof registry.metrics === 'function';
+  if (!looksLikeRegistry)
+    throw optionError('metrics.registry', "must be a prom-client Registry (new Registry() or require('prom-client').register).");
   const prefix = options.prefix;
   if (prefix !== undefined && (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix))) {
-    throw optionError('metrics.prefix', `must be letters, digits, _ and : not starting with a digit, like "myapp_" (got ${JSON.stringify(prefix)}).`);
+    throw optionError(
+      'metrics.prefix',
+      `must be letters, digits, _ and : not starting with a digit, like "myapp_" (got ${JSON.stringify(prefix)}).`,
+    );
   }
 }
 
@@ -80,21 +88,54 @@ function sameLabels(actual: unknown, expected: readonly string[]): boolean {
  * The metric `name` of `registry`: the one already there (a second instance on the same
  * registry, which prom-client would refuse to register twice) or a new one.
  */
-function metricOf<M>(registry: MetricsRegistry, name: string, type: 'counter' | 'histogram', labelNames: readonly string[], create: () => M): M {
+function metricOf<M>(
+  registry: MetricsRegistry,
+  name: string,
+  type: 'counter' | 'histogram',
+  labelNames: readonly string[],
+  create: () => M,
+): M {
   const existing = registry.getSingleMetric(name) as { type?: unknown; labelNames?: unknown } | undefined;
   if (existing === undefined) return create();
   if (existing.type !== type || !sameLabels(existing.labelNames, labelNames)) {
-    throw optionError('metrics.registry', `already holds a metric named ${name} that is not a ${type} labelled {${labelNames.join(',')}}. Give this instance another metrics.prefix.`);
+    throw optionError(
+      'metrics.registry',
+      `already holds a metric named ${name} that is not a ${type} labelled {${labelNames.join(',')}}. Give this instance another metrics.prefix.`,
+    );
   }
   return existing as M;
 }
 
-function counter(prom: PromClientModule, registry: MetricsRegistry, name: string, help: string, labelNames: readonly string[]): Counter<string> {
-  return metricOf(registry, name, 'counter', labelNames, () => new prom.Counter({ name, help, labelNames, registers: [registry as unknown as Registry] }));
+function counter(
+  prom: PromClientModule,
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+): Counter<string> {
+  return metricOf(
+    registry,
+    name,
+    'counter',
+    labelNames,
+    () => new prom.Counter({ name, help, labelNames, registers: [registry as unknown as Registry] }),
+  );
 }
 
-function histogram(prom: PromClientModule, registry: MetricsRegistry, name: string, help: string, labelNames: readonly string[]): Histogram<string> {
-  return metricOf(registry, name, 'histogram', labelNames, () => new prom.Histogram({ name, help, labelNames, buckets: SEND_BUCKETS, registers: [registry as unknown as Registry] }));
+function histogram(
+  prom: PromClientModule,
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+): Histogram<string> {
+  return metricOf(
+    registry,
+    name,
+    'histogram',
+    labelNames,
+    () => new prom.Histogram({ name, help, labelNames, buckets: SEND_BUCKETS, registers: [registry as unknown as Registry] }),
+  );
 }
 
 /** `undefined` (no `metrics` option) gives the no-op metrics; prom-client is then never loaded. */
@@ -104,11 +145,27 @@ export function createMetrics(options: MetricsOptions | undefined): Metrics {
   const prom = loadPromClient();
   const { registry } = options;
   const p = options.prefix ?? '';
-  const starts = counter(prom, registry, `${p}passwordless_starts_total`, 'Answered POST /passwordless/start requests, by outcome.', ['outcome']);
-  const sends = counter(prom, registry, `${p}passwordless_sms_sends_total`, 'Messages handed to an SMS provider, by provider, outcome and destination country calling code.', ['provider', 'outcome', 'country_code']);
-  const sendSeconds = histogram(prom, registry, `${p}passwordless_sms_send_duration_seconds`, 'Time the SMS provider took to accept or refuse a message.', ['provider']);
+  const starts = counter(prom, registry, `${p}passwordless_starts_total`, 'Answered POST /passwordless/start requests, by outcome.', [
+    'outcome',
+  ]);
+  const sends = counter(
+    prom,
+    registry,
+    `${p}passwordless_sms_sends_total`,
+    'Messages handed to an SMS provider, by provider, outcome and destination country calling code.',
+    ['provider', 'outcome', 'country_code'],
+  );
+  const sendSeconds = histogram(
+    prom,
+    registry,
+    `${p}passwordless_sms_send_duration_seconds`,
+    'Time the SMS provider took to accept or refuse a message.',
+    ['provider'],
+  );
   const verifies = counter(prom, registry, `${p}passwordless_verifies_total`, 'Answered code verifications, by outcome.', ['outcome']);
-  const limitRefusals = counter(prom, registry, `${p}passwordless_limit_refusals_total`, 'Requests refused by a rate limit, by limit.', ['limit']);
+  const limitRefusals = counter(prom, registry, `${p}passwordless_limit_refusals_total`, 'Requests refused by a rate limit, by limit.', [
+    'limit',
+  ]);
   const fraudPauses = counter(prom, registry, `${p}passwordless_fraud_guard_pauses_total`, 'Times the fraud guard paused sending.', []);
 
   // Every outcome shows from the first scrape, at 0: rate() and alerts need the series to exist.

@@ -50,7 +50,8 @@ export interface Passwordless {
 
 function refusedOutcome(err: unknown, logger: Parameters<typeof logEvent>[0]): Refused {
   const e = err instanceof PasswordlessError ? err : fail('internal');
-  if (!(err instanceof PasswordlessError)) logEvent(logger, 'internal_error', { message: err instanceof Error ? err.message : String(err) });
+  if (!(err instanceof PasswordlessError))
+    logEvent(logger, 'internal_error', { message: err instanceof Error ? err.message : String(err) });
   const retry = e.headers['Retry-After'];
   return { ok: false, status: e.status, error: e.code, error_description: e.message, ...(retry ? { retryAfter: Number(retry) } : {}) };
 }
@@ -59,7 +60,8 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   const config = resolveOptions(options);
   const login = createLogin(config);
   const firstClient = config.clients.values().next().value;
-  for (const message of [...config.warnings, ...segmentWarnings(config, firstClient?.name ?? 'App')]) logEvent(config.logger, 'config_warning', { message });
+  for (const message of [...config.warnings, ...segmentWarnings(config, firstClient?.name ?? 'App')])
+    logEvent(config.logger, 'config_warning', { message });
   const router = createRouter(login);
 
   async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {

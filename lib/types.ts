@@ -46,7 +46,9 @@ export interface SmsSender {
   /** The provider's name in logs and metrics (`code_sent.provider`). Default `'custom'`. */
   readonly name?: string;
   /** Resolves with the provider's message id and, for senders that pick among several, which one sent it. */
-  send(message: SmsMessage): Promise<{ id?: string; provider?: string; failovers?: ReadonlyArray<{ from: string; to: string; reason: string }> }>;
+  send(
+    message: SmsMessage,
+  ): Promise<{ id?: string; provider?: string; failovers?: ReadonlyArray<{ from: string; to: string; reason: string }> }>;
   close?(): void | Promise<void>;
 }
 
@@ -158,18 +160,9 @@ export interface FraudGuardOptions {
   allowPrefixes?: readonly string[];
 }
 
-
 /** libphonenumber-js number types that are refused as destinations. */
 export type PhoneNumberType =
-  | 'PREMIUM_RATE'
-  | 'SHARED_COST'
-  | 'TOLL_FREE'
-  | 'VOICEMAIL'
-  | 'PAGER'
-  | 'UAN'
-  | 'VOIP'
-  | 'FIXED_LINE'
-  | 'PERSONAL_NUMBER';
+  'PREMIUM_RATE' | 'SHARED_COST' | 'TOLL_FREE' | 'VOICEMAIL' | 'PAGER' | 'UAN' | 'VOIP' | 'FIXED_LINE' | 'PERSONAL_NUMBER';
 
 export interface PasswordlessOptions {
   /** HMAC key for codes and ids at rest; 32+ characters. A list rotates: the first signs, all are accepted for pending codes. Required. */

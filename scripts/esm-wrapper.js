@@ -10,12 +10,7 @@ const ENTRIES = ['index', 'testing/index'];
 function wrapper(entry) {
   const base = path.basename(entry);
   const names = Object.keys(require(path.join(dist, `${entry}.js`))).filter((n) => n !== 'default' && n !== '__esModule');
-  return [
-    `import cjs from './${base}.js';`,
-    ...names.map((n) => `export const ${n} = cjs.${n};`),
-    'export default cjs;',
-    '',
-  ].join('\n');
+  return [`import cjs from './${base}.js';`, ...names.map((n) => `export const ${n} = cjs.${n};`), 'export default cjs;', ''].join('\n');
 }
 
 for (const entry of ENTRIES) fs.writeFileSync(path.join(dist, `${entry}.mjs`), wrapper(entry));

@@ -22,7 +22,11 @@ function templateFile(text: string): string {
 function preview(...args: string[]): { status: number; message: string; stderr: string } {
   const out: string[] = [];
   const err: string[] = [];
-  const status = main(['preview', ...args], (l) => out.push(l), (l) => err.push(l));
+  const status = main(
+    ['preview', ...args],
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   // The CLI prints the message as one write between two rules.
   const rule = out.indexOf('─'.repeat(40));
   return { status, message: out[rule + 1] ?? '', stderr: err.join('\n') };
@@ -46,7 +50,7 @@ describe('preview CLI and middleware render alike', () => {
     assert.match(cli.message, /\+33612345678/);
   });
 
-  it('keeps a template file\'s trailing newline, as the middleware would send it', async () => {
+  it("keeps a template file's trailing newline, as the middleware would send it", async () => {
     const template = 'Your code: {{ code }}\n';
     const cli = preview('--template', templateFile(template));
     assert.equal(cli.message, await sent(template, {}, '+14155550123'));

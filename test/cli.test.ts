@@ -27,7 +27,9 @@ describe('express-passwordless-sms preview', () => {
   });
 
   it('renders a template file with the request language, phone and app', () => {
-    const file = templateFile("{% if request_language contains 'fr' %}Code {{ application.name }} : {{ code }}{% else %}{{ application.name }} code {{ code }} for {{ phone_number }}{% endif %}");
+    const file = templateFile(
+      "{% if request_language contains 'fr' %}Code {{ application.name }} : {{ code }}{% else %}{{ application.name }} code {{ code }} for {{ phone_number }}{% endif %}",
+    );
     const fr = preview('--template', file, '--lang', 'fr-FR', '--app', 'Acme');
     assert.equal(fr.status, 0, fr.stderr);
     assert.match(fr.stdout, /^Code Acme : 482190$/m);
@@ -53,7 +55,10 @@ describe('express-passwordless-sms preview', () => {
 
   it('renders every language side by side with --all-languages', () => {
     const out = preview('--config', fixture, '--all-languages').stdout;
-    assert.deepEqual([...out.matchAll(/^Template: (\S+)/gm)].map((m) => m[1]), ['template', 'templates.fr', 'templates.pt']);
+    assert.deepEqual(
+      [...out.matchAll(/^Template: (\S+)/gm)].map((m) => m[1]),
+      ['template', 'templates.fr', 'templates.pt'],
+    );
   });
 
   it('appends the WebOTP line', () => {
@@ -62,7 +67,14 @@ describe('express-passwordless-sms preview', () => {
   });
 
   it('renders md_with_macros', () => {
-    const out = preview('--template', templateFile('@@application.name@@: @@password@@'), '--syntax', 'md_with_macros', '--app', 'X').stdout;
+    const out = preview(
+      '--template',
+      templateFile('@@application.name@@: @@password@@'),
+      '--syntax',
+      'md_with_macros',
+      '--app',
+      'X',
+    ).stdout;
     assert.match(out, /^X: 482190$/m);
   });
 

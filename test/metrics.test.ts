@@ -6,11 +6,15 @@ import { createMetrics } from '../lib/metrics';
 
 /** The value of one series (`name` as scraped: a histogram's `_bucket`, `_sum`, `_count`), read back from the registry. */
 async function valueOf(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  const values = (await registry.getMetricsAsJSON()).flatMap((m) => m.values.map((v) => ({ ...v, series: (v as { metricName?: string }).metricName ?? m.name })));
+  const values = (await registry.getMetricsAsJSON()).flatMap((m) =>
+    m.values.map((v) => ({ ...v, series: (v as { metricName?: string }).metricName ?? m.name })),
+  );
   const series = values.find((v) => {
     if (v.series !== name) return false;
     const actual = v.labels as Record<string, string | number>;
-    return Object.keys(labels).length === Object.keys(actual).length && Object.entries(labels).every(([k, value]) => String(actual[k]) === value);
+    return (
+      Object.keys(labels).length === Object.keys(actual).length && Object.entries(labels).every(([k, value]) => String(actual[k]) === value)
+    );
   });
   return series?.value;
 }

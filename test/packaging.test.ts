@@ -13,11 +13,16 @@ const fixtures = path.join(root, 'test', 'fixtures', 'consumer');
 const rootPkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 }
 
 describe('install scripts', () => {
-  it('has none a consumer\'s install would run: the tarball is built by prepack instead', () => {
+  it("has none a consumer's install would run: the tarball is built by prepack instead", () => {
     const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in rootPkg.scripts);
     assert.deepEqual(installTime, []);
     // Without a build before packing, the tarball would ship without dist/.
@@ -38,14 +43,32 @@ describe('packaging', function () {
     // Each ES module consumer is its CommonJS twin with the requires turned into imports.
     for (const name of ['app', 'testing']) {
       const cjs = fs.readFileSync(path.join(fixtures, `${name}.cjs`), 'utf8');
-      fs.writeFileSync(path.join(dir, `${name}.mjs`), cjs.replace(/^const (\{[^}]+\}|\w+) = require\(('[^']+')\);$/gm, 'import $1 from $2;').replace('A CommonJS consumer', 'An ES module consumer'));
+      fs.writeFileSync(
+        path.join(dir, `${name}.mjs`),
+        cjs
+          .replace(/^const (\{[^}]+\}|\w+) = require\(('[^']+')\);$/gm, 'import $1 from $2;')
+          .replace('A CommonJS consumer', 'An ES module consumer'),
+      );
     }
     const devVersion = (name: string) => rootPkg.devDependencies[name] as string;
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-      name: 'consumer', private: true,
-      dependencies: { 'express-passwordless-sms': `file:${tarball}`, express: devVersion('express'), 'express-session': devVersion('express-session') },
-      devDependencies: { '@types/express': devVersion('@types/express'), '@types/express-session': devVersion('@types/express-session'), '@types/node': devVersion('@types/node'), '@types/passport': devVersion('@types/passport') },
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'consumer',
+        private: true,
+        dependencies: {
+          'express-passwordless-sms': `file:${tarball}`,
+          express: devVersion('express'),
+          'express-session': devVersion('express-session'),
+        },
+        devDependencies: {
+          '@types/express': devVersion('@types/express'),
+          '@types/express-session': devVersion('@types/express-session'),
+          '@types/node': devVersion('@types/node'),
+          '@types/passport': devVersion('@types/passport'),
+        },
+      }),
+    );
     npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -54,7 +77,9 @@ describe('packaging', function () {
     const listed = JSON.parse(npm(['pack', '--dry-run', '--json'], root))[0].files.map((f: { path: string }) => f.path) as string[];
     assert.deepEqual([...new Set(listed.map((p) => p.split('/')[0]))].sort(), ['LICENSE', 'README.md', 'dist', 'package.json']);
     assert.ok(listed.includes('dist/index.d.ts') && listed.includes('dist/index.mjs') && listed.includes('dist/cli.js'));
-    assert.ok(listed.includes('dist/testing/index.d.ts') && listed.includes('dist/testing/index.mjs') && listed.includes('dist/testing/index.js'));
+    assert.ok(
+      listed.includes('dist/testing/index.d.ts') && listed.includes('dist/testing/index.mjs') && listed.includes('dist/testing/index.js'),
+    );
   });
 
   it('states Node 20+ and its peers', () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
@@ -26,7 +27,13 @@ function table(heading: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.replace(/\\\|/g, '¦').split('|').slice(1, -1).map((c) => c.trim()));
+    rows.push(
+      line
+        .replace(/\\\|/g, '¦')
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -40,9 +47,11 @@ describe('README rules', () => {
     assert.equal(unquote(rows.get('template') as string), DEFAULTS.template);
     assert.equal(unquote(rows.get('templateSyntax') as string), DEFAULTS.templateSyntax);
     assert.equal(unquote(rows.get('defaultLanguage') as string), DEFAULTS.defaultLanguage);
-    for (const [key, value] of Object.entries(DEFAULTS.otp)) assert.equal(unquote(rows.get(`otp.${key}`) as string), String(value), `otp.${key}`);
+    for (const [key, value] of Object.entries(DEFAULTS.otp))
+      assert.equal(unquote(rows.get(`otp.${key}`) as string), String(value), `otp.${key}`);
     assert.equal(rows.get('blockedNumberTypes'), DEFAULTS.blockedNumberTypes.map((t) => `\`${t}\``).join(', '));
-    for (const key of ['disableSignup', 'allowCrossSite', 'sendInBackground'] as const) assert.equal(unquote(rows.get(key) as string), String(DEFAULTS[key]), key);
+    for (const key of ['disableSignup', 'allowCrossSite', 'sendInBackground'] as const)
+      assert.equal(unquote(rows.get(key) as string), String(DEFAULTS[key]), key);
   });
 
   it('states every rate limit and its default, and nothing else', () => {
@@ -74,19 +83,36 @@ describe('README rules', () => {
 
   it('runs the Quick start curl commands against a live app', async () => {
     const outbox = outboxSender();
-    const auth = passwordless({ secret: 'a-secret-of-at-least-32-characters!!', sender: outbox, clients: [{ clientId: 'web', name: 'My App' }], logger: false });
-    const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(auth.router);
+    const auth = passwordless({
+      secret: 'a-secret-of-at-least-32-characters!!',
+      sender: outbox,
+      clients: [{ clientId: 'web', name: 'My App' }],
+      logger: false,
+    });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(auth.router);
     app.get('/me', auth.requireAuth, (req, res) => res.json(req.user));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const jar = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pwl-curl-'));
+    const jar = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-curl-'));
     try {
-      const lines = readme.slice(readme.indexOf('Try it with curl')).split('\n').filter((l) => l.startsWith('curl ')).slice(0, 3);
+      const lines = readme
+        .slice(readme.indexOf('Try it with curl'))
+        .split('\n')
+        .filter((l) => l.startsWith('curl '))
+        .slice(0, 3);
       assert.equal(lines.length, 3);
       // Asynchronously: the app answering curl runs in this process.
       const run = async (line: string) =>
-        (await promisify(execFile)('bash', ['-c', line.replace(/http:\/\/localhost:3000/g, base).replace('123456', lastCodeOr(outbox))], { cwd: jar, encoding: 'utf8', timeout: 10_000 })).stdout;
+        (
+          await promisify(execFile)('bash', ['-c', line.replace(/http:\/\/localhost:3000/g, base).replace('123456', lastCodeOr(outbox))], {
+            cwd: jar,
+            encoding: 'utf8',
+            timeout: 10_000,
+          })
+        ).stdout;
       const started = JSON.parse(await run(lines[0] as string));
       assert.equal(started.phone_number, '+14155550123');
       const verified = JSON.parse(await run(lines[1] as string));

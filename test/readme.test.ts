@@ -26,11 +26,19 @@ describe('README code blocks', function () {
 
   it('has only blocks of checked kinds', () => {
     assert.ok(blocks.length >= 8, `${blocks.length} blocks`);
-    for (const b of blocks) assert.ok(['js', 'ts', 'sh', 'liquid'].includes(b.lang), `block ${b.index} is \`${b.lang}\`; use js, ts, sh or liquid so it can be checked`);
+    for (const b of blocks)
+      assert.ok(
+        ['js', 'ts', 'sh', 'liquid'].includes(b.lang),
+        `block ${b.index} is \`${b.lang}\`; use js, ts, sh or liquid so it can be checked`,
+      );
   });
 
   for (const block of blocks.filter((b) => b.lang === 'js')) {
-    const first = block.code.split('\n').find((l) => l.trim() && !l.startsWith('const {') && !l.startsWith('const '))?.trim() ?? '';
+    const first =
+      block.code
+        .split('\n')
+        .find((l) => l.trim() && !l.startsWith('const {') && !l.startsWith('const '))
+        ?.trim() ?? '';
     it(`runs JavaScript block ${block.index} (${first.slice(0, 50)}…)`, () => {
       const file = path.join(scratch, `block-${block.index}.js`);
       fs.writeFileSync(file, block.code);
@@ -40,7 +48,10 @@ describe('README code blocks', function () {
         ? [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--no-config', '--timeout', '20000', '--exit', file]
         : ['--require', preload, file];
       const result = spawnSync(process.execPath, args, {
-        cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_ENV: 'development', TWILIO_ACCOUNT_SID: '' },
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, NODE_ENV: 'development', TWILIO_ACCOUNT_SID: '' },
       });
       assert.equal(result.status, 0, `exit ${result.status} ${result.signal ?? ''}\n${result.stderr}`);
     });
@@ -54,8 +65,26 @@ describe('README code blocks', function () {
       fs.writeFileSync(file, b.code);
       return path.basename(file);
     });
-    fs.writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files }));
-    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(scratch, 'tsconfig.json')], { encoding: 'utf8' });
+    fs.writeFileSync(
+      path.join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files,
+      }),
+    );
+    execFileSync(
+      process.execPath,
+      [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(scratch, 'tsconfig.json')],
+      { encoding: 'utf8' },
+    );
   });
 
   it('compiles the Liquid blocks as templates', () => {
@@ -66,7 +95,10 @@ describe('README code blocks', function () {
 
   it('names only commands that exist in the shell blocks, and the preview lines run', () => {
     for (const b of blocks.filter((x) => x.lang === 'sh')) {
-      for (const line of b.code.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      for (const line of b.code
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)) {
         const npmRun = /^npm (?:run )?(\S+)/.exec(line);
         if (/^(git clone https:\/\/github\.com\/|cd \S+$|npm pack$|npm install \.\.\/|npm install express-passwordless-sms$)/.test(line)) {
           // The install path from a clone: git, directory changes and npm's own commands.

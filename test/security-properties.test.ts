@@ -12,8 +12,14 @@ const SECOND_SECRET = 'another-secret-that-is-long-enough-9876543210';
 const UNKNOWN = '+14155550999';
 const UNKNOWN_NEVER_STARTED = '+14155550998';
 
-const verify = (app: Parameters<typeof request>[0], code: string, phone = PHONE) => request(app).post('/passwordless/verify').send(verifyBody(code, { phone_number: phone }));
-const start = (app: Parameters<typeof request>[0], phone = PHONE) => request(app).post('/passwordless/start').send(startBody({ phone_number: phone }));
+const verify = (app: Parameters<typeof request>[0], code: string, phone = PHONE) =>
+  request(app)
+    .post('/passwordless/verify')
+    .send(verifyBody(code, { phone_number: phone }));
+const start = (app: Parameters<typeof request>[0], phone = PHONE) =>
+  request(app)
+    .post('/passwordless/start')
+    .send(startBody({ phone_number: phone }));
 
 /** A memoryStore that also remembers what it was asked to save, as lib handed it over. */
 function recordingStore(): CodeStore & { saved: Array<{ key: string; record: CodeRecord; ctx: StoreContext }>; inner: CodeStore } {
@@ -33,7 +39,9 @@ function recordingStore(): CodeStore & { saved: Array<{ key: string; record: Cod
 
 /** Everything about an answer a client can observe, except the Date header. */
 function observable(res: request.Response): string {
-  const headers = Object.entries(res.headers).filter(([name]) => name !== 'date').sort(([a], [b]) => a.localeCompare(b));
+  const headers = Object.entries(res.headers)
+    .filter(([name]) => name !== 'date')
+    .sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify({ status: res.status, headers, body: res.text });
 }
 
@@ -143,18 +151,30 @@ describe('security properties (mutation guards)', () => {
     responses.push(await agent.post('/passwordless/verify').send(verifyBody(code)));
     // Providers that quote the message (and so the code) in their errors.
     failWith = (body) => new PasswordlessError('sms_provider_error', 400, `cannot deliver "${body}"`);
-    responses.push(await request(t.app).post('/passwordless/start').send(startBody({ phone_number: OTHER_PHONE })));
+    responses.push(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: OTHER_PHONE })),
+    );
     failWith = (body) => new Error(`socket hang up while sending "${body}"`);
-    responses.push(await request(t.app).post('/passwordless/start').send(startBody({ phone_number: UNKNOWN })));
+    responses.push(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: UNKNOWN })),
+    );
 
-    assert.deepEqual(responses.map((r) => r.status), [200, 403, 200, 403, 400, 502]);
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [200, 403, 200, 403, 400, 502],
+    );
     assert.equal(codes.length, 3);
     for (const c of codes) assert.match(c, /^\d{10}$/);
     assert.ok(lines.some((l) => l.includes('code_sent')) && lines.some((l) => l.includes('send_failed')), 'the logger saw the sends');
     for (const c of codes) {
       for (const res of responses) {
         assert.ok(!res.text.includes(c), `code in a response body: ${res.text}`);
-        for (const [name, value] of Object.entries(res.headers)) assert.ok(!String(value).includes(c), `code in the ${name} header: ${String(value)}`);
+        for (const [name, value] of Object.entries(res.headers))
+          assert.ok(!String(value).includes(c), `code in the ${name} header: ${String(value)}`);
       }
       for (const line of lines) assert.ok(!line.includes(c), `code in a log line: ${line}`);
     }

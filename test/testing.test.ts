@@ -21,14 +21,18 @@ function node(args: string[]): string {
 }
 
 /** Lists loaded files that belong to the twilio SDK or to the testing subpath. */
-const LOADED = "Object.keys(require.cache).filter((f) => /node_modules[\\\\/]twilio[\\\\/]|dist[\\\\/]testing[\\\\/]/.test(f)).map((f) => f.includes('testing') ? 'testing' : 'twilio')";
+const LOADED =
+  "Object.keys(require.cache).filter((f) => /node_modules[\\\\/]twilio[\\\\/]|dist[\\\\/]testing[\\\\/]/.test(f)).map((f) => f.includes('testing') ? 'testing' : 'twilio')";
 
 describe('express-passwordless-sms/testing', function () {
   this.timeout(20_000);
 
   describe('loading', () => {
     it('is not loaded by the package root', () => {
-      assert.deepEqual(JSON.parse(node(['-e', `require('express-passwordless-sms'); console.log(JSON.stringify([...new Set(${LOADED})]))`])), []);
+      assert.deepEqual(
+        JSON.parse(node(['-e', `require('express-passwordless-sms'); console.log(JSON.stringify([...new Set(${LOADED})]))`])),
+        [],
+      );
     });
 
     it('loads the twilio SDK only when an httpClient is asked for', () => {
@@ -43,12 +47,16 @@ describe('express-passwordless-sms/testing', function () {
     });
 
     it('works with import', () => {
-      const out = node(['--input-type=module', '-e', "import { startTwilioEmulator, emulatorSenderOptions, ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, API_KEY, API_SECRET } from 'express-passwordless-sms/testing'; console.log(typeof startTwilioEmulator, typeof emulatorSenderOptions, [ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, API_KEY, API_SECRET].every((s) => typeof s === 'string' && s.length > 0))"]);
+      const out = node([
+        '--input-type=module',
+        '-e',
+        "import { startTwilioEmulator, emulatorSenderOptions, ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, API_KEY, API_SECRET } from 'express-passwordless-sms/testing'; console.log(typeof startTwilioEmulator, typeof emulatorSenderOptions, [ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, API_KEY, API_SECRET].every((s) => typeof s === 'string' && s.length > 0))",
+      ]);
       assert.equal(out, 'function function true');
     });
   });
 
-  describe('in a user\'s test', () => {
+  describe("in a user's test", () => {
     let emulator: TwilioEmulator;
     let pl: Passwordless;
     let app: express.Express;
@@ -56,7 +64,11 @@ describe('express-passwordless-sms/testing', function () {
     before(async () => {
       emulator = await startTwilioEmulator();
       // Default rate limits: each test uses its own number.
-      pl = passwordless({ secret: 'my-app-test-secret-0123456789abcdef', sender: twilioSender(emulatorSenderOptions(emulator)), clients: [CLIENT] });
+      pl = passwordless({
+        secret: 'my-app-test-secret-0123456789abcdef',
+        sender: twilioSender(emulatorSenderOptions(emulator)),
+        clients: [CLIENT],
+      });
       app = express();
       app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
       app.use(pl.router);
@@ -83,10 +95,22 @@ describe('express-passwordless-sms/testing', function () {
 
     it('keeps each accepted message with its route, and finds the newest for a number', async () => {
       const before = emulator.messages.length;
-      await request(app).post('/passwordless/start').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550124' }).expect(200);
-      await request(app).post('/passwordless/start').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550125' }).expect(200);
+      await request(app)
+        .post('/passwordless/start')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550124' })
+        .expect(200);
+      await request(app)
+        .post('/passwordless/start')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550125' })
+        .expect(200);
       const added = emulator.messages.slice(before);
-      assert.deepEqual(added.map((m) => [m.to, m.messagingServiceSid, m.from]), [['+14155550124', SERVICE_SID, undefined], ['+14155550125', SERVICE_SID, undefined]]);
+      assert.deepEqual(
+        added.map((m) => [m.to, m.messagingServiceSid, m.from]),
+        [
+          ['+14155550124', SERVICE_SID, undefined],
+          ['+14155550125', SERVICE_SID, undefined],
+        ],
+      );
       assert.match(added[0]?.sid ?? '', /^SM[0-9a-f]{32}$/);
       assert.equal(emulator.lastMessage('+14155550124'), added[0]);
       assert.equal(emulator.lastMessage(), added[1]);
@@ -96,7 +120,10 @@ describe('express-passwordless-sms/testing', function () {
     it('keeps a refused message out of messages (it is only in received)', async () => {
       emulator.behave('+14155550126', { twilioError: 21614 });
       const before = emulator.received.length;
-      await request(app).post('/passwordless/start').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550126' }).expect(400);
+      await request(app)
+        .post('/passwordless/start')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550126' })
+        .expect(400);
       assert.equal(emulator.received.length, before + 1);
       assert.equal(emulator.lastMessage('+14155550126'), undefined);
     });
@@ -117,7 +144,13 @@ describe('express-passwordless-sms/testing', function () {
       it('still reaches the emulator: its httpClient swaps whatever host the SDK built', async () => {
         // A sender made now, so the SDK client reads the variables.
         const sender = twilioSender(emulatorSenderOptions(emulator));
-        const sent = await sender.send({ to: '+14155550127', body: 'code 123456', clientId: CLIENT.clientId, language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+        const sent = await sender.send({
+          to: '+14155550127',
+          body: 'code 123456',
+          clientId: CLIENT.clientId,
+          language: '',
+          request: { ip: '127.0.0.1', userAgent: 'test' },
+        });
         assert.equal(emulator.lastMessage('+14155550127')?.sid, sent.id);
       });
     });

@@ -59,15 +59,31 @@
       body: JSON.stringify(body),
     }).then(function (res) {
       if (res.status === 204) return { res: res, body: {} };
-      return res.json().then(function (json) { return { res: res, body: json }; }, function () { return { res: res, body: {} }; });
+      return res.json().then(
+        function (json) {
+          return { res: res, body: json };
+        },
+        function () {
+          return { res: res, body: {} };
+        },
+      );
     });
   }
 
   /** The number as people write it in its country, formatted by the app; E.164 if that fails. */
   function nationalFormat(e164) {
     return fetch('/api/phone-format?number=' + encodeURIComponent(e164), { credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : {}; })
-      .then(function (json) { return json.national || e164; }, function () { return e164; });
+      .then(function (res) {
+        return res.ok ? res.json() : {};
+      })
+      .then(
+        function (json) {
+          return json.national || e164;
+        },
+        function () {
+          return e164;
+        },
+      );
   }
 
   /**
@@ -90,11 +106,17 @@
 
   function startMessage(r) {
     switch (r.body.error) {
-      case 'bad.phone_number': return serverText(r) || 'That is not a mobile number we can send a code to. Check the country and the number.';
-      case 'too_many_requests': return withWait(serverText(r) || 'Too many codes were requested.', r.res);
+      case 'bad.phone_number':
+        return serverText(r) || 'That is not a mobile number we can send a code to. Check the country and the number.';
+      case 'too_many_requests':
+        return withWait(serverText(r) || 'Too many codes were requested.', r.res);
       // The provider's own texts (with its error codes) are for developers.
-      case 'sms_provider_error': return r.res.status === 400 ? 'We could not send an SMS to this number. Check it, or use another one.' : 'Sending the SMS failed. Try again in a moment.';
-      default: return serverText(r) || 'Something went wrong. Try again.';
+      case 'sms_provider_error':
+        return r.res.status === 400
+          ? 'We could not send an SMS to this number. Check it, or use another one.'
+          : 'Sending the SMS failed. Try again in a moment.';
+      default:
+        return serverText(r) || 'Something went wrong. Try again.';
     }
   }
 
@@ -104,9 +126,12 @@
         if (Date.now() - state.sentAt > TTL_SECONDS * 1000) return 'This code has expired. Request a new code.';
         // The server's "Wrong phone number or verification code." is vaguer: the number is known here.
         return 'That code is not right. Check the SMS and try again.';
-      case 'too_many_attempts': return withWait(serverText(r) || 'Too many wrong codes. Request a new code.', r.res);
-      case 'bad.verification_code': return 'Enter the code from the SMS.';
-      default: return serverText(r) || 'Something went wrong. Try again.';
+      case 'too_many_attempts':
+        return withWait(serverText(r) || 'Too many wrong codes. Request a new code.', r.res);
+      case 'bad.verification_code':
+        return 'Enter the code from the SMS.';
+      default:
+        return serverText(r) || 'Something went wrong. Try again.';
     }
   }
 
@@ -135,8 +160,16 @@
   }
 
   function sentText(isNew) {
-    return (isNew ? 'We sent a new code. ' : '') + 'Enter the ' + CODE_LENGTH + '-digit code we sent to ' + state.display +
-      '. It expires in ' + formatDuration(TTL_SECONDS) + '.';
+    return (
+      (isNew ? 'We sent a new code. ' : '') +
+      'Enter the ' +
+      CODE_LENGTH +
+      '-digit code we sent to ' +
+      state.display +
+      '. It expires in ' +
+      formatDuration(TTL_SECONDS) +
+      '.'
+    );
   }
 
   /** Resolves true once a code is on its way; otherwise shows why in `errorBox`. */
@@ -176,17 +209,20 @@
       return;
     }
     sendButton.disabled = true;
-    start(fullNumber(), phoneInput, phoneError).then(function (ok) {
-      sendButton.disabled = false;
-      if (!ok) return;
-      sentTo.textContent = sentText(false);
-      codeInput.value = '';
-      showError(codeInput, codeError, '');
-      showCodeForm();
-    }, function () {
-      sendButton.disabled = false;
-      showError(phoneInput, phoneError, 'The network failed. Try again.');
-    });
+    start(fullNumber(), phoneInput, phoneError).then(
+      function (ok) {
+        sendButton.disabled = false;
+        if (!ok) return;
+        sentTo.textContent = sentText(false);
+        codeInput.value = '';
+        showError(codeInput, codeError, '');
+        showCodeForm();
+      },
+      function () {
+        sendButton.disabled = false;
+        showError(phoneInput, phoneError, 'The network failed. Try again.');
+      },
+    );
   });
 
   codeForm.addEventListener('submit', function (event) {
@@ -204,19 +240,22 @@
       connection: phoneForm.dataset.connection,
       phone_number: state.phone,
       verification_code: code,
-    }).then(function (r) {
-      verifyButton.disabled = false;
-      if (r.res.status === 200) {
-        window.location.assign('/profile');
-        return;
-      }
-      showError(codeInput, codeError, verifyMessage(r));
-      codeInput.select();
-      codeInput.focus();
-    }, function () {
-      verifyButton.disabled = false;
-      showError(codeInput, codeError, 'The network failed. Try again.');
-    });
+    }).then(
+      function (r) {
+        verifyButton.disabled = false;
+        if (r.res.status === 200) {
+          window.location.assign('/profile');
+          return;
+        }
+        showError(codeInput, codeError, verifyMessage(r));
+        codeInput.select();
+        codeInput.focus();
+      },
+      function () {
+        verifyButton.disabled = false;
+        showError(codeInput, codeError, 'The network failed. Try again.');
+      },
+    );
   });
 
   resend.addEventListener('click', function () {
@@ -225,14 +264,17 @@
     sentTo.textContent = '';
     codeInput.value = '';
     resend.disabled = true;
-    start(state.phone, codeInput, codeError).then(function (ok) {
-      if (ok) sentTo.textContent = sentText(true);
-      else tickCooldown();
-      codeInput.focus();
-    }, function () {
-      tickCooldown();
-      showError(codeInput, codeError, 'The network failed. Try again.');
-    });
+    start(state.phone, codeInput, codeError).then(
+      function (ok) {
+        if (ok) sentTo.textContent = sentText(true);
+        else tickCooldown();
+        codeInput.focus();
+      },
+      function () {
+        tickCooldown();
+        showError(codeInput, codeError, 'The network failed. Try again.');
+      },
+    );
   });
 
   document.getElementById('change').addEventListener('click', function () {

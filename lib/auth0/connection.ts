@@ -125,11 +125,19 @@ function renamed(err: unknown, sender: string, fields: Record<string, string>): 
 }
 
 function twilioFrom(options: Auth0SmsConnectionOptions, extras: FromAuth0ConnectionExtras): SmsSender {
-  if (unset(options.twilio_sid)) throw optionError('connection.options.twilio_sid', 'is missing: copy the Account SID (AC…) from the Twilio console into it.');
-  if (unset(options.twilio_token)) throw optionError('connection.options.twilio_token', 'is missing: copy the Auth Token from the Twilio console into it (exports that hide secrets leave it out).');
+  if (unset(options.twilio_sid))
+    throw optionError('connection.options.twilio_sid', 'is missing: copy the Account SID (AC…) from the Twilio console into it.');
+  if (unset(options.twilio_token))
+    throw optionError(
+      'connection.options.twilio_token',
+      'is missing: copy the Auth Token from the Twilio console into it (exports that hide secrets leave it out).',
+    );
   const service = options.messaging_service_sid;
   if (unset(service) && unset(options.from)) {
-    throw optionError('connection.options.from', 'and `connection.options.messaging_service_sid` are both empty: set the sender number or the Messaging Service SID (MG…) Auth0 used.');
+    throw optionError(
+      'connection.options.from',
+      'and `connection.options.messaging_service_sid` are both empty: set the sender number or the Messaging Service SID (MG…) Auth0 used.',
+    );
   }
   // As in Auth0's dashboard, a Messaging Service, once chosen, is the SMS source; `from` is then left over.
   const route = unset(service) ? { from: options.from as string } : { messagingServiceSid: service };
@@ -141,13 +149,18 @@ function twilioFrom(options: Auth0SmsConnectionOptions, extras: FromAuth0Connect
 }
 
 function gatewayFrom(options: Auth0SmsConnectionOptions): SmsSender {
-  if (unset(options.gateway_url)) throw optionError('connection.options.gateway_url', 'is missing: an `sms_gateway` connection needs the URL of your gateway.');
+  if (unset(options.gateway_url))
+    throw optionError('connection.options.gateway_url', 'is missing: an `sms_gateway` connection needs the URL of your gateway.');
   const auth = options.gateway_authentication;
   const gateway: GatewaySenderOptions = { url: options.gateway_url };
   if (!unset(options.from)) gateway.from = options.from;
   if (options.forward_req_info !== undefined) gateway.forwardRequestInfo = options.forward_req_info;
   if (auth !== undefined && auth !== null) {
-    if (!isObject(auth)) throw optionError('connection.options.gateway_authentication', 'must be an object like { method: "bearer", audience, secret } or null.');
+    if (!isObject(auth))
+      throw optionError(
+        'connection.options.gateway_authentication',
+        'must be an object like { method: "bearer", audience, secret } or null.',
+      );
     gateway.authentication = {
       method: auth.method as 'bearer',
       audience: auth.audience as string,
@@ -167,7 +180,10 @@ function senderFrom(options: Auth0SmsConnectionOptions, extras: FromAuth0Connect
   const provider = options.provider;
   if (unset(provider) || provider === 'twilio') return twilioFrom(options, extras);
   if (provider === 'sms_gateway') return gatewayFrom(options);
-  throw optionError('connection.options.provider', `is ${JSON.stringify(provider)}: only "twilio" and "sms_gateway" can be carried over. For another provider, write a sender (README, "Senders") and pass it as \`sender\`.`);
+  throw optionError(
+    'connection.options.provider',
+    `is ${JSON.stringify(provider)}: only "twilio" and "sms_gateway" can be carried over. For another provider, write a sender (README, "Senders") and pass it as \`sender\`.`,
+  );
 }
 
 function integerIn(path: string, value: unknown, min: number, max: number, fallback: number, fix: string): number {
@@ -182,8 +198,22 @@ function otpFrom(totp: Auth0SmsConnectionOptions['totp']): Auth0ConnectionSettin
   if (totp === undefined || totp === null) return { ...DEFAULT_OTP };
   if (!isObject(totp)) throw optionError('connection.options.totp', 'must be an object like { time_step: 300, length: 6 }.');
   return {
-    length: integerIn('connection.options.totp.length', totp.length, 4, 10, DEFAULT_OTP.length, 'Codes here have 4 to 10 digits: pick a length in that range.'),
-    ttlSeconds: integerIn('connection.options.totp.time_step', totp.time_step, 30, 600, DEFAULT_OTP.ttlSeconds, 'Codes here live 30 to 600 seconds: pick an expiry in that range.'),
+    length: integerIn(
+      'connection.options.totp.length',
+      totp.length,
+      4,
+      10,
+      DEFAULT_OTP.length,
+      'Codes here have 4 to 10 digits: pick a length in that range.',
+    ),
+    ttlSeconds: integerIn(
+      'connection.options.totp.time_step',
+      totp.time_step,
+      30,
+      600,
+      DEFAULT_OTP.ttlSeconds,
+      'Codes here live 30 to 600 seconds: pick an expiry in that range.',
+    ),
   };
 }
 
@@ -193,7 +223,7 @@ function templateFrom(options: Auth0SmsConnectionOptions): Pick<Auth0ConnectionS
     throw optionError('connection.options.syntax', `is ${JSON.stringify(syntax)}: it must be "md_with_macros" or "liquid".`);
   }
   if (options.template !== undefined && (typeof options.template !== 'string' || options.template.trim() === '')) {
-    throw optionError('connection.options.template', 'must be a non-empty string (the SMS text), or left out for Auth0\'s default.');
+    throw optionError('connection.options.template', "must be a non-empty string (the SMS text), or left out for Auth0's default.");
   }
   return { template: options.template ?? DEFAULT_TEMPLATE[syntax], templateSyntax: syntax };
 }
@@ -216,38 +246,60 @@ function clientsFrom(clients: unknown, enabled: string[] | undefined): Client[] 
   if (!Array.isArray(clients)) throw optionError('extras.clients', 'must be an array of { clientId, name, secret? }.');
   if (enabled === undefined) {
     // Enabling all, or none, would be a guess about who may log in.
-    throw optionError('connection.enabled_clients', 'is missing, so it is unknown which of `extras.clients` may log in. Auth0 now lists them at GET /api/v2/connections/{id}/clients: set `enabled_clients` to their client ids, or leave out `extras.clients` and pass `clients` to passwordless() yourself.');
+    throw optionError(
+      'connection.enabled_clients',
+      'is missing, so it is unknown which of `extras.clients` may log in. Auth0 now lists them at GET /api/v2/connections/{id}/clients: set `enabled_clients` to their client ids, or leave out `extras.clients` and pass `clients` to passwordless() yourself.',
+    );
   }
   return clients.map((client: unknown, i) => {
-    if (!isObject(client) || typeof client.clientId !== 'string') throw optionError(`extras.clients[${i}]`, 'must be an object like { clientId, name, secret? }.');
+    if (!isObject(client) || typeof client.clientId !== 'string')
+      throw optionError(`extras.clients[${i}]`, 'must be an object like { clientId, name, secret? }.');
     return (enabled.includes(client.clientId) ? { ...client } : { ...client, enabled: false }) as unknown as Client;
   });
 }
 
 function checkExtras(extras: unknown): asserts extras is FromAuth0ConnectionExtras {
-  const checked = checkObject<FromAuth0ConnectionExtras>(extras, 'extras', keysOf<FromAuth0ConnectionExtras>()(['clients', 'twilio']), '{ clients, twilio }', false);
+  const checked = checkObject<FromAuth0ConnectionExtras>(
+    extras,
+    'extras',
+    keysOf<FromAuth0ConnectionExtras>()(['clients', 'twilio']),
+    '{ clients, twilio }',
+    false,
+  );
   const twilio = checked.twilio;
   if (twilio === undefined) return;
   if (!isObject(twilio)) throw optionError('extras.twilio', 'must be an object like { httpClient, timeoutMs }.');
   for (const key of Object.keys(twilio)) {
-    if (key !== 'httpClient' && key !== 'timeoutMs') throw optionError(`extras.twilio.${key}`, 'is not passed through to twilioSender. Only httpClient and timeoutMs are.');
+    if (key !== 'httpClient' && key !== 'timeoutMs')
+      throw optionError(`extras.twilio.${key}`, 'is not passed through to twilioSender. Only httpClient and timeoutMs are.');
   }
 }
 
 export function fromAuth0Connection(connection: Auth0Connection, extras: FromAuth0ConnectionExtras = {}): Auth0ConnectionSettings {
-  if (!isObject(connection as unknown)) throw optionError('fromAuth0Connection(connection)', 'must be a connection object from the Auth0 Management API (GET /api/v2/connections/{id}).');
+  if (!isObject(connection as unknown))
+    throw optionError(
+      'fromAuth0Connection(connection)',
+      'must be a connection object from the Auth0 Management API (GET /api/v2/connections/{id}).',
+    );
   checkExtras(extras);
   if (connection.strategy !== 'sms') {
-    throw optionError('connection.strategy', `is ${JSON.stringify(connection.strategy)}: only passwordless SMS connections (strategy "sms") can be carried over.`);
+    throw optionError(
+      'connection.strategy',
+      `is ${JSON.stringify(connection.strategy)}: only passwordless SMS connections (strategy "sms") can be carried over.`,
+    );
   }
   const options: Auth0SmsConnectionOptions = connection.options ?? {};
-  if (!isObject(options as unknown)) throw optionError('connection.options', 'must be the connection\'s options object.');
+  if (!isObject(options as unknown)) throw optionError('connection.options', "must be the connection's options object.");
   if (options.brute_force_protection === false) {
-    throw optionError('connection.options.brute_force_protection', 'is false, but this package always limits wrong codes (otp.maxAttempts) and sends (rateLimits); that protection cannot be turned off. Remove the field or set it to true, and tune otp.maxAttempts and rateLimits instead.');
+    throw optionError(
+      'connection.options.brute_force_protection',
+      'is false, but this package always limits wrong codes (otp.maxAttempts) and sends (rateLimits); that protection cannot be turned off. Remove the field or set it to true, and tune otp.maxAttempts and rateLimits instead.',
+    );
   }
   booleanOr('connection.options.brute_force_protection', options.brute_force_protection, true);
   const name = connection.name ?? options.name ?? 'sms';
-  if (typeof name !== 'string' || name.trim() === '') throw optionError('connection.name', 'must be the connection\'s name, such as "sms".');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw optionError('connection.name', 'must be the connection\'s name, such as "sms".');
 
   const enabledClients = enabledClientsOf(connection.enabled_clients);
   const template = templateFrom(options);
@@ -255,7 +307,14 @@ export function fromAuth0Connection(connection: Auth0Connection, extras: FromAut
   const disableSignup = booleanOr('connection.options.disable_signup', options.disable_signup, false);
   const clients = extras.clients === undefined ? undefined : clientsFrom(extras.clients, enabledClients);
   // The sender last: every plain field is checked before a provider client is built.
-  const settings: Auth0ConnectionSettings = { connection: name, sender: senderFrom(options, extras), ...template, otp, disableSignup, enabledClients: enabledClients ?? [] };
+  const settings: Auth0ConnectionSettings = {
+    connection: name,
+    sender: senderFrom(options, extras),
+    ...template,
+    otp,
+    disableSignup,
+    enabledClients: enabledClients ?? [],
+  };
   if (clients !== undefined) settings.clients = clients;
   return settings;
 }

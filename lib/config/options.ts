@@ -20,7 +20,16 @@ import type { DeliveryReport } from '../http/delivery-reports';
 import type { Client, CodeStore, Logger, PasswordlessOptions, SmsSender } from '../types';
 import { DEFAULTS } from './defaults';
 import {
-  booleanOption, checkObject, functionOption, integerIn, isPlainObject, keysOf, numberIn, optionError, secretOption, stringOption,
+  booleanOption,
+  checkObject,
+  functionOption,
+  integerIn,
+  isPlainObject,
+  keysOf,
+  numberIn,
+  optionError,
+  secretOption,
+  stringOption,
 } from './validate';
 
 export interface ResolvedClient {
@@ -69,18 +78,57 @@ export interface Config {
 }
 
 const OPTIONS = keysOf<PasswordlessOptions>()([
-  'secret', 'userIdSecret', 'sender', 'clients', 'connection', 'template', 'templateSyntax', 'templates', 'defaultLanguage', 'store',
-  'otp', 'rateLimits', 'limitStore', 'fraudGuard', 'testNumbers', 'allowedCountries', 'blockedNumberTypes', 'now', 'logger', 'metrics',
-  'onDeliveryStatus', 'users', 'disableSignup', 'webOtp', 'allowCrossSite', 'allowedOrigins', 'sendInBackground', 'tokens',
+  'secret',
+  'userIdSecret',
+  'sender',
+  'clients',
+  'connection',
+  'template',
+  'templateSyntax',
+  'templates',
+  'defaultLanguage',
+  'store',
+  'otp',
+  'rateLimits',
+  'limitStore',
+  'fraudGuard',
+  'testNumbers',
+  'allowedCountries',
+  'blockedNumberTypes',
+  'now',
+  'logger',
+  'metrics',
+  'onDeliveryStatus',
+  'users',
+  'disableSignup',
+  'webOtp',
+  'allowCrossSite',
+  'allowedOrigins',
+  'sendInBackground',
+  'tokens',
 ]);
 const OTP_KEYS = keysOf<NonNullable<PasswordlessOptions['otp']>>()(['length', 'ttlSeconds', 'maxAttempts']);
 const CLIENT_KEYS = keysOf<Client>()(['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg']);
 const RATE_KEYS = keysOf<ResolvedRateLimits>()([
-  'resendCooldownSeconds', 'sendsPerPhonePerHour', 'sendsPerPhonePerDay', 'startsPerIpPerHour', 'failedVerifiesPerPhonePerHour',
-  'failedVerifiesPerIpPerHour', 'failedClientAuthPerIpPerHour', 'sendsPerClientPerDay', 'sendsPerDay', 'sendsPerPrefixPerHour', 'ipv6Subnet',
+  'resendCooldownSeconds',
+  'sendsPerPhonePerHour',
+  'sendsPerPhonePerDay',
+  'startsPerIpPerHour',
+  'failedVerifiesPerPhonePerHour',
+  'failedVerifiesPerIpPerHour',
+  'failedClientAuthPerIpPerHour',
+  'sendsPerClientPerDay',
+  'sendsPerDay',
+  'sendsPerPrefixPerHour',
+  'ipv6Subnet',
 ]);
 const FRAUD_KEYS = keysOf<NonNullable<Exclude<PasswordlessOptions['fraudGuard'], false>>>()([
-  'prefixDigits', 'minSends', 'minConversion', 'windowSeconds', 'blockSeconds', 'allowPrefixes',
+  'prefixDigits',
+  'minSends',
+  'minConversion',
+  'windowSeconds',
+  'blockSeconds',
+  'allowPrefixes',
 ]);
 
 /** Secrets signing HS256 ID tokens must resist an offline search from one token. */
@@ -90,7 +138,8 @@ const WARN_CLIENT_SECRET = 16;
 
 function resolveSecrets(secret: unknown, userIdSecret: unknown): Keyring {
   const list = Array.isArray(secret) ? secret : [secret];
-  if (list.length === 0) throw optionError('secret', 'must be a string, or a non-empty list of strings (the first signs, all are accepted).');
+  if (list.length === 0)
+    throw optionError('secret', 'must be a string, or a non-empty list of strings (the first signs, all are accepted).');
   const secrets = list.map((s, i) => secretOption(Array.isArray(secret) ? `secret[${i}]` : 'secret', s, 32));
   const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
   return createKeyring(secrets, idSecret);
@@ -98,10 +147,16 @@ function resolveSecrets(secret: unknown, userIdSecret: unknown): Keyring {
 
 function resolveSender(sender: unknown): SmsSender {
   if (sender === undefined) {
-    throw optionError('sender', 'is required: use twilioSender({ accountSid, authToken, messagingServiceSid }) in production, or consoleSender() / outboxSender() in development and tests.');
+    throw optionError(
+      'sender',
+      'is required: use twilioSender({ accountSid, authToken, messagingServiceSid }) in production, or consoleSender() / outboxSender() in development and tests.',
+    );
   }
   if (!isPlainObject(sender) || typeof sender.send !== 'function') {
-    throw optionError('sender', 'must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().');
+    throw optionError(
+      'sender',
+      'must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().',
+    );
   }
   return sender as unknown as SmsSender;
 }
@@ -120,10 +175,15 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
   const enabled = booleanOption(`${path}.enabled`, c.enabled, true);
   const idTokenAlg = resolveClientAlg(tokens, c.idTokenSigningAlg, c.secret, path);
   if (idTokenAlg === 'HS256' && tokens && c.secret !== undefined && c.secret.length < MIN_HS256_SECRET) {
-    throw optionError(`${path}.secret`, `signs this client's HS256 ID tokens and is ${c.secret.length} characters long: one token would let anyone recover it offline and forge tokens. Use ${MIN_HS256_SECRET} or more random characters (openssl rand -base64 32), or sign with RS256/ES256 keys.`);
+    throw optionError(
+      `${path}.secret`,
+      `signs this client's HS256 ID tokens and is ${c.secret.length} characters long: one token would let anyone recover it offline and forge tokens. Use ${MIN_HS256_SECRET} or more random characters (openssl rand -base64 32), or sign with RS256/ES256 keys.`,
+    );
   }
   if (c.secret !== undefined && c.secret.length < WARN_CLIENT_SECRET) {
-    warnings.push(`\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`);
+    warnings.push(
+      `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`,
+    );
   }
   return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg });
 }
@@ -152,7 +212,10 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
   }
   const defaultLanguage = options.defaultLanguage ?? DEFAULTS.defaultLanguage;
   if (typeof defaultLanguage !== 'string' || !isLanguageTag(defaultLanguage)) {
-    throw optionError('defaultLanguage', `must be the language tag of \`template\`, like "en" or "pt-BR" (got ${JSON.stringify(defaultLanguage)}).`);
+    throw optionError(
+      'defaultLanguage',
+      `must be the language tag of \`template\`, like "en" or "pt-BR" (got ${JSON.stringify(defaultLanguage)}).`,
+    );
   }
   const engine = createLiquid();
   const source = options.template ?? DEFAULTS.template;
@@ -160,7 +223,8 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
   const render = compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
   const renderByLanguage = new Map<string, RenderFn>([[defaultLanguage, render]]);
   if (options.templates !== undefined) {
-    if (!isPlainObject(options.templates)) throw optionError('templates', 'must be an object of language tag → template, like { fr: "Votre code : {{ code }}" }.');
+    if (!isPlainObject(options.templates))
+      throw optionError('templates', 'must be an object of language tag → template, like { fr: "Votre code : {{ code }}" }.');
     for (const [tag, text] of Object.entries(options.templates)) {
       if (!isLanguageTag(tag)) throw optionError(`templates.${tag}`, 'is not a language tag. Use tags like "en", "fr" or "pt-BR".');
       if (typeof text !== 'string' || text.trim() === '') throw optionError(`templates.${tag}`, 'must be a non-empty string.');
@@ -171,15 +235,28 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
 }
 
 function resolveStore(store: unknown): CodeStore {
-  if (!isPlainObject(store) || typeof store.save !== 'function' || typeof store.verify !== 'function' || typeof store.remove !== 'function') {
-    throw optionError('store', 'must be a CodeStore: memoryStore(), sessionStore() or redisStore({ client }), or an object with save, verify and remove methods.');
+  if (
+    !isPlainObject(store) ||
+    typeof store.save !== 'function' ||
+    typeof store.verify !== 'function' ||
+    typeof store.remove !== 'function'
+  ) {
+    throw optionError(
+      'store',
+      'must be a CodeStore: memoryStore(), sessionStore() or redisStore({ client }), or an object with save, verify and remove methods.',
+    );
   }
   return store as unknown as CodeStore;
 }
 
 function resolveRateLimits(value: unknown): ResolvedRateLimits | false {
   if (value === false) return false;
-  const o = checkObject<ResolvedRateLimits>(value, 'rateLimits', RATE_KEYS, '{ startsPerIpPerHour: 50 }, or false to turn them all off (tests only)');
+  const o = checkObject<ResolvedRateLimits>(
+    value,
+    'rateLimits',
+    RATE_KEYS,
+    '{ startsPerIpPerHour: 50 }, or false to turn them all off (tests only)',
+  );
   const resolved: Record<string, number> = {};
   for (const name of RATE_KEYS) {
     const [min, max] = name === 'ipv6Subnet' ? [32, 128] : [0, 1_000_000];
@@ -194,23 +271,36 @@ function lentRedis(store: CodeStore): RedisBackend | undefined {
   return redis instanceof RedisBackend ? redis : undefined;
 }
 
-function resolveLimitStore(value: unknown, store: CodeStore, rateLimits: ResolvedRateLimits | false, warnings: string[]): LimitBackend | undefined {
+function resolveLimitStore(
+  value: unknown,
+  store: CodeStore,
+  rateLimits: ResolvedRateLimits | false,
+  warnings: string[],
+): LimitBackend | undefined {
   if (rateLimits === false) return undefined;
   if (value === undefined) return lentRedis(store) ?? memoryLimits();
-  if (!isPlainObject(value) && !(value instanceof RedisBackend)) throw optionError('limitStore', 'must be memoryLimits() or redisLimits({ client }).');
+  if (!isPlainObject(value) && !(value instanceof RedisBackend))
+    throw optionError('limitStore', 'must be memoryLimits() or redisLimits({ client }).');
   const backend = value as unknown as LimitBackend;
   if (typeof backend.take !== 'function' || (backend.kind !== 'memory' && backend.kind !== 'redis')) {
     throw optionError('limitStore', 'must be made by memoryLimits() or redisLimits({ client }).');
   }
   if (backend.kind === 'memory' && lentRedis(store)) {
-    warnings.push('`limitStore` is memoryLimits() while codes are kept in Redis: every instance counts its own limits, so N instances allow N times the limits. Leave `limitStore` out to count in the store\'s Redis, or pass redisLimits({ client }).');
+    warnings.push(
+      "`limitStore` is memoryLimits() while codes are kept in Redis: every instance counts its own limits, so N instances allow N times the limits. Leave `limitStore` out to count in the store's Redis, or pass redisLimits({ client }).",
+    );
   }
   return backend;
 }
 
 function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {
   if (value === false) return undefined;
-  const o = checkObject<Exclude<PasswordlessOptions['fraudGuard'], false | undefined>>(value, 'fraudGuard', FRAUD_KEYS, '{ minSends: 100, minConversion: 0.1 }, or false');
+  const o = checkObject<Exclude<PasswordlessOptions['fraudGuard'], false | undefined>>(
+    value,
+    'fraudGuard',
+    FRAUD_KEYS,
+    '{ minSends: 100, minConversion: 0.1 }, or false',
+  );
   const d = DEFAULTS.fraudGuard;
   const allow = o.allowPrefixes ?? [];
   if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || !/^\+?\d{1,15}$/.test(p))) {
@@ -231,24 +321,34 @@ function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | fals
 function resolveTestNumbers(value: unknown, length: number, warnings: string[]): ReadonlyMap<string, string> {
   const map = new Map<string, string>();
   if (value === undefined) return map;
-  if (!isPlainObject(value)) throw optionError('testNumbers', "must be an object of number → fixed code, like { '+15005550006': '424242' }.");
+  if (!isPlainObject(value))
+    throw optionError('testNumbers', "must be an object of number → fixed code, like { '+15005550006': '424242' }.");
   for (const [number, code] of Object.entries(value)) {
     const phone = parsePhone(number, false);
     if (!phone) throw optionError(`testNumbers.${number}`, 'is not a valid phone number in international format (like +15005550006).');
     if (typeof code !== 'string' || !new RegExp(`^\\d{${length}}$`).test(code)) {
-      throw optionError(`testNumbers.${number}`, `must be a string of ${length} digits (otp.length), like "${'4242424242'.slice(0, length)}".`);
+      throw optionError(
+        `testNumbers.${number}`,
+        `must be a string of ${length} digits (otp.length), like "${'4242424242'.slice(0, length)}".`,
+      );
     }
     map.set(phone.e164, code);
   }
   if (map.size > 0 && process.env.NODE_ENV === 'production') {
-    warnings.push(`\`testNumbers\` lists ${map.size} number(s) with fixed codes while NODE_ENV is production: anyone who knows one logs in as it. Keep the list to the numbers your app-store reviewers need.`);
+    warnings.push(
+      `\`testNumbers\` lists ${map.size} number(s) with fixed codes while NODE_ENV is production: anyone who knows one logs in as it. Keep the list to the numbers your app-store reviewers need.`,
+    );
   }
   return map;
 }
 
 function resolveCountries(value: unknown): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0) throw optionError('allowedCountries', 'must be a non-empty array of ISO 3166 alpha-2 codes like ["US", "CA"], or left out to allow all.');
+  if (!Array.isArray(value) || value.length === 0)
+    throw optionError(
+      'allowedCountries',
+      'must be a non-empty array of ISO 3166 alpha-2 codes like ["US", "CA"], or left out to allow all.',
+    );
   for (const code of value) {
     if (!isCountryCode(code)) {
       const hint = typeof code === 'string' && isCountryCode(code.toUpperCase()) ? ` Write it in capitals: "${code.toUpperCase()}".` : '';
@@ -262,7 +362,8 @@ function resolveBlockedTypes(value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set(DEFAULT_BLOCKED_TYPES);
   if (!Array.isArray(value)) throw optionError('blockedNumberTypes', `must be an array of number types, from: ${PHONE_TYPES.join(', ')}.`);
   for (const type of value) {
-    if (!PHONE_TYPES.includes(type)) throw optionError('blockedNumberTypes', `contains ${JSON.stringify(type)}; known types: ${PHONE_TYPES.join(', ')}.`);
+    if (!PHONE_TYPES.includes(type))
+      throw optionError('blockedNumberTypes', `contains ${JSON.stringify(type)}; known types: ${PHONE_TYPES.join(', ')}.`);
   }
   return new Set(value as string[]);
 }
@@ -282,8 +383,14 @@ function resolveWebOtp(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const o = checkObject<{ domain: string }>(value, 'webOtp', ['domain'], '{ domain: "example.com" }');
   const domain = o.domain;
-  if (typeof domain !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/.test(domain)) {
-    throw optionError('webOtp.domain', `must be the site's host name in lower case, without scheme or path, like "example.com" (got ${JSON.stringify(domain)}).`);
+  if (
+    typeof domain !== 'string' ||
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/.test(domain)
+  ) {
+    throw optionError(
+      'webOtp.domain',
+      `must be the site's host name in lower case, without scheme or path, like "example.com" (got ${JSON.stringify(domain)}).`,
+    );
   }
   return domain;
 }
@@ -293,7 +400,10 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
   if (!Array.isArray(value)) throw optionError('allowedOrigins', 'must be an array of origins like ["https://app.example.com"].');
   for (const origin of value) {
     if (typeof origin !== 'string' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw optionError('allowedOrigins', `contains ${JSON.stringify(origin)}; an origin is scheme and host (and port), like "https://app.example.com", without a path.`);
+      throw optionError(
+        'allowedOrigins',
+        `contains ${JSON.stringify(origin)}; an origin is scheme and host (and port), like "https://app.example.com", without a path.`,
+      );
     }
   }
   return new Set(value as string[]);
@@ -302,19 +412,32 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
 function resolveLogger(logger: unknown): Logger {
   if (logger === undefined) return defaultLogger();
   if (logger === false) return SILENT;
-  if (!isPlainObject(logger) && typeof logger !== 'function') throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit), or false.');
+  if (!isPlainObject(logger) && typeof logger !== 'function')
+    throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit), or false.');
   const l = logger as Record<string, unknown>;
   for (const level of ['info', 'warn', 'error']) {
-    if (typeof l[level] !== 'function') throw optionError('logger', `has no ${level}() method; it needs info, warn and error (console, pino and winston fit).`);
+    if (typeof l[level] !== 'function')
+      throw optionError('logger', `has no ${level}() method; it needs info, warn and error (console, pino and winston fit).`);
   }
   return logger as unknown as Logger;
 }
 
 export function resolveOptions(options: PasswordlessOptions): Config {
   const o = checkObject<PasswordlessOptions>(options, '', OPTIONS, 'passwordless({ secret, sender, clients })', false);
-  const otp = checkObject<NonNullable<PasswordlessOptions['otp']>>(o.otp, 'otp', OTP_KEYS, '{ length: 6, ttlSeconds: 180, maxAttempts: 3 }');
-  const connection = stringOption('connection', o.connection, DEFAULTS.connection, 'the connection name requests carry, default "sms".') as string;
-  if (o.now !== undefined && typeof o.now !== 'function') throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
+  const otp = checkObject<NonNullable<PasswordlessOptions['otp']>>(
+    o.otp,
+    'otp',
+    OTP_KEYS,
+    '{ length: 6, ttlSeconds: 180, maxAttempts: 3 }',
+  );
+  const connection = stringOption(
+    'connection',
+    o.connection,
+    DEFAULTS.connection,
+    'the connection name requests carry, default "sms".',
+  ) as string;
+  if (o.now !== undefined && typeof o.now !== 'function')
+    throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
   const warnings: string[] = [];
   const keyring = resolveSecrets(o.secret, o.userIdSecret);
   const tokens = resolveTokens(o.tokens, keyring);

@@ -106,7 +106,10 @@ export function secretOption(path: string, value: unknown, min: number): string 
     throw optionError(path, `must be a string of at least ${min} characters (got ${got}). Generate one with: openssl rand -base64 32`);
   }
   if (process.env.NODE_ENV === 'production' && DOCUMENTED_SECRETS.test(value)) {
-    throw optionError(path, 'is a placeholder from the documentation, which everyone can read, and NODE_ENV is production. Generate a real one with: openssl rand -base64 32 (and keep it in your secret manager).');
+    throw optionError(
+      path,
+      'is a placeholder from the documentation, which everyone can read, and NODE_ENV is production. Generate a real one with: openssl rand -base64 32 (and keep it in your secret manager).',
+    );
   }
   return value;
 }

@@ -30,7 +30,8 @@ export function addressKey(ip: string | undefined, subnet: number): string {
   const g = groups(ip);
   if (!g) return ip;
   // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket.
-  if (g.slice(0, 5).every((n) => n === 0) && g[5] === 0xffff) return `${(g[6] as number) >> 8}.${(g[6] as number) & 255}.${(g[7] as number) >> 8}.${(g[7] as number) & 255}`;
+  if (g.slice(0, 5).every((n) => n === 0) && g[5] === 0xffff)
+    return `${(g[6] as number) >> 8}.${(g[6] as number) & 255}.${(g[7] as number) >> 8}.${(g[7] as number) & 255}`;
   let bits = subnet;
   const kept = g.map((n) => {
     const take = Math.max(0, Math.min(16, bits));

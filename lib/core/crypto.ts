@@ -11,7 +11,9 @@ import { createHmac, createSecretKey, randomBytes, randomInt, timingSafeEqual, t
 
 /** A uniformly random decimal code of `length` digits, as a string. */
 export function generateCode(length: number): string {
-  return randomInt(0, 10 ** length).toString().padStart(length, '0');
+  return randomInt(0, 10 ** length)
+    .toString()
+    .padStart(length, '0');
 }
 
 /** HMAC-SHA256 over the parts, JSON-encoded so that no two part lists share a message. */
@@ -29,8 +31,12 @@ export interface CodeKeys {
 
 function codeKeysOf(key: KeyObject): CodeKeys {
   return {
-    codeKey: (phone, clientId, binding) => mac(key, binding ? ['key', clientId, phone, binding] : ['key', clientId, phone]).subarray(0, 16).toString('base64url'),
-    codeHash: (phone, clientId, binding, code) => mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code]).toString('base64url'),
+    codeKey: (phone, clientId, binding) =>
+      mac(key, binding ? ['key', clientId, phone, binding] : ['key', clientId, phone])
+        .subarray(0, 16)
+        .toString('base64url'),
+    codeHash: (phone, clientId, binding, code) =>
+      mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code]).toString('base64url'),
   };
 }
 

@@ -115,11 +115,14 @@ function sendFailure(err: unknown, code: string): PasswordlessError {
 
 export function createLogin(config: Config): Login {
   const { keyring, store, logger, metrics } = config;
-  const limits = config.rateLimits && config.limitStore ? createLimits(config.rateLimits, config.fraudGuard, config.limitStore, keyring) : undefined;
+  const limits =
+    config.rateLimits && config.limitStore ? createLimits(config.rateLimits, config.fraudGuard, config.limitStore, keyring) : undefined;
   const subnet = config.rateLimits ? config.rateLimits.ipv6Subnet : 64;
   // One script call for limits and code when both live in the same Redis.
-  const fused = limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
-  const redis = (store as { redis?: unknown }).redis instanceof RedisBackend ? ((store as unknown as { redis: RedisBackend }).redis) : undefined;
+  const fused =
+    limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
+  const redis =
+    (store as { redis?: unknown }).redis instanceof RedisBackend ? (store as unknown as { redis: RedisBackend }).redis : undefined;
   const timeoutMs = redis?.timeoutMs ?? (limits?.backend instanceof RedisBackend ? limits.backend.timeoutMs : 2000);
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
@@ -154,10 +157,15 @@ export function createLogin(config: Config): Login {
     return refused(r.refusal, r.retryAfterMs);
   }
 
-  async function authenticate(credentials: ClientCredentials, ip: string, style: 'passwordless' | 'token' = 'passwordless'): Promise<ResolvedClient> {
+  async function authenticate(
+    credentials: ClientCredentials,
+    ip: string,
+    style: 'passwordless' | 'token' = 'passwordless',
+  ): Promise<ResolvedClient> {
     const token = style === 'token';
     const { clientId, connection, clientSecret } = credentials;
-    if (typeof clientId !== 'string' || clientId === '') throw token ? fail('tokenMissingParameter', { name: 'client_id' }) : fail('missingClientId');
+    if (typeof clientId !== 'string' || clientId === '')
+      throw token ? fail('tokenMissingParameter', { name: 'client_id' }) : fail('missingClientId');
     const client = config.clients.get(clientId);
     if (!client) throw token ? fail('tokenUnknownClient') : fail('unknownClient');
     if (!token) {
@@ -209,18 +217,32 @@ export function createLogin(config: Config): Login {
     return client.secret !== undefined && forwarded && isIP(forwarded) ? forwarded : input.request.ip;
   }
 
-  async function takeAndSave(plan: StartPlan | undefined, key: string, record: CodeRecord, ctx: StoreContext, phone: string, clientId: string): Promise<void> {
+  async function takeAndSave(
+    plan: StartPlan | undefined,
+    key: string,
+    record: CodeRecord,
+    ctx: StoreContext,
+    phone: string,
+    clientId: string,
+  ): Promise<void> {
     if (!plan || !limits) {
       await guarded(() => store.save(key, record, ctx));
       return;
     }
     const deadline = ctx.deadline as number;
     const result = await guarded(() =>
-      fused ? fused.takeAndSave(plan.buckets, plan.fraud, ctx.now, deadline, { key, record, ttlMs: ctx.ttlMs }) : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
+      fused
+        ? fused.takeAndSave(plan.buckets, plan.fraud, ctx.now, deadline, { key, record, ttlMs: ctx.ttlMs })
+        : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
     );
     if (result.paused && plan.fraud) {
       metrics.fraudPause();
-      logEvent(logger, 'sms_pumping_suspected', { prefix: plan.fraud.prefix, sends: Math.round(result.paused.sends), redemptions: Math.round(result.paused.redemptions), clientId });
+      logEvent(logger, 'sms_pumping_suspected', {
+        prefix: plan.fraud.prefix,
+        sends: Math.round(result.paused.sends),
+        redemptions: Math.round(result.paused.redemptions),
+        clientId,
+      });
     }
     if (result.refused) throw refusal(result.refused, phone, clientId);
     if (!fused) {
@@ -239,16 +261,27 @@ export function createLogin(config: Config): Login {
     try {
       await limits.backend.give(limits.refundable(plan), plan.fraud, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
-      logEvent(logger, 'store_error', { message: `could not give back the limits of a failed send: ${err instanceof Error ? err.message : String(err)}` });
+      logEvent(logger, 'store_error', {
+        message: `could not give back the limits of a failed send: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
 
-  async function deliver(sender: SmsSender, message: Parameters<SmsSender['send']>[0], code: string, phone: Phone, plan: StartPlan | undefined, key: string, ctx: StoreContext): Promise<void> {
+  async function deliver(
+    sender: SmsSender,
+    message: Parameters<SmsSender['send']>[0],
+    code: string,
+    phone: Phone,
+    plan: StartPlan | undefined,
+    key: string,
+    ctx: StoreContext,
+  ): Promise<void> {
     const started = Date.now();
     try {
       const sent = await sender.send(message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
-      for (const f of sent?.failovers ?? []) logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
+      for (const f of sent?.failovers ?? [])
+        logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
       sends.record(Date.now() - started);
       metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
       logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
@@ -278,7 +311,11 @@ export function createLogin(config: Config): Login {
     const keys = keyring.current;
     const tag = numberKey(phone.e164);
     const key = storeKey(keys, tag, phone.e164, client.clientId, binding);
-    const record: CodeRecord = { id: newId(), hash: keys.codeHash(phone.e164, client.clientId, binding, code), expiresAt: now + config.otp.ttlMs };
+    const record: CodeRecord = {
+      id: newId(),
+      hash: keys.codeHash(phone.e164, client.clientId, binding, code),
+      expiresAt: now + config.otp.ttlMs,
+    };
     if (nonce !== undefined) record.data = nonce;
     const answer: StartResult = { id: record.id, phoneNumber: phone.e164, requestLanguage: message.requestLanguage };
     const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId, tag);
@@ -325,7 +362,13 @@ export function createLogin(config: Config): Login {
   }
 
   /** The store's verify under the current secret, then (only while no code was found) the older ones. */
-  async function verifyInStore(input: RedeemInput, code: string, ctx: StoreContext, tag: string, plan: ReturnType<Limits['verify']> | undefined): Promise<VerifyResult & { refused?: Refusal }> {
+  async function verifyInStore(
+    input: RedeemInput,
+    code: string,
+    ctx: StoreContext,
+    tag: string,
+    plan: ReturnType<Limits['verify']> | undefined,
+  ): Promise<VerifyResult & { refused?: Refusal }> {
     const binding = input.binding ?? '';
     const { phone } = input;
     const clientId = input.client.clientId;
@@ -336,13 +379,28 @@ export function createLogin(config: Config): Login {
     if (fused && plan) {
       result = await guarded(() => fused.verifyCode(key, hash, ctx, plan));
     } else {
-      const refusedBy = plan && limits ? await guarded(() => limits.backend.peek([plan.address, plan.phone].filter((b) => b !== undefined), ctx.now, ctx.deadline as number)) : undefined;
+      const refusedBy =
+        plan && limits
+          ? await guarded(() =>
+              limits.backend.peek(
+                [plan.address, plan.phone].filter((b) => b !== undefined),
+                ctx.now,
+                ctx.deadline as number,
+              ),
+            )
+          : undefined;
       if (refusedBy) return { outcome: 'invalid', refused: refusedBy };
       result = await guarded(() => store.verify(key, hash, ctx));
       if (plan && limits) {
         const backend = limits.backend;
         if (result.outcome === 'invalid' && result.pending !== false) {
-          await guarded(() => backend.count([plan.address, plan.phone].filter((b) => b !== undefined), ctx.now, ctx.deadline as number));
+          await guarded(() =>
+            backend.count(
+              [plan.address, plan.phone].filter((b) => b !== undefined),
+              ctx.now,
+              ctx.deadline as number,
+            ),
+          );
         } else if (result.outcome === 'ok') {
           await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, ctx.deadline as number));
         }
@@ -350,7 +408,9 @@ export function createLogin(config: Config): Login {
     }
     // Codes pending from before a secret rotation live under the older secrets' keys.
     for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
-      const previous = await guarded(() => store.verify(storeKey(old, tag, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx));
+      const previous = await guarded(() =>
+        store.verify(storeKey(old, tag, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
+      );
       if (previous.outcome !== 'invalid' || previous.pending !== false) return previous;
     }
     return result;
@@ -370,7 +430,11 @@ export function createLogin(config: Config): Login {
     }
     if (result.outcome !== 'ok') {
       metrics.verify(result.outcome);
-      logEvent(logger, 'login_failed', { phone: input.phone, clientId, reason: result.outcome === 'exhausted' ? 'too_many_attempts' : 'invalid_code' });
+      logEvent(logger, 'login_failed', {
+        phone: input.phone,
+        clientId,
+        reason: result.outcome === 'exhausted' ? 'too_many_attempts' : 'invalid_code',
+      });
       if (result.outcome === 'exhausted') throw input.grant === 'token' ? fail('tokenMaxAttempts') : fail('tooManyAttempts');
       throw fail('wrongCode');
     }

@@ -38,7 +38,14 @@ export function templateLanguage(config: MessageConfig, headers: LanguageHeaders
 }
 
 /** One template rendered with the Auth0 variables, plus the WebOTP line when configured. */
-function renderWith(config: MessageConfig, render: RenderFn, applicationName: string, phone: string, code: string, language: string): string {
+function renderWith(
+  config: MessageConfig,
+  render: RenderFn,
+  applicationName: string,
+  phone: string,
+  code: string,
+  language: string,
+): string {
   const body = render({ code, password: code, phone_number: phone, application: { name: applicationName }, request_language: language });
   return config.webOtpDomain ? `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, code)}` : body;
 }
@@ -70,7 +77,9 @@ export function segmentWarnings(config: MessageConfig & Pick<Config, 'otp'>, app
     const analysis = analyseSms(renderWith(config, render, applicationName, '+14155550123', code, language));
     if (analysis.segments > 1) {
       const why = analysis.encoding === 'UCS-2' ? ` in UCS-2 because of ${ucs2Culprits(analysis)}` : '';
-      warnings.push(`\`${name}\` renders to ${analysis.segments} SMS segments (${analysis.length} ${analysis.encoding} characters${why}); every segment is billed. Preview it with: npx express-passwordless-sms preview`);
+      warnings.push(
+        `\`${name}\` renders to ${analysis.segments} SMS segments (${analysis.length} ${analysis.encoding} characters${why}); every segment is billed. Preview it with: npx express-passwordless-sms preview`,
+      );
     }
   }
   return warnings;

@@ -23,7 +23,15 @@ const MAX_INPUT = 64;
 export const DEFAULT_BLOCKED_TYPES: readonly PhoneNumberType[] = ['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOICEMAIL'];
 
 export const PHONE_TYPES: readonly PhoneNumberType[] = [
-  'PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOICEMAIL', 'PAGER', 'UAN', 'VOIP', 'FIXED_LINE', 'PERSONAL_NUMBER',
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'VOICEMAIL',
+  'PAGER',
+  'UAN',
+  'VOIP',
+  'FIXED_LINE',
+  'PERSONAL_NUMBER',
 ];
 
 /**

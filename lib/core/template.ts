@@ -58,7 +58,10 @@ export function createLiquid(): Liquid {
 
 function unknownVariable(option: string, name: string, syntax: TemplateSyntax): never {
   const list = syntax === 'liquid' ? KNOWN.map((k) => `{{ ${k} }}`) : KNOWN.map((k) => `@@${k}@@`);
-  throw optionError(option, `uses the unknown variable ${syntax === 'liquid' ? name : `@@${name}@@`}, which would render as empty text. Known variables: ${list.join(', ')}.`);
+  throw optionError(
+    option,
+    `uses the unknown variable ${syntax === 'liquid' ? name : `@@${name}@@`}, which would render as empty text. Known variables: ${list.join(', ')}.`,
+  );
 }
 
 /** Literal text and variable readers, joined: what both the macro syntax and plain Liquid compile to. */
@@ -114,14 +117,20 @@ function compileLiquid(engine: Liquid, source: string, option: string): RenderFn
   try {
     parsed = engine.parse(source);
   } catch (err) {
-    throw optionError(option, `is not a valid Liquid template: ${(err as Error).message}. Fix the template syntax (see https://liquidjs.com/tutorials/intro-to-liquid.html).`);
+    throw optionError(
+      option,
+      `is not a valid Liquid template: ${(err as Error).message}. Fix the template syntax (see https://liquidjs.com/tutorials/intro-to-liquid.html).`,
+    );
   }
   let names: string[];
   try {
     names = engine.globalFullVariablesSync(parsed);
   } catch (err) {
     // Static analysis follows {% include %} and {% render %}, which have no files to read.
-    throw optionError(option, `fails to render: ${(err as Error).message}. Templates cannot include files; write the whole message in the template.`);
+    throw optionError(
+      option,
+      `fails to render: ${(err as Error).message}. Templates cannot include files; write the whole message in the template.`,
+    );
   }
   for (const name of names) {
     if (!KNOWN_ROOTS.has(name)) unknownVariable(option, `{{ ${name} }}`, 'liquid');
@@ -142,7 +151,10 @@ export function liquidRenderer(engine: Liquid, source: string): RenderFn {
 export function compileTemplate(engine: Liquid, source: string, syntax: TemplateSyntax, option: string, sampleLanguage = ''): RenderFn {
   if (syntax === 'liquid' && MACRO.test(source)) {
     MACRO.lastIndex = 0;
-    throw optionError(option, "uses Auth0's @@macro@@ form under Liquid syntax. Set templateSyntax: 'md_with_macros', or write {{ code }} instead of @@password@@.");
+    throw optionError(
+      option,
+      "uses Auth0's @@macro@@ form under Liquid syntax. Set templateSyntax: 'md_with_macros', or write {{ code }} instead of @@password@@.",
+    );
   }
   const render = syntax === 'md_with_macros' ? compileMacros(source, option) : compileLiquid(engine, source, option);
   const sampleCode = '90210';

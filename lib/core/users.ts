@@ -30,8 +30,29 @@ export interface UserHooks {
 
 /** Claims a hook cannot set: the token's own, what proves the number, and how the login happened. */
 const RESERVED = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'azp', 'nonce', 'auth_time', 'amr', 'acr', 'scope', 'sid', 'at_hash', 'c_hash', 'cnf',
-  'phone_number', 'phone_number_verified', 'phone_verified', '__proto__', 'constructor', 'prototype',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'azp',
+  'nonce',
+  'auth_time',
+  'amr',
+  'acr',
+  'scope',
+  'sid',
+  'at_hash',
+  'c_hash',
+  'cnf',
+  'phone_number',
+  'phone_number_verified',
+  'phone_verified',
+  '__proto__',
+  'constructor',
+  'prototype',
 ]);
 
 export function mergeProfile(base: PasswordlessUser, extra: unknown): PasswordlessUser {

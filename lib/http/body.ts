@@ -46,16 +46,25 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   // `depth` is a body-parser option that Express 4's types do not list yet.
   // qs drops `__proto__[x]` keys silently, so the raw form is checked before it parses it:
   // a form with a prototype key is refused, exactly as a JSON body with one is.
-  const form = express.urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 20, depth: 2, verify: refuseProtoKeys } as Parameters<typeof express.urlencoded>[0]);
+  const form = express.urlencoded({
+    extended: true,
+    limit: BODY_LIMIT,
+    parameterLimit: 20,
+    depth: 2,
+    verify: refuseProtoKeys,
+  } as Parameters<typeof express.urlencoded>[0]);
   let warnedTrustProxy = false;
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
     if (options.session && !req.session) return answerError(logger, res, fail('noSession'));
-    if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins)) return answerError(logger, res, fail('crossSite'));
+    if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
+      return answerError(logger, res, fail('crossSite'));
     // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.
     if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
       warnedTrustProxy = true;
-      logEvent(logger, 'config_warning', { message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead." });
+      logEvent(logger, 'config_warning', {
+        message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
+      });
     }
     const done = (err?: unknown) => (err ? answerError(logger, res, err) : next());
     json(req, res, (err?: unknown) => {

@@ -14,8 +14,19 @@ import { isAbsoluteHttpUrl } from './absolute-url';
 
 /** Twilio's `MessageStatus` values; others may come, so any string is accepted. */
 export type DeliveryStatus =
-  | 'accepted' | 'scheduled' | 'canceled' | 'queued' | 'sending' | 'sent' | 'failed'
-  | 'delivered' | 'undelivered' | 'receiving' | 'received' | 'read' | 'partially_delivered'
+  | 'accepted'
+  | 'scheduled'
+  | 'canceled'
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'failed'
+  | 'delivered'
+  | 'undelivered'
+  | 'receiving'
+  | 'received'
+  | 'read'
+  | 'partially_delivered'
   | (string & {});
 
 /** One verified delivery report, as handed to `onDeliveryStatus`. */
@@ -51,8 +62,10 @@ const BODY_LIMIT = '16kb';
 
 function validate(options: DeliveryReportHandlerOptions): void {
   checkObject<DeliveryReportHandlerOptions>(options, 'deliveryReportHandler(options)', KNOWN, '{ url, authToken, logger }', false);
-  if (!isAbsoluteHttpUrl(options.url)) throw optionError('deliveryReportHandler.url', 'must be the absolute http(s) URL given to Twilio as statusCallback.');
-  if (typeof options.authToken !== 'string' || options.authToken.length === 0) throw optionError('deliveryReportHandler.authToken', 'must be the Twilio auth token that signs the callbacks.');
+  if (!isAbsoluteHttpUrl(options.url))
+    throw optionError('deliveryReportHandler.url', 'must be the absolute http(s) URL given to Twilio as statusCallback.');
+  if (typeof options.authToken !== 'string' || options.authToken.length === 0)
+    throw optionError('deliveryReportHandler.authToken', 'must be the Twilio auth token that signs the callbacks.');
   const logger = options.logger as Partial<Logger> | undefined;
   if (!logger || typeof logger.info !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     throw optionError('deliveryReportHandler.logger', 'must have info, warn and error methods.');
@@ -129,7 +142,8 @@ export function deliveryReportHandler(options: DeliveryReportHandlerOptions): Re
       return refuse(res, 403, ErrorCodes.unauthorized, 'The X-Twilio-Signature header does not match this request.');
     }
     const report = reportOf(params);
-    if (!report) return refuse(res, 400, ErrorCodes.badRequest, 'Not a message status callback: MessageSid, MessageStatus and To are required.');
+    if (!report)
+      return refuse(res, 400, ErrorCodes.badRequest, 'Not a message status callback: MessageSid, MessageStatus and To are required.');
 
     safeLog(logger, UNDELIVERED.has(report.status) ? 'warn' : 'info', {
       event: 'delivery_status',
@@ -144,7 +158,12 @@ export function deliveryReportHandler(options: DeliveryReportHandlerOptions): Re
       } catch (err) {
         // Still 204: an error answer makes Twilio retry a report the app cannot take anyway.
         const message = err instanceof Error ? err.message : String(err);
-        safeLog(logger, 'error', { event: 'hook_error', hook: 'onDeliveryStatus', messageSid: report.messageSid, message: maskNumbersIn(message) });
+        safeLog(logger, 'error', {
+          event: 'hook_error',
+          hook: 'onDeliveryStatus',
+          messageSid: report.messageSid,
+          message: maskNumbersIn(message),
+        });
       }
     }
     res.status(204).end();

@@ -36,7 +36,8 @@ function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: u
 export function answerError(logger: Logger, res: Response, err: unknown): void {
   if (err instanceof PasswordlessError) {
     // A hook's failure was logged as hook_error where it happened.
-    if (err.status >= 500 && err.code === 'server_error' && err !== fail('hookFailed')) logEvent(logger, 'internal_error', { message: err.message });
+    if (err.status >= 500 && err.code === 'server_error' && err !== fail('hookFailed'))
+      logEvent(logger, 'internal_error', { message: err.message });
     sendError(res, err);
     return;
   }

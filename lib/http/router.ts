@@ -15,7 +15,12 @@ import { jwksRoute, openIdConfigurationRoute, userinfoRoute } from './well-known
 export function createRouter(login: Login, extra?: (router: Router) => void): Router {
   const { config } = login;
   const { logger } = config;
-  const sessionBody = bodyMiddleware({ logger, session: true, allowCrossSite: config.allowCrossSite, allowedOrigins: config.allowedOrigins });
+  const sessionBody = bodyMiddleware({
+    logger,
+    session: true,
+    allowCrossSite: config.allowCrossSite,
+    allowedOrigins: config.allowedOrigins,
+  });
   const router = express.Router();
   router.post('/passwordless/start', sessionBody, route(logger, startRoute(login)));
   router.post('/passwordless/verify', sessionBody, route(logger, verifyRoute(login)));
@@ -30,7 +35,15 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
   }
   // Twilio's delivery reports, for every sender (or failover member) given a statusCallback.
   for (const reports of deliveryReportTargets(config.sender)) {
-    router.post(deliveryReportPath(reports.url), deliveryReportHandler({ url: reports.url, authToken: reports.authToken, logger, ...(config.onDeliveryStatus ? { onDeliveryStatus: config.onDeliveryStatus } : {}) }));
+    router.post(
+      deliveryReportPath(reports.url),
+      deliveryReportHandler({
+        url: reports.url,
+        authToken: reports.authToken,
+        logger,
+        ...(config.onDeliveryStatus ? { onDeliveryStatus: config.onDeliveryStatus } : {}),
+      }),
+    );
   }
   extra?.(router);
   router.use(errorHandler(logger));

@@ -55,7 +55,10 @@ export function readCode(value: unknown, parameter: string): string {
 export async function verifyFromRequest(login: Login, req: Request): Promise<PasswordlessUser> {
   const body = readBody(req, VERIFY_FIELDS);
   const info = requestInfo(req);
-  const client = await login.authenticate({ clientId: field(body, 'client_id'), connection: field(body, 'connection'), clientSecret: field(body, 'client_secret') }, info.ip);
+  const client = await login.authenticate(
+    { clientId: field(body, 'client_id'), connection: field(body, 'connection'), clientSecret: field(body, 'client_secret') },
+    info.ip,
+  );
   const phone = login.readPhone(field(body, 'phone_number'), false).e164;
   const code = readCode(field(body, 'verification_code'), 'verification_code');
   const { user } = await login.redeem({ client, phone, code, request: info, binding: bindingOf(login, req, false) });

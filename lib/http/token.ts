@@ -42,7 +42,11 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: grantType.slice(0, 100) });
     const info = requestInfo(req);
-    const client = await login.authenticate({ clientId: param(b, 'client_id'), clientSecret: param(b, 'client_secret'), connection: config.connection }, info.ip, 'token');
+    const client = await login.authenticate(
+      { clientId: param(b, 'client_id'), clientSecret: param(b, 'client_secret'), connection: config.connection },
+      info.ip,
+      'token',
+    );
     // A public client next to HS256 clients has nothing to sign its ID tokens with.
     if (client.idTokenAlg === undefined) throw fail('grantNotAllowed');
     const realm = required(b, 'realm');

@@ -41,7 +41,9 @@ export function openIdConfigurationRoute(tokens: ResolvedTokens) {
 
 /** A token that is not ours, is malformed or has expired: answered 401. Anything else is a bug and is logged. */
 function isTokenProblem(err: unknown): boolean {
-  return err instanceof loadJose().errors.JOSEError || err instanceof SyntaxError || (err instanceof Error && err.message === 'unknown key');
+  return (
+    err instanceof loadJose().errors.JOSEError || err instanceof SyntaxError || (err instanceof Error && err.message === 'unknown key')
+  );
 }
 
 export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger: Logger) {
@@ -52,7 +54,10 @@ export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger:
       try {
         claims = await verifyAccessToken(tokens, match[1] as string, now());
       } catch (err) {
-        if (!isTokenProblem(err)) logEvent(logger, 'internal_error', { message: `verifying an access token failed: ${err instanceof Error ? err.message : String(err)}` });
+        if (!isTokenProblem(err))
+          logEvent(logger, 'internal_error', {
+            message: `verifying an access token failed: ${err instanceof Error ? err.message : String(err)}`,
+          });
         claims = undefined;
       }
     }

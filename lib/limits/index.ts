@@ -55,10 +55,21 @@ export function fraudPrefix(phone: string, settings: FraudSettings): string | un
   return settings.allowPrefixes.some((p) => phone.startsWith(p) || digits.startsWith(p.replace(/^\+/, ''))) ? undefined : digits;
 }
 
-export function createLimits(settings: ResolvedRateLimits, fraud: FraudSettings | undefined, backend: LimitBackend, keyring: Keyring): Limits {
+export function createLimits(
+  settings: ResolvedRateLimits,
+  fraud: FraudSettings | undefined,
+  backend: LimitBackend,
+  keyring: Keyring,
+): Limits {
   // The key is computed only for a limit that is on: an HMAC is most of a bucket's cost.
-  const bucket = (name: LimitName, group: Bucket['group'], key: () => string, limit: number, windowMs: number, refusal: ErrorName): Bucket | undefined =>
-    limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), limit, windowMs, refusal }) : undefined;
+  const bucket = (
+    name: LimitName,
+    group: Bucket['group'],
+    key: () => string,
+    limit: number,
+    windowMs: number,
+    refusal: ErrorName,
+  ): Bucket | undefined => (limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), limit, windowMs, refusal }) : undefined);
   const present = (list: Array<Bucket | undefined>): Bucket[] => list.filter((b): b is Bucket => b !== undefined);
   const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
 
@@ -76,7 +87,14 @@ export function createLimits(settings: ResolvedRateLimits, fraud: FraudSettings 
         bucket('sendsPerDay', 'global', () => 'all', settings.sendsPerDay, DAY, 'sendsPerDay'),
         bucket('sendsPerClientPerDay', 'global', () => hashed('client', clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
         // The number without its last 4 digits: SMS pumping walks through consecutive numbers.
-        bucket('sendsPerPrefixPerHour', 'global', () => hashed('prefix', phone.slice(0, -4)), settings.sendsPerPrefixPerHour, HOUR, 'sendsPerPrefix'),
+        bucket(
+          'sendsPerPrefixPerHour',
+          'global',
+          () => hashed('prefix', phone.slice(0, -4)),
+          settings.sendsPerPrefixPerHour,
+          HOUR,
+          'sendsPerPrefix',
+        ),
         bucket('resendCooldownSeconds', 'number', phoneKey, 1, settings.resendCooldownSeconds * 1000, 'cooldown'),
         bucket('sendsPerPhonePerHour', 'number', phoneKey, settings.sendsPerPhonePerHour, HOUR, 'sendsPerPhone'),
         bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
@@ -87,13 +105,34 @@ export function createLimits(settings: ResolvedRateLimits, fraud: FraudSettings 
     verify(address, phone, numberKey) {
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
       return {
-        address: bucket('failedVerifiesPerIpPerHour', 'address', () => hashed('ip', address), settings.failedVerifiesPerIpPerHour, HOUR, 'verifiesPerAddress'),
-        phone: bucket('failedVerifiesPerPhonePerHour', 'number', () => numberKey ?? hashed('phone', phone), settings.failedVerifiesPerPhonePerHour, HOUR, 'failedVerifiesPerPhone'),
+        address: bucket(
+          'failedVerifiesPerIpPerHour',
+          'address',
+          () => hashed('ip', address),
+          settings.failedVerifiesPerIpPerHour,
+          HOUR,
+          'verifiesPerAddress',
+        ),
+        phone: bucket(
+          'failedVerifiesPerPhonePerHour',
+          'number',
+          () => numberKey ?? hashed('phone', phone),
+          settings.failedVerifiesPerPhonePerHour,
+          HOUR,
+          'failedVerifiesPerPhone',
+        ),
         fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined,
       };
     },
     clientAuth(address) {
-      return bucket('failedClientAuthPerIpPerHour', 'address', () => hashed('ip', address), settings.failedClientAuthPerIpPerHour, HOUR, 'clientAuthPerAddress');
+      return bucket(
+        'failedClientAuthPerIpPerHour',
+        'address',
+        () => hashed('ip', address),
+        settings.failedClientAuthPerIpPerHour,
+        HOUR,
+        'clientAuthPerAddress',
+      );
     },
     refundable(plan) {
       return plan.buckets.filter((b) => b.group !== 'address');

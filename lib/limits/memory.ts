@@ -80,7 +80,10 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
         if (looksPumped(sends, redemptions, f.settings)) {
           r.p = now + f.settings.blockMs;
-          return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: f.settings.blockMs }, paused: { sends, redemptions } };
+          return {
+            refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: f.settings.blockMs },
+            paused: { sends, redemptions },
+          };
         }
         r.s1 += 1;
       }

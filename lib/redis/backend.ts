@@ -95,7 +95,12 @@ export class RedisBackend implements LimitBackend {
     return groups;
   }
 
-  private takeArgs(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, save?: { key: string; record: CodeRecord; ttlMs: number }): { keys: string[]; args: string[] } {
+  private takeArgs(
+    buckets: readonly Bucket[],
+    fraud: FraudCheck | undefined,
+    now: number,
+    save?: { key: string; record: CodeRecord; ttlMs: number },
+  ): { keys: string[]; args: string[] } {
     const keys = buckets.map((b) => this.bucketKey(b));
     const args = [String(now), String(buckets.length), fraud ? '1' : '0', save ? '1' : '0'];
     for (const b of buckets) args.push(String(b.limit), String(b.windowMs));
@@ -112,7 +117,13 @@ export class RedisBackend implements LimitBackend {
     return { keys, args };
   }
 
-  private async takeOne(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, save?: { key: string; record: CodeRecord; ttlMs: number }): Promise<TakeResult> {
+  private async takeOne(
+    buckets: readonly Bucket[],
+    fraud: FraudCheck | undefined,
+    now: number,
+    deadline: number,
+    save?: { key: string; record: CodeRecord; ttlMs: number },
+  ): Promise<TakeResult> {
     const { keys, args } = this.takeArgs(buckets, fraud, now, save);
     const reply = await this.call(TAKE, keys, args, deadline);
     const status = Number(reply[0]);
@@ -130,7 +141,13 @@ export class RedisBackend implements LimitBackend {
    * cluster: the other groups first, each atomic and in parallel; the number's group (with the
    * code) only when they all agreed; what was counted is given back if a later group refuses.
    */
-  async takeAndSave(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, save?: { key: string; record: CodeRecord; ttlMs: number }): Promise<TakeResult> {
+  async takeAndSave(
+    buckets: readonly Bucket[],
+    fraud: FraudCheck | undefined,
+    now: number,
+    deadline: number,
+    save?: { key: string; record: CodeRecord; ttlMs: number },
+  ): Promise<TakeResult> {
     if (!this.runner.cluster) return this.takeOne(buckets, fraud, now, deadline, save);
     const groups = this.byGroup(buckets);
     const numberBuckets = groups.get('number') ?? [];
@@ -185,7 +202,12 @@ export class RedisBackend implements LimitBackend {
       groups.map(async (g) => {
         // VERIFY without a code is a read-only check of up to two buckets; wider checks loop.
         for (const b of g) {
-          const reply = await this.call(VERIFY, [this.bucketKey(b)], [String(now), '1', '0', '0', '0', String(b.limit), String(b.windowMs), '0', '0', '0', '0', '', '0'], deadline);
+          const reply = await this.call(
+            VERIFY,
+            [this.bucketKey(b)],
+            [String(now), '1', '0', '0', '0', String(b.limit), String(b.windowMs), '0', '0', '0', '0', '', '0'],
+            deadline,
+          );
           if (Number(reply[0]) === 3) return { bucket: b.name, refusal: b.refusal, retryAfterMs: Number(reply[1]) };
         }
         return undefined;
@@ -197,11 +219,18 @@ export class RedisBackend implements LimitBackend {
   async count(buckets: readonly Bucket[], now: number, deadline: number): Promise<void> {
     const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
     await Promise.all(
-      groups.filter((g) => g.length > 0).map((g) => {
-        const args = [String(now), String(g.length)];
-        for (const b of g) args.push(String(b.limit), String(b.windowMs));
-        return this.call(COUNT, g.map((b) => this.bucketKey(b)), args, deadline);
-      }),
+      groups
+        .filter((g) => g.length > 0)
+        .map((g) => {
+          const args = [String(now), String(g.length)];
+          for (const b of g) args.push(String(b.limit), String(b.windowMs));
+          return this.call(
+            COUNT,
+            g.map((b) => this.bucketKey(b)),
+            args,
+            deadline,
+          );
+        }),
     );
   }
 
@@ -210,11 +239,23 @@ export class RedisBackend implements LimitBackend {
     if (!this.runner.cluster) {
       const keys = buckets.map((b) => this.bucketKey(b));
       if (fraud) keys.push(this.fraudKey(fraud));
-      await this.call(SUCCEEDED, keys, [String(now), String(buckets.length), fraud ? '1' : '0', ...(fraud ? fraudArgs(fraud) : [])], deadline);
+      await this.call(
+        SUCCEEDED,
+        keys,
+        [String(now), String(buckets.length), fraud ? '1' : '0', ...(fraud ? fraudArgs(fraud) : [])],
+        deadline,
+      );
       return;
     }
     await Promise.all([
-      ...[...this.byGroup(buckets).values()].map((g) => this.call(SUCCEEDED, g.map((b) => this.bucketKey(b)), [String(now), String(g.length), '0'], deadline)),
+      ...[...this.byGroup(buckets).values()].map((g) =>
+        this.call(
+          SUCCEEDED,
+          g.map((b) => this.bucketKey(b)),
+          [String(now), String(g.length), '0'],
+          deadline,
+        ),
+      ),
       ...(fraud ? [this.call(SUCCEEDED, [this.fraudKey(fraud)], [String(now), '0', '1', ...fraudArgs(fraud)], deadline)] : []),
     ]);
   }
@@ -245,15 +286,26 @@ export class RedisBackend implements LimitBackend {
     if (fraud) keys.push(this.fraudKey(fraud));
     keys.push(this.codeKey(key));
     const args = [
-      String(ctx.now), address ? '1' : '0', phone ? '1' : '0', fraud ? '1' : '0', '1',
-      String(address?.limit ?? 0), String(address?.windowMs ?? 0), String(phone?.limit ?? 0), String(phone?.windowMs ?? 0),
-      String(fraud?.settings.windowMs ?? 0), String(fraud ? fraud.settings.windowMs * 2 + fraud.settings.blockMs : 0),
-      hash, String(ctx.maxAttempts),
+      String(ctx.now),
+      address ? '1' : '0',
+      phone ? '1' : '0',
+      fraud ? '1' : '0',
+      '1',
+      String(address?.limit ?? 0),
+      String(address?.windowMs ?? 0),
+      String(phone?.limit ?? 0),
+      String(phone?.windowMs ?? 0),
+      String(fraud?.settings.windowMs ?? 0),
+      String(fraud ? fraud.settings.windowMs * 2 + fraud.settings.blockMs : 0),
+      hash,
+      String(ctx.maxAttempts),
     ];
     const reply = await this.call(VERIFY, keys, args, deadline);
     const status = Number(reply[0]);
-    if (status === 3 && address) return { outcome: 'invalid', refused: { bucket: address.name, refusal: address.refusal, retryAfterMs: Number(reply[1]) } };
-    if (status === 4 && phone) return { outcome: 'invalid', refused: { bucket: phone.name, refusal: phone.refusal, retryAfterMs: Number(reply[1]) } };
+    if (status === 3 && address)
+      return { outcome: 'invalid', refused: { bucket: address.name, refusal: address.refusal, retryAfterMs: Number(reply[1]) } };
+    if (status === 4 && phone)
+      return { outcome: 'invalid', refused: { bucket: phone.name, refusal: phone.refusal, retryAfterMs: Number(reply[1]) } };
     if (status === 1) {
       if (cluster && limits.fraud) await this.succeeded([], limits.fraud, ctx.now, deadline);
       return reply[1] ? { outcome: 'ok', data: String(reply[1]) } : { outcome: 'ok' };

@@ -71,5 +71,8 @@ export function redisRunner(client: unknown, option: string): RedisRunner {
         ),
     };
   }
-  throw optionError(option, 'must be a connected client of the `redis` package (createClient() or createCluster()) or of `ioredis` (new Redis() or new Cluster()).');
+  throw optionError(
+    option,
+    'must be a connected client of the `redis` package (createClient() or createCluster()) or of `ioredis` (new Redis() or new Cluster()).',
+  );
 }

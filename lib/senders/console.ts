@@ -18,7 +18,10 @@ const OPTIONS = keysOf<ConsoleSenderOptions>()(['dangerouslyAllowInProduction', 
 export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
   checkObject<ConsoleSenderOptions>(options, 'consoleSender(options)', OPTIONS, '{ write: (line) => console.log(line) }');
   if (process.env.NODE_ENV === 'production' && options.dangerouslyAllowInProduction !== true) {
-    throw optionError('sender', 'is consoleSender() while NODE_ENV=production: it would print login codes instead of sending them. Use twilioSender(...) in production.');
+    throw optionError(
+      'sender',
+      'is consoleSender() while NODE_ENV=production: it would print login codes instead of sending them. Use twilioSender(...) in production.',
+    );
   }
   const write = options.write ?? ((line: string) => console.log(line));
   if (typeof write !== 'function') throw optionError('consoleSender.write', 'must be a function (line: string) => void.');

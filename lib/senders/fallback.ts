@@ -27,17 +27,28 @@ const MAX_SENDERS = 10;
 
 function validate(senders: unknown, options: unknown): void {
   if (!Array.isArray(senders) || senders.length === 0) {
-    throw optionError('fallbackSender(senders)', 'must be a non-empty array of senders, primary first, such as [twilioSender(...), gatewaySender(...)].');
+    throw optionError(
+      'fallbackSender(senders)',
+      'must be a non-empty array of senders, primary first, such as [twilioSender(...), gatewaySender(...)].',
+    );
   }
-  if (senders.length > MAX_SENDERS) throw optionError('fallbackSender(senders)', `takes at most ${MAX_SENDERS} senders (got ${senders.length}).`);
+  if (senders.length > MAX_SENDERS)
+    throw optionError('fallbackSender(senders)', `takes at most ${MAX_SENDERS} senders (got ${senders.length}).`);
   senders.forEach((sender: unknown, i) => {
     if (sender === null || typeof sender !== 'object' || typeof (sender as SmsSender).send !== 'function') {
       throw optionError(`fallbackSender(senders)[${i}]`, 'must be a sender: an object with a send(message) method.');
     }
   });
-  checkObject<FallbackSenderOptions>(options, 'fallbackSender(options)', keysOf<FallbackSenderOptions>()(['onFailover']), '{ onFailover }', false);
+  checkObject<FallbackSenderOptions>(
+    options,
+    'fallbackSender(options)',
+    keysOf<FallbackSenderOptions>()(['onFailover']),
+    '{ onFailover }',
+    false,
+  );
   const hook = (options as FallbackSenderOptions).onFailover;
-  if (hook !== undefined && typeof hook !== 'function') throw optionError('fallbackSender.onFailover', 'must be a function ({ from, to, reason }) => void.');
+  if (hook !== undefined && typeof hook !== 'function')
+    throw optionError('fallbackSender.onFailover', 'must be a function ({ from, to, reason }) => void.');
 }
 
 /**
@@ -62,7 +73,10 @@ function reasonOf(err: unknown): string {
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 
-export function fallbackSender(senders: readonly SmsSender[], options: FallbackSenderOptions = {}): SmsSender & { readonly senders: readonly SmsSender[] } {
+export function fallbackSender(
+  senders: readonly SmsSender[],
+  options: FallbackSenderOptions = {},
+): SmsSender & { readonly senders: readonly SmsSender[] } {
   validate(senders, options);
   const list = [...senders];
   const names = labels(list);
@@ -87,7 +101,11 @@ export function fallbackSender(senders: readonly SmsSender[], options: FallbackS
         const sender = list[i] as SmsSender;
         try {
           const sent = await sender.send(message);
-          return { ...(sent?.id !== undefined ? { id: sent.id } : {}), provider: names[i] as string, ...(failovers.length > 0 ? { failovers } : {}) };
+          return {
+            ...(sent?.id !== undefined ? { id: sent.id } : {}),
+            provider: names[i] as string,
+            ...(failovers.length > 0 ? { failovers } : {}),
+          };
         } catch (err) {
           if (isRefusedDestination(err)) throw err;
           lastError = err;

@@ -69,7 +69,10 @@ function gatewayKey(secret: string, base64Encoded: boolean): Uint8Array {
   const trimmed = secret.trim();
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
     // The secret itself is never quoted: error messages reach logs.
-    throw optionError('gatewaySender.authentication.secret', 'is not base64 or base64url although `secretBase64Encoded` is true. Give the encoded key, or set `secretBase64Encoded: false`.');
+    throw optionError(
+      'gatewaySender.authentication.secret',
+      'is not base64 or base64url although `secretBase64Encoded` is true. Give the encoded key, or set `secretBase64Encoded: false`.',
+    );
   }
   return new Uint8Array(Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
 }
@@ -83,11 +86,21 @@ interface ResolvedAuthentication {
 function resolveAuthentication(auth: unknown): ResolvedAuthentication | undefined {
   if (auth === undefined) return undefined;
   const path = 'gatewaySender.authentication';
-  checkObject<GatewayAuthenticationOptions>(auth, path, AUTH_KNOWN, "{ method: 'bearer', audience: 'urn:MySmsGateway', secret: '…' }", false);
+  checkObject<GatewayAuthenticationOptions>(
+    auth,
+    path,
+    AUTH_KNOWN,
+    "{ method: 'bearer', audience: 'urn:MySmsGateway', secret: '…' }",
+    false,
+  );
   if (!isObject(auth)) return undefined;
-  if (auth.method !== 'bearer') throw optionError(`${path}.method`, `must be 'bearer', the only method of Auth0's SMS gateway (got ${JSON.stringify(auth.method)}).`);
+  if (auth.method !== 'bearer')
+    throw optionError(`${path}.method`, `must be 'bearer', the only method of Auth0's SMS gateway (got ${JSON.stringify(auth.method)}).`);
   const audience = nonEmptyString(`${path}.audience`, auth.audience, ", the JWT's `aud` your gateway checks, such as 'urn:MySmsGateway'");
-  const subject = auth.subject === undefined ? undefined : nonEmptyString(`${path}.subject`, auth.subject, ", the JWT's `sub`, such as 'urn:Auth0', or left out");
+  const subject =
+    auth.subject === undefined
+      ? undefined
+      : nonEmptyString(`${path}.subject`, auth.subject, ", the JWT's `sub`, such as 'urn:Auth0', or left out");
   const secret = nonEmptyString(`${path}.secret`, auth.secret, ' shared with your gateway');
   if (auth.secretBase64Encoded !== undefined && typeof auth.secretBase64Encoded !== 'boolean') {
     throw optionError(`${path}.secretBase64Encoded`, 'must be true or false.');
@@ -137,7 +150,11 @@ function payload(gateway: ResolvedGateway, message: SmsMessage): Record<string, 
 
 async function bearerToken(auth: ResolvedAuthentication): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  const jwt = new (loadJose().SignJWT)({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setAudience(auth.audience).setIssuedAt(iat).setExpirationTime(iat + TOKEN_LIFETIME_SECONDS);
+  const jwt = new (loadJose().SignJWT)({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setAudience(auth.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + TOKEN_LIFETIME_SECONDS);
   if (auth.subject !== undefined) jwt.setSubject(auth.subject);
   return jwt.sign(auth.key);
 }

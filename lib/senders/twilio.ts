@@ -15,7 +15,15 @@ import type { SmsMessage, SmsSender } from '../types';
  * types do not pull in the SDK's own (which need extra @types under `skipLibCheck: false`).
  */
 export interface TwilioMessagesClient {
-  messages: { create(params: { to: string; body: string; from?: string; messagingServiceSid?: string; statusCallback?: string }): Promise<{ sid: string }> };
+  messages: {
+    create(params: {
+      to: string;
+      body: string;
+      from?: string;
+      messagingServiceSid?: string;
+      statusCallback?: string;
+    }): Promise<{ sid: string }>;
+  };
 }
 export interface TwilioHttpClient {
   // The SDK's RequestOptions type, left open here so any RequestClient (or a subclass) fits.
@@ -62,7 +70,19 @@ export interface TwilioSender extends SmsSender {
   readonly deliveryReports?: TwilioDeliveryReports;
 }
 
-const KNOWN = keysOf<TwilioSenderOptions>()(['accountSid', 'authToken', 'apiKey', 'apiSecret', 'messagingServiceSid', 'from', 'client', 'httpClient', 'statusCallback', 'webhookAuthToken', 'timeoutMs']);
+const KNOWN = keysOf<TwilioSenderOptions>()([
+  'accountSid',
+  'authToken',
+  'apiKey',
+  'apiSecret',
+  'messagingServiceSid',
+  'from',
+  'client',
+  'httpClient',
+  'statusCallback',
+  'webhookAuthToken',
+  'timeoutMs',
+]);
 
 /** Twilio codes that mean "this destination cannot get this SMS": the user's problem, a 400. */
 const REFUSED_DESTINATION = new Set([21211, 21408, 21610, 21612, 21614]);
@@ -71,7 +91,10 @@ const SID = { accountSid: /^AC[0-9a-fA-F]{32}$/, messagingServiceSid: /^MG[0-9a-
 
 function checkSid(name: keyof typeof SID, value: unknown, prefix: string): void {
   if (typeof value !== 'string' || !SID[name].test(value)) {
-    throw optionError(`twilioSender.${name}`, `must be "${prefix}" followed by 32 hex characters (got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 6) + '…') : typeof value}). Copy it from the Twilio console.`);
+    throw optionError(
+      `twilioSender.${name}`,
+      `must be "${prefix}" followed by 32 hex characters (got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 6) + '…') : typeof value}). Copy it from the Twilio console.`,
+    );
   }
 }
 
@@ -85,15 +108,21 @@ function isValidFrom(from: string): boolean {
 function validate(options: TwilioSenderOptions): void {
   checkObject<TwilioSenderOptions>(options, 'twilioSender(options)', KNOWN, '{ accountSid, authToken, messagingServiceSid }', false);
   if (options.client !== undefined) {
-    if (!options.client || typeof options.client.messages?.create !== 'function') throw optionError('twilioSender.client', 'must be a client made by twilio(accountSid, authToken).');
+    if (!options.client || typeof options.client.messages?.create !== 'function')
+      throw optionError('twilioSender.client', 'must be a client made by twilio(accountSid, authToken).');
   } else {
     checkSid('accountSid', options.accountSid, 'AC');
     if (options.apiKey !== undefined || options.apiSecret !== undefined) {
       checkSid('apiKey', options.apiKey, 'SK');
-      if (typeof options.apiSecret !== 'string' || options.apiSecret.length === 0) throw optionError('twilioSender.apiSecret', 'must be the secret of the API key given as `apiKey`.');
-      if (options.authToken !== undefined) throw optionError('twilioSender.authToken', 'cannot be combined with `apiKey`/`apiSecret`: give one kind of credential.');
+      if (typeof options.apiSecret !== 'string' || options.apiSecret.length === 0)
+        throw optionError('twilioSender.apiSecret', 'must be the secret of the API key given as `apiKey`.');
+      if (options.authToken !== undefined)
+        throw optionError('twilioSender.authToken', 'cannot be combined with `apiKey`/`apiSecret`: give one kind of credential.');
     } else if (typeof options.authToken !== 'string' || options.authToken.length === 0) {
-      throw optionError('twilioSender.authToken', 'is required (or `apiKey` and `apiSecret`, or a ready `client`). Find it in the Twilio console.');
+      throw optionError(
+        'twilioSender.authToken',
+        'is required (or `apiKey` and `apiSecret`, or a ready `client`). Find it in the Twilio console.',
+      );
     }
   }
   const hasService = options.messagingServiceSid !== undefined;
@@ -101,7 +130,10 @@ function validate(options: TwilioSenderOptions): void {
   if (hasService === hasFrom) throw optionError('twilioSender.messagingServiceSid', 'or `from` must be given, exactly one of them.');
   if (hasService) checkSid('messagingServiceSid', options.messagingServiceSid, 'MG');
   if (hasFrom && (typeof options.from !== 'string' || !isValidFrom(options.from))) {
-    throw optionError('twilioSender.from', 'must be an E.164 number like "+14155550100", a short code, or an alphanumeric sender ID of up to 11 characters.');
+    throw optionError(
+      'twilioSender.from',
+      'must be an E.164 number like "+14155550100", a short code, or an alphanumeric sender ID of up to 11 characters.',
+    );
   }
   if (options.statusCallback !== undefined && !isAbsoluteHttpUrl(options.statusCallback)) {
     throw optionError('twilioSender.statusCallback', 'must be an absolute http(s) URL such as "https://example.com/twilio/status".');
@@ -126,7 +158,10 @@ function validateWebhookAuthToken(options: TwilioSenderOptions): void {
     throw optionError('twilioSender.webhookAuthToken', 'must be the account auth token (a non-empty string).');
   }
   if (options.statusCallback !== undefined && token === undefined && options.authToken === undefined) {
-    throw optionError('twilioSender.webhookAuthToken', 'is required with `statusCallback` when sending with `apiKey`/`apiSecret` or a ready `client`: Twilio signs delivery reports with the account auth token.');
+    throw optionError(
+      'twilioSender.webhookAuthToken',
+      'is required with `statusCallback` when sending with `apiKey`/`apiSecret` or a ready `client`: Twilio signs delivery reports with the account auth token.',
+    );
   }
 }
 
@@ -156,7 +191,8 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
       httpClient: httpClient as InstanceType<typeof twilio.RequestClient>,
       autoRetry: false,
     });
-  const route = options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
+  const route =
+    options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
 
   const sender: TwilioSender = {
     name: 'twilio',
@@ -170,7 +206,12 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
             ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
           }),
           timeoutMs,
-          () => new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider did not answer within ${timeoutMs} ms. The send was not retried.`),
+          () =>
+            new PasswordlessError(
+              ErrorCodes.smsProviderError,
+              502,
+              `The SMS provider did not answer within ${timeoutMs} ms. The send was not retried.`,
+            ),
         );
         return { id: sent.sid };
       } catch (err) {
@@ -179,7 +220,10 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
     },
   };
   if (options.statusCallback !== undefined) {
-    const deliveryReports: TwilioDeliveryReports = Object.freeze({ url: options.statusCallback, authToken: (options.webhookAuthToken ?? options.authToken) as string });
+    const deliveryReports: TwilioDeliveryReports = Object.freeze({
+      url: options.statusCallback,
+      authToken: (options.webhookAuthToken ?? options.authToken) as string,
+    });
     // Not enumerable, so that logging or spreading the sender does not print the token.
     Object.defineProperty(sender, 'deliveryReports', { value: deliveryReports, enumerable: false });
   }

@@ -28,7 +28,11 @@ export interface RedisCodeStore extends CodeStore {
 export function redisBackendOptions(options: unknown, name: string): RedisBackend {
   const o = checkObject<RedisStoreOptions>(options, `${name}(options)`, OPTIONS, '{ client }', false);
   const prefix = o.prefix ?? 'pwl:';
-  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw optionError(`${name}.prefix`, 'must be a string without braces, such as "pwl:" (braces would change the Redis Cluster hash slot of every key).');
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix))
+    throw optionError(
+      `${name}.prefix`,
+      'must be a string without braces, such as "pwl:" (braces would change the Redis Cluster hash slot of every key).',
+    );
   const timeoutMs = integerIn(`${name}.timeoutMs`, o.timeoutMs, 10, 60_000, 2000);
   return new RedisBackend({ client: o.client, prefix, timeoutMs, option: `${name}.client` });
 }

@@ -27,10 +27,7 @@ export const SERVICE_SID = `MG${'c3'.repeat(16)}`;
  * How the emulator answers messages to one number: a Twilio error code (21211, 21408, 21610,
  * 21612, 21614, 20003, 20429 have Twilio's texts), an HTML 5xx, or a slow 201.
  */
-export type EmulatorBehaviour =
-  | { twilioError: number }
-  | { status: 500 | 502 | 503 }
-  | { delayMs: number };
+export type EmulatorBehaviour = { twilioError: number } | { status: 500 | 502 | 503 } | { delayMs: number };
 
 /** A request that passed authentication, as it arrived: URL path, Basic auth user, form fields. */
 export interface ReceivedRequest {
@@ -52,7 +49,10 @@ export interface EmulatorMessage {
 /** Twilio's own texts for the errors the tests use. */
 const ERRORS: Record<number, { status: number; message: (to: string) => string }> = {
   21211: { status: 400, message: (to) => `The 'To' number ${to} is not a valid phone number.` },
-  21408: { status: 400, message: (to) => `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.` },
+  21408: {
+    status: 400,
+    message: (to) => `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`,
+  },
   21610: { status: 400, message: () => 'Attempt to send to unsubscribed recipient' },
   21612: { status: 400, message: () => "The 'To' phone number is not currently reachable via SMS." },
   21614: { status: 400, message: (to) => `'To' number ${to} is not a valid mobile number` },
@@ -84,7 +84,12 @@ function errorBody(code: number, to: string): { status: number; body: string } {
   const known = ERRORS[code] ?? { status: 400, message: () => 'Error' };
   return {
     status: known.status,
-    body: JSON.stringify({ code, message: known.message(to), more_info: `https://www.twilio.com/docs/errors/${code}`, status: known.status }),
+    body: JSON.stringify({
+      code,
+      message: known.message(to),
+      more_info: `https://www.twilio.com/docs/errors/${code}`,
+      status: known.status,
+    }),
   };
 }
 
@@ -93,7 +98,10 @@ export async function startTwilioEmulator(): Promise<TwilioEmulator> {
   const behaviours = new Map<string, EmulatorBehaviour>();
   const received: ReceivedRequest[] = [];
   const messages: EmulatorMessage[] = [];
-  const credentials = new Map([[ACCOUNT_SID, AUTH_TOKEN], [API_KEY, API_SECRET]]);
+  const credentials = new Map([
+    [ACCOUNT_SID, AUTH_TOKEN],
+    [API_KEY, API_SECRET],
+  ]);
   const timers = new Set<NodeJS.Timeout>();
 
   const server = http.createServer((req, res) => {
@@ -105,7 +113,11 @@ export async function startTwilioEmulator(): Promise<TwilioEmulator> {
         res.end(body);
       };
       const auth = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
-      const [username = '', password = ''] = auth ? Buffer.from(auth[1] as string, 'base64').toString().split(':') : [];
+      const [username = '', password = ''] = auth
+        ? Buffer.from(auth[1] as string, 'base64')
+            .toString()
+            .split(':')
+        : [];
       if (!auth || credentials.get(username) !== password) return answer(401, errorBody(20003, '').body);
       const match = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Messages\.json$/.exec(req.url ?? '');
       if (req.method !== 'POST' || !match || match[1] !== ACCOUNT_SID) {
@@ -116,26 +128,50 @@ export async function startTwilioEmulator(): Promise<TwilioEmulator> {
       }
       const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
       const to = form.To ?? '';
-      if (!to || !form.Body) return answer(400, JSON.stringify({ code: 21604, message: "A 'To' phone number and a 'Body' are required.", status: 400 }));
+      if (!to || !form.Body)
+        return answer(400, JSON.stringify({ code: 21604, message: "A 'To' phone number and a 'Body' are required.", status: 400 }));
       if (Boolean(form.MessagingServiceSid) === Boolean(form.From)) {
-        return answer(400, JSON.stringify({ code: 21603, message: "A 'From' phone number or a MessagingServiceSid is required.", status: 400 }));
+        return answer(
+          400,
+          JSON.stringify({ code: 21603, message: "A 'From' phone number or a MessagingServiceSid is required.", status: 400 }),
+        );
       }
       received.push({ path: req.url ?? '', username, form });
       const behaviour = behaviours.get(to);
       const ok = () => {
         const sid = `SM${randomBytes(16).toString('hex')}`;
         messages.push({
-          sid, to, body: form.Body as string,
+          sid,
+          to,
+          body: form.Body as string,
           ...(form.From ? { from: form.From } : {}),
           ...(form.MessagingServiceSid ? { messagingServiceSid: form.MessagingServiceSid } : {}),
         });
-        answer(201, JSON.stringify({
-          sid, account_sid: ACCOUNT_SID, to, from: form.From ?? null, messaging_service_sid: form.MessagingServiceSid ?? null,
-          body: form.Body, status: 'accepted', num_segments: '1', num_media: '0', direction: 'outbound-api', api_version: '2010-04-01',
-          price: null, price_unit: 'USD', error_code: null, error_message: null, date_created: new Date().toUTCString(),
-          date_updated: new Date().toUTCString(), date_sent: null, uri: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}.json`,
-          subresource_uris: { media: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}/Media.json` },
-        }));
+        answer(
+          201,
+          JSON.stringify({
+            sid,
+            account_sid: ACCOUNT_SID,
+            to,
+            from: form.From ?? null,
+            messaging_service_sid: form.MessagingServiceSid ?? null,
+            body: form.Body,
+            status: 'accepted',
+            num_segments: '1',
+            num_media: '0',
+            direction: 'outbound-api',
+            api_version: '2010-04-01',
+            price: null,
+            price_unit: 'USD',
+            error_code: null,
+            error_message: null,
+            date_created: new Date().toUTCString(),
+            date_updated: new Date().toUTCString(),
+            date_sent: null,
+            uri: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}.json`,
+            subresource_uris: { media: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}/Media.json` },
+          }),
+        );
       };
       if (!behaviour) return ok();
       if ('twilioError' in behaviour) {
@@ -172,7 +208,8 @@ export async function startTwilioEmulator(): Promise<TwilioEmulator> {
       const original = client.request.bind(client);
       // The SDK builds https://api.twilio.com/... URLs (api.<edge>.<region>.twilio.com with
       // TWILIO_EDGE/TWILIO_REGION); only the origin is swapped, whatever the host.
-      client.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, url) })) as typeof client.request;
+      client.request = ((opts: Parameters<typeof original>[0]) =>
+        original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, url) })) as typeof client.request;
       return client;
     },
     async close() {

@@ -56,7 +56,10 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
   const t = checkObject<TokensOptions>(value, 'tokens', NAMES, '{ issuer: "https://auth.example.com/" }') as Record<string, unknown>;
   const issuer = t.issuer;
   if (typeof issuer !== 'string' || !/^https?:\/\/[^/\s]+(\/[^\s]*)?\/$/.test(issuer)) {
-    throw optionError('tokens.issuer', `must be an http(s) URL ending in "/", like "https://auth.example.com/" (got ${JSON.stringify(issuer)}).`);
+    throw optionError(
+      'tokens.issuer',
+      `must be an http(s) URL ending in "/", like "https://auth.example.com/" (got ${JSON.stringify(issuer)}).`,
+    );
   }
   const rawKeys = t.signingKeys ?? [];
   if (!Array.isArray(rawKeys)) throw optionError('tokens.signingKeys', 'must be an array of { privateKey, alg?, kid? }.');
@@ -71,14 +74,18 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
   if (!Array.isArray(rawAudiences)) throw optionError('tokens.audiences', 'must be an array of API identifiers or { audience, scopes }.');
   rawAudiences.forEach((a: unknown, i) => {
     const entry = typeof a === 'string' ? { audience: a } : (a as AudienceOptions);
-    if (!entry || typeof entry.audience !== 'string' || entry.audience === '') throw optionError(`tokens.audiences[${i}]`, 'must be an API identifier string or { audience, scopes }.');
+    if (!entry || typeof entry.audience !== 'string' || entry.audience === '')
+      throw optionError(`tokens.audiences[${i}]`, 'must be an API identifier string or { audience, scopes }.');
     if (entry.scopes !== undefined && (!Array.isArray(entry.scopes) || entry.scopes.some((s) => typeof s !== 'string'))) {
       throw optionError(`tokens.audiences[${i}].scopes`, 'must be an array of scope strings.');
     }
     audiences.set(entry.audience, entry.scopes ? new Set(entry.scopes) : undefined);
   });
   if (audiences.size > 0 && keys.length === 0) {
-    throw optionError('tokens.signingKeys', 'is needed for `tokens.audiences`: APIs verify access tokens with the public keys at /.well-known/jwks.json.');
+    throw optionError(
+      'tokens.signingKeys',
+      'is needed for `tokens.audiences`: APIs verify access tokens with the public keys at /.well-known/jwks.json.',
+    );
   }
   return Object.freeze({
     issuer,
@@ -96,15 +103,23 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
  * undefined for a public client that nothing can sign for (it logs in with sessions only;
  * the token grant answers it 403 `unauthorized_client`).
  */
-export function resolveClientAlg(tokens: ResolvedTokens | undefined, alg: unknown, secret: string | undefined, path: string): IdTokenAlg | undefined {
+export function resolveClientAlg(
+  tokens: ResolvedTokens | undefined,
+  alg: unknown,
+  secret: string | undefined,
+  path: string,
+): IdTokenAlg | undefined {
   if (alg !== undefined && alg !== 'HS256' && alg !== 'RS256' && alg !== 'ES256') {
     throw optionError(`${path}.idTokenSigningAlg`, `must be 'HS256', 'RS256' or 'ES256' (got ${JSON.stringify(alg)}).`);
   }
   if (!tokens) return (alg as IdTokenAlg | undefined) ?? 'HS256';
-  const chosen: IdTokenAlg = (alg as IdTokenAlg | undefined) ?? (tokens.keys[0]?.alg ?? 'HS256');
+  const chosen: IdTokenAlg = (alg as IdTokenAlg | undefined) ?? tokens.keys[0]?.alg ?? 'HS256';
   if (chosen === 'HS256' && !secret && alg === undefined) return undefined;
   if (chosen === 'HS256' && !secret) {
-    throw optionError(`${path}.idTokenSigningAlg`, "is HS256, which signs with the client's secret, but the client has none. Give it a `secret` or configure `tokens.signingKeys` and use RS256.");
+    throw optionError(
+      `${path}.idTokenSigningAlg`,
+      "is HS256, which signs with the client's secret, but the client has none. Give it a `secret` or configure `tokens.signingKeys` and use RS256.",
+    );
   }
   if (chosen !== 'HS256' && !tokens.keys.some((k) => k.alg === chosen)) {
     throw optionError(`${path}.idTokenSigningAlg`, `is ${chosen}, but \`tokens.signingKeys\` has no ${chosen} key. Add one.`);

@@ -33,25 +33,47 @@ function thumbprint(jwk: JsonWebKey): string {
 }
 
 export function loadSigningKey(input: unknown, path: string): SigningKey {
-  const { privateKey, alg, kid } = checkObject<SigningKeyOptions>(input, path, KEY_OPTIONS, '{ privateKey: "-----BEGIN PRIVATE KEY-----...", alg: "RS256" }', false);
+  const { privateKey, alg, kid } = checkObject<SigningKeyOptions>(
+    input,
+    path,
+    KEY_OPTIONS,
+    '{ privateKey: "-----BEGIN PRIVATE KEY-----...", alg: "RS256" }',
+    false,
+  );
   let key: KeyObject;
   try {
-    key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : createPrivateKey({ key: privateKey as JsonWebKey, format: 'jwk' });
+    key =
+      typeof privateKey === 'string' ? createPrivateKey(privateKey) : createPrivateKey({ key: privateKey as JsonWebKey, format: 'jwk' });
   } catch (err) {
-    throw optionError(`${path}.privateKey`, `is not a private key in PEM or JWK form (${(err as Error).message}). Generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`);
+    throw optionError(
+      `${path}.privateKey`,
+      `is not a private key in PEM or JWK form (${(err as Error).message}). Generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`,
+    );
   }
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
-  const inferred: AsymmetricAlg | undefined = type === 'rsa' ? 'RS256' : type === 'ec' && details.namedCurve === 'prime256v1' ? 'ES256' : undefined;
-  if (alg !== undefined && alg !== 'RS256' && alg !== 'ES256') throw optionError(`${path}.alg`, `must be 'RS256' or 'ES256' (got ${JSON.stringify(alg)}).`);
+  const inferred: AsymmetricAlg | undefined =
+    type === 'rsa' ? 'RS256' : type === 'ec' && details.namedCurve === 'prime256v1' ? 'ES256' : undefined;
+  if (alg !== undefined && alg !== 'RS256' && alg !== 'ES256')
+    throw optionError(`${path}.alg`, `must be 'RS256' or 'ES256' (got ${JSON.stringify(alg)}).`);
   const chosen = alg ?? inferred;
   if (!chosen || chosen !== inferred) {
-    throw optionError(`${path}.privateKey`, `is a ${type}${details.namedCurve ? ` ${details.namedCurve}` : ''} key, which cannot sign ${chosen ?? 'RS256 or ES256'}. Use an RSA key for RS256 or an EC P-256 key for ES256.`);
+    throw optionError(
+      `${path}.privateKey`,
+      `is a ${type}${details.namedCurve ? ` ${details.namedCurve}` : ''} key, which cannot sign ${chosen ?? 'RS256 or ES256'}. Use an RSA key for RS256 or an EC P-256 key for ES256.`,
+    );
   }
-  if (chosen === 'RS256' && (details.modulusLength ?? 0) < 2048) throw optionError(`${path}.privateKey`, 'is an RSA key shorter than 2048 bits; use 2048 or more.');
+  if (chosen === 'RS256' && (details.modulusLength ?? 0) < 2048)
+    throw optionError(`${path}.privateKey`, 'is an RSA key shorter than 2048 bits; use 2048 or more.');
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) throw optionError(`${path}.kid`, 'must be a non-empty string.');
   const publicKey = createPublicKey(key);
   const jwk = publicKey.export({ format: 'jwk' });
   const id = kid ?? thumbprint(jwk);
-  return Object.freeze({ alg: chosen, kid: id, privateKey: key, publicKey, publicJwk: Object.freeze({ ...jwk, kid: id, alg: chosen, use: 'sig' }) });
+  return Object.freeze({
+    alg: chosen,
+    kid: id,
+    privateKey: key,
+    publicKey,
+    publicJwk: Object.freeze({ ...jwk, kid: id, alg: chosen, use: 'sig' }),
+  });
 }

@@ -20,11 +20,22 @@ function signingKeyFor(tokens: ResolvedTokens, alg: string) {
   return tokens.keys.find((k) => k.alg === alg);
 }
 
-export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient, user: PasswordlessUser, nonce: string | undefined, nowMs: number): Promise<string> {
+export async function signIdToken(
+  tokens: ResolvedTokens,
+  client: ResolvedClient,
+  user: PasswordlessUser,
+  nonce: string | undefined,
+  nowMs: number,
+): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const claims: JWTPayload = { ...profileClaims(user) };
   if (nonce !== undefined) claims.nonce = nonce;
-  const jwt = new (loadJose().SignJWT)(claims).setIssuer(tokens.issuer).setSubject(user.user_id).setAudience(client.clientId).setIssuedAt(iat).setExpirationTime(iat + tokens.idTtl);
+  const jwt = new (loadJose().SignJWT)(claims)
+    .setIssuer(tokens.issuer)
+    .setSubject(user.user_id)
+    .setAudience(client.clientId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + tokens.idTtl);
   if (client.idTokenAlg === 'HS256') {
     return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(client.secret as string));
   }
@@ -32,7 +43,14 @@ export async function signIdToken(tokens: ResolvedTokens, client: ResolvedClient
   return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
 }
 
-export async function signAccessToken(tokens: ResolvedTokens, client: ResolvedClient, user: PasswordlessUser, audience: string | undefined, scope: string, nowMs: number): Promise<string> {
+export async function signAccessToken(
+  tokens: ResolvedTokens,
+  client: ResolvedClient,
+  user: PasswordlessUser,
+  audience: string | undefined,
+  scope: string,
+  nowMs: number,
+): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const jwt = new (loadJose().SignJWT)({ scope, azp: client.clientId, phone_number: user.phone_number })
     .setIssuer(tokens.issuer)
@@ -49,7 +67,8 @@ export async function signAccessToken(tokens: ResolvedTokens, client: ResolvedCl
 export async function verifyAccessToken(tokens: ResolvedTokens, token: string, nowMs: number): Promise<JWTPayload> {
   const options = { issuer: tokens.issuer, audience: tokens.userinfoAudience, currentDate: new Date(nowMs), typ: 'at+jwt' };
   const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString() || '{}') as { kid?: unknown };
-  if (tokens.keys.length === 0) return (await loadJose().jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
+  if (tokens.keys.length === 0)
+    return (await loadJose().jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
   const key = tokens.keys.find((k) => k.kid === header.kid);
   if (!key) throw new Error('unknown key');
   // Verified with the public key: a private key only signs (jose 6 refuses it for verifying).

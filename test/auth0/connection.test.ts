@@ -75,11 +75,14 @@ describe('fromAuth0Connection', () => {
   });
 
   function migrated(connection: Auth0Connection = documentedDefaults()) {
-    const { enabledClients, ...options } = fromAuth0Connection(connection, { clients: [CLIENT, OLD_APP], twilio: { httpClient: emulator.httpClient() } });
+    const { enabledClients, ...options } = fromAuth0Connection(connection, {
+      clients: [CLIENT, OLD_APP],
+      twilio: { httpClient: emulator.httpClient() },
+    });
     return { enabledClients, ...makeApp(options) };
   }
 
-  describe('a Twilio connection with Auth0\'s documented defaults, end to end against the Twilio emulator', () => {
+  describe("a Twilio connection with Auth0's documented defaults, end to end against the Twilio emulator", () => {
     it('sends "Your SMS verification code is: <6 digits>" from the connection\'s number with its credentials', async () => {
       const { app } = migrated();
       const before = emulator.received.length;
@@ -91,7 +94,7 @@ describe('fromAuth0Connection', () => {
       assert.match(sent?.form.Body ?? '', /^Your SMS verification code is: \d{6}$/);
     });
 
-    it('keeps a code for the connection\'s 300 s: it works at 299 s and not at 301 s', async () => {
+    it("keeps a code for the connection's 300 s: it works at 299 s and not at 301 s", async () => {
       const codeOf = () => /\d{6}$/.exec(emulator.received.at(-1)?.form.Body ?? '')?.[0] ?? '';
       const a = migrated();
       await request(a.app).post('/passwordless/start').send(startBody()).expect(200);
@@ -106,7 +109,9 @@ describe('fromAuth0Connection', () => {
     it('enables only the clients in enabled_clients: the others are refused with bad.connection', async () => {
       const { app, enabledClients } = migrated();
       assert.deepEqual(enabledClients, [CLIENT.clientId]);
-      const res = await request(app).post('/passwordless/start').send(startBody({ client_id: OLD_APP.clientId }));
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ client_id: OLD_APP.clientId }));
       assert.equal(res.status, 400);
       assert.deepEqual(res.body, { error: 'bad.connection', error_description: 'Connection is disabled' });
     });
@@ -121,10 +126,15 @@ describe('fromAuth0Connection', () => {
     assert.equal(emulator.received.at(-1)?.form.From, undefined);
   });
 
-  it('maps the connection\'s name, liquid template, code length, and disable_signup', () => {
+  it("maps the connection's name, liquid template, code length, and disable_signup", () => {
     const connection = documentedDefaults();
     Object.assign(connection, { name: 'sms-eu' });
-    Object.assign(connection.options, { syntax: 'liquid', template: 'Code {{ code }} for {{ application.name }}', totp: { time_step: 120, length: 8 }, disable_signup: true });
+    Object.assign(connection.options, {
+      syntax: 'liquid',
+      template: 'Code {{ code }} for {{ application.name }}',
+      totp: { time_step: 120, length: 8 },
+      disable_signup: true,
+    });
     const settings = fromAuth0Connection(connection, { twilio: { httpClient: emulator.httpClient() } });
     assert.equal(settings.connection, 'sms-eu');
     assert.equal(settings.templateSyntax, 'liquid');
@@ -135,7 +145,7 @@ describe('fromAuth0Connection', () => {
     assert.equal('clients' in settings, false, 'no clients without extras.clients');
   });
 
-  it('falls back to Auth0\'s default message and this package\'s 6 digits / 180 s when the connection has neither', () => {
+  it("falls back to Auth0's default message and this package's 6 digits / 180 s when the connection has neither", () => {
     const connection = documentedDefaults();
     delete connection.options.template;
     delete connection.options.syntax;
@@ -151,7 +161,11 @@ describe('fromAuth0Connection', () => {
     let base64Gateway: SmsGateway;
     const keyBytes = new Uint8Array(Array.from({ length: 32 }, (_, i) => (i * 37 + 251) % 256));
     before(async () => {
-      gateway = await startSmsGateway({ key: new TextEncoder().encode(GATEWAY_SECRET), audience: 'urn:MySmsGateway', subject: 'urn:Auth0' });
+      gateway = await startSmsGateway({
+        key: new TextEncoder().encode(GATEWAY_SECRET),
+        audience: 'urn:MySmsGateway',
+        subject: 'urn:Auth0',
+      });
       base64Gateway = await startSmsGateway({ key: keyBytes, audience: 'urn:MySmsGateway', subject: 'urn:Auth0' });
     });
     after(async () => {
@@ -173,7 +187,9 @@ describe('fromAuth0Connection', () => {
     });
 
     it('decodes the secret when secret_base64_encoded is true', async () => {
-      const { app } = migrated(gatewayConnection(base64Gateway.url, { secret: Buffer.from(keyBytes).toString('base64'), secret_base64_encoded: true }));
+      const { app } = migrated(
+        gatewayConnection(base64Gateway.url, { secret: Buffer.from(keyBytes).toString('base64'), secret_base64_encoded: true }),
+      );
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
       assert.equal(base64Gateway.received.length, 1, `refused: ${base64Gateway.refused.join(', ')}`);
     });
@@ -186,34 +202,84 @@ describe('fromAuth0Connection', () => {
       return c;
     };
     const cases: Array<[string, () => Auth0Connection, RegExp, Parameters<typeof fromAuth0Connection>[1]?]> = [
-      ['an email connection', () => ({ ...documentedDefaults(), strategy: 'email' }), /`connection\.strategy` is "email": only passwordless SMS connections/],
+      [
+        'an email connection',
+        () => ({ ...documentedDefaults(), strategy: 'email' }),
+        /`connection\.strategy` is "email": only passwordless SMS connections/,
+      ],
       ['an unknown provider', () => withOptions({ provider: 'vonage' }), /`connection\.options\.provider` is "vonage".*write a sender/],
-      ['a code length of 12', () => withOptions({ totp: { time_step: 300, length: 12 } }), /`connection\.options\.totp\.length` is 12.*4 to 10/],
+      [
+        'a code length of 12',
+        () => withOptions({ totp: { time_step: 300, length: 12 } }),
+        /`connection\.options\.totp\.length` is 12.*4 to 10/,
+      ],
       ['a code length of 3', () => withOptions({ totp: { time_step: 300, length: 3 } }), /`connection\.options\.totp\.length` is 3/],
-      ['an expiry of 20 s', () => withOptions({ totp: { time_step: 20, length: 6 } }), /`connection\.options\.totp\.time_step` is 20.*30 to 600/],
+      [
+        'an expiry of 20 s',
+        () => withOptions({ totp: { time_step: 20, length: 6 } }),
+        /`connection\.options\.totp\.time_step` is 20.*30 to 600/,
+      ],
       ['an expiry of 900 s', () => withOptions({ totp: { time_step: 900, length: 6 } }), /`connection\.options\.totp\.time_step` is 900/],
-      ['brute_force_protection: false', () => withOptions({ brute_force_protection: false }), /`connection\.options\.brute_force_protection` is false, but this package always limits wrong codes/],
-      ['a missing twilio_sid', () => withOptions({ twilio_sid: undefined }), /`connection\.options\.twilio_sid` is missing: copy the Account SID/],
+      [
+        'brute_force_protection: false',
+        () => withOptions({ brute_force_protection: false }),
+        /`connection\.options\.brute_force_protection` is false, but this package always limits wrong codes/,
+      ],
+      [
+        'a missing twilio_sid',
+        () => withOptions({ twilio_sid: undefined }),
+        /`connection\.options\.twilio_sid` is missing: copy the Account SID/,
+      ],
       ['a missing twilio_token', () => withOptions({ twilio_token: null }), /`connection\.options\.twilio_token` is missing/],
-      ['a malformed twilio_sid', () => withOptions({ twilio_sid: 'AC123' }), /`connection\.options\.twilio_sid` must be "AC" followed by 32 hex/],
-      ['no from and no messaging_service_sid', () => withOptions({ from: null, messaging_service_sid: null }), /`connection\.options\.from` and `connection\.options\.messaging_service_sid` are both empty/],
+      [
+        'a malformed twilio_sid',
+        () => withOptions({ twilio_sid: 'AC123' }),
+        /`connection\.options\.twilio_sid` must be "AC" followed by 32 hex/,
+      ],
+      [
+        'no from and no messaging_service_sid',
+        () => withOptions({ from: null, messaging_service_sid: null }),
+        /`connection\.options\.from` and `connection\.options\.messaging_service_sid` are both empty/,
+      ],
       ['an unknown syntax', () => withOptions({ syntax: 'handlebars' }), /`connection\.options\.syntax` is "handlebars"/],
       ['a gateway connection without gateway_url', () => gatewayConnection('', {}), /`connection\.options\.gateway_url` is missing/],
-      ['a gateway_authentication without secret', () => gatewayConnection('http://127.0.0.1:1/sms', { secret: undefined }), /`connection\.options\.gateway_authentication\.secret` must be a non-empty string/],
-      ['a gateway_authentication method other than bearer', () => gatewayConnection('http://127.0.0.1:1/sms', { method: 'basic' }), /`connection\.options\.gateway_authentication\.method` must be 'bearer'/],
-      ['extras.clients without enabled_clients', () => ({ ...documentedDefaults(), enabled_clients: undefined }), /`connection\.enabled_clients` is missing.*\/clients/, { clients: [CLIENT] }],
+      [
+        'a gateway_authentication without secret',
+        () => gatewayConnection('http://127.0.0.1:1/sms', { secret: undefined }),
+        /`connection\.options\.gateway_authentication\.secret` must be a non-empty string/,
+      ],
+      [
+        'a gateway_authentication method other than bearer',
+        () => gatewayConnection('http://127.0.0.1:1/sms', { method: 'basic' }),
+        /`connection\.options\.gateway_authentication\.method` must be 'bearer'/,
+      ],
+      [
+        'extras.clients without enabled_clients',
+        () => ({ ...documentedDefaults(), enabled_clients: undefined }),
+        /`connection\.enabled_clients` is missing.*\/clients/,
+        { clients: [CLIENT] },
+      ],
       ['an unknown extras key', () => documentedDefaults(), /`extras\.gateway` is not an option/, { gateway: {} } as never],
     ];
     for (const [label, make, text, extras] of cases) {
       it(`refuses ${label}`, () => {
-        assert.throws(() => fromAuth0Connection(make(), extras), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message));
+        assert.throws(
+          () => fromAuth0Connection(make(), extras),
+          (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message),
+        );
       });
     }
 
     it('never quotes a Twilio token or gateway secret in its errors', () => {
       const token = 'tok-very-secret-value';
-      for (const connection of [withOptions({ twilio_token: token, twilio_sid: 'bad' }), gatewayConnection('not a url', { secret: token })]) {
-        assert.throws(() => fromAuth0Connection(connection), (err: unknown) => err instanceof PasswordlessError && !err.message.includes(token));
+      for (const connection of [
+        withOptions({ twilio_token: token, twilio_sid: 'bad' }),
+        gatewayConnection('not a url', { secret: token }),
+      ]) {
+        assert.throws(
+          () => fromAuth0Connection(connection),
+          (err: unknown) => err instanceof PasswordlessError && !err.message.includes(token),
+        );
       }
     });
   });

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { PasswordlessError, outboxSender, passwordless, memoryStore, sessionStore, consoleSender, type PasswordlessOptions } from '../../lib';
+import {
+  PasswordlessError,
+  outboxSender,
+  passwordless,
+  memoryStore,
+  sessionStore,
+  consoleSender,
+  type PasswordlessOptions,
+} from '../../lib';
 import { CLIENT, SECRET } from '../helpers/app';
 
 function valid(): PasswordlessOptions {
@@ -37,7 +45,11 @@ describe('passwordless(options) validation at construction', () => {
     ['a client without a name', (o) => (o.clients = [{ clientId: 'a' }]), /`clients\[0\]\.name`/],
     ['a client without an id', (o) => (o.clients = [{ name: 'a' }]), /`clients\[0\]\.clientId`/],
     ['a client with an unknown key', (o) => (o.clients = [{ ...CLIENT, client_secret: 'x' }]), /`clients\[0\]\.client_secret`/],
-    ['a client with a non-boolean enabled', (o) => (o.clients = [{ ...CLIENT, enabled: 'no' }]), /`clients\[0\]\.enabled` must be true or false/],
+    [
+      'a client with a non-boolean enabled',
+      (o) => (o.clients = [{ ...CLIENT, enabled: 'no' }]),
+      /`clients\[0\]\.enabled` must be true or false/,
+    ],
     ['an unknown option, with a guess', (o) => (o.templat = 'x'), /`templat` is not an option.*Did you mean `template`/],
     ['an unknown otp option, with a guess', (o) => (o.otp = { maxAttempt: 3 }), /`otp\.maxAttempt`.*Did you mean `otp\.maxAttempts`/],
     ['otp.length below 4', (o) => (o.otp = { length: 3 }), /`otp\.length` must be an integer from 4 to 10 \(got 3\)/],
@@ -51,14 +63,26 @@ describe('passwordless(options) validation at construction', () => {
     ['otp that is not an object', (o) => (o.otp = 6), /`otp` must be an object/],
     ['a template that does not parse', (o) => (o.template = 'Code {{ code '), /`template` is not a valid Liquid template/],
     ['a template with an unknown filter', (o) => (o.template = '{{ code | nope }}'), /`template`/],
-    ['a template that never outputs the code', (o) => (o.template = 'Hello {{ application.name }}'), /`template` never outputs the code. Add \{\{ code \}\}/],
+    [
+      'a template that never outputs the code',
+      (o) => (o.template = 'Hello {{ application.name }}'),
+      /`template` never outputs the code. Add \{\{ code \}\}/,
+    ],
     ['a template that includes a file', (o) => (o.template = "{% include 'etc/passwd' %}{{ code }}"), /`template` fails to render/],
     ['a per-language template that does not parse', (o) => (o.templates = { fr: '{% if %}' }), /`templates\.fr`/],
     ['a per-language template without the code', (o) => (o.templates = { fr: 'Bonjour' }), /`templates\.fr` never outputs the code/],
     ['a bad language tag', (o) => (o.templates = { 'not a tag': '{{ code }}' }), /`templates\.not a tag` is not a language tag/],
     ['an unknown templateSyntax', (o) => (o.templateSyntax = 'mustache'), /`templateSyntax` must be 'liquid' or 'md_with_macros'/],
-    ['an unknown macro', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: '@@password@@ @@pasword@@' }), /unknown variable @@pasword@@, which would render as empty text. Known variables: @@code@@/],
-    ['macros without the code', (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: 'Hi @@application.name@@' }), /never outputs the code. Add @@code@@/],
+    [
+      'an unknown macro',
+      (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: '@@password@@ @@pasword@@' }),
+      /unknown variable @@pasword@@, which would render as empty text. Known variables: @@code@@/,
+    ],
+    [
+      'macros without the code',
+      (o) => Object.assign(o, { templateSyntax: 'md_with_macros', template: 'Hi @@application.name@@' }),
+      /never outputs the code. Add @@code@@/,
+    ],
     ['an empty connection', (o) => (o.connection = ''), /`connection`/],
     ['a store without verify()', (o) => (o.store = { save() {} }), /`store` must be a CodeStore/],
     ['a clock that is not a function', (o) => (o.now = 5), /`now` must be a function/],
@@ -96,7 +120,13 @@ describe('passwordless(options) validation at construction', () => {
       assert.throws(() => consoleSender(), /NODE_ENV=production.*twilioSender/);
       const lines: string[] = [];
       const sender = consoleSender({ dangerouslyAllowInProduction: true, write: (line) => lines.push(line) });
-      await sender.send({ to: '+14155550123', body: 'code 123456', clientId: 'app', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+      await sender.send({
+        to: '+14155550123',
+        body: 'code 123456',
+        clientId: 'app',
+        language: '',
+        request: { ip: '127.0.0.1', userAgent: 'test' },
+      });
       assert.equal(lines.length, 1);
       assert.match(lines[0] ?? '', /SMS to \+14155550123 .*: code 123456$/);
     } finally {

@@ -60,10 +60,19 @@ describe('construction: templates, secrets and warnings', () => {
 
   it('refuses every secret literal of the README and the example app under NODE_ENV=production', () => {
     const root = path.resolve(__dirname, '..', '..', '..');
-    const texts = ['README.md', 'example-app/README.md', ...fs.readdirSync(path.join(root, 'example-app')).filter((f) => f.endsWith('.js')).map((f) => `example-app/${f}`)]
+    const texts = [
+      'README.md',
+      'example-app/README.md',
+      ...fs
+        .readdirSync(path.join(root, 'example-app'))
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => `example-app/${f}`),
+    ]
       .map((f) => fs.readFileSync(path.join(root, f), 'utf8'))
       .join('\n');
-    const literals = [...new Set([...texts.matchAll(/['"`]([^'"`\s]{32,})['"`]/g)].map((m) => m[1] as string).filter((v) => /secret/i.test(v)))];
+    const literals = [
+      ...new Set([...texts.matchAll(/['"`]([^'"`\s]{32,})['"`]/g)].map((m) => m[1] as string).filter((v) => /secret/i.test(v))),
+    ];
     assert.ok(literals.length >= 2, `found ${literals.join(', ')}`);
     const previous = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
@@ -81,7 +90,7 @@ describe('construction: templates, secrets and warnings', () => {
     assert.match(text, /express-passwordless-sms warning: config_warning .*renders to 2 SMS segments/);
   });
 
-  it("writes the trust proxy warning to stderr once, and nothing for routine events", async () => {
+  it('writes the trust proxy warning to stderr once, and nothing for routine events', async () => {
     const pl = passwordless(options({ rateLimits: false }));
     const app = express();
     app.set('trust proxy', true);

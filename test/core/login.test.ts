@@ -23,26 +23,53 @@ describe('login core', () => {
     it('sends no SMS, logs in with the fixed code, and logs test_number_used', async () => {
       const r = recorder();
       const t = makeApp({ logger: r.logger, testNumbers: { '+1 500 555 0006': '424242' } });
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: TEST_NUMBER })).expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: TEST_NUMBER }))
+        .expect(200);
       assert.equal(t.outbox.messages.length, 0);
-      const res = await request(t.app).post('/passwordless/verify').send(verifyBody('424242', { phone_number: TEST_NUMBER })).expect(200);
+      const res = await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
+        .expect(200);
       assert.equal(res.body.user.phone_number, TEST_NUMBER);
       assert.equal(r.events.filter((e) => e.event === 'test_number_used').length, 1);
     });
 
     it('keeps the limits: the cooldown and the attempt limit apply', async () => {
       const t = makeApp({ logger: false, rateLimits: { resendCooldownSeconds: 30 }, testNumbers: { [TEST_NUMBER]: '424242' } });
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: TEST_NUMBER })).expect(200);
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: TEST_NUMBER })).expect(429);
-      for (let i = 0; i < 3; i += 1) await request(t.app).post('/passwordless/verify').send(verifyBody('111111', { phone_number: TEST_NUMBER })).expect(403);
-      await request(t.app).post('/passwordless/verify').send(verifyBody('424242', { phone_number: TEST_NUMBER })).expect(429);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: TEST_NUMBER }))
+        .expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: TEST_NUMBER }))
+        .expect(429);
+      for (let i = 0; i < 3; i += 1)
+        await request(t.app)
+          .post('/passwordless/verify')
+          .send(verifyBody('111111', { phone_number: TEST_NUMBER }))
+          .expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
+        .expect(429);
     });
 
     it('works on the token grant too', async () => {
       const t = makeApp({ logger: false, testNumbers: { [TEST_NUMBER]: '424242' }, tokens: { issuer: 'https://auth.example.com/' } });
-      await request(t.app).post('/passwordless/start').send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: TEST_NUMBER }).expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: TEST_NUMBER })
+        .expect(200);
       const res = await request(t.app).post('/oauth/token').send({
-        grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, username: TEST_NUMBER, otp: '424242', realm: 'sms',
+        grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp',
+        client_id: CONFIDENTIAL.clientId,
+        client_secret: CONFIDENTIAL.secret,
+        username: TEST_NUMBER,
+        otp: '424242',
+        realm: 'sms',
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.ok(res.body.id_token);
@@ -63,14 +90,28 @@ describe('login core', () => {
   });
 
   describe('auth0-forwarded-for', () => {
-    const forwarded = (_ip: string, extra: Record<string, unknown> = {}) => ({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', ...extra });
+    const forwarded = (_ip: string, extra: Record<string, unknown> = {}) => ({
+      client_id: CONFIDENTIAL.clientId,
+      client_secret: CONFIDENTIAL.secret,
+      connection: 'sms',
+      ...extra,
+    });
 
     it("counts a confidential client's starts per end-user address, and hands it to the sender", async () => {
       const seen: string[] = [];
       const outbox = outboxSender();
-      const sender: SmsSender = { async send(m) { seen.push(m.request.ip); return outbox.send(m); } };
+      const sender: SmsSender = {
+        async send(m) {
+          seen.push(m.request.ip);
+          return outbox.send(m);
+        },
+      };
       const t = makeApp({ logger: false, sender, rateLimits: { startsPerIpPerHour: 1, resendCooldownSeconds: 0 } });
-      const start = (ip: string, phone: string) => request(t.app).post('/passwordless/start').set('auth0-forwarded-for', ip).send({ ...forwarded(ip), phone_number: phone });
+      const start = (ip: string, phone: string) =>
+        request(t.app)
+          .post('/passwordless/start')
+          .set('auth0-forwarded-for', ip)
+          .send({ ...forwarded(ip), phone_number: phone });
       await start('203.0.113.1', '+14155550101').expect(200);
       await start('203.0.113.2', '+14155550102').expect(200);
       await start('203.0.113.1', '+14155550103').expect(429);
@@ -79,15 +120,30 @@ describe('login core', () => {
 
     it('is ignored from a public client and from a wrong secret', async () => {
       const t = makeApp({ logger: false, rateLimits: { startsPerIpPerHour: 1, resendCooldownSeconds: 0 } });
-      await request(t.app).post('/passwordless/start').set('auth0-forwarded-for', '203.0.113.1').send(startBody({ phone_number: '+14155550101' })).expect(200);
-      await request(t.app).post('/passwordless/start').set('auth0-forwarded-for', '203.0.113.2').send(startBody({ phone_number: '+14155550102' })).expect(429);
-      const wrong = await request(t.app).post('/passwordless/start').set('auth0-forwarded-for', '203.0.113.3').send({ ...forwarded('x'), client_secret: 'nope', phone_number: '+14155550103' });
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('auth0-forwarded-for', '203.0.113.1')
+        .send(startBody({ phone_number: '+14155550101' }))
+        .expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('auth0-forwarded-for', '203.0.113.2')
+        .send(startBody({ phone_number: '+14155550102' }))
+        .expect(429);
+      const wrong = await request(t.app)
+        .post('/passwordless/start')
+        .set('auth0-forwarded-for', '203.0.113.3')
+        .send({ ...forwarded('x'), client_secret: 'nope', phone_number: '+14155550103' });
       assert.equal(wrong.status, 401);
     });
 
     it('is ignored when it is not an IP address', async () => {
       const t = makeApp({ logger: false, rateLimits: { startsPerIpPerHour: 1, resendCooldownSeconds: 0 } });
-      const start = (value: string, phone: string) => request(t.app).post('/passwordless/start').set('auth0-forwarded-for', value).send({ ...forwarded(value), phone_number: phone });
+      const start = (value: string, phone: string) =>
+        request(t.app)
+          .post('/passwordless/start')
+          .set('auth0-forwarded-for', value)
+          .send({ ...forwarded(value), phone_number: phone });
       await start('not-an-ip', '+14155550101').expect(200);
       await start('also not', '+14155550102').expect(429);
     });
@@ -100,10 +156,14 @@ describe('login core', () => {
     it('answers an unknown number exactly as a registered one, through the attempt limit', async () => {
       const transcript = async (phone: string) => {
         const t = makeApp({ logger: false, users, disableSignup: true });
-        const start = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: phone }));
+        const start = await request(t.app)
+          .post('/passwordless/start')
+          .send(startBody({ phone_number: phone }));
         const answers = [{ status: start.status, keys: Object.keys(start.body).sort() }];
         for (let i = 0; i < 4; i += 1) {
-          const res = await request(t.app).post('/passwordless/verify').send(verifyBody('000000', { phone_number: phone }));
+          const res = await request(t.app)
+            .post('/passwordless/verify')
+            .send(verifyBody('000000', { phone_number: phone }));
           answers.push({ status: res.status, keys: [res.body.error, res.body.error_description] });
         }
         return { answers, sent: t.outbox.messages.length };
@@ -111,17 +171,28 @@ describe('login core', () => {
       const registered = await transcript(PHONE);
       const unknown = await transcript('+14155550199');
       assert.deepEqual(unknown.answers, registered.answers);
-      assert.deepEqual(registered.answers.map((a) => a.status), [200, 403, 403, 403, 429]);
+      assert.deepEqual(
+        registered.answers.map((a) => a.status),
+        [200, 403, 403, 403, 429],
+      );
       assert.equal(registered.sent, 1);
       assert.equal(unknown.sent, 0);
     });
 
     it("makes an unknown number's start wait about as long as recent real sends took", async () => {
-      const slow: SmsSender = { async send() { await new Promise((r) => setTimeout(r, 120)); return { id: 'SM1' }; } };
+      const slow: SmsSender = {
+        async send() {
+          await new Promise((r) => setTimeout(r, 120));
+          return { id: 'SM1' };
+        },
+      };
       const t = makeApp({ logger: false, sender: slow, users, disableSignup: true });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const began = Date.now();
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550199' })).expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550199' }))
+        .expect(200);
       // Not a performance threshold: the unknown path must not answer in a fraction of the send.
       assert.ok(Date.now() - began >= 80, `answered in ${Date.now() - began} ms`);
     });
@@ -132,7 +203,12 @@ describe('login core', () => {
       const r = recorder();
       let release: () => void = () => {};
       const gate = new Promise<void>((resolve) => (release = resolve));
-      const sender: SmsSender = { async send() { await gate; throw new PasswordlessError('sms_provider_error', 502, 'down'); } };
+      const sender: SmsSender = {
+        async send() {
+          await gate;
+          throw new PasswordlessError('sms_provider_error', 502, 'down');
+        },
+      };
       const t = makeApp({ logger: r.logger, sender, sendInBackground: true, rateLimits: { resendCooldownSeconds: 30 } });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       release();
@@ -149,14 +225,27 @@ describe('login core', () => {
       const before = makeApp({ logger: false, secret: SECRET, store });
       await request(before.app).post('/passwordless/start').send(startBody()).expect(200);
       const pendingCode = lastCode(before.outbox);
-      const first = await request(before.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550150' }));
+      const first = await request(before.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550150' }));
       assert.equal(first.status, 200);
-      const idBefore = (await request(before.app).post('/passwordless/verify').send(verifyBody(lastCode(before.outbox), { phone_number: '+14155550150' }))).body.user.user_id;
+      const idBefore = (
+        await request(before.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(before.outbox), { phone_number: '+14155550150' }))
+      ).body.user.user_id;
 
       const after = makeApp({ logger: false, secret: ['a-brand-new-secret-0123456789abcdefgh', SECRET], store });
       await request(after.app).post('/passwordless/verify').send(verifyBody(pendingCode)).expect(200);
-      await request(after.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550150' })).expect(200);
-      const idAfter = (await request(after.app).post('/passwordless/verify').send(verifyBody(lastCode(after.outbox), { phone_number: '+14155550150' }))).body.user.user_id;
+      await request(after.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550150' }))
+        .expect(200);
+      const idAfter = (
+        await request(after.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(after.outbox), { phone_number: '+14155550150' }))
+      ).body.user.user_id;
       assert.equal(idAfter, idBefore);
     });
 
@@ -172,23 +261,39 @@ describe('login core', () => {
     it('keeps user ids when userIdSecret names the original secret after it left the list', async () => {
       const a = makeApp({ logger: false, secret: SECRET });
       await request(a.app).post('/passwordless/start').send(startBody()).expect(200);
-      const id = (await request(a.app).post('/passwordless/verify').send(verifyBody(lastCode(a.outbox)))).body.user.user_id;
+      const id = (
+        await request(a.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(a.outbox)))
+      ).body.user.user_id;
       const b = makeApp({ logger: false, secret: 'a-brand-new-secret-0123456789abcdefgh', userIdSecret: SECRET });
       await request(b.app).post('/passwordless/start').send(startBody()).expect(200);
-      assert.equal((await request(b.app).post('/passwordless/verify').send(verifyBody(lastCode(b.outbox)))).body.user.user_id, id);
+      assert.equal(
+        (
+          await request(b.app)
+            .post('/passwordless/verify')
+            .send(verifyBody(lastCode(b.outbox)))
+        ).body.user.user_id,
+        id,
+      );
     });
   });
 
   describe('without Express', () => {
     it('starts and redeems through createLogin with plain inputs', async () => {
       const outbox = outboxSender();
-      const login = createLogin(resolveOptions({ secret: SECRET, sender: outbox, clients: [{ clientId: 'cli', name: 'CLI' }], logger: false }));
+      const login = createLogin(
+        resolveOptions({ secret: SECRET, sender: outbox, clients: [{ clientId: 'cli', name: 'CLI' }], logger: false }),
+      );
       const request = { ip: '192.0.2.1', userAgent: 'test', headers: { requestLanguage: 'en' } };
       const started = await login.start({ clientId: 'cli', connection: 'sms', phoneNumber: PHONE, request });
       assert.equal(started.phoneNumber, PHONE);
       const client = await login.authenticate({ clientId: 'cli', connection: 'sms' }, request.ip);
       const code = lastCode(outbox);
-      await assert.rejects(login.redeem({ client, phone: PHONE, code: wrongCodeFor(code), request }), (e: unknown) => e instanceof PasswordlessError && e.status === 403);
+      await assert.rejects(
+        login.redeem({ client, phone: PHONE, code: wrongCodeFor(code), request }),
+        (e: unknown) => e instanceof PasswordlessError && e.status === 403,
+      );
       const { user } = await login.redeem({ client, phone: PHONE, code, request });
       assert.match(user.user_id, /^sms\|[0-9a-f]{24}$/);
     });

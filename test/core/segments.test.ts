@@ -34,7 +34,11 @@ describe('SMS segment counting', () => {
   it('warns once at construction when a template takes more than one segment', () => {
     const warnings: string[] = [];
     const logger: Logger = { info() {}, warn: (e) => warnings.push(String(e.message)), error() {} };
-    makeApp({ logger, template: `{{ code }} ${'x'.repeat(200)}`, templates: { fr: 'Code : {{ code }} ê', de: `{{ code }} ${'ú'.repeat(70)}` } });
+    makeApp({
+      logger,
+      template: `{{ code }} ${'x'.repeat(200)}`,
+      templates: { fr: 'Code : {{ code }} ê', de: `{{ code }} ${'ú'.repeat(70)}` },
+    });
     assert.equal(warnings.length, 2);
     assert.match(warnings[0] ?? '', /`template` renders to 2 SMS segments \(207 GSM-7 characters\)/);
     assert.match(warnings[1] ?? '', /`templates\.de` renders to 2 SMS segments .*UCS-2 because of "ú"/);

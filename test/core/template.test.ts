@@ -13,7 +13,10 @@ async function messageFor(options: Parameters<typeof makeApp>[0], headers: Recor
 
 /** The code read from the message is the one the store holds: it logs in. */
 async function assertLogsIn(sent: { app: import('express').Express; code: string; phone: string }): Promise<void> {
-  await request(sent.app).post('/passwordless/verify').send(verifyBody(sent.code, { phone_number: sent.phone })).expect(200);
+  await request(sent.app)
+    .post('/passwordless/verify')
+    .send(verifyBody(sent.code, { phone_number: sent.phone }))
+    .expect(200);
 }
 
 describe('message templates', () => {
@@ -66,16 +69,37 @@ describe('message templates', () => {
   });
 
   describe('per-language templates', () => {
-    const templates = { nl: 'Uw code is {{ code }}', fr: 'Votre code est {{ code }}', pt: 'Seu código é {{ code }}', 'en-GB': 'Your code, mate: {{ code }}' };
+    const templates = {
+      nl: 'Uw code is {{ code }}',
+      fr: 'Votre code est {{ code }}',
+      pt: 'Seu código é {{ code }}',
+      'en-GB': 'Your code, mate: {{ code }}',
+    };
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['Dutch from accept-language', { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' }, /^Uw code is \d{6}$/],
-      ['French from x-request-language over accept-language', { 'x-request-language': 'fr', 'accept-language': 'nl' }, /^Votre code est \d{6}$/],
+      [
+        'French from x-request-language over accept-language',
+        { 'x-request-language': 'fr', 'accept-language': 'nl' },
+        /^Votre code est \d{6}$/,
+      ],
       ['the region fallback pt-BR → pt', { 'accept-language': 'pt-BR' }, /^Seu código é \d{6}$/],
       ['an exact region', { 'accept-language': 'en-GB' }, /^Your code, mate: \d{6}$/],
       ['quality order', { 'accept-language': 'de, fr;q=0.4, nl;q=0.8' }, /^Uw code is \d{6}$/],
-      ['the default template when x-request-language matches nothing, whatever accept-language says', { 'x-request-language': 'ja', 'accept-language': 'fr' }, /^Your verification code is: \d{6}$/],
-      ['the default template for x-request-language: en (defaultLanguage) over accept-language: fr', { 'x-request-language': 'en', 'accept-language': 'fr' }, /^Your verification code is: \d{6}$/],
-      ['the default template for accept-language: * (what Node fetch sends)', { 'accept-language': '*' }, /^Your verification code is: \d{6}$/],
+      [
+        'the default template when x-request-language matches nothing, whatever accept-language says',
+        { 'x-request-language': 'ja', 'accept-language': 'fr' },
+        /^Your verification code is: \d{6}$/,
+      ],
+      [
+        'the default template for x-request-language: en (defaultLanguage) over accept-language: fr',
+        { 'x-request-language': 'en', 'accept-language': 'fr' },
+        /^Your verification code is: \d{6}$/,
+      ],
+      [
+        'the default template for accept-language: * (what Node fetch sends)',
+        { 'accept-language': '*' },
+        /^Your verification code is: \d{6}$/,
+      ],
       ['French for accept-language "*, fr;q=0.5"', { 'accept-language': '*, fr;q=0.5' }, /^Votre code est \d{6}$/],
       ['the default template for an unknown language', { 'accept-language': 'de-DE' }, /^Your verification code is: \d{6}$/],
       ['the default template without a language header', {}, /^Your verification code is: \d{6}$/],

@@ -89,7 +89,11 @@ describe('example app in Chromium', function () {
     return { code, body };
   }
 
-  async function requestCode(page: Page, national: string, options: { country?: string; language?: string; app?: string } = {}): Promise<void> {
+  async function requestCode(
+    page: Page,
+    national: string,
+    options: { country?: string; language?: string; app?: string } = {},
+  ): Promise<void> {
     await page.goto(options.app ?? base);
     if (options.country) await page.getByLabel('Country').selectOption({ label: options.country });
     if (options.language) await page.getByLabel('SMS language').selectOption(options.language);
@@ -104,7 +108,10 @@ describe('example app in Chromium', function () {
     await requestCode(page, '415 555 0101', { country: 'United States (+1)' });
     await page.getByLabel('Verification code').waitFor();
     // The length and lifetime come from the app's options; the number is in its national format.
-    assert.equal(await page.getByRole('status').textContent(), 'Enter the 6-digit code we sent to (415) 555-0101. It expires in 3 minutes.');
+    assert.equal(
+      await page.getByRole('status').textContent(),
+      'Enter the 6-digit code we sent to (415) 555-0101. It expires in 3 minutes.',
+    );
     assert.equal(await page.getByLabel('Verification code').getAttribute('autocomplete'), 'one-time-code');
     assert.equal(await page.getByLabel('Verification code').getAttribute('inputmode'), 'numeric');
     // Focus moved to the code field, so a keyboard user types straight away.
@@ -152,7 +159,7 @@ describe('example app in Chromium', function () {
     await page.context().close();
   });
 
-  it('keeps the server\'s cooldown sentence, and leaves a way back to the code already sent', async () => {
+  it("keeps the server's cooldown sentence, and leaves a way back to the code already sent", async () => {
     const page = await newPage();
     await requestCode(page, '+14155550103');
     await page.getByLabel('Verification code').waitFor();
@@ -189,7 +196,7 @@ describe('example app in Chromium', function () {
     await page.context().close();
   });
 
-  it('empties the code field and replaces the status and error when a code is resent, with the app\'s code length and lifetime', async () => {
+  it("empties the code field and replaces the status and error when a code is resent, with the app's code length and lifetime", async () => {
     // A code length and lifetime of the app's own choosing, which the page must repeat.
     const app = await startApp({ rateLimits: { resendCooldownSeconds: 1 }, otp: { length: 8, ttlSeconds: 300 } });
     const page = await newPage();
@@ -202,7 +209,10 @@ describe('example app in Chromium', function () {
     await page.waitForFunction(() => !(document.getElementById('resend') as HTMLButtonElement).disabled);
     await page.getByRole('button', { name: 'Resend code' }).click();
     await page.getByRole('status').filter({ hasText: 'new code' }).waitFor();
-    assert.equal(await page.getByRole('status').textContent(), 'We sent a new code. Enter the 8-digit code we sent to (415) 555-0105. It expires in 5 minutes.');
+    assert.equal(
+      await page.getByRole('status').textContent(),
+      'We sent a new code. Enter the 8-digit code we sent to (415) 555-0105. It expires in 5 minutes.',
+    );
     assert.equal(await page.getByLabel('Verification code').inputValue(), '', 'the old code is gone from the field');
     assert.equal(await page.locator('#code-error').textContent(), '');
     await page.context().close();
@@ -213,7 +223,9 @@ describe('example app in Chromium', function () {
     await page.goto(`${base}/dev/outbox`);
     const message = page.locator('.message', { has: page.locator('.to', { hasText: '+14155550106' }) });
     assert.equal(await message.count(), 0);
-    const start = await page.request.post(`${base}/passwordless/start`, { data: { client_id: 'example-web', connection: 'sms', phone_number: '+14155550106' } });
+    const start = await page.request.post(`${base}/passwordless/start`, {
+      data: { client_id: 'example-web', connection: 'sms', phone_number: '+14155550106' },
+    });
     assert.equal(start.status(), 200);
     // No reload from the test: the page picks the new message up on its own.
     await message.waitFor({ timeout: 8000 });
@@ -237,7 +249,10 @@ describe('example app in Chromium', function () {
       assert.ok(icon, `the browser asked for no icon: ${JSON.stringify(seen)}`);
       assert.equal(icon.status, 200);
       assert.match(icon.type, /^image\//);
-      assert.deepEqual(seen.filter((a) => a.status >= 400), []);
+      assert.deepEqual(
+        seen.filter((a) => a.status >= 400),
+        [],
+      );
       assert.deepEqual(errors, []);
       await page.context().close();
     });

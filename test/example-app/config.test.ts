@@ -18,7 +18,10 @@ describe('example app configuration', () => {
     assert.equal(warnings.length, 2);
     const printed: string[] = [];
     const { app, close } = await createApp(config, { print: (l: string) => printed.push(l) });
-    await request(app).post('/passwordless/start').send({ client_id: 'example-web', connection: 'sms', phone_number: '+14155550123' }).expect(200);
+    await request(app)
+      .post('/passwordless/start')
+      .send({ client_id: 'example-web', connection: 'sms', phone_number: '+14155550123' })
+      .expect(200);
     assert.match(printed[0] ?? '', /SMS to \+14155550123: Example App: your verification code is \d{6}/);
     const outbox = await request(app).get('/dev/outbox').expect(200);
     assert.match(outbox.text, /your verification code is \d{6}/);
@@ -35,7 +38,10 @@ describe('example app configuration', () => {
       const body = { client_id: 'example-web', connection: 'sms', phone_number: '+14155550177' };
       await agent.post('/passwordless/start').send(body).expect(200);
       const code = /\d{6}/.exec(outbox.last().body)?.[0];
-      await agent.post('/passwordless/verify').send({ ...body, verification_code: code }).expect(200);
+      await agent
+        .post('/passwordless/verify')
+        .send({ ...body, verification_code: code })
+        .expect(200);
       const me = await agent.get('/api/me').expect(200);
       assert.equal(me.body.user.phone_number, '+14155550177');
     } finally {
@@ -44,15 +50,30 @@ describe('example app configuration', () => {
   });
 
   it('refuses the development sender in production', () => {
-    assert.throws(() => readConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), PASSWORDLESS_SECRET: 'y'.repeat(32) }), /TWILIO_ACCOUNT_SID/);
+    assert.throws(
+      () => readConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), PASSWORDLESS_SECRET: 'y'.repeat(32) }),
+      /TWILIO_ACCOUNT_SID/,
+    );
   });
 
   it('requires the secrets in production', () => {
-    assert.throws(() => readConfig({ NODE_ENV: 'production', TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+14155550100' }), /SESSION_SECRET/);
+    assert.throws(
+      () =>
+        readConfig({
+          NODE_ENV: 'production',
+          TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+          TWILIO_AUTH_TOKEN: 't',
+          TWILIO_FROM: '+14155550100',
+        }),
+      /SESSION_SECRET/,
+    );
   });
 
   it('uses Twilio when its variables are set, and has no outbox then', async () => {
-    const config = readConfig({ TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token', TWILIO_MESSAGING_SERVICE_SID: `MG${'2'.repeat(32)}` }, () => {});
+    const config = readConfig(
+      { TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token', TWILIO_MESSAGING_SERVICE_SID: `MG${'2'.repeat(32)}` },
+      () => {},
+    );
     const { app, close } = await createApp(config);
     await request(app).get('/dev/outbox').expect(404);
     await close();

@@ -49,15 +49,33 @@ export async function startCluster(size = 3): Promise<LocalCluster> {
       while (ports.includes(port)) port = await freePort(true);
       ports.push(port);
       children.push(
-        spawn('redis-server', [
-          '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-          '--dir', dir, '--save', '', '--appendonly', 'no',
-        ], { stdio: 'ignore' }),
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          { stdio: 'ignore' },
+        ),
       );
       killOnExit(children[children.length - 1] as ChildProcess);
     }
     await Promise.all(ports.map((p) => waitFor(`redis-server on ${p}`, () => ping(p))));
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
     await Promise.all(
       ports.map((p) =>
         waitFor(`cluster_state:ok on ${p}`, async () => {

@@ -28,7 +28,10 @@ export function ping(port = 6379): Promise<boolean> {
 /** Call in a `before` hook: fails in CI without Redis, skips elsewhere. */
 export async function requireRedis(context: Mocha.Context): Promise<void> {
   if (await ping()) return;
-  if (process.env.CI) throw new Error('These tests need Redis on 127.0.0.1:6379; .ci/run starts it with redis-server --daemonize yes --save "" --appendonly no');
+  if (process.env.CI)
+    throw new Error(
+      'These tests need Redis on 127.0.0.1:6379; .ci/run starts it with redis-server --daemonize yes --save "" --appendonly no',
+    );
   console.warn('    (skipped: start Redis on 127.0.0.1:6379 to run these tests: redis-server --daemonize yes --save "" --appendonly no)');
   context.skip();
 }
@@ -66,7 +69,9 @@ export function ownRedis(port: number): OwnRedis {
   return {
     port,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
       for (let i = 0; i < 50; i += 1) {
         if (await ping(port)) return;
         await new Promise((r) => setTimeout(r, 100));
@@ -181,7 +186,11 @@ export function privateRedis(port: number, extraArgs: readonly string[] = []): P
   const server: PrivateRedis = {
     port,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' });
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
+        { stdio: 'ignore' },
+      );
       killOnExit(child);
       for (let i = 0; i < 50; i += 1) {
         if (await ping(port)) return;

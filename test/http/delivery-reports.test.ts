@@ -4,7 +4,15 @@ import request from 'supertest';
 import twilio from 'twilio';
 import { PasswordlessError, twilioSender, type DeliveryReport } from '../../lib';
 import { deliveryReportHandler, deliveryReportPath } from '../../lib/http/delivery-reports';
-import { ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+import {
+  ACCOUNT_SID,
+  API_KEY,
+  API_SECRET,
+  AUTH_TOKEN,
+  SERVICE_SID,
+  startTwilioEmulator,
+  type TwilioEmulator,
+} from '../helpers/twilio-emulator';
 
 const URL_ = 'https://example.com/twilio/status';
 const TO = '+14155550123';
@@ -26,7 +34,17 @@ function recordingLogger() {
 
 /** What Twilio posts for a message status change. */
 function statusParams(extra: Record<string, string> = {}): Record<string, string> {
-  return { AccountSid: ACCOUNT_SID, ApiVersion: '2010-04-01', From: '+14155550100', MessageSid: SID, MessageStatus: 'delivered', SmsSid: SID, SmsStatus: 'delivered', To: TO, ...extra };
+  return {
+    AccountSid: ACCOUNT_SID,
+    ApiVersion: '2010-04-01',
+    From: '+14155550100',
+    MessageSid: SID,
+    MessageStatus: 'delivered',
+    SmsSid: SID,
+    SmsStatus: 'delivered',
+    To: TO,
+    ...extra,
+  };
 }
 
 function sign(params: Record<string, string>, url = URL_, token = AUTH_TOKEN): string {
@@ -36,7 +54,10 @@ function sign(params: Record<string, string>, url = URL_, token = AUTH_TOKEN): s
 function appWith(onDeliveryStatus?: (report: DeliveryReport) => void | Promise<void>) {
   const { entries, logger } = recordingLogger();
   const app = express();
-  app.post(deliveryReportPath(URL_), deliveryReportHandler({ url: URL_, authToken: AUTH_TOKEN, logger, ...(onDeliveryStatus ? { onDeliveryStatus } : {}) }));
+  app.post(
+    deliveryReportPath(URL_),
+    deliveryReportHandler({ url: URL_, authToken: AUTH_TOKEN, logger, ...(onDeliveryStatus ? { onDeliveryStatus } : {}) }),
+  );
   return { app, entries };
 }
 
@@ -59,7 +80,9 @@ describe('Twilio delivery reports', () => {
     const params = statusParams();
     const res = await post(app, params, sign(params));
     assert.equal(res.status, 204);
-    assert.deepEqual(entries, [{ level: 'info', event: { event: 'delivery_status', messageSid: SID, status: 'delivered', phone: '+1********23' } }]);
+    assert.deepEqual(entries, [
+      { level: 'info', event: { event: 'delivery_status', messageSid: SID, status: 'delivered', phone: '+1********23' } },
+    ]);
     assert.equal(reports.length, 1);
     assert.deepEqual(reports[0], { messageSid: SID, status: 'delivered', to: TO, params });
   });
@@ -73,7 +96,9 @@ describe('Twilio delivery reports', () => {
       const params = statusParams({ MessageStatus: status, SmsStatus: status, ErrorCode: '30007' });
       const res = await post(app, params, sign(params));
       assert.equal(res.status, 204);
-      assert.deepEqual(entries, [{ level: 'warn', event: { event: 'delivery_status', messageSid: SID, status, errorCode: 30007, phone: '+1********23' } }]);
+      assert.deepEqual(entries, [
+        { level: 'warn', event: { event: 'delivery_status', messageSid: SID, status, errorCode: 30007, phone: '+1********23' } },
+      ]);
       assert.equal(reports[0]?.errorCode, 30007);
     }
   });
@@ -141,7 +166,9 @@ describe('Twilio delivery reports', () => {
     const res = await post(app, params, sign(params));
     assert.equal(res.status, 204);
     const hookErrors = entries.filter((e) => e.event.event === 'hook_error');
-    assert.deepEqual(hookErrors, [{ level: 'error', event: { event: 'hook_error', hook: 'onDeliveryStatus', messageSid: SID, message: 'database down' } }]);
+    assert.deepEqual(hookErrors, [
+      { level: 'error', event: { event: 'hook_error', hook: 'onDeliveryStatus', messageSid: SID, message: 'database down' } },
+    ]);
   });
 
   it('waits for an async hook before answering', async () => {
@@ -193,7 +220,10 @@ describe('Twilio delivery reports', () => {
     ];
     for (const [label, options, message] of cases) {
       it(`throws for ${label}`, () => {
-        assert.throws(() => deliveryReportHandler(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+        assert.throws(
+          () => deliveryReportHandler(options as never),
+          (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message),
+        );
       });
     }
   });
@@ -219,15 +249,26 @@ describe('twilioSender with statusCallback', () => {
   });
 
   const refused: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['an API key without webhookAuthToken', { ...base, apiKey: API_KEY, apiSecret: API_SECRET, statusCallback: URL_ }, /webhookAuthToken.*required with `statusCallback`/],
-    ['a ready client without webhookAuthToken', { client: { messages: { create: async () => ({ sid: 'SM1' }) } }, messagingServiceSid: SERVICE_SID, statusCallback: URL_ }, /webhookAuthToken.*required/],
+    [
+      'an API key without webhookAuthToken',
+      { ...base, apiKey: API_KEY, apiSecret: API_SECRET, statusCallback: URL_ },
+      /webhookAuthToken.*required with `statusCallback`/,
+    ],
+    [
+      'a ready client without webhookAuthToken',
+      { client: { messages: { create: async () => ({ sid: 'SM1' }) } }, messagingServiceSid: SERVICE_SID, statusCallback: URL_ },
+      /webhookAuthToken.*required/,
+    ],
     ['an empty webhookAuthToken', { ...base, authToken: AUTH_TOKEN, statusCallback: URL_, webhookAuthToken: '' }, /webhookAuthToken/],
     ['a relative statusCallback', { ...base, authToken: AUTH_TOKEN, statusCallback: '/twilio/status' }, /statusCallback.*absolute/],
     ['a scheme-only statusCallback', { ...base, authToken: AUTH_TOKEN, statusCallback: 'https:example.com/x' }, /statusCallback.*absolute/],
   ];
   for (const [label, options, message] of refused) {
     it(`throws at construction for ${label}`, () => {
-      assert.throws(() => twilioSender(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+      assert.throws(
+        () => twilioSender(options as never),
+        (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message),
+      );
     });
   }
 

@@ -38,15 +38,36 @@ describe('wired through passwordless()', () => {
     function appWith(sender: ReturnType<typeof twilioSender> | ReturnType<typeof fallbackSender>) {
       const r = recorder();
       const reports: DeliveryReport[] = [];
-      const pl = passwordless({ secret: SECRET, sender, clients: [CLIENT], rateLimits: false, logger: r.logger, onDeliveryStatus: (report) => void reports.push(report) });
-      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      const pl = passwordless({
+        secret: SECRET,
+        sender,
+        clients: [CLIENT],
+        rateLimits: false,
+        logger: r.logger,
+        onDeliveryStatus: (report) => void reports.push(report),
+      });
+      const app = express()
+        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+        .use(pl.router);
       return { app, reports, ...r };
     }
 
-    const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${'e5'.repeat(16)}`, MessageStatus: 'undelivered', ErrorCode: '30003', To: PHONE };
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      MessageSid: `SM${'e5'.repeat(16)}`,
+      MessageStatus: 'undelivered',
+      ErrorCode: '30003',
+      To: PHONE,
+    };
 
     it('answers the statusCallback path: 204 to a signed report (hook called, event logged), 403 to a forged one', async () => {
-      const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, statusCallback: STATUS_URL, httpClient: emulator.httpClient() });
+      const sender = twilioSender({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        messagingServiceSid: SERVICE_SID,
+        statusCallback: STATUS_URL,
+        httpClient: emulator.httpClient(),
+      });
       const t = appWith(sender);
       const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
       await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
@@ -60,7 +81,13 @@ describe('wired through passwordless()', () => {
     });
 
     it('answers the path of a Twilio sender inside fallbackSender too', async () => {
-      const primary = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, statusCallback: STATUS_URL, httpClient: emulator.httpClient() });
+      const primary = twilioSender({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        messagingServiceSid: SERVICE_SID,
+        statusCallback: STATUS_URL,
+        httpClient: emulator.httpClient(),
+      });
       const t = appWith(fallbackSender([primary, outboxSender()]));
       const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
       await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
@@ -79,15 +106,27 @@ describe('wired through passwordless()', () => {
       const t = makeApp({ logger: false, metrics: { registry }, rateLimits: { resendCooldownSeconds: 30 } });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       await request(t.app).post('/passwordless/start').send(startBody()).expect(429);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(lastCode(t.outbox)))).expect(403);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(lastCode(t.outbox))))
+        .expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
       const sends = await values(registry, 'passwordless_sms_sends_total');
-      assert.deepEqual(sends.filter((v) => v.value > 0).map((v) => [v.labels.provider, v.labels.outcome, v.labels.country_code, v.value]), [['outbox', 'ok', '1', 1]]);
+      assert.deepEqual(
+        sends.filter((v) => v.value > 0).map((v) => [v.labels.provider, v.labels.outcome, v.labels.country_code, v.value]),
+        [['outbox', 'ok', '1', 1]],
+      );
       const verifies = Object.fromEntries((await values(registry, 'passwordless_verifies_total')).map((v) => [v.labels.outcome, v.value]));
       assert.equal(verifies.ok, 1);
       assert.equal(verifies.invalid, 1);
       const refusals = await values(registry, 'passwordless_limit_refusals_total');
-      assert.deepEqual(refusals.map((v) => [v.labels.limit, v.value]), [['resendCooldownSeconds', 1]]);
+      assert.deepEqual(
+        refusals.map((v) => [v.labels.limit, v.value]),
+        [['resendCooldownSeconds', 1]],
+      );
       assert.doesNotMatch(await registry.metrics(), /4155550123/);
     });
   });
@@ -96,11 +135,27 @@ describe('wired through passwordless()', () => {
     it('verifies access tokens with the public key, and logs what is not a token problem', async () => {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const r = recorder();
-      const t = makeApp({ logger: r.logger, tokens: { issuer: 'https://auth.example.com/', signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }] } });
-      await request(t.app).post('/passwordless/start').send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE }).expect(200);
-      const token = await request(t.app).post('/oauth/token').send({
-        grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, username: PHONE, otp: lastCode(t.outbox), realm: 'sms',
+      const t = makeApp({
+        logger: r.logger,
+        tokens: {
+          issuer: 'https://auth.example.com/',
+          signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }],
+        },
       });
+      await request(t.app)
+        .post('/passwordless/start')
+        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE })
+        .expect(200);
+      const token = await request(t.app)
+        .post('/oauth/token')
+        .send({
+          grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp',
+          client_id: CONFIDENTIAL.clientId,
+          client_secret: CONFIDENTIAL.secret,
+          username: PHONE,
+          otp: lastCode(t.outbox),
+          realm: 'sms',
+        });
       assert.equal(token.status, 200, token.text);
       const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${token.body.access_token}`);
       assert.equal(info.status, 200);
@@ -112,11 +167,24 @@ describe('wired through passwordless()', () => {
 
     it('needs only the public key to verify (the private key is never used for it)', async () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const tokens = resolveTokens({ issuer: 'https://auth.example.com/', signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }] }, createKeyring([SECRET], SECRET));
+      const tokens = resolveTokens(
+        {
+          issuer: 'https://auth.example.com/',
+          signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }],
+        },
+        createKeyring([SECRET], SECRET),
+      );
       assert.ok(tokens);
       const client = { clientId: 'c', name: 'C', secret: undefined, enabled: true, idTokenAlg: 'ES256' as const };
       const now = Date.now();
-      const token = await signAccessToken(tokens, client, { user_id: 'sms|1', phone_number: PHONE, phone_verified: true }, undefined, 'openid', now);
+      const token = await signAccessToken(
+        tokens,
+        client,
+        { user_id: 'sms|1', phone_number: PHONE, phone_verified: true },
+        undefined,
+        'openid',
+        now,
+      );
       const publicOnly = { ...tokens, keys: tokens.keys.map((k) => ({ ...k, privateKey: undefined as never })) };
       const claims = await verifyAccessToken(publicOnly, token, now);
       assert.equal(claims.sub, 'sms|1');

@@ -25,8 +25,14 @@ describe('HTTP layer: what it refuses', () => {
       it(`answers 400 bad.request, never 500, to a ${encoding} body that does not decode`, async () => {
         const r = recorder();
         const t = makeApp({ logger: r.logger });
-        const res = await request(t.app).post('/passwordless/start').set('content-type', 'application/json').set('content-encoding', encoding).send(Buffer.from('not compressed at all'));
-        assert.equal(res.status, 400, res.text);
+        const res = await request(t.app)
+          .post('/passwordless/start')
+          .set('content-type', 'application/json')
+          .set('content-encoding', encoding)
+          .send(Buffer.from('not compressed at all'));
+        // Express 4's body-parser does not know br at all: it refuses it as unsupported (415).
+        const refusals = encoding === 'br' && process.env.EXPRESS_MAJOR === '4' ? [415] : [400];
+        assert.ok(refusals.includes(res.status), `${res.status} ${res.text}`);
         assert.equal(res.body.error, 'bad.request');
         assert.equal(r.events.filter((e) => e.event === 'internal_error').length, 0);
       });
@@ -34,19 +40,34 @@ describe('HTTP layer: what it refuses', () => {
 
     it('answers 415 to an unsupported Content-Encoding and accepts a real gzip body', async () => {
       const t = makeApp({ logger: false });
-      const res = await request(t.app).post('/passwordless/start').set('content-type', 'application/json').set('content-encoding', 'compress').send('{}');
+      const res = await request(t.app)
+        .post('/passwordless/start')
+        .set('content-type', 'application/json')
+        .set('content-encoding', 'compress')
+        .send('{}');
       assert.equal(res.status, 415);
       assert.equal(res.body.error, 'bad.request');
-      const ok = await request(t.app).post('/passwordless/start').set('content-type', 'application/json').set('content-encoding', 'gzip').serialize((b: unknown) => b as string).send(gzipSync(JSON.stringify(startBody())) as unknown as string);
+      const ok = await request(t.app)
+        .post('/passwordless/start')
+        .set('content-type', 'application/json')
+        .set('content-encoding', 'gzip')
+        .serialize((b: unknown) => b as string)
+        .send(gzipSync(JSON.stringify(startBody())) as unknown as string);
       assert.equal(ok.status, 200, ok.text);
     });
 
     it('refuses a form with a __proto__ key as it refuses the same JSON, and sends nothing', async () => {
       const t = makeApp({ logger: false });
-      const form = await request(t.app).post('/passwordless/start').type('form').send(`__proto__[admin]=1&client_id=${CLIENT.clientId}&connection=sms&phone_number=%2B14155550123`);
+      const form = await request(t.app)
+        .post('/passwordless/start')
+        .type('form')
+        .send(`__proto__[admin]=1&client_id=${CLIENT.clientId}&connection=sms&phone_number=%2B14155550123`);
       assert.equal(form.status, 400);
       assert.equal(form.body.error, 'bad.request');
-      const json = await request(t.app).post('/passwordless/start').set('content-type', 'application/json').send(`{"__proto__":{"admin":1},"client_id":"${CLIENT.clientId}","connection":"sms","phone_number":"${PHONE}"}`);
+      const json = await request(t.app)
+        .post('/passwordless/start')
+        .set('content-type', 'application/json')
+        .send(`{"__proto__":{"admin":1},"client_id":"${CLIENT.clientId}","connection":"sms","phone_number":"${PHONE}"}`);
       assert.equal(json.status, 400);
       assert.equal(t.outbox.messages.length, 0);
     });
@@ -62,16 +83,27 @@ describe('HTTP layer: what it refuses', () => {
   describe('other sites (login CSRF)', () => {
     it('refuses a form post whose Origin is another site, even marked same-site (a sibling subdomain)', async () => {
       const t = makeApp({ logger: false });
-      const res = await request(t.app).post('/passwordless/verify').set('origin', 'https://evil.example').set('sec-fetch-site', 'same-site').send(verifyBody('123456'));
+      const res = await request(t.app)
+        .post('/passwordless/verify')
+        .set('origin', 'https://evil.example')
+        .set('sec-fetch-site', 'same-site')
+        .send(verifyBody('123456'));
       assert.equal(res.status, 403);
       assert.equal(res.body.error, 'bad.request');
     });
 
     it("accepts the app's own origin and the origins listed in allowedOrigins", async () => {
       const t = makeApp({ logger: false, allowedOrigins: ['https://app.example.com'] });
-      const own = await request(t.app).post('/passwordless/start').set('host', 'login.example.com').set('origin', 'http://login.example.com').send(startBody());
+      const own = await request(t.app)
+        .post('/passwordless/start')
+        .set('host', 'login.example.com')
+        .set('origin', 'http://login.example.com')
+        .send(startBody());
       assert.equal(own.status, 200, own.text);
-      const listed = await request(t.app).post('/passwordless/start').set('origin', 'https://app.example.com').send(startBody({ phone_number: '+14155550100' }));
+      const listed = await request(t.app)
+        .post('/passwordless/start')
+        .set('origin', 'https://app.example.com')
+        .send(startBody({ phone_number: '+14155550100' }));
       assert.equal(listed.status, 200, listed.text);
     });
 
@@ -89,8 +121,17 @@ describe('HTTP layer: what it refuses', () => {
   describe('sessions', () => {
     it('creates no session for cookie-less verifies with sessionStore (saveUninitialized: false holds)', async () => {
       const stored = new session.MemoryStore();
-      const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], store: sessionStore(), rateLimits: false, logger: false });
-      const app = express().use(session({ store: stored, secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      const pl = passwordless({
+        secret: SECRET,
+        sender: outboxSender(),
+        clients: [CLIENT],
+        store: sessionStore(),
+        rateLimits: false,
+        logger: false,
+      });
+      const app = express()
+        .use(session({ store: stored, secret: 's', resave: false, saveUninitialized: false }))
+        .use(pl.router);
       for (let i = 0; i < 20; i += 1) {
         const res = await request(app).post('/passwordless/verify').send(verifyBody('123456'));
         assert.equal(res.status, 403);
@@ -102,8 +143,17 @@ describe('HTTP layer: what it refuses', () => {
 
     it('binds a sessionStore code to the browser that started the login', async () => {
       const outbox = outboxSender();
-      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: sessionStore(), rateLimits: false, logger: false });
-      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      const pl = passwordless({
+        secret: SECRET,
+        sender: outbox,
+        clients: [CLIENT],
+        store: sessionStore(),
+        rateLimits: false,
+        logger: false,
+      });
+      const app = express()
+        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+        .use(pl.router);
       const browser = request.agent(app);
       await browser.post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(outbox);
@@ -125,8 +175,16 @@ describe('HTTP layer: what it refuses', () => {
   describe('server-side start and verify (forms without JavaScript)', () => {
     function formApp() {
       const outbox = outboxSender();
-      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], logger: false, rateLimits: { resendCooldownSeconds: 30 } });
-      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(express.urlencoded({ extended: false }));
+      const pl = passwordless({
+        secret: SECRET,
+        sender: outbox,
+        clients: [CLIENT],
+        logger: false,
+        rateLimits: { resendCooldownSeconds: 30 },
+      });
+      const app = express()
+        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+        .use(express.urlencoded({ extended: false }));
       app.post('/login', async (req, res) => {
         const outcome = await pl.start(req);
         res.json(outcome);
@@ -146,11 +204,20 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal(started.body.ok, true);
       assert.equal(started.body.phone_number, PHONE);
       const again = await agent.post('/login').type('form').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE });
-      assert.deepEqual({ ok: again.body.ok, status: again.body.status, error: again.body.error, retryAfter: again.body.retryAfter }, { ok: false, status: 429, error: 'too_many_requests', retryAfter: 30 });
-      const wrong = await agent.post('/code').type('form').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: '000000' });
+      assert.deepEqual(
+        { ok: again.body.ok, status: again.body.status, error: again.body.error, retryAfter: again.body.retryAfter },
+        { ok: false, status: 429, error: 'too_many_requests', retryAfter: 30 },
+      );
+      const wrong = await agent
+        .post('/code')
+        .type('form')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: '000000' });
       assert.equal(wrong.body.ok, false);
       assert.equal(wrong.body.status, 403);
-      const right = await agent.post('/code').type('form').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(outbox) });
+      const right = await agent
+        .post('/code')
+        .type('form')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(outbox) });
       assert.equal(right.body.ok, true);
       assert.equal((await agent.get('/me')).body.phone, PHONE);
     });
@@ -159,14 +226,25 @@ describe('HTTP layer: what it refuses', () => {
   describe('token endpoint', () => {
     const ISSUER = 'https://auth.example.com/';
 
-    it('accepts a public client next to an HS256 confidential client, and refuses it the grant with Auth0\'s text', async () => {
+    it("accepts a public client next to an HS256 confidential client, and refuses it the grant with Auth0's text", async () => {
       const t = makeApp({ logger: false, tokens: { issuer: ISSUER } });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550100' })).expect(200);
-      const res = await request(t.app).post('/oauth/token').send({ grant_type: OTP_GRANT, client_id: CLIENT.clientId, username: '+14155550100', otp: lastCode(t.outbox), realm: 'sms' });
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550100' }))
+        .expect(200);
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .send({ grant_type: OTP_GRANT, client_id: CLIENT.clientId, username: '+14155550100', otp: lastCode(t.outbox), realm: 'sms' });
       assert.equal(res.status, 403);
-      assert.deepEqual(res.body, { error: 'unauthorized_client', error_description: `Grant type '${OTP_GRANT}' not allowed for the client.` });
+      assert.deepEqual(res.body, {
+        error: 'unauthorized_client',
+        error_description: `Grant type '${OTP_GRANT}' not allowed for the client.`,
+      });
     });
 
     it('refuses an HS256 client secret shorter than 32 characters at construction, naming the client', () => {
@@ -179,16 +257,45 @@ describe('HTTP layer: what it refuses', () => {
     it('warns about a short client secret when no tokens are signed with it', () => {
       const r = recorder();
       makeApp({ logger: r.logger, clients: [{ clientId: 'short', name: 'Short', secret: 'k' }] });
-      assert.ok(r.events.some((e) => e.event === 'config_warning' && /`clients\[0\]\.secret` of client "short" is 1 characters long/.test(String(e.message))));
+      assert.ok(
+        r.events.some(
+          (e) => e.event === 'config_warning' && /`clients\[0\]\.secret` of client "short" is 1 characters long/.test(String(e.message)),
+        ),
+      );
     });
 
     it('keeps amr, acr, scope, sid, at_hash, c_hash, cnf and auth_time of a user hook out of the ID token', async () => {
-      const reserved = { amr: ['pwd'], acr: 'x', scope: 'admin', sid: 's', at_hash: 'a', c_hash: 'c', cnf: { jkt: 'k' }, auth_time: 1, name: 'Ada' };
+      const reserved = {
+        amr: ['pwd'],
+        acr: 'x',
+        scope: 'admin',
+        sid: 's',
+        at_hash: 'a',
+        c_hash: 'c',
+        cnf: { jkt: 'k' },
+        auth_time: 1,
+        name: 'Ada',
+      };
       const t = makeApp({ logger: false, tokens: { issuer: ISSUER }, users: { find: () => reserved } });
-      await request(t.app).post('/passwordless/start').send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE }).expect(200);
-      const res = await request(t.app).post('/oauth/token').send({ grant_type: OTP_GRANT, client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, username: PHONE, otp: lastCode(t.outbox), realm: 'sms' });
+      await request(t.app)
+        .post('/passwordless/start')
+        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE })
+        .expect(200);
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .send({
+          grant_type: OTP_GRANT,
+          client_id: CONFIDENTIAL.clientId,
+          client_secret: CONFIDENTIAL.secret,
+          username: PHONE,
+          otp: lastCode(t.outbox),
+          realm: 'sms',
+        });
       assert.equal(res.status, 200, res.text);
-      const claims = JSON.parse(Buffer.from(String(res.body.id_token).split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+      const claims = JSON.parse(Buffer.from(String(res.body.id_token).split('.')[1] as string, 'base64url').toString()) as Record<
+        string,
+        unknown
+      >;
       assert.equal(claims.name, 'Ada');
       for (const name of Object.keys(reserved).filter((n) => n !== 'name')) assert.equal(claims[name], undefined, name);
     });

@@ -15,7 +15,10 @@ function expectError(res: request.Response, status: number, error: string, descr
 describe('POST /passwordless/start', () => {
   it('sends a code and answers 200 with _id, the E.164 number and the request language', async () => {
     const { app, outbox } = makeApp();
-    const res = await request(app).post('/passwordless/start').set('x-request-language', 'fr-FR').send(startBody({ phone_number: '+1 (415) 555-0123' }));
+    const res = await request(app)
+      .post('/passwordless/start')
+      .set('x-request-language', 'fr-FR')
+      .send(startBody({ phone_number: '+1 (415) 555-0123' }));
     assert.equal(res.status, 200);
     assert.deepEqual(Object.keys(res.body).sort(), ['_id', 'phone_number', 'request_language']);
     assert.match(res.body._id, /^[0-9a-f]{24}$/);
@@ -28,38 +31,60 @@ describe('POST /passwordless/start', () => {
 
   it('accepts urlencoded bodies and send=code', async () => {
     const { app } = makeApp();
-    const res = await request(app).post('/passwordless/start').type('form').send(startBody({ send: 'code' }));
+    const res = await request(app)
+      .post('/passwordless/start')
+      .type('form')
+      .send(startBody({ send: 'code' }));
     assert.equal(res.status, 200);
   });
 
   it('accepts authParams as an object', async () => {
     const { app } = makeApp();
-    const res = await request(app).post('/passwordless/start').send(startBody({ authParams: { scope: 'openid', nonce: 'n1' } }));
+    const res = await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ authParams: { scope: 'openid', nonce: 'n1' } }));
     assert.equal(res.status, 200);
   });
 
   it('treats formatting variants as the same number (one pending code)', async () => {
     const { app, outbox } = makeApp();
-    await request(app).post('/passwordless/start').send(startBody({ phone_number: '+1 (415) 555-0123' })).expect(200);
+    await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+1 (415) 555-0123' }))
+      .expect(200);
     const first = lastCode(outbox);
-    await request(app).post('/passwordless/start').send(startBody({ phone_number: '+14155550123' })).expect(200);
+    await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550123' }))
+      .expect(200);
     const second = lastCode(outbox);
     // The second start replaced the first: only the newest code logs in.
     if (first !== second) {
       await request(app).post('/passwordless/verify').send(verifyBody(first)).expect(403);
     }
-    await request(app).post('/passwordless/verify').send(verifyBody(second, { phone_number: '+1.415.555.0123' })).expect(200);
+    await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(second, { phone_number: '+1.415.555.0123' }))
+      .expect(200);
   });
 
   describe('errors of the contract table', () => {
     const { app } = makeApp();
-    const post = (body: unknown) => request(app).post('/passwordless/start').send(body as object);
+    const post = (body: unknown) =>
+      request(app)
+        .post('/passwordless/start')
+        .send(body as object);
 
-    it('400 bad.client_id when client_id is missing', async () => expectError(await post(startBody({ client_id: undefined })), 400, 'bad.client_id'));
-    it('400 bad.client_id when client_id is unknown', async () => expectError(await post(startBody({ client_id: 'nope' })), 400, 'bad.client_id'));
-    it('400 bad.client_id when client_id is not a string', async () => expectError(await post(startBody({ client_id: ['app-public'] })), 400, 'bad.client_id'));
-    it('400 bad.connection when connection is missing', async () => expectError(await post(startBody({ connection: undefined })), 400, 'bad.connection'));
-    it('400 bad.connection when connection is another one', async () => expectError(await post(startBody({ connection: 'email' })), 400, 'bad.connection'));
+    it('400 bad.client_id when client_id is missing', async () =>
+      expectError(await post(startBody({ client_id: undefined })), 400, 'bad.client_id'));
+    it('400 bad.client_id when client_id is unknown', async () =>
+      expectError(await post(startBody({ client_id: 'nope' })), 400, 'bad.client_id'));
+    it('400 bad.client_id when client_id is not a string', async () =>
+      expectError(await post(startBody({ client_id: ['app-public'] })), 400, 'bad.client_id'));
+    it('400 bad.connection when connection is missing', async () =>
+      expectError(await post(startBody({ connection: undefined })), 400, 'bad.connection'));
+    it('400 bad.connection when connection is another one', async () =>
+      expectError(await post(startBody({ connection: 'email' })), 400, 'bad.connection'));
     it('400 bad.connection "Connection is disabled" for a disabled client', async () =>
       expectError(await post(startBody({ client_id: DISABLED.clientId })), 400, 'bad.connection', /^Connection is disabled$/));
     it('401 unauthorized_client for a confidential client without its secret', async () =>
@@ -70,19 +95,31 @@ describe('POST /passwordless/start', () => {
       const res = await post(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }));
       assert.equal(res.status, 200);
     });
-    it('400 bad.phone_number when phone_number is missing', async () => expectError(await post(startBody({ phone_number: undefined })), 400, 'bad.phone_number'));
-    it('400 bad.phone_number for an invalid number', async () => expectError(await post(startBody({ phone_number: '+1415' })), 400, 'bad.phone_number'));
-    it('400 bad.phone_number for a number without country code', async () => expectError(await post(startBody({ phone_number: '4155550123' })), 400, 'bad.phone_number'));
-    it('400 bad.phone_number for a number inside text', async () => expectError(await post(startBody({ phone_number: 'call +14155550123 now' })), 400, 'bad.phone_number'));
-    it('400 bad.phone_number for a number that is not a string', async () => expectError(await post(startBody({ phone_number: 14155550123 })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number when phone_number is missing', async () =>
+      expectError(await post(startBody({ phone_number: undefined })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for an invalid number', async () =>
+      expectError(await post(startBody({ phone_number: '+1415' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number without country code', async () =>
+      expectError(await post(startBody({ phone_number: '4155550123' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number inside text', async () =>
+      expectError(await post(startBody({ phone_number: 'call +14155550123 now' })), 400, 'bad.phone_number'));
+    it('400 bad.phone_number for a number that is not a string', async () =>
+      expectError(await post(startBody({ phone_number: 14155550123 })), 400, 'bad.phone_number'));
     it('400 bad.send for send=link', async () => expectError(await post(startBody({ send: 'link' })), 400, 'bad.send'));
     it('400 bad.send for a non-string send', async () => expectError(await post(startBody({ send: ['code'] })), 400, 'bad.send'));
-    it('400 bad.authParams when authParams is not an object', async () => expectError(await post(startBody({ authParams: 'x' })), 400, 'bad.authParams'));
-    it('400 bad.authParams when authParams is an array', async () => expectError(await post(startBody({ authParams: [1] })), 400, 'bad.authParams'));
-    it('400 bad.request for a property that is not allowed', async () => expectError(await post(startBody({ email: 'a@b.c' })), 400, 'bad.request', /email/));
+    it('400 bad.authParams when authParams is not an object', async () =>
+      expectError(await post(startBody({ authParams: 'x' })), 400, 'bad.authParams'));
+    it('400 bad.authParams when authParams is an array', async () =>
+      expectError(await post(startBody({ authParams: [1] })), 400, 'bad.authParams'));
+    it('400 bad.request for a property that is not allowed', async () =>
+      expectError(await post(startBody({ email: 'a@b.c' })), 400, 'bad.request', /email/));
     it('400 bad.request for a JSON array body', async () => expectError(await post([startBody()]), 400, 'bad.request'));
     it('400 bad.request for malformed JSON', async () =>
-      expectError(await request(app).post('/passwordless/start').set('content-type', 'application/json').send('{"client_id":'), 400, 'bad.request'));
+      expectError(
+        await request(app).post('/passwordless/start').set('content-type', 'application/json').send('{"client_id":'),
+        400,
+        'bad.request',
+      ));
     it('400 bad.request for a body of another content type', async () =>
       expectError(await request(app).post('/passwordless/start').set('content-type', 'text/plain').send('hello'), 400, 'bad.request'));
     it('413 bad.request for an oversized body', async () =>
@@ -110,7 +147,9 @@ describe('POST /passwordless/start', () => {
       // The code the sender was handed is not pending: it does not log in.
       assert.equal(sender.codes.length, 1);
       assert.match(sender.codes[0] ?? '', /^\d{6}$/);
-      const verify = await request(app).post('/passwordless/verify').send(verifyBody(sender.codes[0] as string));
+      const verify = await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody(sender.codes[0] as string));
       assert.equal(verify.status, 403);
       assert.equal(verify.body.error, 'invalid_grant');
     });

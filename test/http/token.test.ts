@@ -41,13 +41,28 @@ async function listen(app: import('express').Express): Promise<{ server: Server;
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-async function codeFor(t: ReturnType<typeof tokenApp>, client: { clientId: string; secret?: string }, body: Record<string, unknown> = {}): Promise<string> {
-  await request(t.app).post('/passwordless/start').send(startBody({ client_id: client.clientId, ...(client.secret ? { client_secret: client.secret } : {}), ...body })).expect(200);
+async function codeFor(
+  t: ReturnType<typeof tokenApp>,
+  client: { clientId: string; secret?: string },
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  await request(t.app)
+    .post('/passwordless/start')
+    .send(startBody({ client_id: client.clientId, ...(client.secret ? { client_secret: client.secret } : {}), ...body }))
+    .expect(200);
   return lastCode(t.outbox);
 }
 
 function grant(client: { clientId: string; secret?: string }, otp: string, extra: Record<string, unknown> = {}) {
-  return { grant_type: GRANT, client_id: client.clientId, ...(client.secret ? { client_secret: client.secret } : {}), username: PHONE, otp, realm: 'sms', ...extra };
+  return {
+    grant_type: GRANT,
+    client_id: client.clientId,
+    ...(client.secret ? { client_secret: client.secret } : {}),
+    username: PHONE,
+    otp,
+    realm: 'sms',
+    ...extra,
+  };
 }
 
 describe('Auth0 compatibility: the official auth0 SDK as the client', function () {
@@ -66,7 +81,9 @@ describe('Auth0 compatibility: the official auth0 SDK as the client', function (
       idTokenSigningAlg: 'HS256',
       fetch: (url: RequestInfo | URL, init?: RequestInit) => fetch(String(url).replace('https://auth.example.com', base), init),
     });
-    await auth.passwordless.sendSMS({ phone_number: PHONE }, async ({ init }) => ({ headers: { ...(init.headers as Record<string, string>), 'x-request-language': 'fr-FR' } }));
+    await auth.passwordless.sendSMS({ phone_number: PHONE }, async ({ init }) => ({
+      headers: { ...(init.headers as Record<string, string>), 'x-request-language': 'fr-FR' },
+    }));
     assert.equal(t.outbox.last()?.language, 'fr-FR');
     const code = lastCode(t.outbox);
     const { data } = await auth.passwordless.loginWithSMS({ phone_number: PHONE, code });
@@ -119,14 +136,20 @@ describe('POST /oauth/token', () => {
   it('issues a JWT access token for a configured audience, and says when the scope differs', async () => {
     const t = tokenApp();
     const code = await codeFor(t, RS_CLIENT);
-    const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code, { audience: 'https://billing.example.com/', scope: 'openid read:invoices delete:everything' })).expect(200);
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, code, { audience: 'https://billing.example.com/', scope: 'openid read:invoices delete:everything' }))
+      .expect(200);
     assert.equal(res.body.scope, 'openid read:invoices');
     const access = decodeJwt(res.body.access_token);
     assert.deepEqual(access.aud, ['https://billing.example.com/', `${ISSUER}userinfo`]);
     assert.equal(access.scope, 'openid read:invoices');
     assert.equal(decodeProtectedHeader(res.body.access_token).kid, 'key-2026');
     const code2 = await codeFor(t, RS_CLIENT);
-    const same = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code2, { audience: 'https://api.example.com/', scope: 'openid read:all' })).expect(200);
+    const same = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, code2, { audience: 'https://api.example.com/', scope: 'openid read:all' }))
+      .expect(200);
     assert.equal(same.body.scope, undefined, 'no scope field when granted as asked');
   });
 
@@ -145,7 +168,10 @@ describe('POST /oauth/token', () => {
     const a = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, fromStart)).expect(200);
     assert.equal(decodeJwt(a.body.id_token).nonce, 'n-start');
     const plain = await codeFor(t, RS_CLIENT);
-    const b = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, plain, { nonce: 'n-token' })).expect(200);
+    const b = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, plain, { nonce: 'n-token' }))
+      .expect(200);
     assert.equal(decodeJwt(b.body.id_token).nonce, 'n-token');
   });
 
@@ -182,20 +208,39 @@ describe('POST /oauth/token', () => {
       // An app of its own: the exhausted code must not change what the table's cases see.
       const t = tokenApp({ otp: { maxAttempts: 2 } });
       const code = await codeFor(t, RS_CLIENT);
-      await request(t.app).post('/passwordless/verify').send({ client_id: RS_CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: wrongCodeFor(code) }).expect(403);
-      const wrong = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, wrongCodeFor(code)));
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send({ client_id: RS_CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: wrongCodeFor(code) })
+        .expect(403);
+      const wrong = await request(t.app)
+        .post('/oauth/token')
+        .send(grant(RS_CLIENT, wrongCodeFor(code)));
       assert.equal(wrong.status, 403);
       assert.equal(wrong.body.error_description, 'Wrong phone number or verification code.');
       const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code));
       assert.equal(res.status, 403);
-      assert.deepEqual(res.body, { error: 'invalid_grant', error_description: "You've reached the maximum number of attempts. Please try to login again." });
+      assert.deepEqual(res.body, {
+        error: 'invalid_grant',
+        error_description: "You've reached the maximum number of attempts. Please try to login again.",
+      });
     });
   });
 });
 
 describe('user hooks', () => {
   it('merges what find returns into the session user and the ID token, but not reserved claims', async () => {
-    const t = tokenApp({ users: { find: async (phone) => ({ user_id: 'db|42', name: 'Ada', 'https://example.com/roles': ['admin'], phone_number: '+10000000000', iss: 'evil', phone }) } });
+    const t = tokenApp({
+      users: {
+        find: async (phone) => ({
+          user_id: 'db|42',
+          name: 'Ada',
+          'https://example.com/roles': ['admin'],
+          phone_number: '+10000000000',
+          iss: 'evil',
+          phone,
+        }),
+      },
+    });
     const code = await codeFor(t, RS_CLIENT);
     const res = await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code)).expect(200);
     const claims = decodeJwt(res.body.id_token);
@@ -205,7 +250,10 @@ describe('user hooks', () => {
     assert.equal(claims.phone_number, PHONE);
     assert.equal(claims.iss, ISSUER);
     const code2 = await codeFor(t, CLIENT);
-    const login = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: code2 }).expect(200);
+    const login = await request(t.app)
+      .post('/passwordless/verify')
+      .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: code2 })
+      .expect(200);
     assert.equal(login.body.user.user_id, 'db|42');
     assert.equal(login.body.user.name, 'Ada');
     assert.equal(login.body.user.phone_number, PHONE);
@@ -215,7 +263,10 @@ describe('user hooks', () => {
     const created: string[] = [];
     const t = makeApp({ users: { find: async () => null, create: async (phone) => (created.push(phone), { plan: 'free' }) } });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    const res = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(t.outbox) }).expect(200);
+    const res = await request(t.app)
+      .post('/passwordless/verify')
+      .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(t.outbox) })
+      .expect(200);
     assert.deepEqual(created, [PHONE]);
     assert.equal(res.body.user.plan, 'free');
   });
@@ -223,10 +274,15 @@ describe('user hooks', () => {
   it('disableSignup: an unknown number gets the same start answer, no SMS, and the wrong-code answer', async () => {
     const t = makeApp({ disableSignup: true, users: { find: async (phone) => (phone === PHONE ? { name: 'Known' } : null) } });
     const known = await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    const unknown = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550999' })).expect(200);
+    const unknown = await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550999' }))
+      .expect(200);
     assert.deepEqual(Object.keys(unknown.body).sort(), Object.keys(known.body).sort());
     assert.equal(t.outbox.messages.length, 1);
-    const res = await request(t.app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550999', verification_code: '123456' });
+    const res = await request(t.app)
+      .post('/passwordless/verify')
+      .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550999', verification_code: '123456' });
     assert.equal(res.status, 403);
     assert.equal(res.body.error, 'invalid_grant');
   });
@@ -237,16 +293,35 @@ describe('tokens options validation', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['an issuer without a trailing slash', { tokens: { issuer: 'https://auth.example.com' } }, /tokens\.issuer.*ending in "\/"/],
     ['RS256 without keys', { tokens: { issuer: ISSUER } }, /idTokenSigningAlg.*RS256.*no RS256 key/],
-    ['HS256 without a client secret', { clients: [{ clientId: 'a', name: 'A', idTokenSigningAlg: 'HS256' }], tokens: { issuer: ISSUER } }, /HS256.*client has none/],
-    ['a key that is not a key', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: 'nope' }] } }, /signingKeys\[0\]\.privateKey.*PEM or JWK/],
+    [
+      'HS256 without a client secret',
+      { clients: [{ clientId: 'a', name: 'A', idTokenSigningAlg: 'HS256' }], tokens: { issuer: ISSUER } },
+      /HS256.*client has none/,
+    ],
+    [
+      'a key that is not a key',
+      { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: 'nope' }] } },
+      /signingKeys\[0\]\.privateKey.*PEM or JWK/,
+    ],
     ['an RSA key for ES256', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, alg: 'ES256' }] } }, /cannot sign ES256/],
-    ['audiences without keys', { clients: [HS_CLIENT], tokens: { issuer: ISSUER, audiences: ['https://api/'] } }, /signingKeys.*is needed for `tokens\.audiences`/],
-    ['a short ID token lifetime', { tokens: { issuer: ISSUER, idTokenTtlSeconds: 1, signingKeys: [{ privateKey: rsaPem }] } }, /idTokenTtlSeconds/],
+    [
+      'audiences without keys',
+      { clients: [HS_CLIENT], tokens: { issuer: ISSUER, audiences: ['https://api/'] } },
+      /signingKeys.*is needed for `tokens\.audiences`/,
+    ],
+    [
+      'a short ID token lifetime',
+      { tokens: { issuer: ISSUER, idTokenTtlSeconds: 1, signingKeys: [{ privateKey: rsaPem }] } },
+      /idTokenTtlSeconds/,
+    ],
     ['disableSignup without users.find', { disableSignup: true }, /disableSignup.*users\.find/],
   ];
   for (const [label, change, message] of cases) {
     it(`throws for ${label}`, () => {
-      assert.throws(() => passwordless({ ...base, ...change } as PasswordlessOptions), (err: unknown) => err instanceof PasswordlessError && message.test(err.message));
+      assert.throws(
+        () => passwordless({ ...base, ...change } as PasswordlessOptions),
+        (err: unknown) => err instanceof PasswordlessError && message.test(err.message),
+      );
     });
   }
 });

@@ -28,8 +28,14 @@ describe('POST /passwordless/verify', () => {
     const t = makeApp();
     const ids: string[] = [];
     for (let i = 0; i < 2; i += 1) {
-      await request(t.app).post('/passwordless/start').send(startBody({ phone_number: i ? '+1 415-555-0123' : PHONE })).expect(200);
-      const res = await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: i ? '+1 415-555-0123' : PHONE }))
+        .expect(200);
+      const res = await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
       ids.push(res.body.user.user_id);
     }
     assert.equal(ids[0], ids[1]);
@@ -43,8 +49,12 @@ describe('POST /passwordless/verify', () => {
 
   it('answers wrong, expired and never-sent codes identically with 403 invalid_grant', async () => {
     const { app, code, clock } = await started({ otp: { maxAttempts: 10 } });
-    const wrong = await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code)));
-    const neverSent = await request(app).post('/passwordless/verify').send(verifyBody('123456', { phone_number: OTHER_PHONE }));
+    const wrong = await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(wrongCodeFor(code)));
+    const neverSent = await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody('123456', { phone_number: OTHER_PHONE }));
     clock.advance(181_000);
     const expired = await request(app).post('/passwordless/verify').send(verifyBody(code));
     for (const res of [wrong, neverSent, expired]) {
@@ -65,7 +75,10 @@ describe('POST /passwordless/verify', () => {
   it('voids the code after otp.maxAttempts wrong entries: then even the right code gets 429', async () => {
     const { app, code } = await started({ otp: { maxAttempts: 3 } });
     for (let i = 0; i < 3; i += 1) {
-      await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+      await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)))
+        .expect(403);
     }
     const res = await request(app).post('/passwordless/verify').send(verifyBody(code));
     assert.equal(res.status, 429);
@@ -75,7 +88,10 @@ describe('POST /passwordless/verify', () => {
   it('does not extend the code’s life with wrong entries', async () => {
     const { app, code, clock } = await started({ otp: { ttlSeconds: 60, maxAttempts: 5 } });
     clock.advance(50_000);
-    await request(app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+    await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(wrongCodeFor(code)))
+      .expect(403);
     clock.advance(11_000);
     await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
   });
@@ -95,24 +111,37 @@ describe('POST /passwordless/verify', () => {
 
   it('does not let a code started for one client log into another', async () => {
     const { app, code } = await started();
-    const res = await request(app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }));
+    const res = await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }));
     assert.equal(res.status, 403);
     await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
   });
 
   it('does not let a code for one number log in another number', async () => {
     const { app, code } = await started();
-    await request(app).post('/passwordless/verify').send(verifyBody(code, { phone_number: OTHER_PHONE })).expect(403);
+    await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { phone_number: OTHER_PHONE }))
+      .expect(403);
   });
 
   it('requires the secret of a confidential client', async () => {
     const t = makeApp();
-    await request(t.app).post('/passwordless/start').send(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })).expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }))
+      .expect(200);
     const code = lastCode(t.outbox);
-    const res = await request(t.app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: 'nope' }));
+    const res = await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: 'nope' }));
     assert.equal(res.status, 401);
     assert.equal(res.body.error, 'unauthorized_client');
-    await request(t.app).post('/passwordless/verify').send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })).expect(200);
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }))
+      .expect(200);
   });
 
   describe('body errors as for start', () => {
@@ -197,7 +226,10 @@ describe('POST /passwordless/verify', () => {
     }
     const events = logged.map((l) => JSON.parse(l).event);
     assert.deepEqual(events, ['code_sent', 'login_failed', 'login_failed', 'login_failed', 'code_sent', 'login']);
-    assert.ok(logged.every((l) => !l.includes(PHONE)), 'phone numbers are masked');
+    assert.ok(
+      logged.every((l) => !l.includes(PHONE)),
+      'phone numbers are masked',
+    );
     assert.ok(logged.some((l) => l.includes('+1********23')));
   });
 });
@@ -205,7 +237,11 @@ describe('POST /passwordless/verify', () => {
 describe('cross-site requests (login CSRF)', () => {
   it('refuses start, verify and logout that a browser marks cross-site', async () => {
     const t = await started();
-    for (const [path, body] of [['/passwordless/start', startBody()], ['/passwordless/verify', verifyBody(t.code)], ['/passwordless/logout', {}]] as const) {
+    for (const [path, body] of [
+      ['/passwordless/start', startBody()],
+      ['/passwordless/verify', verifyBody(t.code)],
+      ['/passwordless/logout', {}],
+    ] as const) {
       const res = await request(t.app).post(path).set('sec-fetch-site', 'cross-site').send(body);
       assert.equal(res.status, 403, path);
       assert.equal(res.body.error, 'bad.request');
@@ -232,21 +268,38 @@ describe('failures inside async handlers', () => {
   it('answers 500 server_error and logs hook_error (not a store outage) when a user hook throws', async () => {
     const events: Array<Record<string, unknown>> = [];
     const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
-    const t = makeApp({ logger, users: { find: () => { throw new TypeError('x is undefined'); } } });
+    const t = makeApp({
+      logger,
+      users: {
+        find: () => {
+          throw new TypeError('x is undefined');
+        },
+      },
+    });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    const res = await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox)));
+    const res = await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)));
     assert.equal(res.status, 500);
     assert.equal(res.body.error, 'server_error');
     assert.doesNotMatch(res.text, /x is undefined/);
-    assert.deepEqual(events.map((e) => e.event), ['hook_error']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['hook_error'],
+    );
     assert.match(String(events[0]?.message), /users\.find threw: x is undefined/);
   });
 
   it('keeps working when the logger throws', async () => {
-    const boom = () => { throw new Error('logger down'); };
+    const boom = () => {
+      throw new Error('logger down');
+    };
     const t = makeApp({ logger: { info: boom, warn: boom, error: boom } });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(200);
   });
 });
 

@@ -45,8 +45,17 @@ function closeClient(client: ClusterClient | undefined): void {
 
 function only(limits: RateLimitOptions): RateLimitOptions {
   return {
-    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+    resendCooldownSeconds: 0,
+    sendsPerPhonePerHour: 0,
+    sendsPerPhonePerDay: 0,
+    startsPerIpPerHour: 0,
+    failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0,
+    failedClientAuthPerIpPerHour: 0,
+    sendsPerClientPerDay: 0,
+    sendsPerDay: 0,
+    sendsPerPrefixPerHour: 0,
+    ...limits,
   };
 }
 
@@ -59,9 +68,16 @@ function expect429(res: request.Response, error = 'too_many_requests'): number {
 }
 
 const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
-const start = (app: Express, phone = PHONE, address = '10.0.0.1') => request(app).post('/passwordless/start').set('x-forwarded-for', address).send(startBody({ phone_number: phone }));
+const start = (app: Express, phone = PHONE, address = '10.0.0.1') =>
+  request(app)
+    .post('/passwordless/start')
+    .set('x-forwarded-for', address)
+    .send(startBody({ phone_number: phone }));
 const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
-  request(app).post('/passwordless/verify').set('x-forwarded-for', address).send(verifyBody(code, { phone_number: phone }));
+  request(app)
+    .post('/passwordless/verify')
+    .set('x-forwarded-for', address)
+    .send(verifyBody(code, { phone_number: phone }));
 
 describe('codes and limits on a Redis Cluster', function () {
   let cluster: LocalCluster | undefined;
@@ -104,7 +120,10 @@ describe('codes and limits on a Redis Cluster', function () {
             return verified.status === 200 ? 'ok' : `verify ${n}: ${verified.status} ${JSON.stringify(verified.body)}`;
           }),
         );
-        assert.deepEqual(statuses.filter((s) => s !== 'ok'), []);
+        assert.deepEqual(
+          statuses.filter((s) => s !== 'ok'),
+          [],
+        );
         // Every master served some of the numbers, and so knows both scripts now.
         for (const port of (cluster as LocalCluster).ports) {
           assert.equal(await rawCommand(port, 'SCRIPT', 'EXISTS', TAKE.sha, VERIFY.sha), '*2\r\n:1\r\n:1\r\n', `scripts on ${port}`);
@@ -159,14 +178,25 @@ describe('codes and limits on a Redis Cluster', function () {
 
       it('judges the fraud guard only for a start the other limits let through (as on a single Redis)', async () => {
         const events: Array<Record<string, unknown>> = [];
-        const logger = { info: (e: Record<string, unknown>) => events.push(e), warn: (e: Record<string, unknown>) => events.push(e), error: (e: Record<string, unknown>) => events.push(e) };
-        const t = app({ rateLimits: only({ startsPerIpPerHour: 3 }), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 }, logger });
+        const logger = {
+          info: (e: Record<string, unknown>) => events.push(e),
+          warn: (e: Record<string, unknown>) => events.push(e),
+          error: (e: Record<string, unknown>) => events.push(e),
+        };
+        const t = app({
+          rateLimits: only({ startsPerIpPerHour: 3 }),
+          fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 },
+          logger,
+        });
         for (const n of ['+14155550101', '+14155550102', '+14155550103']) await start(t.app, n, '10.0.0.1').expect(200);
         // Refused by its address: the prefix is not judged (nor paused) by this start.
         const refused = await start(t.app, '+14155550104', '10.0.0.1');
         expect429(refused);
         assert.match(refused.body.error_description, /network/);
-        assert.deepEqual(events.filter((e) => e.event === 'sms_pumping_suspected'), []);
+        assert.deepEqual(
+          events.filter((e) => e.event === 'sms_pumping_suspected'),
+          [],
+        );
         // The next start that passes its limits pauses the prefix, and says so.
         const paused = await start(t.app, '+14155550104', '10.0.0.2');
         assert.equal(expect429(paused), 3600);
@@ -176,7 +206,12 @@ describe('codes and limits on a Redis Cluster', function () {
       it('shares a fraud-guard pause between two instances', async () => {
         const prefix = uniquePrefix();
         const clock = makeClock();
-        const options = { rateLimits: only({}), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6, windowSeconds: 60 }, now: clock.now, logger: false as const };
+        const options = {
+          rateLimits: only({}),
+          fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6, windowSeconds: 60 },
+          now: clock.now,
+          logger: false as const,
+        };
         const a = makeApp({ store: redisStore({ client, prefix }), ...options }, trustLoopback);
         const b = makeApp({ store: redisStore({ client: second, prefix }), ...options }, trustLoopback);
         for (const n of ['+14155550101', '+14155550102', '+14155550103']) await start(a.app, n).expect(200);

@@ -26,7 +26,10 @@ function guarded(extra: Parameters<typeof makeApp>[0] = {}) {
   return { ...t, ...r };
 }
 
-const start = (t: ReturnType<typeof guarded>, phone: string) => request(t.app).post('/passwordless/start').send(startBody({ phone_number: phone }));
+const start = (t: ReturnType<typeof guarded>, phone: string) =>
+  request(t.app)
+    .post('/passwordless/start')
+    .send(startBody({ phone_number: phone }));
 
 describe('fraud guard (memory backend)', () => {
   it('pauses a prefix after minSends codes nobody used, sending nothing more to it', async () => {
@@ -46,7 +49,10 @@ describe('fraud guard (memory backend)', () => {
     for (let i = 0; i < GUARD.minSends + 3; i += 1) await start(t, pumped(i));
     const suspected = t.events.filter((e) => e.event === 'sms_pumping_suspected');
     assert.equal(suspected.length, 1);
-    assert.deepEqual({ prefix: suspected[0]?.prefix, sends: suspected[0]?.sends, redemptions: suspected[0]?.redemptions }, { prefix: '141555', sends: GUARD.minSends, redemptions: 0 });
+    assert.deepEqual(
+      { prefix: suspected[0]?.prefix, sends: suspected[0]?.sends, redemptions: suspected[0]?.redemptions },
+      { prefix: '141555', sends: GUARD.minSends, redemptions: 0 },
+    );
     const blocked = t.events.filter((e) => e.event === 'sms_pumping_blocked');
     assert.equal(blocked.length, 1, 'refusals are rate-limited in the log');
     assert.ok(!JSON.stringify(t.events.filter((e) => String(e.event).startsWith('sms_pumping'))).includes('14155551'), 'no full number');
@@ -56,7 +62,11 @@ describe('fraud guard (memory backend)', () => {
     const t = guarded();
     for (let i = 0; i < GUARD.minSends * 4; i += 1) {
       await start(t, pumped(i)).expect(200);
-      if (i % 2 === 0) await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox), { phone_number: pumped(i) })).expect(200);
+      if (i % 2 === 0)
+        await request(t.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(t.outbox), { phone_number: pumped(i) }))
+          .expect(200);
     }
     assert.equal(t.events.filter((e) => e.event === 'sms_pumping_suspected').length, 0);
   });

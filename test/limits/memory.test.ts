@@ -14,14 +14,26 @@ const HOUR = 3_600_000;
 /** Every limit off except the ones named: each test then sees one limit at work. */
 function only(limits: RateLimitOptions): RateLimitOptions {
   return {
-    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+    resendCooldownSeconds: 0,
+    sendsPerPhonePerHour: 0,
+    sendsPerPhonePerDay: 0,
+    startsPerIpPerHour: 0,
+    failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0,
+    failedClientAuthPerIpPerHour: 0,
+    sendsPerClientPerDay: 0,
+    sendsPerDay: 0,
+    sendsPerPrefixPerHour: 0,
+    ...limits,
   };
 }
 
 /** A start from `ip` (the app trusts one proxy hop, so X-Forwarded-For is the client's address). */
 function startFrom(app: import('express').Express, ip: string, phone = PHONE) {
-  return request(app).post('/passwordless/start').set('x-forwarded-for', ip).send(startBody({ phone_number: phone }));
+  return request(app)
+    .post('/passwordless/start')
+    .set('x-forwarded-for', ip)
+    .send(startBody({ phone_number: phone }));
 }
 
 function trusting(options: Parameters<typeof makeApp>[0]) {
@@ -52,7 +64,10 @@ describe('limits (memory backend)', () => {
           return { id: 'SM1' };
         },
       };
-      const t = trusting({ sender, rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 2, sendsPerPhonePerDay: 3, startsPerIpPerHour: 6 }) });
+      const t = trusting({
+        sender,
+        rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 2, sendsPerPhonePerDay: 3, startsPerIpPerHour: 6 }),
+      });
       for (let i = 0; i < 5; i += 1) {
         const res = await startFrom(t.app, '198.51.100.7');
         assert.equal(res.status, 502, `failed send ${i}: ${JSON.stringify(res.body)}`);
@@ -73,29 +88,45 @@ describe('limits (memory backend)', () => {
         await request(t.app).post('/passwordless/verify').send(verifyBody('000000')).expect(403);
       }
       await startFrom(t.app, '198.51.100.7').expect(200);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
     });
 
     it('counts wrong codes against a pending code, per number, and a login resets the count', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 2 }), otp: { maxAttempts: 10 } });
       await startFrom(t.app, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)))
+        .expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)))
+        .expect(403);
       const locked = await request(t.app).post('/passwordless/verify').send(verifyBody(code));
       assert.equal(locked.status, 429);
       assert.equal(locked.body.error, 'too_many_attempts');
       assert.ok(Number(locked.headers['retry-after']) > 0);
       t.clock.advance(HOUR);
       await startFrom(t.app, '198.51.100.7').expect(200);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
     });
 
     it('refuses an address after failedVerifiesPerIpPerHour wrong codes, checked before anything per number', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), otp: { maxAttempts: 10 } });
       await startFrom(t.app, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
-      const wrong = () => request(t.app).post('/passwordless/verify').set('x-forwarded-for', '203.0.113.9').send(verifyBody(wrongCodeFor(code)));
+      const wrong = () =>
+        request(t.app)
+          .post('/passwordless/verify')
+          .set('x-forwarded-for', '203.0.113.9')
+          .send(verifyBody(wrongCodeFor(code)));
       await wrong().expect(403);
       await wrong().expect(403);
       const refused = await wrong();
@@ -168,7 +199,11 @@ describe('limits (memory backend)', () => {
       const t = makeApp({ logger, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }) }, (app) => app.set('trust proxy', 1));
       const confidential = { client_id: 'app-backend', connection: 'sms', phone_number: PHONE, client_secret: 'wrong' };
       await request(t.app).post('/passwordless/start').set('x-forwarded-for', '203.0.113.9').send(confidential).expect(401);
-      await request(t.app).post('/passwordless/verify').set('x-forwarded-for', '203.0.113.9').send({ ...confidential, verification_code: '123456' }).expect(401);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .set('x-forwarded-for', '203.0.113.9')
+        .send({ ...confidential, verification_code: '123456' })
+        .expect(401);
       const refused = await request(t.app).post('/passwordless/start').set('x-forwarded-for', '203.0.113.9').send(confidential);
       assert.equal(refused.status, 429);
       assert.equal(refused.body.error, 'too_many_requests');

@@ -6,8 +6,15 @@ import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCod
 /** Every limit off except the ones named: each test then sees one limit at work. */
 function only(limits: RateLimitOptions): RateLimitOptions {
   return {
-    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0,
-    failedVerifiesPerPhonePerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+    resendCooldownSeconds: 0,
+    sendsPerPhonePerHour: 0,
+    sendsPerPhonePerDay: 0,
+    startsPerIpPerHour: 0,
+    failedVerifiesPerPhonePerHour: 0,
+    sendsPerClientPerDay: 0,
+    sendsPerDay: 0,
+    sendsPerPrefixPerHour: 0,
+    ...limits,
   };
 }
 
@@ -30,9 +37,19 @@ describe('rate limits', () => {
 
   it('shares one cooldown bucket between formatting variants of a number', async () => {
     const t = makeApp({ rateLimits: only({ resendCooldownSeconds: 30 }) });
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+1 (415) 555-0123' })).expect(200);
-    expect429(await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550123' })));
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550124' })).expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+1 (415) 555-0123' }))
+      .expect(200);
+    expect429(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550123' })),
+    );
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550124' }))
+      .expect(200);
   });
 
   it('sends exactly one SMS for 10 concurrent starts to one number within the cooldown', async () => {
@@ -43,7 +60,10 @@ describe('rate limits', () => {
     assert.equal(t.outbox.messages.length, 1);
   });
 
-  for (const [name, limit] of [['sendsPerPhonePerHour', 2], ['sendsPerPhonePerDay', 2]] as const) {
+  for (const [name, limit] of [
+    ['sendsPerPhonePerHour', 2],
+    ['sendsPerPhonePerDay', 2],
+  ] as const) {
     it(`limits ${name}`, async () => {
       const t = makeApp({ rateLimits: only({ [name]: limit }) });
       for (let i = 0; i < limit; i += 1) await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
@@ -55,41 +75,91 @@ describe('rate limits', () => {
   it('limits startsPerIpPerHour by req.ip, ignoring X-Forwarded-For unless the app trusts a proxy', async () => {
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 2 }) });
     for (const n of ['+14155550101', '+14155550102']) {
-      await request(t.app).post('/passwordless/start').set('x-forwarded-for', n.slice(-3) + '.0.0.1').send(startBody({ phone_number: n })).expect(200);
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('x-forwarded-for', n.slice(-3) + '.0.0.1')
+        .send(startBody({ phone_number: n }))
+        .expect(200);
     }
-    expect429(await request(t.app).post('/passwordless/start').set('x-forwarded-for', '9.9.9.9').send(startBody({ phone_number: '+14155550103' })));
+    expect429(
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('x-forwarded-for', '9.9.9.9')
+        .send(startBody({ phone_number: '+14155550103' })),
+    );
   });
 
   it('follows trust proxy, and warns once when it is `true`', async () => {
     const warnings: unknown[] = [];
     const logger: Logger = { info() {}, warn: (e) => warnings.push(e), error() {} };
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 1 }), logger }, (app) => app.set('trust proxy', true));
-    await request(t.app).post('/passwordless/start').set('x-forwarded-for', '1.1.1.1').send(startBody({ phone_number: '+14155550101' })).expect(200);
-    await request(t.app).post('/passwordless/start').set('x-forwarded-for', '2.2.2.2').send(startBody({ phone_number: '+14155550102' })).expect(200);
-    expect429(await request(t.app).post('/passwordless/start').set('x-forwarded-for', '2.2.2.2').send(startBody({ phone_number: '+14155550103' })));
+    await request(t.app)
+      .post('/passwordless/start')
+      .set('x-forwarded-for', '1.1.1.1')
+      .send(startBody({ phone_number: '+14155550101' }))
+      .expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .set('x-forwarded-for', '2.2.2.2')
+      .send(startBody({ phone_number: '+14155550102' }))
+      .expect(200);
+    expect429(
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('x-forwarded-for', '2.2.2.2')
+        .send(startBody({ phone_number: '+14155550103' })),
+    );
     const trustWarnings = warnings.filter((w) => JSON.stringify(w).includes('trust proxy'));
     assert.equal(trustWarnings.length, 1);
   });
 
   it('caps sendsPerClientPerDay per client and sendsPerDay overall', async () => {
     const perClient = makeApp({ rateLimits: only({ sendsPerClientPerDay: 1 }) });
-    await request(perClient.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550101' })).expect(200);
-    expect429(await request(perClient.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550102' })));
-    await request(perClient.app).post('/passwordless/start')
-      .send(startBody({ phone_number: '+14155550103', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })).expect(200);
+    await request(perClient.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550101' }))
+      .expect(200);
+    expect429(
+      await request(perClient.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550102' })),
+    );
+    await request(perClient.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550103', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret }))
+      .expect(200);
 
     const overall = makeApp({ rateLimits: only({ sendsPerDay: 1 }) });
-    await request(overall.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550101' })).expect(200);
-    expect429(await request(overall.app).post('/passwordless/start')
-      .send(startBody({ phone_number: '+14155550103', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })));
+    await request(overall.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550101' }))
+      .expect(200);
+    expect429(
+      await request(overall.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550103', client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret })),
+    );
   });
 
   it('limits sendsPerPrefixPerHour: numbers that differ only in their last 4 digits share a bucket', async () => {
     const t = makeApp({ rateLimits: only({ sendsPerPrefixPerHour: 2 }) });
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550101' })).expect(200);
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550102' })).expect(200);
-    expect429(await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155559999' })));
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14165550101' })).expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550101' }))
+      .expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550102' }))
+      .expect(200);
+    expect429(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155559999' })),
+    );
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14165550101' }))
+      .expect(200);
   });
 
   describe('failedVerifiesPerPhonePerHour', () => {
@@ -98,15 +168,27 @@ describe('rate limits', () => {
       const agent = request.agent(t.app);
       // A logged-in session first.
       await agent.post('/passwordless/start').send(startBody()).expect(200);
-      await agent.post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))).expect(200);
+      await agent
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
       // Two codes, three failures between them.
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const first = lastCode(t.outbox);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(first))).expect(403);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(first))).expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(first)))
+        .expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(first)))
+        .expect(403);
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const second = lastCode(t.outbox);
-      await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(second))).expect(403);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(second)))
+        .expect(403);
       expect429(await request(t.app).post('/passwordless/verify').send(verifyBody(second)), 'too_many_attempts');
       await agent.get('/me').expect(200);
     });
@@ -116,8 +198,14 @@ describe('rate limits', () => {
       for (let round = 0; round < 3; round += 1) {
         await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
         const code = lastCode(t.outbox);
-        await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
-        await request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code))).expect(403);
+        await request(t.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(wrongCodeFor(code)))
+          .expect(403);
+        await request(t.app)
+          .post('/passwordless/verify')
+          .send(verifyBody(wrongCodeFor(code)))
+          .expect(403);
         await request(t.app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
       }
     });
@@ -126,7 +214,13 @@ describe('rate limits', () => {
       const t = makeApp({ rateLimits: only({ failedVerifiesPerPhonePerHour: 4 }), otp: { maxAttempts: 10 } });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(t.outbox);
-      const results = await Promise.all(Array.from({ length: 20 }, () => request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code)))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          request(t.app)
+            .post('/passwordless/verify')
+            .send(verifyBody(wrongCodeFor(code))),
+        ),
+      );
       assert.equal(results.filter((r) => r.status === 403).length, 4);
       assert.equal(results.filter((r) => r.status === 429).length, 16);
     });
@@ -136,17 +230,26 @@ describe('rate limits', () => {
 describe('SMS pumping defences', () => {
   it('refuses destinations outside allowedCountries before the sender is called', async () => {
     const t = makeApp({ allowedCountries: ['US', 'CA'] });
-    const res = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+33612345678' }));
+    const res = await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+33612345678' }));
     assert.equal(res.status, 400);
     assert.equal(res.body.error, 'bad.phone_number');
     assert.equal(t.outbox.messages.length, 0);
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
   });
 
-  for (const [label, number] of [['US premium rate', '+19002530000'], ['UK premium rate', '+448712345678'], ['French premium rate', '+33899123456'], ['US toll free', '+18002530000']]) {
+  for (const [label, number] of [
+    ['US premium rate', '+19002530000'],
+    ['UK premium rate', '+448712345678'],
+    ['French premium rate', '+33899123456'],
+    ['US toll free', '+18002530000'],
+  ]) {
     it(`refuses a ${label} number by default`, async () => {
       const t = makeApp();
-      const res = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: number }));
+      const res = await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: number }));
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'bad.phone_number');
       assert.equal(t.outbox.messages.length, 0);
@@ -155,8 +258,14 @@ describe('SMS pumping defences', () => {
 
   it('lets blockedNumberTypes change what is refused', async () => {
     const t = makeApp({ blockedNumberTypes: ['PREMIUM_RATE', 'FIXED_LINE'] });
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+18002530000' })).expect(200);
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+4930123456' })).expect(400);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+18002530000' }))
+      .expect(200);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+4930123456' }))
+      .expect(400);
   });
 });
 
@@ -165,7 +274,9 @@ describe('enumeration safety', () => {
     const t = makeApp();
     const shapes = new Set<string>();
     for (const number of ['+14155550123', '+33612345678', '+31612345678', '+447400123456']) {
-      const res = await request(t.app).post('/passwordless/start').send(startBody({ phone_number: number }));
+      const res = await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: number }));
       shapes.add(`${res.status} ${Object.keys(res.body).sort().join(',')} ${res.body._id.length}`);
     }
     assert.equal(shapes.size, 1);
@@ -176,13 +287,25 @@ describe('logging', () => {
   it('sends the documented events with masked numbers', async () => {
     const events: Array<Record<string, unknown>> = [];
     const logger: Logger = { info: (e) => events.push(e), warn: (e) => events.push(e), error: (e) => events.push(e) };
-    const failing = { fail: false, async send() { if (failing.fail) throw new Error('down'); return {}; } };
+    const failing = {
+      fail: false,
+      async send() {
+        if (failing.fail) throw new Error('down');
+        return {};
+      },
+    };
     const t = makeApp({ logger, sender: failing, rateLimits: only({ resendCooldownSeconds: 30 }) });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
     await request(t.app).post('/passwordless/start').send(startBody()).expect(429);
     failing.fail = true;
-    await request(t.app).post('/passwordless/start').send(startBody({ phone_number: '+14155550124' })).expect(502);
-    assert.deepEqual(events.map((e) => e.event), ['code_sent', 'rate_limited', 'send_failed']);
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+14155550124' }))
+      .expect(502);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['code_sent', 'rate_limited', 'send_failed'],
+    );
     for (const e of events) {
       assert.match(String(e.phone), /^\+1\*{8}2[34]$/);
       assert.ok(!JSON.stringify(e).includes(PHONE));

@@ -8,10 +8,27 @@ import net from 'node:net';
 import type { Express } from 'express';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type RateLimitOptions, type SmsSender } from '../../lib';
+import {
+  memoryStore,
+  outboxSender,
+  redisLimits,
+  redisStore,
+  type PasswordlessOptions,
+  type RateLimitOptions,
+  type SmsSender,
+} from '../../lib';
 import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
 import {
-  deleteKeys, freePort, ioredis, nodeRedis, privateRedis, requireRedis, requireRedisServer, uniquePrefix, type NodeRedisClient, type PrivateRedis,
+  deleteKeys,
+  freePort,
+  ioredis,
+  nodeRedis,
+  privateRedis,
+  requireRedis,
+  requireRedisServer,
+  uniquePrefix,
+  type NodeRedisClient,
+  type PrivateRedis,
 } from '../helpers/redis';
 
 type Client = NodeRedisClient | Redis;
@@ -39,14 +56,25 @@ async function keysUnder(client: Client, prefix: string): Promise<string[]> {
 }
 
 function storeOptions(setup: Setup, client: Client, prefix: string): Partial<PasswordlessOptions> {
-  return setup === 'fused' ? { store: redisStore({ client, prefix }) } : { store: memoryStore(), limitStore: redisLimits({ client, prefix }) };
+  return setup === 'fused'
+    ? { store: redisStore({ client, prefix }) }
+    : { store: memoryStore(), limitStore: redisLimits({ client, prefix }) };
 }
 
 /** Every limit off except the ones named: each test sees the limits it is about. */
 function only(limits: RateLimitOptions): RateLimitOptions {
   return {
-    resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0, startsPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0, failedClientAuthPerIpPerHour: 0, sendsPerClientPerDay: 0, sendsPerDay: 0, sendsPerPrefixPerHour: 0, ...limits,
+    resendCooldownSeconds: 0,
+    sendsPerPhonePerHour: 0,
+    sendsPerPhonePerDay: 0,
+    startsPerIpPerHour: 0,
+    failedVerifiesPerPhonePerHour: 0,
+    failedVerifiesPerIpPerHour: 0,
+    failedClientAuthPerIpPerHour: 0,
+    sendsPerClientPerDay: 0,
+    sendsPerDay: 0,
+    sendsPerPrefixPerHour: 0,
+    ...limits,
   };
 }
 
@@ -76,9 +104,16 @@ async function queueingIoredis(port: number): Promise<Redis> {
 /** The address the app sees: X-Forwarded-For, trusted from the loopback (the test client). */
 const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
 
-const start = (app: Express, phone = PHONE, address = '10.0.0.1') => request(app).post('/passwordless/start').set('x-forwarded-for', address).send(startBody({ phone_number: phone }));
+const start = (app: Express, phone = PHONE, address = '10.0.0.1') =>
+  request(app)
+    .post('/passwordless/start')
+    .set('x-forwarded-for', address)
+    .send(startBody({ phone_number: phone }));
 const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
-  request(app).post('/passwordless/verify').set('x-forwarded-for', address).send(verifyBody(code, { phone_number: phone }));
+  request(app)
+    .post('/passwordless/verify')
+    .set('x-forwarded-for', address)
+    .send(verifyBody(code, { phone_number: phone }));
 
 async function timed(req: PromiseLike<request.Response>): Promise<{ res: request.Response; ms: number }> {
   const t0 = Date.now();
@@ -150,7 +185,7 @@ describe('limits in Redis', function () {
       });
       after(() => closeClient(client));
 
-      it('leaves no pending code and gives the number back when a send fails after the request\'s Redis deadline', async () => {
+      it("leaves no pending code and gives the number back when a send fails after the request's Redis deadline", async () => {
         const c = client as Client;
         const prefix = uniquePrefix();
         const outbox = outboxSender();
@@ -168,14 +203,23 @@ describe('limits in Redis', function () {
             return outbox.send(message);
           },
         };
-        const t = makeApp({ store: redisStore({ client: c, prefix, timeoutMs: 50 }), sender, rateLimits: only({ resendCooldownSeconds: 30 }), otp: { maxAttempts: 5 }, logger: false });
+        const t = makeApp({
+          store: redisStore({ client: c, prefix, timeoutMs: 50 }),
+          sender,
+          rateLimits: only({ resendCooldownSeconds: 30 }),
+          otp: { maxAttempts: 5 },
+          logger: false,
+        });
         try {
           const failed = await start(t.app);
           assert.equal(failed.status, 502, JSON.stringify(failed.body));
           const unsent = /\d{6}/.exec(sent[0] as string)?.[0] as string;
           // The code of the failed send is gone: it never logs in.
           await verify(t.app, unsent).expect(403);
-          assert.deepEqual((await keysUnder(c, prefix)).filter((k) => k.includes(':code:')), []);
+          assert.deepEqual(
+            (await keysUnder(c, prefix)).filter((k) => k.includes(':code:')),
+            [],
+          );
           await start(t.app).expect(200);
           await verify(t.app, lastCode(outbox)).expect(200);
         } finally {
@@ -185,7 +229,10 @@ describe('limits in Redis', function () {
 
       for (const setup of SETUPS) {
         /** An app with its limits (and with `fused` its codes) under a prefix of its own, deleted by `run`. */
-        async function run(options: Partial<PasswordlessOptions>, test: (t: TestApp, c: Client, prefix: string) => Promise<void>): Promise<void> {
+        async function run(
+          options: Partial<PasswordlessOptions>,
+          test: (t: TestApp, c: Client, prefix: string) => Promise<void>,
+        ): Promise<void> {
           const c = client as Client;
           const prefix = uniquePrefix();
           const t = makeApp({ ...storeOptions(setup, c, prefix), logger: false, ...options }, trustLoopback);
@@ -207,22 +254,32 @@ describe('limits in Redis', function () {
             await start(t.app).expect(200);
             assert.equal(t.outbox.messages.length, 2);
             const keys = await keysUnder(c, prefix);
-            assert.ok(keys.some((k) => k.endsWith(':rl:resendCooldownSeconds')), `the cooldown is kept in Redis: ${keys.join(', ')}`);
-            assert.equal(keys.some((k) => k.includes(':code:')), setup === 'fused', `codes in Redis only with the redisStore: ${keys.join(', ')}`);
+            assert.ok(
+              keys.some((k) => k.endsWith(':rl:resendCooldownSeconds')),
+              `the cooldown is kept in Redis: ${keys.join(', ')}`,
+            );
+            assert.equal(
+              keys.some((k) => k.includes(':code:')),
+              setup === 'fused',
+              `codes in Redis only with the redisStore: ${keys.join(', ')}`,
+            );
           }));
 
         it(`checks before it counts: an address over startsPerIpPerHour spends nothing of a victim number's (${setup})`, () =>
-          run({ rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }) }, async (t) => {
-            const victim = '+14155550199';
-            await start(t.app, '+14155550101', '10.0.0.1').expect(200);
-            await start(t.app, '+14155550102', '10.0.0.1').expect(200);
-            const refused = await start(t.app, victim, '10.0.0.1');
-            expect429(refused);
-            assert.match(refused.body.error_description, /network/);
-            // The victim's cooldown, hour and day (each 1) are untouched: a start from elsewhere works.
-            await start(t.app, victim, '10.0.0.2').expect(200);
-            assert.equal(t.outbox.messages.filter((m) => m.to === victim).length, 1);
-          }));
+          run(
+            { rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }) },
+            async (t) => {
+              const victim = '+14155550199';
+              await start(t.app, '+14155550101', '10.0.0.1').expect(200);
+              await start(t.app, '+14155550102', '10.0.0.1').expect(200);
+              const refused = await start(t.app, victim, '10.0.0.1');
+              expect429(refused);
+              assert.match(refused.body.error_description, /network/);
+              // The victim's cooldown, hour and day (each 1) are untouched: a start from elsewhere works.
+              await start(t.app, victim, '10.0.0.2').expect(200);
+              assert.equal(t.outbox.messages.filter((m) => m.to === victim).length, 1);
+            },
+          ));
 
         it(`gives the number's cooldown, hour and day back when the send fails, but not the address's (${setup})`, async () => {
           const outbox = outboxSender();
@@ -236,20 +293,26 @@ describe('limits in Redis', function () {
               return outbox.send(message);
             },
           };
-          await run({ sender, rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }) }, async (t) => {
-            const failed = await start(t.app, PHONE, '10.0.0.1');
-            assert.equal(failed.status, 502, JSON.stringify(failed.body));
-            assert.equal(failed.body.error, 'sms_provider_error');
-            // At once, on the same clock: nothing of the number's was kept.
-            await start(t.app, PHONE, '10.0.0.1').expect(200);
-            assert.equal(outbox.messages.length, 1);
-            await verify(t.app, lastCode(outbox), PHONE, '10.0.0.1').expect(200);
-            // The address counted both starts (limit 2): a third from it is refused, not from another.
-            const third = await start(t.app, '+14155550102', '10.0.0.1');
-            expect429(third);
-            assert.match(third.body.error_description, /network/);
-            await start(t.app, '+14155550102', '10.0.0.2').expect(200);
-          });
+          await run(
+            {
+              sender,
+              rateLimits: only({ startsPerIpPerHour: 2, resendCooldownSeconds: 30, sendsPerPhonePerHour: 1, sendsPerPhonePerDay: 1 }),
+            },
+            async (t) => {
+              const failed = await start(t.app, PHONE, '10.0.0.1');
+              assert.equal(failed.status, 502, JSON.stringify(failed.body));
+              assert.equal(failed.body.error, 'sms_provider_error');
+              // At once, on the same clock: nothing of the number's was kept.
+              await start(t.app, PHONE, '10.0.0.1').expect(200);
+              assert.equal(outbox.messages.length, 1);
+              await verify(t.app, lastCode(outbox), PHONE, '10.0.0.1').expect(200);
+              // The address counted both starts (limit 2): a third from it is refused, not from another.
+              const third = await start(t.app, '+14155550102', '10.0.0.1');
+              expect429(third);
+              assert.match(third.body.error_description, /network/);
+              await start(t.app, '+14155550102', '10.0.0.2').expect(200);
+            },
+          );
         });
 
         it(`counts no failed verify while no code is pending: 12 wrong verifies do not lock the owner out (${setup})`, () =>
@@ -355,14 +418,59 @@ describe('limits in Redis', function () {
           try {
             // A fresh server knows no script: the first call of each gets NOSCRIPT and is sent again with EVAL.
             assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody()), 200), ['evalsha', 'eval']);
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(lastCode(t.outbox))), 200), ['evalsha', 'eval']);
+            assert.deepEqual(
+              await sent(
+                () =>
+                  request(t.app)
+                    .post('/passwordless/verify')
+                    .send(verifyBody(lastCode(t.outbox))),
+                200,
+              ),
+              ['evalsha', 'eval'],
+            );
             const other = '+14155550102';
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody({ phone_number: other })), 200), ['evalsha']);
+            assert.deepEqual(
+              await sent(
+                () =>
+                  request(t.app)
+                    .post('/passwordless/start')
+                    .send(startBody({ phone_number: other })),
+                200,
+              ),
+              ['evalsha'],
+            );
             const code = lastCode(t.outbox, other);
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(wrongCodeFor(code), { phone_number: other })), 403), ['evalsha']);
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/verify').send(verifyBody(code, { phone_number: other })), 200), ['evalsha']);
+            assert.deepEqual(
+              await sent(
+                () =>
+                  request(t.app)
+                    .post('/passwordless/verify')
+                    .send(verifyBody(wrongCodeFor(code), { phone_number: other })),
+                403,
+              ),
+              ['evalsha'],
+            );
+            assert.deepEqual(
+              await sent(
+                () =>
+                  request(t.app)
+                    .post('/passwordless/verify')
+                    .send(verifyBody(code, { phone_number: other })),
+                200,
+              ),
+              ['evalsha'],
+            );
             // A refused start is one call too.
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody({ phone_number: other })), 429), ['evalsha']);
+            assert.deepEqual(
+              await sent(
+                () =>
+                  request(t.app)
+                    .post('/passwordless/start')
+                    .send(startBody({ phone_number: other })),
+                429,
+              ),
+              ['evalsha'],
+            );
           } finally {
             watch.close();
           }
@@ -396,7 +504,12 @@ describe('limits in Redis', function () {
           await sleep(100);
           const during = await Promise.all([
             timed(verify(t.app, wrongCodeFor(code))),
-            timed(verify(t.app, wrongCodeFor(code).replace(/.$/, (d) => String((Number(d) + 1) % 10)))),
+            timed(
+              verify(
+                t.app,
+                wrongCodeFor(code).replace(/.$/, (d) => String((Number(d) + 1) % 10)),
+              ),
+            ),
             timed(verify(t.app, code)),
             timed(start(t.app)),
           ]);

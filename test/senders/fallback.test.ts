@@ -1,8 +1,23 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import twilio from 'twilio';
-import { fallbackSender, gatewaySender, twilioSender, PasswordlessError, type FailoverEvent, type SmsMessage, type SmsSender } from '../../lib';
-import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type EmulatorBehaviour as Behaviour, type TwilioEmulator } from '../helpers/twilio-emulator';
+import {
+  fallbackSender,
+  gatewaySender,
+  twilioSender,
+  PasswordlessError,
+  type FailoverEvent,
+  type SmsMessage,
+  type SmsSender,
+} from '../../lib';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  SERVICE_SID,
+  startTwilioEmulator,
+  type EmulatorBehaviour as Behaviour,
+  type TwilioEmulator,
+} from '../helpers/twilio-emulator';
 import { closedPortUrl, startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
 import { PHONE, makeApp, startBody, verifyBody } from '../helpers/app';
 
@@ -16,7 +31,8 @@ function message(to: string, body = 'Your verification code is: 271828'): SmsMes
 function unreachableClient(origin: string): InstanceType<typeof twilio.RequestClient> {
   const client = new twilio.RequestClient({ autoRetry: false });
   const original = client.request.bind(client);
-  client.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, origin) })) as typeof client.request;
+  client.request = ((opts: Parameters<typeof original>[0]) =>
+    original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, origin) })) as typeof client.request;
   return client;
 }
 
@@ -53,7 +69,13 @@ describe('fallbackSender', () => {
   });
 
   const twilioOn = (emulator: TwilioEmulator, service: string, timeoutMs = 5000) =>
-    twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: service, timeoutMs, httpClient: emulator.httpClient() });
+    twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: service,
+      timeoutMs,
+      httpClient: emulator.httpClient(),
+    });
   const sentTo = (emulator: TwilioEmulator, to: string) => emulator.received.filter((m) => m.form.To === to);
 
   describe('over every failure of the Twilio emulator: the primary fails, the secondary sends', () => {
@@ -68,9 +90,15 @@ describe('fallbackSender', () => {
     ];
     for (const [label, behaviour, to] of kinds) {
       it(`fails over on ${label}`, async () => {
-        const first = behaviour === 'refused'
-          ? twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: unreachableClient(new URL(await closedPortUrl()).origin) })
-          : twilioOn(primary, SERVICE_SID, 200);
+        const first =
+          behaviour === 'refused'
+            ? twilioSender({
+                accountSid: ACCOUNT_SID,
+                authToken: AUTH_TOKEN,
+                messagingServiceSid: SERVICE_SID,
+                httpClient: unreachableClient(new URL(await closedPortUrl()).origin),
+              })
+            : twilioOn(primary, SERVICE_SID, 200);
         if (behaviour !== 'refused') primary.behave(to, behaviour);
         const events: FailoverEvent[] = [];
         const sender = fallbackSender([first, twilioOn(secondary, SECOND_SERVICE_SID)], { onFailover: (e) => events.push(e) });
@@ -94,8 +122,14 @@ describe('fallbackSender', () => {
       const to = `+1415555${String(code).slice(-4)}`;
       primary.behave(to, { twilioError: code });
       const events: FailoverEvent[] = [];
-      const { app } = makeApp({ sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)], { onFailover: (e) => events.push(e) }) });
-      const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
+      const { app } = makeApp({
+        sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)], {
+          onFailover: (e) => events.push(e),
+        }),
+      });
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'sms_provider_error');
       assert.match(res.body.error_description, new RegExp(`\\(Code: ${code}\\)$`));
@@ -108,10 +142,16 @@ describe('fallbackSender', () => {
     const to = '+14155553500';
     primary.behave(to, { status: 500 });
     const { app } = makeApp({ sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)]) });
-    await request(app).post('/passwordless/start').send(startBody({ phone_number: to })).expect(200);
+    await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: to }))
+      .expect(200);
     const code = /\d{6}/.exec(sentTo(secondary, to)[0]?.form.Body ?? '')?.[0];
     assert.ok(code);
-    await request(app).post('/passwordless/verify').send(verifyBody(code, { phone_number: to })).expect(200);
+    await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { phone_number: to }))
+      .expect(200);
   });
 
   it('combines Twilio, the custom gateway and a custom sender: each failure moves on, in order', async () => {
@@ -120,10 +160,18 @@ describe('fallbackSender', () => {
     gateway.behave(to, { status: 500 });
     const last = custom('in-house');
     const events: FailoverEvent[] = [];
-    const sender = fallbackSender([twilioOn(primary, SERVICE_SID), gatewaySender({ url: gateway.url }), last], { onFailover: (e) => events.push(e) });
+    const sender = fallbackSender([twilioOn(primary, SERVICE_SID), gatewaySender({ url: gateway.url }), last], {
+      onFailover: (e) => events.push(e),
+    });
     const result = await sender.send(message(to));
     assert.deepEqual(result, { id: 'in-house-1', provider: 'in-house', failovers: events });
-    assert.deepEqual(events.map((e) => [e.from, e.to]), [['twilio', 'sms_gateway'], ['sms_gateway', 'in-house']]);
+    assert.deepEqual(
+      events.map((e) => [e.from, e.to]),
+      [
+        ['twilio', 'sms_gateway'],
+        ['sms_gateway', 'in-house'],
+      ],
+    );
     assert.equal(gateway.received.filter((r) => r.body.recipient === to).length, 1);
     assert.deepEqual(events, [
       { from: 'twilio', to: 'sms_gateway', reason: '502 sms_provider_error' },
@@ -140,13 +188,18 @@ describe('fallbackSender', () => {
 
   it('rejects with the last error when every sender fails', async () => {
     const lastError = new PasswordlessError('sms_provider_error', 502, 'second one down');
-    await assert.rejects(fallbackSender([custom('a', new Error('first one down')), custom('b', lastError)]).send(message(PHONE)), (err) => err === lastError);
+    await assert.rejects(
+      fallbackSender([custom('a', new Error('first one down')), custom('b', lastError)]).send(message(PHONE)),
+      (err) => err === lastError,
+    );
   });
 
   it('fails over from a thrown non-PasswordlessError, naming only its type in the reason', async () => {
     const events: FailoverEvent[] = [];
     const secretful = new TypeError('fetch failed for +14155550123 with body Your code is 271828');
-    const result = await fallbackSender([custom('flaky', secretful), custom('steady')], { onFailover: (e) => events.push(e) }).send(message(PHONE));
+    const result = await fallbackSender([custom('flaky', secretful), custom('steady')], { onFailover: (e) => events.push(e) }).send(
+      message(PHONE),
+    );
     assert.equal(result.provider, 'steady');
     assert.deepEqual(events, [{ from: 'flaky', to: 'steady', reason: '502 sms_provider_error (TypeError)' }]);
   });
@@ -156,25 +209,43 @@ describe('fallbackSender', () => {
     const after = custom('after');
     await assert.rejects(fallbackSender([custom('refuses', refused), after]).send(message(PHONE)), (err) => err === refused);
     assert.equal(after.calls, 0);
-    const result = await fallbackSender([custom('down', new PasswordlessError('sms_provider_error', 503, 'down')), after]).send(message(PHONE));
+    const result = await fallbackSender([custom('down', new PasswordlessError('sms_provider_error', 503, 'down')), after]).send(
+      message(PHONE),
+    );
     assert.equal(result.provider, 'after');
   });
 
   it('names unnamed senders sender[i] and leaves out an id the sender did not give', async () => {
-    const quiet: SmsSender = { async send() { return {}; } };
+    const quiet: SmsSender = {
+      async send() {
+        return {};
+      },
+    };
     const result = await fallbackSender([custom(undefined, new Error('x')), quiet]).send(message(PHONE));
     assert.equal(result.provider, 'sender[1]');
     assert.equal('id' in result, false);
   });
 
   it('keeps failing over when onFailover throws', async () => {
-    const result = await fallbackSender([custom('a', new Error('x')), custom('b')], { onFailover: () => { throw new Error('broken hook'); } }).send(message(PHONE));
+    const result = await fallbackSender([custom('a', new Error('x')), custom('b')], {
+      onFailover: () => {
+        throw new Error('broken hook');
+      },
+    }).send(message(PHONE));
     assert.equal(result.provider, 'b');
   });
 
   it('closes every sender that can be closed', async () => {
     const closed: string[] = [];
-    const closable = (name: string): SmsSender => ({ name, async send() { return {}; }, close: () => { closed.push(name); } });
+    const closable = (name: string): SmsSender => ({
+      name,
+      async send() {
+        return {};
+      },
+      close: () => {
+        closed.push(name);
+      },
+    });
     await fallbackSender([closable('a'), custom('no-close'), closable('b')]).close?.();
     assert.deepEqual(closed, ['a', 'b']);
   });
@@ -191,7 +262,10 @@ describe('fallbackSender', () => {
     ];
     for (const [label, senders, options, text] of cases) {
       it(`throws invalid_option for ${label}`, () => {
-        assert.throws(() => fallbackSender(senders as SmsSender[], options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message));
+        assert.throws(
+          () => fallbackSender(senders as SmsSender[], options as never),
+          (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message),
+        );
       });
     }
     it('accepts ten senders', () => {

@@ -10,17 +10,31 @@ const SUBJECT = 'urn:Auth0';
 const key = (s: string) => new TextEncoder().encode(s);
 
 function message(extra: Partial<SmsMessage> = {}): SmsMessage {
-  return { to: PHONE, body: 'Your verification code is: 493817', clientId: 'app', language: 'en', request: { ip: '203.0.113.9', userAgent: 'TestBrowser/1.0' }, ...extra };
+  return {
+    to: PHONE,
+    body: 'Your verification code is: 493817',
+    clientId: 'app',
+    language: 'en',
+    request: { ip: '203.0.113.9', userAgent: 'TestBrowser/1.0' },
+    ...extra,
+  };
 }
 
 function isProviderError(status: number, text: RegExp) {
-  return (err: unknown) => err instanceof PasswordlessError && err.code === 'sms_provider_error' && err.status === status && text.test(err.message);
+  return (err: unknown) =>
+    err instanceof PasswordlessError && err.code === 'sms_provider_error' && err.status === status && text.test(err.message);
 }
 
 describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
   let gateway: SmsGateway;
   let open: SmsGateway;
-  const bearer = (extra: Partial<NonNullable<GatewaySenderOptions['authentication']>> = {}): GatewaySenderOptions['authentication'] => ({ method: 'bearer', subject: SUBJECT, audience: AUDIENCE, secret: SECRET, ...extra });
+  const bearer = (extra: Partial<NonNullable<GatewaySenderOptions['authentication']>> = {}): GatewaySenderOptions['authentication'] => ({
+    method: 'bearer',
+    subject: SUBJECT,
+    audience: AUDIENCE,
+    secret: SECRET,
+    ...extra,
+  });
 
   before(async () => {
     gateway = await startSmsGateway({ key: key(SECRET), audience: AUDIENCE, subject: SUBJECT });
@@ -53,7 +67,7 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
     assert.equal(got?.headers.authorization, undefined);
   });
 
-  it('forwards the end user\'s ip and user agent as req with forwardRequestInfo', async () => {
+  it("forwards the end user's ip and user agent as req with forwardRequestInfo", async () => {
     await gatewaySender({ url: open.url, forwardRequestInfo: true }).send(message());
     assert.deepEqual(open.received.at(-1)?.body.req, { ip: '203.0.113.9', 'user-agent': 'TestBrowser/1.0' });
   });
@@ -71,7 +85,10 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
 
   describe('with a base64-encoded secret', () => {
     // 0xfb 0xff encode as "+/" in base64 and "-_" in base64url, so both spellings are exercised.
-    const bytes = new Uint8Array([0xfb, 0xff, 0xbe, 0x10, 0x20, 0x30, 0xfb, 0xef, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17]);
+    const bytes = new Uint8Array([
+      0xfb, 0xff, 0xbe, 0x10, 0x20, 0x30, 0xfb, 0xef, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+      0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+    ]);
     const base64 = Buffer.from(bytes).toString('base64');
     const base64url = Buffer.from(bytes).toString('base64url');
     let decoded: SmsGateway;
@@ -81,7 +98,10 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
     });
     after(() => decoded.close());
 
-    for (const [label, secret] of [['base64', base64], ['base64url', base64url]] as const) {
+    for (const [label, secret] of [
+      ['base64', base64],
+      ['base64url', base64url],
+    ] as const) {
       it(`signs with the decoded key bytes of a ${label} secret`, async () => {
         const before = decoded.received.length;
         await gatewaySender({ url: decoded.url, authentication: bearer({ secret, secretBase64Encoded: true }) }).send(message());
@@ -95,7 +115,7 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
     });
   });
 
-  describe('the gateway\'s message id', () => {
+  describe("the gateway's message id", () => {
     const answers: Array<[string, string, string | undefined]> = [
       ['its id', JSON.stringify({ id: 'abc-1' }), 'abc-1'],
       ['its sid', JSON.stringify({ sid: 'SM42' }), 'SM42'],
@@ -122,7 +142,10 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
         const to = `+1415556${status}`;
         open.behave(to, { status });
         const rejected = gatewaySender({ url: open.url }).send(message({ to, body }));
-        await assert.rejects(rejected, (err) => isProviderError(502, new RegExp(`^Unexpected response while calling the SMS gateway: ${status}$`))(err) && noBody(err));
+        await assert.rejects(
+          rejected,
+          (err) => isProviderError(502, new RegExp(`^Unexpected response while calling the SMS gateway: ${status}$`))(err) && noBody(err),
+        );
       });
     }
 
@@ -136,20 +159,28 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
       const to = '+14155557001';
       open.behave(to, { delayMs: 2000 });
       const started = Date.now();
-      await assert.rejects(gatewaySender({ url: open.url, timeoutMs: 200 }).send(message({ to, body })), (err) => isProviderError(502, /did not answer within 200 ms/)(err) && noBody(err));
+      await assert.rejects(
+        gatewaySender({ url: open.url, timeoutMs: 200 }).send(message({ to, body })),
+        (err) => isProviderError(502, /did not answer within 200 ms/)(err) && noBody(err),
+      );
       const elapsed = Date.now() - started;
       assert.ok(elapsed >= 190 && elapsed < 1500, `gave up after ${elapsed} ms`);
     });
 
     it('rejects when the gateway cannot be reached (connection refused)', async () => {
       const sender = gatewaySender({ url: await closedPortUrl() });
-      await assert.rejects(sender.send(message({ body })), (err) => isProviderError(502, /could not be reached \(ECONNREFUSED\)/)(err) && noBody(err));
+      await assert.rejects(
+        sender.send(message({ body })),
+        (err) => isProviderError(502, /could not be reached \(ECONNREFUSED\)/)(err) && noBody(err),
+      );
     });
   });
 
   describe('through passwordless()', () => {
     it('sends the rendered message of a start request to the gateway, with the request info', async () => {
-      const { app } = makeApp({ sender: gatewaySender({ url: gateway.url, from: 'Acme', forwardRequestInfo: true, authentication: bearer() }) });
+      const { app } = makeApp({
+        sender: gatewaySender({ url: gateway.url, from: 'Acme', forwardRequestInfo: true, authentication: bearer() }),
+      });
       const before = gateway.received.length;
       const res = await request(app).post('/passwordless/start').set('user-agent', 'E2E/2.0').send(startBody());
       assert.equal(res.status, 200);
@@ -162,20 +193,28 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
       assert.equal((got.body.req as Record<string, string>)['user-agent'], 'E2E/2.0');
     });
 
-    it('answers the client 502 sms_provider_error with Auth0\'s text when the gateway answers 500', async () => {
+    it("answers the client 502 sms_provider_error with Auth0's text when the gateway answers 500", async () => {
       const to = '+14155558500';
       open.behave(to, { status: 500 });
       const { app } = makeApp({ sender: gatewaySender({ url: open.url }) });
-      const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
       assert.equal(res.status, 502);
-      assert.deepEqual(res.body, { error: 'sms_provider_error', error_description: 'Unexpected response while calling the SMS gateway: 500' });
+      assert.deepEqual(res.body, {
+        error: 'sms_provider_error',
+        error_description: 'Unexpected response while calling the SMS gateway: 500',
+      });
     });
 
     it('answers the client 502 with the authentication text when the gateway answers 401', async () => {
       const { app } = makeApp({ sender: gatewaySender({ url: gateway.url, authentication: bearer({ secret: 'not-the-shared-secret' }) }) });
       const res = await request(app).post('/passwordless/start').send(startBody());
       assert.equal(res.status, 502);
-      assert.deepEqual(res.body, { error: 'sms_provider_error', error_description: 'Authentication failed while calling the SMS gateway: 401' });
+      assert.deepEqual(res.body, {
+        error: 'sms_provider_error',
+        error_description: 'Authentication failed while calling the SMS gateway: 401',
+      });
     });
   });
 
@@ -192,21 +231,39 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
       ['a fractional timeout', { url, timeoutMs: 1000.5 }, /gatewaySender\.timeoutMs/],
       ['an empty from', { url, from: '' }, /gatewaySender\.from/],
       ['a non-boolean forwardRequestInfo', { url, forwardRequestInfo: 'yes' }, /gatewaySender\.forwardRequestInfo/],
-      ['an authentication method other than bearer', { url, authentication: { method: 'basic', audience: AUDIENCE, secret: SECRET } }, /authentication\.method.*'bearer'/],
+      [
+        'an authentication method other than bearer',
+        { url, authentication: { method: 'basic', audience: AUDIENCE, secret: SECRET } },
+        /authentication\.method.*'bearer'/,
+      ],
       ['an authentication without audience', { url, authentication: { method: 'bearer', secret: SECRET } }, /authentication\.audience/],
       ['an authentication without secret', { url, authentication: { method: 'bearer', audience: AUDIENCE } }, /authentication\.secret/],
-      ['an unknown authentication key', { url, authentication: { method: 'bearer', audience: AUDIENCE, secret: SECRET, secret_base64_encoded: true } }, /`gatewaySender\.authentication\.secret_base64_encoded` is not an option/],
-      ['a secret that is not base64 although said to be', { url, authentication: { method: 'bearer', audience: AUDIENCE, secret: 'not base64!', secretBase64Encoded: true } }, /authentication\.secret.*not base64/],
+      [
+        'an unknown authentication key',
+        { url, authentication: { method: 'bearer', audience: AUDIENCE, secret: SECRET, secret_base64_encoded: true } },
+        /`gatewaySender\.authentication\.secret_base64_encoded` is not an option/,
+      ],
+      [
+        'a secret that is not base64 although said to be',
+        { url, authentication: { method: 'bearer', audience: AUDIENCE, secret: 'not base64!', secretBase64Encoded: true } },
+        /authentication\.secret.*not base64/,
+      ],
     ];
     for (const [label, options, text] of cases) {
       it(`throws invalid_option for ${label}`, () => {
-        assert.throws(() => gatewaySender(options as GatewaySenderOptions), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message));
+        assert.throws(
+          () => gatewaySender(options as GatewaySenderOptions),
+          (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && text.test(err.message),
+        );
       });
     }
 
     it('never quotes the secret in its errors', () => {
       const secret = 'sup3r$ecret value';
-      assert.throws(() => gatewaySender({ url, authentication: { method: 'bearer', audience: AUDIENCE, secret, secretBase64Encoded: true } }), (err: unknown) => err instanceof PasswordlessError && !err.message.includes(secret));
+      assert.throws(
+        () => gatewaySender({ url, authentication: { method: 'bearer', audience: AUDIENCE, secret, secretBase64Encoded: true } }),
+        (err: unknown) => err instanceof PasswordlessError && !err.message.includes(secret),
+      );
     });
 
     it('accepts the bounds of timeoutMs', () => {

@@ -4,7 +4,15 @@ import session from 'express-session';
 import request from 'supertest';
 import twilio from 'twilio';
 import { passwordless, twilioSender, PasswordlessError } from '../../lib';
-import { ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+import {
+  ACCOUNT_SID,
+  API_KEY,
+  API_SECRET,
+  AUTH_TOKEN,
+  SERVICE_SID,
+  startTwilioEmulator,
+  type TwilioEmulator,
+} from '../helpers/twilio-emulator';
 import { CLIENT, PHONE, SECRET, startBody } from '../helpers/app';
 
 describe('twilioSender against the Twilio emulator', () => {
@@ -31,11 +39,14 @@ describe('twilioSender against the Twilio emulator', () => {
     return app;
   }
 
-  const viaService = () => twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
+  const viaService = () =>
+    twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
 
   it('sends through the Messages API with Basic auth, To, Body and MessagingServiceSid', async () => {
     const before = emulator.received.length;
-    const res = await request(appWith(viaService())).post('/passwordless/start').send(startBody({ phone_number: '+1 415 555 0123' }));
+    const res = await request(appWith(viaService()))
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: '+1 415 555 0123' }));
     assert.equal(res.status, 200);
     const sent = emulator.received[before];
     assert.ok(sent);
@@ -48,8 +59,20 @@ describe('twilioSender against the Twilio emulator', () => {
   });
 
   it('sends From when configured with a sender number, and authenticates with an API key', async () => {
-    const sender = twilioSender({ accountSid: ACCOUNT_SID, apiKey: API_KEY, apiSecret: API_SECRET, from: '+14155550100', httpClient: emulator.httpClient() });
-    const result = await sender.send({ to: PHONE, body: 'hello 123456', clientId: 'x', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } });
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      apiKey: API_KEY,
+      apiSecret: API_SECRET,
+      from: '+14155550100',
+      httpClient: emulator.httpClient(),
+    });
+    const result = await sender.send({
+      to: PHONE,
+      body: 'hello 123456',
+      clientId: 'x',
+      language: '',
+      request: { ip: '127.0.0.1', userAgent: 'test' },
+    });
     assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
     const sent = emulator.received.at(-1);
     assert.equal(sent?.username, API_KEY);
@@ -61,7 +84,9 @@ describe('twilioSender against the Twilio emulator', () => {
     it(`maps Twilio ${code} (destination refused) to 400 sms_provider_error with the code`, async () => {
       const to = `+1415555${String(code).slice(-4)}`;
       emulator.behave(to, { twilioError: code });
-      const res = await request(appWith(viaService())).post('/passwordless/start').send(startBody({ phone_number: to }));
+      const res = await request(appWith(viaService()))
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'sms_provider_error');
       assert.match(res.body.error_description, new RegExp(`\\(Code: ${code}\\)$`));
@@ -78,7 +103,9 @@ describe('twilioSender against the Twilio emulator', () => {
       emulator.behave(to, behaviour);
       const app = appWith(viaService());
       const before = emulator.received.length;
-      const res = await request(app).post('/passwordless/start').send(startBody({ phone_number: to }));
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
       assert.equal(res.status, 502);
       assert.equal(res.body.error, 'sms_provider_error');
       // The code that was handed to Twilio (the emulator saw the request) is not pending: it does not log in.
@@ -86,7 +113,9 @@ describe('twilioSender against the Twilio emulator', () => {
       assert.equal(attempts.length, 1);
       const sent = /^Your verification code is: (\d{6})$/.exec(attempts[0]?.form.Body ?? '')?.[1];
       assert.ok(sent, `no code in ${attempts[0]?.form.Body}`);
-      const verify = await request(app).post('/passwordless/verify').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: to, verification_code: sent });
+      const verify = await request(app)
+        .post('/passwordless/verify')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: to, verification_code: sent });
       assert.equal(verify.status, 403);
       assert.equal(verify.body.error, 'invalid_grant');
     });
@@ -95,9 +124,17 @@ describe('twilioSender against the Twilio emulator', () => {
   it('answers 502 when Twilio is slower than timeoutMs, and does not retry', async () => {
     const to = '+14155557777';
     emulator.behave(to, { delayMs: 1500 });
-    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, timeoutMs: 200, httpClient: emulator.httpClient() });
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: SERVICE_SID,
+      timeoutMs: 200,
+      httpClient: emulator.httpClient(),
+    });
     const before = emulator.received.filter((m) => m.form.To === to).length;
-    const res = await request(appWith(sender)).post('/passwordless/start').send(startBody({ phone_number: to }));
+    const res = await request(appWith(sender))
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: to }));
     assert.equal(res.status, 502);
     assert.equal(res.body.error, 'sms_provider_error');
     // Causal, not timed: the emulator had not yet accepted the message when the answer came.
@@ -111,14 +148,31 @@ describe('twilioSender against the Twilio emulator', () => {
     const deadClient = new twilio.RequestClient({ autoRetry: false });
     const original = deadClient.request.bind(deadClient);
     // Port 9 (discard) has no listener here: the connection is refused.
-    deadClient.request = ((opts: Parameters<typeof original>[0]) => original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, 'http://127.0.0.1:9') })) as typeof deadClient.request;
-    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: deadClient });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }), (err: unknown) => err instanceof PasswordlessError && err.status === 502);
+    deadClient.request = ((opts: Parameters<typeof original>[0]) =>
+      original({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, 'http://127.0.0.1:9') })) as typeof deadClient.request;
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: SERVICE_SID,
+      httpClient: deadClient,
+    });
+    await assert.rejects(
+      sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }),
+      (err: unknown) => err instanceof PasswordlessError && err.status === 502,
+    );
   });
 
   it('refuses wrong credentials with 502 (Twilio 20003)', async () => {
-    const sender = twilioSender({ accountSid: ACCOUNT_SID, authToken: 'wrong', messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
-    await assert.rejects(sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }), (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message));
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: 'wrong',
+      messagingServiceSid: SERVICE_SID,
+      httpClient: emulator.httpClient(),
+    });
+    await assert.rejects(
+      sender.send({ to: PHONE, body: 'x', clientId: 'c', language: '', request: { ip: '127.0.0.1', userAgent: 'test' } }),
+      (err: unknown) => err instanceof PasswordlessError && err.status === 502 && /20003/.test(err.message),
+    );
   });
 
   describe('validation at construction', () => {
@@ -126,7 +180,11 @@ describe('twilioSender against the Twilio emulator', () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ['a malformed account SID', { ...base, accountSid: 'AC123' }, /accountSid.*"AC" followed by 32 hex/],
       ['a malformed messaging service SID', { ...base, messagingServiceSid: 'MG12' }, /messagingServiceSid.*"MG"/],
-      ['a malformed API key', { accountSid: ACCOUNT_SID, apiKey: 'SKxyz', apiSecret: 's', messagingServiceSid: SERVICE_SID }, /apiKey.*"SK"/],
+      [
+        'a malformed API key',
+        { accountSid: ACCOUNT_SID, apiKey: 'SKxyz', apiSecret: 's', messagingServiceSid: SERVICE_SID },
+        /apiKey.*"SK"/,
+      ],
       ['no auth token', { accountSid: ACCOUNT_SID, messagingServiceSid: SERVICE_SID }, /authToken.*required/],
       ['both from and messagingServiceSid', { ...base, from: '+14155550100' }, /exactly one/],
       ['neither from nor messagingServiceSid', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }, /exactly one/],
@@ -137,7 +195,10 @@ describe('twilioSender against the Twilio emulator', () => {
     ];
     for (const [label, options, message] of cases) {
       it(`throws for ${label}`, () => {
-        assert.throws(() => twilioSender(options as never), (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message));
+        assert.throws(
+          () => twilioSender(options as never),
+          (err: unknown) => err instanceof PasswordlessError && err.code === 'invalid_option' && message.test(err.message),
+        );
       });
     }
     it('accepts an alphanumeric sender ID and a ready client, and sends with them', async () => {

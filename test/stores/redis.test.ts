@@ -18,8 +18,17 @@ describe('redisStore on a real Redis', function () {
     const client = await nodeRedis();
     const prefix = uniquePrefix();
     const outbox = outboxSender();
-    const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, prefix }), rateLimits: false, otp: { ttlSeconds: 120 } });
-    const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+    const pl = passwordless({
+      secret: SECRET,
+      sender: outbox,
+      clients: [CLIENT],
+      store: redisStore({ client, prefix }),
+      rateLimits: false,
+      otp: { ttlSeconds: 120 },
+    });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
     try {
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(outbox);
@@ -40,7 +49,10 @@ describe('redisStore on a real Redis', function () {
       assert.ok(!JSON.stringify(value).includes(code));
       // A wrong guess neither removes nor extends the key's expiry.
       await new Promise((r) => setTimeout(r, 50));
-      await request(app).post('/passwordless/verify').send(verifyBody(code === '000000' ? '111111' : '000000')).expect(403);
+      await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody(code === '000000' ? '111111' : '000000'))
+        .expect(403);
       const after = await client.pTTL(key);
       assert.ok(after > 0 && after < ttl, `ttl after a wrong guess ${after} < ${ttl}`);
       assert.equal((await client.hGetAll(key)).a, '1');
@@ -53,7 +65,10 @@ describe('redisStore on a real Redis', function () {
   });
 
   it('refuses a client that is neither node-redis nor ioredis', () => {
-    assert.throws(() => redisStore({ client: {} }), (err: unknown) => err instanceof PasswordlessError && /redisStore\.client/.test(err.message));
+    assert.throws(
+      () => redisStore({ client: {} }),
+      (err: unknown) => err instanceof PasswordlessError && /redisStore\.client/.test(err.message),
+    );
   });
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
@@ -64,13 +79,17 @@ describe('redisStore on a real Redis', function () {
       const client = kind === 'node-redis' ? await nodeRedis(server.port) : await ioredis(server.port);
       const outbox = outboxSender();
       const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, timeoutMs: 300 }) });
-      const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      const app = express()
+        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+        .use(pl.router);
       try {
         await request(app).post('/passwordless/start').send(startBody()).expect(200);
         const code = lastCode(outbox);
         await server.stop();
         for (const res of [
-          await request(app).post('/passwordless/start').send(startBody({ phone_number: '+14155550999' })),
+          await request(app)
+            .post('/passwordless/start')
+            .send(startBody({ phone_number: '+14155550999' })),
           await request(app).post('/passwordless/verify').send(verifyBody(code)),
         ]) {
           assert.equal(res.status, 503);
@@ -85,7 +104,10 @@ describe('redisStore on a real Redis', function () {
           status = (await request(app).post('/passwordless/start').send(startBody())).status;
         }
         assert.equal(status, 200, 'start works again');
-        await request(app).post('/passwordless/verify').send(verifyBody(lastCode(outbox, PHONE))).expect(200);
+        await request(app)
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(outbox, PHONE)))
+          .expect(200);
       } finally {
         if ('disconnect' in client && typeof client.disconnect === 'function') client.disconnect();
         else await (client as { quit(): Promise<unknown> }).quit().catch(() => {});
@@ -101,10 +123,19 @@ describe('redisStore on a real Redis', function () {
       const instance = () => {
         const outbox = outboxSender();
         const pl = passwordless({
-          secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, prefix }),
-          rateLimits: { resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 2 }, otp: { maxAttempts: 5 },
+          secret: SECRET,
+          sender: outbox,
+          clients: [CLIENT],
+          store: redisStore({ client, prefix }),
+          rateLimits: { resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 2 },
+          otp: { maxAttempts: 5 },
         });
-        return { outbox, app: express().use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router) };
+        return {
+          outbox,
+          app: express()
+            .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+            .use(pl.router),
+        };
       };
       const [a, b] = [instance(), instance()];
       try {
@@ -132,7 +163,10 @@ describe('redisStore on a real Redis', function () {
 
     function instance(name: string, prefix: string): Promise<string> {
       const script = path.join(__dirname, '..', 'fixtures', 'instance.js');
-      const child = spawn(process.execPath, [script], { env: { ...process.env, INSTANCE: name, PWL_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [script], {
+        env: { ...process.env, INSTANCE: name, PWL_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       children.push(child);
       return new Promise((resolve, reject) => {
         child.stdout?.on('data', (d: Buffer) => {
@@ -149,7 +183,10 @@ describe('redisStore on a real Redis', function () {
       const [a, b] = await Promise.all([instance('A', prefix), instance('B', prefix)]);
       await request(a).post('/passwordless/start').send({ client_id: 'app', connection: 'sms', phone_number: PHONE }).expect(200);
       const { code } = (await request(a).get('/test/last-code')).body as { code: string };
-      const login = await request(b).post('/passwordless/verify').send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code }).expect(200);
+      const login = await request(b)
+        .post('/passwordless/verify')
+        .send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code })
+        .expect(200);
       const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
       const onA = await request(a).get('/me').set('cookie', cookie).expect(200);
       const onB = await request(b).get('/me').set('cookie', cookie).expect(200);
@@ -157,7 +194,10 @@ describe('redisStore on a real Redis', function () {
       assert.equal(onB.body.instance, 'B');
       assert.deepEqual(onA.body.user, login.body.user);
       // The code was consumed in the shared store: it does not work on A either.
-      await request(a).post('/passwordless/verify').send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code }).expect(403);
+      await request(a)
+        .post('/passwordless/verify')
+        .send({ client_id: 'app', connection: 'sms', phone_number: PHONE, verification_code: code })
+        .expect(403);
       // The cooldown is shared: a resend on B right after a send on A is refused.
       await request(b).post('/passwordless/start').send({ client_id: 'app', connection: 'sms', phone_number: PHONE }).expect(429);
       await request(b).post('/passwordless/logout').set('cookie', cookie).expect(204);

@@ -26,7 +26,9 @@ describe('sessionStore through the routes', () => {
 
   it('counts 20 concurrent wrong guesses on one cookie atomically: the code is then void', async () => {
     const { browser, code } = await startedInBrowser();
-    const results = await Promise.all(Array.from({ length: 20 }, () => browser.post('/passwordless/verify').send(verifyBody(wrongCodeFor(code)))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => browser.post('/passwordless/verify').send(verifyBody(wrongCodeFor(code)))),
+    );
     assert.equal(results.filter((r) => r.status === 403).length, 3);
     assert.equal(results.filter((r) => r.status === 429).length, 17);
     const res = await browser.post('/passwordless/verify').send(verifyBody(code));
