@@ -143,12 +143,16 @@ async function monitor(port: number): Promise<{ mark(admin: NodeRedisClient): Pr
       else if (command !== 'echo') seen.push(command);
     }
   });
+  // Resolved on MONITOR's +OK: a marker sent before the monitor is active would never be seen.
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.write('MONITOR\r\n');
+    socket.once('connect', () => socket.write('MONITOR\r\n'));
+    const ready = (d: Buffer) => {
+      if (!d.toString().startsWith('+OK')) return;
+      socket.off('data', ready);
       resolve();
-    });
+    };
+    socket.on('data', ready);
   });
   let marks = 0;
   return {
