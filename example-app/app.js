@@ -8,7 +8,8 @@ const { passwordless, outboxSender, twilioSender, memoryStore, redisStore } = re
 // The package's own dependency, used by the page to show numbers the way people write them.
 const { parsePhoneNumberFromString } = require('libphonenumber-js');
 const messages = require('./messages');
-const { loginPage, profilePage, outboxPage } = require('./pages');
+const { loginPage, codePage, profilePage, outboxPage } = require('./pages');
+const { formRoutes } = require('./forms');
 
 const CLIENT = { clientId: 'example-web', name: 'Example App' };
 const CONNECTION = 'sms';
@@ -103,6 +104,14 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
     const user = pl.getUser(req);
     if (!user) return res.redirect('/');
     res.type('html').send(profilePage(user));
+  });
+  // The same login with JavaScript off: plain form posts, answered with pages.
+  formRoutes(app, {
+    pl,
+    client: CLIENT,
+    connection: CONNECTION,
+    pages: { loginPage, codePage },
+    page: { devOutbox: Boolean(dev), code: code.page },
   });
   app.get('/api/phone-format', phoneFormat);
   // The same data as JSON, behind the package's own guard.

@@ -7,6 +7,6 @@ module.exports = {
     en: '{{ application.name }}: your verification code is {{ code }}. It expires in 3 minutes.',
     fr: '{{ application.name }} : votre code de vérification est {{ code }}. Il expire dans 3 minutes.',
     nl: '{{ application.name }}: uw verificatiecode is {{ code }}. De code verloopt over 3 minuten.',
-    es: '{{ application.name }}: tu código de verificación es {{ code }}. Caduca en 3 minutos.',
+    es: '{{ application.name }}: tu código es {{ code }}. Caduca en 3 minutos.',
   },
 };

@@ -43,13 +43,13 @@ const LANGUAGES = [
  * `code` is what the page tells the person about the code: its length, its lifetime and the
  * resend cooldown, in seconds, taken from the options the app gives the package.
  */
-function loginPage({ clientId, connection, devOutbox, code }) {
+function loginPage({ clientId, connection, devOutbox, code, error = '', phone = '' }) {
   return layout(
     'Log in',
     `
 <h1>Log in with your phone</h1>
 <p class="lead">We send a one-time code by SMS. No password needed.</p>
-<form id="phone-form" novalidate data-client-id="${escapeHtml(clientId)}" data-connection="${escapeHtml(connection)}"
+<form id="phone-form" method="post" action="/login" novalidate data-client-id="${escapeHtml(clientId)}" data-connection="${escapeHtml(connection)}"
   data-code-length="${escapeHtml(code.length)}" data-code-ttl="${escapeHtml(code.ttlSeconds)}" data-resend-cooldown="${escapeHtml(code.resendCooldownSeconds)}">
   <div class="field">
     <label for="country">Country</label>
@@ -60,9 +60,9 @@ function loginPage({ clientId, connection, devOutbox, code }) {
   <div class="field">
     <label for="phone">Phone number</label>
     <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" required
-      aria-describedby="phone-hint phone-error" placeholder="415 555 0123">
+      aria-describedby="phone-hint phone-error" placeholder="415 555 0123" value="${escapeHtml(phone)}">
     <p id="phone-hint" class="hint">Your number without the country code, or the full number starting with + (like +14155550123).</p>
-    <p id="phone-error" class="error" role="alert" aria-live="assertive"></p>
+    <p id="phone-error" class="error" role="alert" aria-live="assertive">${escapeHtml(error)}</p>
   </div>
   <div class="field">
     <label for="language">SMS language</label>
@@ -88,7 +88,35 @@ function loginPage({ clientId, connection, devOutbox, code }) {
   <button id="change" type="button" class="link">Use another number</button>
 </form>
 ${devOutbox ? '<p class="dev">Development mode: messages are not sent. Read them in the <a href="/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>' : ''}
+<script src="/duration.js"></script>
 <script src="/app.js"></script>`,
+  );
+}
+
+/**
+ * The code step without JavaScript: the server rendered it after the start, with the number
+ * in a hidden field and any error of the last try.
+ */
+function codePage({ phoneNumber, national, language, code, error = '', devOutbox }) {
+  const minutes = Math.round(code.ttlSeconds / 60);
+  return layout(
+    'Enter your code',
+    `
+<h1>Enter your code</h1>
+<form id="code-form-static" method="post" action="/login/code" novalidate>
+  <p id="sent-to" class="status" role="status">Enter the ${escapeHtml(code.length)}-digit code we sent to ${escapeHtml(national)}. It expires in ${escapeHtml(minutes)} minute${minutes === 1 ? '' : 's'}.</p>
+  <input type="hidden" name="phone_number" value="${escapeHtml(phoneNumber)}">
+  <input type="hidden" name="language" value="${escapeHtml(language)}">
+  <div class="field">
+    <label for="code">Verification code</label>
+    <input id="code" name="code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="${escapeHtml(code.length)}" required
+      aria-describedby="code-error">
+    <p id="code-error" class="error" role="alert" aria-live="assertive">${escapeHtml(error)}</p>
+  </div>
+  <button id="verify" type="submit">Log in</button>
+</form>
+<p><a id="start-over" href="/">Use another number or get a new code</a></p>
+${devOutbox ? '<p class="dev">Development mode: read the code in the <a href="/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>' : ''}`,
   );
 }
 
@@ -101,9 +129,10 @@ function profilePage(user) {
   <dt>Phone number</dt><dd id="profile-phone">${escapeHtml(user.phone_number)}</dd>
   <dt>User id</dt><dd id="profile-user-id"><code>${escapeHtml(user.user_id)}</code></dd>
 </dl>
-<form id="logout-form" method="post" action="/passwordless/logout">
+<form id="logout-form" method="post" action="/logout">
   <button id="logout" type="submit">Log out</button>
 </form>
+<script src="/duration.js"></script>
 <script src="/app.js"></script>`,
   );
 }
@@ -127,4 +156,4 @@ function outboxPage(messages) {
   );
 }
 
-module.exports = { loginPage, profilePage, outboxPage };
+module.exports = { loginPage, codePage, profilePage, outboxPage };

@@ -23,20 +23,7 @@
   // phone: E.164 as the server answered; display: as people write it in that country.
   var state = { phone: null, display: null, sentAt: 0, cooldownUntil: 0, timer: null };
 
-  function plural(n, word) {
-    return n + ' ' + word + (n === 1 ? '' : 's');
-  }
-
-  /** 30 → "30 seconds", 180 → "3 minutes", 3590 → "1 hour", 5000 → "1 hour and 24 minutes". */
-  function formatDuration(seconds) {
-    if (seconds < 60) return plural(seconds, 'second');
-    // Rounded up: being told to wait a little too long is better than being refused again.
-    var minutes = Math.ceil(seconds / 60);
-    if (minutes < 60) return plural(minutes, 'minute');
-    var hours = Math.floor(minutes / 60);
-    var rest = minutes % 60;
-    return plural(hours, 'hour') + (rest ? ' and ' + plural(rest, 'minute') : '');
-  }
+  var formatDuration = window.Duration.formatDuration;
 
   function fullNumber() {
     var raw = phoneInput.value.trim();
@@ -98,10 +85,7 @@
 
   /** Puts the wait as a duration ("in 1 hour") where the server counts seconds ("in 3590 seconds"). */
   function withWait(text, res) {
-    var seconds = Number(res.headers.get('retry-after'));
-    if (!(seconds > 0)) return text;
-    var wait = 'Try again in ' + formatDuration(seconds) + '.';
-    return /Try again in \d+ seconds?\./.test(text) ? text.replace(/Try again in \d+ seconds?\./, wait) : text + ' ' + wait;
+    return window.Duration.withDuration(text, Number(res.headers.get('retry-after')));
   }
 
   function startMessage(r) {

@@ -68,6 +68,9 @@ export function throttledLog(intervalMs: number, maxKeys = 1000): (key: string, 
   };
 }
 
+/** Warnings that mean the operator should act, printed by the default logger. */
+const OPERATOR_WARNINGS = new Set<string>(['config_warning', 'sms_pumping_suspected', 'send_failover', 'delivery_report_refused']);
+
 /**
  * The logger used when none is given: quiet for routine events, but warnings and errors
  * (a template over one segment, `trust proxy: true`, a provider failing) are written to
@@ -76,6 +79,8 @@ export function throttledLog(intervalMs: number, maxKeys = 1000): (key: string, 
 export function defaultLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
   const seen = new Set<string>();
   const once = (level: string) => (event: Record<string, unknown>) => {
+    // A wrong code or a refused resend is a user's everyday mistake, not the operator's concern.
+    if (level === 'warning' && !OPERATOR_WARNINGS.has(String(event.event))) return;
     const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}`;
     if (seen.has(key) || seen.size > 500) return;
     seen.add(key);

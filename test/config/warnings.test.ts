@@ -103,13 +103,17 @@ describe('construction: templates, secrets and warnings', () => {
     assert.doesNotMatch(text, /code_sent/);
   });
 
-  it('prints each distinct warning once, however often it happens', () => {
+  it("prints each distinct operator warning and error once, and none of users' everyday mistakes", () => {
     const lines: string[] = [];
     const logger = defaultLogger((line) => lines.push(line));
-    for (let i = 0; i < 3; i += 1) logger.warn({ event: 'rate_limited', limit: 'x' });
+    for (let i = 0; i < 3; i += 1) logger.warn({ event: 'config_warning', message: 'x' });
+    logger.warn({ event: 'rate_limited', limit: 'resendCooldownSeconds' });
+    logger.warn({ event: 'login_failed', reason: 'invalid_code' });
     logger.error({ event: 'send_failed', reason: '502 sms_provider_error' });
     logger.info({ event: 'code_sent' });
     assert.equal(lines.length, 2);
+    assert.match(lines[0] as string, /warning: config_warning/);
+    assert.match(lines[1] as string, /error: send_failed/);
   });
 
   it('stays silent with logger: false', async () => {

@@ -267,4 +267,49 @@ describe('example app in Chromium', function () {
     await shot(page, 'mobile-invalid-number');
     await page.context().close();
   });
+
+  describe('with JavaScript off', () => {
+    async function noScriptPage(): Promise<Page> {
+      const context = await (browser as Browser).newContext({ viewport: { width: 800, height: 900 }, javaScriptEnabled: false });
+      return context.newPage();
+    }
+
+    it('logs in with plain form posts: number, code page, wrong code, right code, profile, log out', async () => {
+      const page = await noScriptPage();
+      await requestCode(page, '415 555 0177', { country: 'United States (+1)', language: 'fr' });
+      await page.waitForURL(`${base}/login`);
+      assert.equal(
+        await page.getByRole('status').textContent(),
+        'Enter the 6-digit code we sent to (415) 555-0177. It expires in 3 minutes.',
+      );
+      const { code, body } = await codeFromOutbox(page, '+14155550177');
+      assert.match(body, /votre code de vérification/, 'the chosen language reached the server without the page script');
+      const wrong = String((Number(code[0]) + 1) % 10) + code.slice(1);
+      await page.getByLabel('Verification code').fill(wrong);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.locator('#code-error').filter({ hasText: 'That code is not right' }).waitFor();
+      await page.getByLabel('Verification code').fill(code);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${base}/profile`);
+      assert.equal(await page.locator('#profile-phone').textContent(), '+14155550177');
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.waitForURL(`${base}/`);
+      await page.getByLabel('Phone number').waitFor();
+      await page.context().close();
+    });
+
+    it("shows the server's explanation, with the wait as a duration, on the login page", async () => {
+      const page = await noScriptPage();
+      await requestCode(page, '415 555 0178', { country: 'United States (+1)' });
+      await page.waitForURL(`${base}/login`);
+      await requestCode(page, '415 555 0178', { country: 'United States (+1)' });
+      const error = page.locator('#phone-error');
+      await error.filter({ hasText: 'A code was just sent to this number' }).waitFor();
+      assert.match((await error.textContent()) ?? '', /Try again in \d+ seconds?\./);
+      assert.equal(await page.getByLabel('Phone number').inputValue(), '+1 415 555 0178', 'the number is kept for a correction');
+      await requestCode(page, '12');
+      await error.filter({ hasText: 'not a valid phone number' }).waitFor();
+      await page.context().close();
+    });
+  });
 });
