@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import request from 'supertest';
-import { requireRedis, uniquePrefix } from '../helpers/redis';
+import { deleteKeys, nodeRedis, requireRedis, uniquePrefix } from '../helpers/redis';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readConfig } = require(path.resolve(__dirname, '../../../example-app/config.js'));
@@ -31,7 +31,8 @@ describe('example app configuration', () => {
   it('uses Redis for codes, limits and sessions with REDIS_URL', async function () {
     await requireRedis(this);
     // A prefix of its own, so the limits this run counts in Redis never meet another run's.
-    const config = readConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: uniquePrefix() }, () => {});
+    const prefix = uniquePrefix();
+    const config = readConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: prefix }, () => {});
     const { app, outbox, close } = await createApp(config, { print: () => {} });
     try {
       const agent = request.agent(app);
@@ -46,6 +47,9 @@ describe('example app configuration', () => {
       assert.equal(me.body.user.phone_number, '+14155550177');
     } finally {
       await close();
+      const client = await nodeRedis();
+      await deleteKeys(client, prefix);
+      await client.quit();
     }
   });
 

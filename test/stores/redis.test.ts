@@ -159,7 +159,14 @@ describe('redisStore on a real Redis', function () {
 
   describe('two instances on one Redis', () => {
     const children: ChildProcess[] = [];
-    after(() => children.forEach((c) => c.kill('SIGTERM')));
+    const prefixes: string[] = [];
+    after(async () => {
+      children.forEach((c) => c.kill('SIGTERM'));
+      // Nothing of this run stays in the developer's Redis.
+      const client = await nodeRedis();
+      for (const prefix of prefixes) await deleteKeys(client, prefix);
+      await client.quit();
+    });
 
     function instance(name: string, prefix: string): Promise<string> {
       const script = path.join(__dirname, '..', 'fixtures', 'instance.js');
@@ -180,6 +187,7 @@ describe('redisStore on a real Redis', function () {
     it('starts on A, verifies on B, is logged in on both, and logs out on both from B', async function () {
       this.timeout(20_000);
       const prefix = uniquePrefix();
+      prefixes.push(prefix);
       const [a, b] = await Promise.all([instance('A', prefix), instance('B', prefix)]);
       await request(a).post('/passwordless/start').send({ client_id: 'app', connection: 'sms', phone_number: PHONE }).expect(200);
       const { code } = (await request(a).get('/test/last-code')).body as { code: string };
