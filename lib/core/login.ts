@@ -232,7 +232,7 @@ export function createLogin(config: Config): Login {
     const deadline = ctx.deadline as number;
     const result = await guarded(() =>
       fused
-        ? fused.takeAndSave(plan.buckets, plan.fraud, ctx.now, deadline, { key, record, ttlMs: ctx.ttlMs })
+        ? fused.takeAndSave({ buckets: plan.buckets, fraud: plan.fraud, now: ctx.now, deadline, save: { key, record, ttlMs: ctx.ttlMs } })
         : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
     );
     if (result.paused && plan.fraud) {

@@ -112,26 +112,27 @@ function plainLiquid(source: string): RenderFn | undefined {
   return concatenation(parts);
 }
 
+/** Runs a construction step; a failure becomes a configuration error naming the template and the fix. */
+function orOptionError<T>(option: string, step: () => T, explain: (message: string) => string): T {
+  try {
+    return step();
+  } catch (err) {
+    throw optionError(option, explain((err as Error).message));
+  }
+}
+
 function compileLiquid(engine: Liquid, source: string, option: string): RenderFn {
-  let parsed: Template[];
-  try {
-    parsed = engine.parse(source);
-  } catch (err) {
-    throw optionError(
-      option,
-      `is not a valid Liquid template: ${(err as Error).message}. Fix the template syntax (see https://liquidjs.com/tutorials/intro-to-liquid.html).`,
-    );
-  }
-  let names: string[];
-  try {
-    names = engine.globalFullVariablesSync(parsed);
-  } catch (err) {
-    // Static analysis follows {% include %} and {% render %}, which have no files to read.
-    throw optionError(
-      option,
-      `fails to render: ${(err as Error).message}. Templates cannot include files; write the whole message in the template.`,
-    );
-  }
+  const parsed: Template[] = orOptionError(
+    option,
+    () => engine.parse(source),
+    (m) => `is not a valid Liquid template: ${m}. Fix the template syntax (see https://liquidjs.com/tutorials/intro-to-liquid.html).`,
+  );
+  // Static analysis follows {% include %} and {% render %}, which have no files to read.
+  const names = orOptionError(
+    option,
+    () => engine.globalFullVariablesSync(parsed),
+    (m) => `fails to render: ${m}. Templates cannot include files; write the whole message in the template.`,
+  );
   for (const name of names) {
     if (!KNOWN_ROOTS.has(name)) unknownVariable(option, `{{ ${name} }}`, 'liquid');
   }

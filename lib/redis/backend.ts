@@ -29,6 +29,15 @@ export interface RedisBackendOptions {
   option: string;
 }
 
+/** One start's work for TAKE: its buckets, its fraud-guard prefix and, when given, the code to save. */
+export interface TakeRequest {
+  buckets: readonly Bucket[];
+  fraud: FraudCheck | undefined;
+  now: number;
+  deadline: number;
+  save?: { key: string; record: CodeRecord; ttlMs: number } | undefined;
+}
+
 /** A late or failed Redis call: the request is answered 503 and nothing was (or will be) done. */
 class Late extends Error {}
 
@@ -117,13 +126,7 @@ export class RedisBackend implements LimitBackend {
     return { keys, args };
   }
 
-  private async takeOne(
-    buckets: readonly Bucket[],
-    fraud: FraudCheck | undefined,
-    now: number,
-    deadline: number,
-    save?: { key: string; record: CodeRecord; ttlMs: number },
-  ): Promise<TakeResult> {
+  private async takeOne({ buckets, fraud, now, deadline, save }: TakeRequest): Promise<TakeResult> {
     const { keys, args } = this.takeArgs(buckets, fraud, now, save);
     const reply = await this.call(TAKE, keys, args, deadline);
     const status = Number(reply[0]);
@@ -141,26 +144,21 @@ export class RedisBackend implements LimitBackend {
    * cluster: the other groups first, each atomic and in parallel; the number's group (with the
    * code) only when they all agreed; what was counted is given back if a later group refuses.
    */
-  async takeAndSave(
-    buckets: readonly Bucket[],
-    fraud: FraudCheck | undefined,
-    now: number,
-    deadline: number,
-    save?: { key: string; record: CodeRecord; ttlMs: number },
-  ): Promise<TakeResult> {
-    if (!this.runner.cluster) return this.takeOne(buckets, fraud, now, deadline, save);
+  async takeAndSave(request: TakeRequest): Promise<TakeResult> {
+    const { buckets, fraud, now, deadline, save } = request;
+    if (!this.runner.cluster) return this.takeOne(request);
     const groups = this.byGroup(buckets);
     const numberBuckets = groups.get('number') ?? [];
     groups.delete('number');
     const firsts = [...groups.values()];
-    const results = await Promise.all(firsts.map((g) => this.takeOne(g, undefined, now, deadline)));
+    const results = await Promise.all(firsts.map((g) => this.takeOne({ buckets: g, fraud: undefined, now, deadline })));
     // The prefix is judged only for a start its address and global limits let through (the
     // single script checks every bucket first): a refused start must not pause the prefix
     // unseen (its `paused` would be lost), and what was not taken is not given back.
     const judged = fraud && !results.some((r) => r.refused) ? fraud : undefined;
-    const fraudResult = judged ? await this.takeOne([], judged, now, deadline) : {};
+    const fraudResult = judged ? await this.takeOne({ buckets: [], fraud: judged, now, deadline }) : {};
     const refusedAt = [...results, fraudResult].find((r) => r.refused);
-    const numberResult = refusedAt ? undefined : await this.takeOne(numberBuckets, undefined, now, deadline, save);
+    const numberResult = refusedAt ? undefined : await this.takeOne({ buckets: numberBuckets, fraud: undefined, now, deadline, save });
     const refused = refusedAt ?? (numberResult?.refused ? numberResult : undefined);
     if (refused) {
       const taken = firsts.filter((_, i) => !results[i]?.refused);
@@ -174,7 +172,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   take(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<TakeResult> {
-    return this.takeAndSave(buckets, fraud, now, deadline);
+    return this.takeAndSave({ buckets, fraud, now, deadline });
   }
 
   async give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
@@ -318,7 +316,13 @@ export class RedisBackend implements LimitBackend {
   }
 
   async saveCode(key: string, record: CodeRecord, ctx: StoreContext): Promise<void> {
-    await this.takeOne([], undefined, ctx.now, this.deadlineOf(ctx), { key, record, ttlMs: ctx.ttlMs });
+    await this.takeOne({
+      buckets: [],
+      fraud: undefined,
+      now: ctx.now,
+      deadline: this.deadlineOf(ctx),
+      save: { key, record, ttlMs: ctx.ttlMs },
+    });
   }
 
   /**

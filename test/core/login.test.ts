@@ -5,16 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { memoryStore, outboxSender, PasswordlessError, type Logger, type SmsSender } from '../../lib';
+import { memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
 import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
 import { CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-
-function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
-  const events: Array<Record<string, unknown>> = [];
-  const push = (e: Record<string, unknown>) => void events.push(e);
-  return { logger: { info: push, warn: push, error: push }, events };
-}
+import { recorder } from '../helpers/log';
 
 const TEST_NUMBER = '+15005550006';
 

@@ -10,20 +10,15 @@ import session from 'express-session';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import twilio from 'twilio';
-import { fallbackSender, outboxSender, passwordless, twilioSender, type DeliveryReport, type Logger } from '../../lib';
+import { fallbackSender, outboxSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
 import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { createKeyring } from '../../lib/core/crypto';
 import { resolveTokens } from '../../lib/tokens/config';
 import { signAccessToken, verifyAccessToken } from '../../lib/tokens/sign';
 import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { recorder } from '../helpers/log';
 
 const STATUS_URL = 'https://login.example.com/hooks/twilio-status';
-
-function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
-  const events: Array<Record<string, unknown>> = [];
-  const push = (e: Record<string, unknown>) => void events.push(e);
-  return { logger: { info: push, warn: push, error: push }, events };
-}
 
 describe('wired through passwordless()', () => {
   describe('Twilio delivery reports', () => {

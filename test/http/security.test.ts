@@ -8,16 +8,11 @@ import { gzipSync } from 'node:zlib';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { passwordless, outboxSender, sessionStore, type Logger } from '../../lib';
+import { passwordless, outboxSender, sessionStore } from '../../lib';
 import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
+import { recorder } from '../helpers/log';
 
 const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
-
-function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
-  const events: Array<Record<string, unknown>> = [];
-  const push = (e: Record<string, unknown>) => void events.push(e);
-  return { logger: { info: push, warn: push, error: push }, events };
-}
 
 describe('HTTP layer: what it refuses', () => {
   describe('bodies', () => {

@@ -9,11 +9,12 @@ import type { Express } from 'express';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import request from 'supertest';
-import { redisStore, type PasswordlessOptions, type RateLimitOptions } from '../../lib';
+import { redisStore, type PasswordlessOptions } from '../../lib';
 import { TAKE, VERIFY } from '../../lib/redis/scripts';
 import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
+import { only } from '../helpers/limits';
 
 const KINDS = ['node-redis', 'ioredis'] as const;
 type Kind = (typeof KINDS)[number];
@@ -41,22 +42,6 @@ function closeClient(client: ClusterClient | undefined): void {
   if (!client) return;
   if (client instanceof Cluster) client.disconnect();
   else client.destroy();
-}
-
-function only(limits: RateLimitOptions): RateLimitOptions {
-  return {
-    resendCooldownSeconds: 0,
-    sendsPerPhonePerHour: 0,
-    sendsPerPhonePerDay: 0,
-    startsPerIpPerHour: 0,
-    failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0,
-    failedClientAuthPerIpPerHour: 0,
-    sendsPerClientPerDay: 0,
-    sendsPerDay: 0,
-    sendsPerPrefixPerHour: 0,
-    ...limits,
-  };
 }
 
 function expect429(res: request.Response, error = 'too_many_requests'): number {

@@ -5,16 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Logger } from '../../lib';
 import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
+import { recorder } from '../helpers/log';
 
 const GUARD = { prefixDigits: 6, minSends: 5, minConversion: 0.5, windowSeconds: 3600, blockSeconds: 600 };
-
-function recorder(): { logger: Logger; events: Array<Record<string, unknown>> } {
-  const events: Array<Record<string, unknown>> = [];
-  const push = (e: Record<string, unknown>) => void events.push(e);
-  return { logger: { info: push, warn: push, error: push }, events };
-}
 
 /** Numbers of one prefix (+1415555…), distinct so no per-number limit trips. */
 const pumped = (i: number) => `+1415555${String(1000 + i)}`;

@@ -5,28 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { memoryLimits, type Logger, type RateLimitOptions, type SmsSender } from '../../lib';
+import { memoryLimits, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
 import { PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { only } from '../helpers/limits';
 
 const HOUR = 3_600_000;
-
-/** Every limit off except the ones named: each test then sees one limit at work. */
-function only(limits: RateLimitOptions): RateLimitOptions {
-  return {
-    resendCooldownSeconds: 0,
-    sendsPerPhonePerHour: 0,
-    sendsPerPhonePerDay: 0,
-    startsPerIpPerHour: 0,
-    failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0,
-    failedClientAuthPerIpPerHour: 0,
-    sendsPerClientPerDay: 0,
-    sendsPerDay: 0,
-    sendsPerPrefixPerHour: 0,
-    ...limits,
-  };
-}
 
 /** A start from `ip` (the app trusts one proxy hop, so X-Forwarded-For is the client's address). */
 function startFrom(app: import('express').Express, ip: string, phone = PHONE) {

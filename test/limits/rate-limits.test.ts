@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Logger, RateLimitOptions } from '../../lib';
+import type { Logger } from '../../lib';
 import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-
-/** Every limit off except the ones named: each test then sees one limit at work. */
-function only(limits: RateLimitOptions): RateLimitOptions {
-  return {
-    resendCooldownSeconds: 0,
-    sendsPerPhonePerHour: 0,
-    sendsPerPhonePerDay: 0,
-    startsPerIpPerHour: 0,
-    failedVerifiesPerPhonePerHour: 0,
-    sendsPerClientPerDay: 0,
-    sendsPerDay: 0,
-    sendsPerPrefixPerHour: 0,
-    ...limits,
-  };
-}
+import { only } from '../helpers/limits';
 
 function expect429(res: request.Response, error = 'too_many_requests'): number {
   assert.equal(res.status, 429, JSON.stringify(res.body));

@@ -8,15 +8,7 @@ import net from 'node:net';
 import type { Express } from 'express';
 import Redis from 'ioredis';
 import request from 'supertest';
-import {
-  memoryStore,
-  outboxSender,
-  redisLimits,
-  redisStore,
-  type PasswordlessOptions,
-  type RateLimitOptions,
-  type SmsSender,
-} from '../../lib';
+import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
 import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
 import {
   deleteKeys,
@@ -30,6 +22,7 @@ import {
   type NodeRedisClient,
   type PrivateRedis,
 } from '../helpers/redis';
+import { only } from '../helpers/limits';
 
 type Client = NodeRedisClient | Redis;
 const KINDS = ['node-redis', 'ioredis'] as const;
@@ -59,23 +52,6 @@ function storeOptions(setup: Setup, client: Client, prefix: string): Partial<Pas
   return setup === 'fused'
     ? { store: redisStore({ client, prefix }) }
     : { store: memoryStore(), limitStore: redisLimits({ client, prefix }) };
-}
-
-/** Every limit off except the ones named: each test sees the limits it is about. */
-function only(limits: RateLimitOptions): RateLimitOptions {
-  return {
-    resendCooldownSeconds: 0,
-    sendsPerPhonePerHour: 0,
-    sendsPerPhonePerDay: 0,
-    startsPerIpPerHour: 0,
-    failedVerifiesPerPhonePerHour: 0,
-    failedVerifiesPerIpPerHour: 0,
-    failedClientAuthPerIpPerHour: 0,
-    sendsPerClientPerDay: 0,
-    sendsPerDay: 0,
-    sendsPerPrefixPerHour: 0,
-    ...limits,
-  };
 }
 
 /** A 429 with the given error and a Retry-After in whole seconds; returns the seconds. */
