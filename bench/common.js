@@ -22,4 +22,12 @@ function cookieAt(i) {
   return `connect.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`;
 }
 
-module.exports = { SECRET, SESSION_SECRET, CLIENT, codeAt, wrongCodeAt, sessionIdAt, bindingAt, cookieAt };
+/** Heap figures after three full collections: what is still referenced, not garbage waiting. */
+function settle() {
+  if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc');
+  for (let i = 0; i < 3; i += 1) global.gc();
+  return process.memoryUsage();
+}
+
+module.exports = {
+  settle, SECRET, SESSION_SECRET, CLIENT, codeAt, wrongCodeAt, sessionIdAt, bindingAt, cookieAt };

@@ -8,17 +8,11 @@ const { memoryLimits, DEFAULTS } = require('..');
 const { createKeyring } = require('../dist/core/crypto');
 const { createLimits } = require('../dist/limits');
 const { phoneAt, addressAt } = require('./phones');
-const { SECRET, CLIENT } = require('./common');
+const { SECRET, CLIENT, settle } = require('./common');
 
 const starts = Number(process.argv[2] || 50_000);
 
-function settle() {
-  for (let i = 0; i < 3; i += 1) global.gc();
-  return process.memoryUsage();
-}
-
 async function main() {
-  if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc');
   const keyring = createKeyring([SECRET], SECRET);
   const d = DEFAULTS.fraudGuard;
   const fraud = {

@@ -3,17 +3,11 @@
 const { memoryStore } = require('..');
 const { createKeyring, newId } = require('../dist/core/crypto');
 const { phoneAt } = require('./phones');
-const { SECRET, CLIENT } = require('./common');
+const { SECRET, CLIENT, settle } = require('./common');
 
 const count = Number(process.argv[2] || 100_000);
 
-function settle() {
-  for (let i = 0; i < 3; i += 1) global.gc();
-  return process.memoryUsage();
-}
-
 async function main() {
-  if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc');
   const keyring = createKeyring([SECRET], SECRET);
   const keys = keyring.current;
   const now = Date.now();

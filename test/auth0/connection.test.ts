@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Connection } from 'auth0';
 import { fromAuth0Connection, PasswordlessError, type Auth0Connection } from '../../lib';
-import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
+import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, useTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
 import { CLIENT, PHONE, makeApp, startBody, verifyBody } from '../helpers/app';
 
@@ -59,19 +59,10 @@ function gatewayConnection(url: string, auth: Record<string, unknown>): Auth0Con
 }
 
 describe('fromAuth0Connection', () => {
+  const emulatorOf = useTwilioEmulator();
   let emulator: TwilioEmulator;
-  const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
-
-  before(async () => {
-    // The SDK rewrites hostnames from these; the emulator must see plain paths.
-    delete process.env.TWILIO_EDGE;
-    delete process.env.TWILIO_REGION;
-    emulator = await startTwilioEmulator();
-  });
-  after(async () => {
-    await emulator.close();
-    if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
-    if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+  beforeEach(() => {
+    emulator = emulatorOf();
   });
 
   function migrated(connection: Auth0Connection = documentedDefaults()) {

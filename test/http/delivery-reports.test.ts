@@ -10,7 +10,7 @@ import {
   API_SECRET,
   AUTH_TOKEN,
   SERVICE_SID,
-  startTwilioEmulator,
+  useTwilioEmulator,
   type TwilioEmulator,
 } from '../helpers/twilio-emulator';
 
@@ -273,17 +273,10 @@ describe('twilioSender with statusCallback', () => {
   }
 
   describe('against the Twilio emulator', () => {
+    const emulatorOf = useTwilioEmulator();
     let emulator: TwilioEmulator;
-    const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
-    before(async () => {
-      delete process.env.TWILIO_EDGE;
-      delete process.env.TWILIO_REGION;
-      emulator = await startTwilioEmulator();
-    });
-    after(async () => {
-      await emulator.close();
-      if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
-      if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+    beforeEach(() => {
+      emulator = emulatorOf();
     });
 
     it('sends StatusCallback with each message', async () => {

@@ -5,16 +5,14 @@
  * scripts run on every node and a request spans nodes.
  */
 import assert from 'node:assert/strict';
-import type { Express } from 'express';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
-import request from 'supertest';
 import { redisStore, type PasswordlessOptions } from '../../lib';
 import { TAKE, VERIFY } from '../../lib/redis/scripts';
-import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type TestApp } from '../helpers/app';
+import { PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
-import { only } from '../helpers/limits';
+import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 const KINDS = ['node-redis', 'ioredis'] as const;
 type Kind = (typeof KINDS)[number];
@@ -43,26 +41,6 @@ function closeClient(client: ClusterClient | undefined): void {
   if (client instanceof Cluster) client.disconnect();
   else client.destroy();
 }
-
-function expect429(res: request.Response, error = 'too_many_requests'): number {
-  assert.equal(res.status, 429, `${res.status} ${JSON.stringify(res.body)}`);
-  assert.equal(res.body.error, error);
-  const retryAfter = Number(res.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After: ${res.headers['retry-after']}`);
-  return retryAfter;
-}
-
-const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
-const start = (app: Express, phone = PHONE, address = '10.0.0.1') =>
-  request(app)
-    .post('/passwordless/start')
-    .set('x-forwarded-for', address)
-    .send(startBody({ phone_number: phone }));
-const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
-  request(app)
-    .post('/passwordless/verify')
-    .set('x-forwarded-for', address)
-    .send(verifyBody(code, { phone_number: phone }));
 
 describe('codes and limits on a Redis Cluster', function () {
   let cluster: LocalCluster | undefined;

@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../../lib';
 import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-import { only } from '../helpers/limits';
-
-function expect429(res: request.Response, error = 'too_many_requests'): number {
-  assert.equal(res.status, 429, JSON.stringify(res.body));
-  assert.equal(res.body.error, error);
-  const retryAfter = Number(res.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After: ${res.headers['retry-after']}`);
-  return retryAfter;
-}
+import { expect429, only } from '../helpers/limits';
 
 describe('rate limits', () => {
   it('applies the defaults of the contract when rateLimits is left out', async () => {

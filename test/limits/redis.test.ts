@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { Express } from 'express';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
@@ -22,7 +21,7 @@ import {
   type NodeRedisClient,
   type PrivateRedis,
 } from '../helpers/redis';
-import { only } from '../helpers/limits';
+import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 type Client = NodeRedisClient | Redis;
 const KINDS = ['node-redis', 'ioredis'] as const;
@@ -54,15 +53,6 @@ function storeOptions(setup: Setup, client: Client, prefix: string): Partial<Pas
     : { store: memoryStore(), limitStore: redisLimits({ client, prefix }) };
 }
 
-/** A 429 with the given error and a Retry-After in whole seconds; returns the seconds. */
-function expect429(res: request.Response, error = 'too_many_requests'): number {
-  assert.equal(res.status, 429, `${res.status} ${JSON.stringify(res.body)}`);
-  assert.equal(res.body.error, error);
-  const retryAfter = Number(res.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After: ${res.headers['retry-after']}`);
-  return retryAfter;
-}
-
 function expect503(res: request.Response): void {
   assert.equal(res.status, 503, `${res.status} ${JSON.stringify(res.body)}`);
   assert.equal(res.body.error, 'temporarily_unavailable');
@@ -76,20 +66,6 @@ async function queueingIoredis(port: number): Promise<Redis> {
   await client.connect();
   return client;
 }
-
-/** The address the app sees: X-Forwarded-For, trusted from the loopback (the test client). */
-const trustLoopback = (app: Express) => app.set('trust proxy', 'loopback');
-
-const start = (app: Express, phone = PHONE, address = '10.0.0.1') =>
-  request(app)
-    .post('/passwordless/start')
-    .set('x-forwarded-for', address)
-    .send(startBody({ phone_number: phone }));
-const verify = (app: Express, code: string, phone = PHONE, address = '10.0.0.1') =>
-  request(app)
-    .post('/passwordless/verify')
-    .set('x-forwarded-for', address)
-    .send(verifyBody(code, { phone_number: phone }));
 
 async function timed(req: PromiseLike<request.Response>): Promise<{ res: request.Response; ms: number }> {
   const t0 = Date.now();

@@ -10,25 +10,16 @@ import {
   API_SECRET,
   AUTH_TOKEN,
   SERVICE_SID,
-  startTwilioEmulator,
+  useTwilioEmulator,
   type TwilioEmulator,
 } from '../helpers/twilio-emulator';
 import { CLIENT, PHONE, SECRET, startBody } from '../helpers/app';
 
 describe('twilioSender against the Twilio emulator', () => {
+  const emulatorOf = useTwilioEmulator();
   let emulator: TwilioEmulator;
-  const saved = { edge: process.env.TWILIO_EDGE, region: process.env.TWILIO_REGION };
-
-  before(async () => {
-    // The SDK rewrites hostnames from these (PITFALLS); the emulator must see plain paths.
-    delete process.env.TWILIO_EDGE;
-    delete process.env.TWILIO_REGION;
-    emulator = await startTwilioEmulator();
-  });
-  after(async () => {
-    await emulator.close();
-    if (saved.edge !== undefined) process.env.TWILIO_EDGE = saved.edge;
-    if (saved.region !== undefined) process.env.TWILIO_REGION = saved.region;
+  beforeEach(() => {
+    emulator = emulatorOf();
   });
 
   function appWith(sender: ReturnType<typeof twilioSender>) {
