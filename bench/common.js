@@ -30,4 +30,13 @@ function settle() {
 }
 
 module.exports = {
-  settle, SECRET, SESSION_SECRET, CLIENT, codeAt, wrongCodeAt, sessionIdAt, bindingAt, cookieAt };
+  settle,
+  SECRET,
+  SESSION_SECRET,
+  CLIENT,
+  codeAt,
+  wrongCodeAt,
+  sessionIdAt,
+  bindingAt,
+  cookieAt,
+};

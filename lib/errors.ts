@@ -122,6 +122,12 @@ export const CATALOGUE = Object.freeze({
   ),
   // Providers and backing services
   providerFailed: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later.'),
+  providerFailedWithCode: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later. (Code: {code})'),
+  providerRefusedNumber: entry('sms_provider_error', 400, '{message} (Code: {code})'),
+  providerTimeout: entry('sms_provider_error', 502, 'The {provider} did not answer within {ms} ms. The send was not retried.'),
+  providerUnreachable: entry('sms_provider_error', 502, 'The SMS gateway could not be reached{reason}. The send was not retried.'),
+  gatewayUnexpected: entry('sms_provider_error', 502, 'Unexpected response while calling the SMS gateway: {status}'),
+  gatewayAuthFailed: entry('sms_provider_error', 502, 'Authentication failed while calling the SMS gateway: 401'),
   messageTooLong: entry(
     'sms_provider_error',
     400,

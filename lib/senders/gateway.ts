@@ -5,7 +5,7 @@
  * retried: a request that timed out may still have reached the gateway.
  */
 import { loadJose } from '../tokens/jose';
-import { ErrorCodes, PasswordlessError } from '../errors';
+import { fail, type PasswordlessError } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -159,22 +159,17 @@ async function bearerToken(auth: ResolvedAuthentication): Promise<string> {
   return jwt.sign(auth.key);
 }
 
-function providerError(message: string): PasswordlessError {
-  return new PasswordlessError(ErrorCodes.smsProviderError, 502, message);
-}
-
 /** Auth0's texts for a gateway's non-2xx answer; the status to the client stays 502 (the gateway's fault, not the user's). */
 function answerError(status: number): PasswordlessError {
-  if (status === 401) return providerError('Authentication failed while calling the SMS gateway: 401');
-  return providerError(`Unexpected response while calling the SMS gateway: ${status}`);
+  return status === 401 ? fail('gatewayAuthFailed', {}) : fail('gatewayUnexpected', { status });
 }
 
 /** Only a system error code (ECONNREFUSED, ENOTFOUND…) is quoted: undici's own texts can carry the URL. */
 function networkError(err: unknown, timedOut: boolean, timeoutMs: number): PasswordlessError {
-  if (timedOut) return providerError(`The SMS gateway did not answer within ${timeoutMs} ms. The send was not retried.`);
+  if (timedOut) return fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs });
   const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
   const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause.code) ? ` (${cause.code})` : '';
-  return providerError(`The SMS gateway could not be reached${code}. The send was not retried.`);
+  return fail('providerUnreachable', { reason: code });
 }
 
 /** The gateway's message id from a JSON answer's `id` or `sid`, if it has one. */

@@ -5,7 +5,7 @@
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
-import { ErrorCodes, PasswordlessError } from '../errors';
+import { PasswordlessError, fail } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -171,16 +171,15 @@ export function twilioError(err: unknown): PasswordlessError {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'number' ? e.code : undefined;
   if (code !== undefined && REFUSED_DESTINATION.has(code)) {
-    return new PasswordlessError(ErrorCodes.smsProviderError, 400, `${String(e.message)} (Code: ${code})`);
+    return fail('providerRefusedNumber', { message: String(e.message), code });
   }
-  const suffix = code !== undefined ? ` (Code: ${code})` : '';
-  return new PasswordlessError(ErrorCodes.smsProviderError, 502, `The SMS provider could not send the message. Try again later.${suffix}`);
+  return code !== undefined ? fail('providerFailedWithCode', { code }) : fail('providerFailed', {});
 }
 
 export function twilioSender(options: TwilioSenderOptions): TwilioSender {
   validate(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
-  // The SDK ignores its own timeout/autoRetry when given an httpClient (PITFALLS), so they
+  // The SDK ignores its own timeout/autoRetry when given an httpClient, so they
   // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
   const sdk = loadTwilio();
   const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs, autoRetry: false });
@@ -206,12 +205,7 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
             ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
           }),
           timeoutMs,
-          () =>
-            new PasswordlessError(
-              ErrorCodes.smsProviderError,
-              502,
-              `The SMS provider did not answer within ${timeoutMs} ms. The send was not retried.`,
-            ),
+          () => fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs }),
         );
         return { id: sent.sid };
       } catch (err) {

@@ -4,8 +4,9 @@
  * IPv6 counts per network, and memory stays bounded.
  */
 import assert from 'node:assert/strict';
+import { createClient } from 'redis';
 import request from 'supertest';
-import { memoryLimits, type Logger, type SmsSender } from '../../lib';
+import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
 import { PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
 import { only } from '../helpers/limits';
@@ -169,6 +170,19 @@ describe('limits (memory backend)', () => {
       for (let i = 0; i < 300; i += 1) await startFrom(t.app, `10.0.${i >> 8}.${i & 255}`, '+14155550101');
       assert.ok(limitStore.size() <= 100, `tracked ${limitStore.size()} keys`);
       assert.ok(limitStore.size() >= 90, `tracked ${limitStore.size()} keys`);
+    });
+
+    it('warns at construction when codes are shared in Redis but the limits are per process', () => {
+      const events: Array<Record<string, unknown>> = [];
+      // A real client, never connected: construction makes no Redis call.
+      const client = createClient({ url: 'redis://127.0.0.1:6379' });
+      makeApp({
+        rateLimits: {},
+        store: redisStore({ client }),
+        limitStore: memoryLimits(),
+        logger: { info() {}, warn: (e) => void events.push(e), error() {} },
+      });
+      assert.ok(events.some((e) => e.event === 'config_warning' && /every instance counts its own limits/.test(String(e.message))));
     });
 
     it('refuses a maxKeys below 100 at construction', () => {

@@ -1,20 +1,22 @@
 /**
  * The factory: resolves the options once, builds the login core, and puts the HTTP layer
- * around it (router, `requireAuth`, the server-side `start`/`verify` for form posts).
+ * around it (router, `requireAuth`, the server-side `start`/`verify` for form posts). It
+ * lives with the HTTP layer because it is the package's Express face; the core below it
+ * knows nothing of Express.
  */
 import type { Request, RequestHandler, Router } from 'express';
-import { resolveOptions } from './config/options';
-import { createLogin } from './core/login';
-import { logEvent } from './core/log';
-import { segmentWarnings } from './core/message';
-import type { PasswordlessUser } from './core/users';
-import { PasswordlessError, fail } from './errors';
-import { fromOtherSite } from './http/body';
-import { createRouter } from './http/router';
-import { startFromRequest, verifyFromRequest, type StartAnswer } from './http/routes';
-import { requireAuthMiddleware, sessionUser } from './http/session';
-import type { PasswordlessOptions } from './types';
-import './http/augment';
+import { resolveOptions } from '../config/options';
+import { createLogin } from '../core/login';
+import { logEvent } from '../core/log';
+import { segmentWarnings } from '../core/message';
+import type { PasswordlessUser } from '../core/users';
+import { PasswordlessError, fail } from '../errors';
+import { fromOtherSite } from './body';
+import { createRouter } from './router';
+import { startFromRequest, verifyFromRequest, type StartAnswer } from './routes';
+import { requireAuthMiddleware, sessionUser } from './session';
+import type { PasswordlessOptions } from '../types';
+import './augment';
 
 /** A refusal as data, for pages that render it instead of answering JSON. */
 export interface Refused {
