@@ -28,6 +28,7 @@ import {
   keysOf,
   numberIn,
   optionError,
+  refuseWeakInProduction,
   secretOption,
   stringOption,
 } from './validate';
@@ -172,6 +173,7 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
   if (c.secret !== undefined && (typeof c.secret !== 'string' || c.secret === '')) {
     throw optionError(`${path}.secret`, 'must be a non-empty string, or left out for a public client.');
   }
+  if (c.secret !== undefined) refuseWeakInProduction(`${path}.secret`, c.secret);
   const enabled = booleanOption(`${path}.enabled`, c.enabled, true);
   const idTokenAlg = resolveClientAlg(tokens, c.idTokenSigningAlg, c.secret, path);
   if (idTokenAlg === 'HS256' && tokens && c.secret !== undefined && c.secret.length < MIN_HS256_SECRET) {
@@ -444,6 +446,16 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   const ownsStore = o.store === undefined;
   const store = ownsStore ? memoryStore() : resolveStore(o.store);
   const rateLimits = resolveRateLimits(o.rateLimits);
+  if (process.env.NODE_ENV === 'production') {
+    if (rateLimits === false)
+      warnings.push(
+        '`rateLimits: false` while NODE_ENV is production: nothing limits sends, guesses or SMS pumping. It is meant for tests.',
+      );
+    if ((o.sender as { name?: unknown } | undefined)?.name === 'outbox')
+      warnings.push(
+        '`sender` is outboxSender() while NODE_ENV is production: codes are kept in memory, never sent. Use twilioSender(...) or gatewaySender(...).',
+      );
+  }
   const length = integerIn('otp.length', otp.length, 4, 10, DEFAULTS.otp.length);
   functionOption('onDeliveryStatus', o.onDeliveryStatus, '(report) called with each Twilio delivery report');
   return Object.freeze({

@@ -105,11 +105,29 @@ export function secretOption(path: string, value: unknown, min: number): string 
     const got = typeof value === 'string' ? `${value.length} characters` : typeof value;
     throw optionError(path, `must be a string of at least ${min} characters (got ${got}). Generate one with: openssl rand -base64 32`);
   }
-  if (process.env.NODE_ENV === 'production' && DOCUMENTED_SECRETS.test(value)) {
+  refuseWeakInProduction(path, value);
+  return value;
+}
+
+/** Fewer distinct characters than this cannot be a generated secret (`'x'.repeat(40)`, `'aaaa…'`). */
+const MIN_DISTINCT_CHARACTERS = 10;
+
+/**
+ * Under `NODE_ENV=production`: a secret copied from the documentation, or one with too few
+ * distinct characters to have been generated, is refused with how to make a real one.
+ */
+export function refuseWeakInProduction(path: string, value: string): void {
+  if (process.env.NODE_ENV !== 'production') return;
+  if (DOCUMENTED_SECRETS.test(value)) {
     throw optionError(
       path,
       'is a placeholder from the documentation, which everyone can read, and NODE_ENV is production. Generate a real one with: openssl rand -base64 32 (and keep it in your secret manager).',
     );
   }
-  return value;
+  if (new Set(value).size < MIN_DISTINCT_CHARACTERS) {
+    throw optionError(
+      path,
+      `has fewer than ${MIN_DISTINCT_CHARACTERS} distinct characters, so it was not generated, and NODE_ENV is production. Generate one with: openssl rand -base64 32`,
+    );
+  }
 }

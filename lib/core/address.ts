@@ -29,9 +29,14 @@ export function addressKey(ip: string | undefined, subnet: number): string {
   if (version !== 6) return ip;
   const g = groups(ip);
   if (!g) return ip;
-  // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket.
-  if (g.slice(0, 5).every((n) => n === 0) && g[5] === 0xffff)
-    return `${(g[6] as number) >> 8}.${(g[6] as number) & 255}.${(g[7] as number) >> 8}.${(g[7] as number) & 255}`;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  // An IPv4 client behind IPv6: mapped (::ffff:a.b.c.d, a dual-stack socket), compatible
+  // (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48) all count as that
+  // IPv4 address, so one IPv4 holder gets one bucket, not a network of them.
+  const zeros = (from: number, to: number) => g.slice(from, to).every((n) => n === 0);
+  if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return v4(g[6] as number, g[7] as number);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4(g[6] as number, g[7] as number);
+  if (g[0] === 0x2002) return v4(g[1] as number, g[2] as number);
   let bits = subnet;
   const kept = g.map((n) => {
     const take = Math.max(0, Math.min(16, bits));

@@ -46,6 +46,10 @@ export function logEvent(logger: Logger, event: EventName, fields: EventFields =
   if ((logger as { silent?: boolean }).silent === true) return;
   const { phone, code, ...rest } = fields;
   const entry: Record<string, unknown> = { event, ...rest };
+  // Free text (a hook's or a provider's message) can quote a number: masked like `phone`.
+  for (const name of ['message', 'reason'] as const) {
+    if (typeof entry[name] === 'string') entry[name] = (entry[name] as string).replace(/\+\d{6,15}/g, maskPhone);
+  }
   if (phone !== undefined) entry.phone = maskPhone(phone);
   // Named apart so that nothing called `code` ever reaches a log line.
   if (code !== undefined) entry.providerCode = code;

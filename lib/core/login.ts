@@ -52,6 +52,8 @@ export interface StartResult {
 
 export interface RedeemInput {
   client: ResolvedClient;
+  /** `auth0-forwarded-for`, trusted as on start: only from a confidential client that proved its secret. */
+  forwardedFor?: string | undefined;
   /** E.164 (already parsed). */
   phone: string;
   code: string;
@@ -85,10 +87,11 @@ const MAX_IMITATED_SEND_MS = 3000;
 
 /** Running mean of recent send durations: what an unknown number's start waits under `disableSignup`. */
 function sendTimer() {
-  let mean = 0;
+  // Seeded with a typical provider latency, so a fresh process does not answer unknown numbers at once.
+  let mean = 300;
   return {
     record(ms: number) {
-      mean = mean === 0 ? ms : mean * 0.8 + ms * 0.2;
+      mean = mean * 0.8 + ms * 0.2;
     },
     wait(): Promise<void> {
       const ms = Math.min(MAX_IMITATED_SEND_MS, mean * (0.9 + Math.random() * 0.2));
@@ -212,7 +215,7 @@ export function createLogin(config: Config): Login {
   }
 
   /** The end user's address: a trusted `auth0-forwarded-for`, else the request's. */
-  function endUserAddress(input: StartInput, client: ResolvedClient): string {
+  function endUserAddress(input: { forwardedFor?: string | undefined; request: RequestInfo }, client: ResolvedClient): string {
     const forwarded = input.forwardedFor?.trim();
     return client.secret !== undefined && forwarded && isIP(forwarded) ? forwarded : input.request.ip;
   }
@@ -275,6 +278,7 @@ export function createLogin(config: Config): Login {
     plan: StartPlan | undefined,
     key: string,
     ctx: StoreContext,
+    refundOnFailure = true,
   ): Promise<void> {
     const started = Date.now();
     try {
@@ -290,7 +294,7 @@ export function createLogin(config: Config): Login {
       metrics.send(sender.name ?? 'custom', failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged.
       logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
-      await Promise.all([guarded(() => store.remove(key, ctx)).catch(() => undefined), giveBack(plan, ctx)]);
+      await Promise.all([guarded(() => store.remove(key, ctx)).catch(() => undefined), refundOnFailure ? giveBack(plan, ctx) : undefined]);
       throw failure;
     }
   }
@@ -318,10 +322,11 @@ export function createLogin(config: Config): Login {
     };
     if (nonce !== undefined) record.data = nonce;
     const answer: StartResult = { id: record.id, phoneNumber: phone.e164, requestLanguage: message.requestLanguage };
-    const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId, tag);
     // Under disableSignup an unknown number is stored a decoy (a code nobody receives), so that
-    // its verifies answer exactly as a registered number's do.
+    // its verifies answer exactly as a registered number's do. A decoy is no send: it does not
+    // count towards the fraud guard, or an attacker could pause a prefix without paying an SMS.
     const known = config.disableSignup ? await isKnownUser(phone.e164, client.clientId, request) : true;
+    const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId, tag, known && testCode === undefined);
     if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
 
     await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
@@ -337,8 +342,9 @@ export function createLogin(config: Config): Login {
     }
     const sms = { to: phone.e164, body: message.body, clientId: client.clientId, language: message.requestLanguage, request };
     if (config.sendInBackground) {
-      // Answered now; a failure is logged (send_failed) and gives the limits back.
-      void deliver(config.sender, sms, code, phone, plan, key, ctx).catch(() => undefined);
+      // Answered now; a failure is logged (send_failed) and gives the limits back, except under
+      // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
+      void deliver(config.sender, sms, code, phone, plan, key, ctx, !config.disableSignup).catch(() => undefined);
       return answer;
     }
     await deliver(config.sender, sms, code, phone, plan, key, ctx);
@@ -420,9 +426,11 @@ export function createLogin(config: Config): Login {
     const now = config.now();
     const code = input.code.slice(0, MAX_CODE_INPUT);
     const clientId = input.client.clientId;
-    const request = { ip: input.request.ip, userAgent: input.request.userAgent };
+    // The same end-user address as on start: a backend's users do not share its failure count.
+    const address = endUserAddress(input, input.client);
+    const request = { ip: address, userAgent: input.request.userAgent };
     const tag = numberKey(input.phone);
-    const plan = limits?.verify(addressKey(input.request.ip, subnet), input.phone, tag);
+    const plan = limits?.verify(addressKey(address, subnet), input.phone, tag);
     const result = await verifyInStore(input, code, context(now), tag, plan);
     if (result.refused) {
       metrics.verify('refused');

@@ -45,3 +45,9 @@ export function requestInfo(req: Request): RequestInfo {
     headers: { requestLanguage: header(req, 'x-request-language'), acceptLanguage: header(req, 'accept-language') },
   };
 }
+
+/** Auth0's `auth0-forwarded-for` (the core trusts it only from a confidential client that proved its secret). */
+export function forwardedFor(req: Request): string | undefined {
+  const value = req.headers['auth0-forwarded-for'];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -8,8 +8,8 @@ import type { Login } from '../core/login';
 import { logEvent } from '../core/log';
 import type { PasswordlessUser } from '../core/users';
 import { isSessionBound } from '../stores/session';
-import { field, readBody, requestInfo } from './request';
-import { binding, logIn, logOut } from './session';
+import { field, forwardedFor, readBody, requestInfo } from './request';
+import { binding, keepBinding, logIn, logOut } from './session';
 
 const START_FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
 const VERIFY_FIELDS = ['client_id', 'connection', 'phone_number', 'verification_code', 'client_secret'] as const;
@@ -31,7 +31,7 @@ function bindingOf(login: Login, req: Request, create: boolean): string | undefi
 
 export async function startFromRequest(login: Login, req: Request): Promise<StartAnswer> {
   const body = readBody(req, START_FIELDS);
-  const forwarded = req.headers['auth0-forwarded-for'];
+  const bound = bindingOf(login, req, true);
   const result = await login.start({
     clientId: field(body, 'client_id'),
     connection: field(body, 'connection'),
@@ -39,10 +39,12 @@ export async function startFromRequest(login: Login, req: Request): Promise<Star
     phoneNumber: field(body, 'phone_number'),
     send: field(body, 'send'),
     authParams: field(body, 'authParams'),
-    forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
+    forwardedFor: forwardedFor(req),
     request: requestInfo(req),
-    binding: bindingOf(login, req, true),
+    binding: bound,
   });
+  const store = login.config.store;
+  if (bound !== undefined && isSessionBound(store)) keepBinding(req, store.sessionBinding.sessionKey, bound);
   return { _id: result.id, phone_number: result.phoneNumber, request_language: result.requestLanguage };
 }
 
@@ -61,7 +63,14 @@ export async function verifyFromRequest(login: Login, req: Request): Promise<Pas
   );
   const phone = login.readPhone(field(body, 'phone_number'), false).e164;
   const code = readCode(field(body, 'verification_code'), 'verification_code');
-  const { user } = await login.redeem({ client, phone, code, request: info, binding: bindingOf(login, req, false) });
+  const { user } = await login.redeem({
+    client,
+    phone,
+    code,
+    request: info,
+    forwardedFor: forwardedFor(req),
+    binding: bindingOf(login, req, false),
+  });
   await logIn(req, user);
   logEvent(login.config.logger, 'login', { phone, clientId: client.clientId });
   return user;

@@ -40,19 +40,21 @@ export function sessionUser(req: Request): PasswordlessUser | undefined {
 }
 
 /**
- * The browser binding of `sessionStore`: a random id kept in the session. A start creates it
- * (the session then has something worth saving); a verify only reads it, so a cookie-less
- * verify creates no session (`saveUninitialized: false` holds).
+ * The browser binding of `sessionStore`: a random id kept in the session. A start makes one
+ * when the session has none, but it is written to the session only once the start succeeded
+ * (`keepBinding`), so refused requests create no sessions; a verify only reads it, so a
+ * cookie-less verify creates no session either (`saveUninitialized: false` holds).
  */
 export function binding(req: Request, sessionKey: string, create: boolean): string | undefined {
-  const session = bag(req);
-  if (!session) return undefined;
-  const existing = session[sessionKey];
+  const existing = bag(req)?.[sessionKey];
   if (typeof existing === 'string' && existing.length > 0) return existing;
-  if (!create) return undefined;
-  const id = newId();
-  session[sessionKey] = id;
-  return id;
+  return create ? newId() : undefined;
+}
+
+/** Stores a binding made by `binding(req, key, true)` after the start it was made for succeeded. */
+export function keepBinding(req: Request, sessionKey: string, id: string): void {
+  const session = bag(req);
+  if (session && session[sessionKey] !== id) session[sessionKey] = id;
 }
 
 /** Lets logged-in sessions through with `req.user` set; answers 401 otherwise. */

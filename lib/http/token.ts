@@ -9,7 +9,7 @@ import type { Login } from '../core/login';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
-import { requestInfo } from './request';
+import { forwardedFor, requestInfo } from './request';
 
 /** Scopes an ID token can carry, granted whatever the audience. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'phone']);
@@ -61,7 +61,14 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     // An unparseable username is answered like a wrong code: nothing about the number leaks.
     if (!phone) throw fail('wrongCode');
 
-    const { user, nonce } = await login.redeem({ client, phone: phone.e164, code: otp.trim(), request: info, grant: 'token' });
+    const { user, nonce } = await login.redeem({
+      client,
+      phone: phone.e164,
+      code: otp.trim(),
+      request: info,
+      forwardedFor: forwardedFor(req),
+      grant: 'token',
+    });
     const now = config.now();
     const scope = grantedScope(tokens, requested, audience);
     const [idToken, accessToken] = await Promise.all([

@@ -42,7 +42,7 @@ export interface Limits {
   readonly backend: LimitBackend;
   readonly fraud: FraudSettings | undefined;
   /** `numberKey` is the number's hashed key when the caller has it already (`limitKey('phone:' + phone)`). */
-  start(address: string, phone: string, clientId: string, numberKey?: string): StartPlan;
+  start(address: string, phone: string, clientId: string, numberKey?: string, sends?: boolean): StartPlan;
   verify(address: string, phone: string, numberKey?: string): VerifyPlan;
   clientAuth(address: string): Bucket | undefined;
   /** The buckets a failed send gives back: all but the address's. */
@@ -69,14 +69,16 @@ export function createLimits(
     limit: number,
     windowMs: number,
     refusal: ErrorName,
-  ): Bucket | undefined => (limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), limit, windowMs, refusal }) : undefined);
+    sub?: () => string,
+  ): Bucket | undefined =>
+    limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), sub: sub?.(), limit, windowMs, refusal }) : undefined;
   const present = (list: Array<Bucket | undefined>): Bucket[] => list.filter((b): b is Bucket => b !== undefined);
   const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
 
   return {
     backend,
     fraud,
-    start(address, phone, clientId, numberKey) {
+    start(address, phone, clientId, numberKey, sends = true) {
       let a: string | undefined;
       let n: string | undefined = numberKey;
       const addressKey = () => (a ??= hashed('ip', address));
@@ -100,19 +102,23 @@ export function createLimits(
         bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
       ]);
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
-      return { buckets, fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined };
+      return { buckets, fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud, counts: sends } : undefined };
     },
     verify(address, phone, numberKey) {
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
+      let a: string | undefined;
+      const addressKey = () => (a ??= hashed('ip', address));
       return {
         address: bucket(
           'failedVerifiesPerIpPerHour',
           'address',
-          () => hashed('ip', address),
+          addressKey,
           settings.failedVerifiesPerIpPerHour,
           HOUR,
           'verifiesPerAddress',
         ),
+        // A number's failures are counted per address: wrong codes from elsewhere never lock the
+        // owner out. Guessing stays bounded by otp.maxAttempts per code and the number's sends.
         phone: bucket(
           'failedVerifiesPerPhonePerHour',
           'number',
@@ -120,8 +126,9 @@ export function createLimits(
           settings.failedVerifiesPerPhonePerHour,
           HOUR,
           'failedVerifiesPerPhone',
+          addressKey,
         ),
-        fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud } : undefined,
+        fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud, counts: true } : undefined,
       };
     },
     clientAuth(address) {

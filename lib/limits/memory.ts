@@ -28,6 +28,11 @@ export interface MemoryLimitBackend extends LimitBackend {
   size(): number;
 }
 
+/** The key of a bucket in its group's cache. */
+function slot(b: Bucket): string {
+  return b.sub === undefined ? `${b.name}:${b.key}` : `${b.name}:${b.key}:${b.sub}`;
+}
+
 export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend {
   const o = checkObject<MemoryLimitsOptions>(options, 'memoryLimits(options)', OPTIONS, '{ maxKeys: 100000 }');
   const max = integerIn('memoryLimits.maxKeys', o.maxKeys, 100, 50_000_000, 100_000);
@@ -42,7 +47,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     return c;
   }
   const live = (b: Bucket, now: number): Count | undefined => {
-    const entry = cache(b.group).get(`${b.name}:${b.key}`);
+    const entry = cache(b.group).get(slot(b));
     return entry && entry.e > now ? entry : undefined;
   };
   function firstFull(buckets: readonly Bucket[], now: number): Refusal | undefined {
@@ -55,7 +60,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
   function add(b: Bucket, now: number, delta: number): void {
     const entry = live(b, now);
     if (entry) entry.c = Math.max(0, entry.c + delta);
-    else if (delta > 0) cache(b.group).set(`${b.name}:${b.key}`, { c: delta, e: now + b.windowMs });
+    else if (delta > 0) cache(b.group).set(slot(b), { c: delta, e: now + b.windowMs });
   }
   function fraudRecord(f: FraudCheck, now: number): FraudRecord {
     let r = fraud.get(f.key);
@@ -85,7 +90,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
             paused: { sends, redemptions },
           };
         }
-        r.s1 += 1;
+        if (f.counts) r.s1 += 1;
       }
       for (const b of buckets) add(b, now, 1);
       return {};
@@ -104,7 +109,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       for (const b of buckets) add(b, now, 1);
     },
     async succeeded(buckets, f, now) {
-      for (const b of buckets) cache(b.group).delete(`${b.name}:${b.key}`);
+      for (const b of buckets) cache(b.group).delete(slot(b));
       if (f) fraudRecord(f, now).r1 += 1;
     },
     close() {

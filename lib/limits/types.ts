@@ -29,8 +29,10 @@ export type BucketGroup = 'number' | 'address' | 'prefix' | 'global';
 export interface Bucket {
   readonly name: LimitName;
   readonly group: BucketGroup;
-  /** Already hashed: a key never holds a number or an address in clear. */
+  /** Already hashed: a key never holds a number or an address in clear. It decides the Redis Cluster slot. */
   readonly key: string;
+  /** A further part of the key within the same slot (the address, for a number's failures). */
+  readonly sub?: string | undefined;
   readonly limit: number;
   readonly windowMs: number;
   /** The catalogue's answer when this bucket is full. */
@@ -52,6 +54,8 @@ export interface FraudCheck {
   /** The prefix digits, for the log (never the whole number). */
   readonly prefix: string;
   readonly settings: FraudSettings;
+  /** False for a start that sends nothing (a decoy): the pause applies, but it is not a send. */
+  readonly counts: boolean;
 }
 
 export interface Refusal {

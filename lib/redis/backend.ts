@@ -13,8 +13,13 @@ import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
 
-/** How long after its deadline a script may still start: room for clock skew between this host and Redis. */
-const SKEW_MS = 1000;
+/**
+ * How much longer than the deadline Node waits for a reply. A script refuses to start after
+ * the deadline (on Redis's clock), so a reply can only come late by the script's own run time;
+ * waiting this margin means no script runs after its request was answered, provided the two
+ * clocks agree within it (NTP keeps them within milliseconds).
+ */
+const REPLY_MARGIN_MS = 250;
 
 /** What a store key's number part is (the core's keys are `<number tag>.<code key>`). */
 function numberTag(key: string): string | undefined {
@@ -62,7 +67,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   bucketKey(b: Bucket): string {
-    return `${this.prefix}{${b.group[0]}:${b.key}}:rl:${b.name}`;
+    return `${this.prefix}{${b.group[0]}:${b.key}}:rl:${b.name}${b.sub === undefined ? '' : `:${b.sub}`}`;
   }
 
   fraudKey(f: FraudCheck): string {
@@ -73,12 +78,13 @@ export class RedisBackend implements LimitBackend {
   private async call(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown[]> {
     const remaining = deadline - Date.now();
     if (remaining <= 0 || !this.runner.ready()) throw unavailable();
+    const waitMs = remaining + REPLY_MARGIN_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Late()), remaining);
+      timer = setTimeout(() => reject(new Late()), waitMs);
     });
     try {
-      const reply = (await Promise.race([this.runner.run(s, keys, [String(deadline + SKEW_MS), ...args]), timeout])) as unknown[];
+      const reply = (await Promise.race([this.runner.run(s, keys, [String(deadline), ...args]), timeout])) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
     } catch (err) {
@@ -116,7 +122,7 @@ export class RedisBackend implements LimitBackend {
     if (fraud) {
       keys.push(this.fraudKey(fraud));
       const f = fraud.settings;
-      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs));
+      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs), fraud.counts ? '1' : '0');
     }
     if (save) {
       keys.push(this.codeKey(save.key));

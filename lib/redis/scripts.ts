@@ -51,7 +51,7 @@ end
 /**
  * TAKE: KEYS = n buckets, then the fraud record (if any), then the code (if any).
  * ARGV = deadline, now, n, hasFraud, hasCode, n x (limit, window),
- *        [minSends, minConversion, window, block], [hash, expiresAt, ttlMs, id, data].
+ *        [minSends, minConversion, window, block, counts], [hash, expiresAt, ttlMs, id, data].
  * Returns {0} taken (and the code saved), {1, i, retryMs} bucket i full, {2, retryMs}
  * prefix paused, {3, retryMs, sends, redemptions} prefix paused now, {-1} late.
  */
@@ -78,9 +78,9 @@ if ARGV[4] == '1' then
     saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
     return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
   end
-  fr.s1 = fr.s1 + 1
+  if ARGV[a + 4] == '1' then fr.s1 = fr.s1 + 1 end
   saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
-  a = a + 4
+  a = a + 5
 end
 for i = 1, n do add(KEYS[i], now, tonumber(ARGV[5 + i * 2]), 1) end
 if ARGV[5] == '1' then

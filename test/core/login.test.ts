@@ -76,7 +76,12 @@ describe('login core', () => {
       const previous = process.env.NODE_ENV;
       process.env.NODE_ENV = 'production';
       try {
-        makeApp({ logger: r.logger, secret: 'x'.repeat(40), testNumbers: { [TEST_NUMBER]: '424242' } });
+        makeApp({
+          logger: r.logger,
+          secret: 'kU8q2mV1zP0sR7tW4yX6aB9cD3eF5gH1jK2lM4nO',
+          clients: [{ clientId: 'app-public', name: 'Acme Web' }],
+          testNumbers: { [TEST_NUMBER]: '424242' },
+        });
       } finally {
         process.env.NODE_ENV = previous;
       }

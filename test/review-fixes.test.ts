@@ -1,0 +1,144 @@
+/**
+ * Defects an attacker's review of this release found, each fixed with a test: a prefix paused
+ * by decoys, a backend's users sharing its failure count, one address locking a number out,
+ * sessions created by refused starts, weak secrets in production, numbers in hook errors, and
+ * IPv4 clients hiding behind IPv6 prefixes.
+ */
+import assert from 'node:assert/strict';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { outboxSender, passwordless, sessionStore } from '../lib';
+import { addressKey } from '../lib/core/address';
+import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from './helpers/app';
+import { only } from './helpers/limits';
+import { recorder } from './helpers/log';
+
+describe('fixes from the attacker review', () => {
+  it('does not let decoy starts (disableSignup) pause a prefix: registered numbers of it still get codes', async () => {
+    const users = { find: (phone: string) => (phone === PHONE ? { user_id: 'db|1' } : null) };
+    const t = makeApp({ logger: false, users, disableSignup: true, rateLimits: only({}), fraudGuard: { minSends: 5, minConversion: 0.5 } });
+    for (let i = 0; i < 20; i += 1) {
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: `+1415555${String(2000 + i)}` }))
+        .expect(200);
+    }
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(t.outbox.last()?.to, PHONE);
+  });
+
+  it('counts wrong codes through a confidential backend against the forwarded end-user address, on verify and on the token grant', async () => {
+    const t = makeApp({
+      logger: false,
+      rateLimits: only({ failedVerifiesPerIpPerHour: 2 }),
+      otp: { maxAttempts: 10 },
+      tokens: { issuer: 'https://auth.example.com/' },
+    });
+    const backend = { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms' };
+    await request(t.app)
+      .post('/passwordless/start')
+      .set('auth0-forwarded-for', '198.51.100.7')
+      .send({ ...backend, phone_number: PHONE })
+      .expect(200);
+    const code = lastCode(t.outbox);
+    const wrong = (ip: string) =>
+      request(t.app)
+        .post('/passwordless/verify')
+        .set('auth0-forwarded-for', ip)
+        .send({ ...backend, phone_number: PHONE, verification_code: wrongCodeFor(code) });
+    await wrong('203.0.113.9').expect(403);
+    await wrong('203.0.113.9').expect(403);
+    await wrong('203.0.113.9').expect(429);
+    // Another user behind the same backend is not refused.
+    const grant = await request(t.app)
+      .post('/oauth/token')
+      .set('auth0-forwarded-for', '198.51.100.7')
+      .send({ grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp', ...backend, username: PHONE, otp: code, realm: 'sms' });
+    assert.equal(grant.status, 200, grant.text);
+  });
+
+  it("counts a number's failures per address: wrong codes from elsewhere never refuse the owner's right code", async () => {
+    const t = makeApp({ logger: false, rateLimits: only({ failedVerifiesPerPhonePerHour: 2 }), otp: { maxAttempts: 10 } }, (app) =>
+      app.set('trust proxy', 1),
+    );
+    await request(t.app).post('/passwordless/start').set('x-forwarded-for', '198.51.100.7').send(startBody()).expect(200);
+    const code = lastCode(t.outbox);
+    for (let i = 0; i < 4; i += 1) {
+      await request(t.app)
+        .post('/passwordless/verify')
+        .set('x-forwarded-for', '203.0.113.9')
+        .send(verifyBody(wrongCodeFor(code)));
+    }
+    await request(t.app).post('/passwordless/verify').set('x-forwarded-for', '198.51.100.7').send(verifyBody(code)).expect(200);
+  });
+
+  it('saves no session for refused starts with sessionStore', async () => {
+    const stored = new session.MemoryStore();
+    const pl = passwordless({
+      secret: SECRET,
+      sender: outboxSender(),
+      clients: [CLIENT],
+      store: sessionStore(),
+      logger: false,
+      rateLimits: only({}),
+    });
+    const app = express()
+      .use(session({ store: stored, secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
+    for (let i = 0; i < 10; i += 1)
+      await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '12' }))
+        .expect(400);
+    const count = await new Promise<number>((resolve) => stored.length((_e, n) => resolve(n ?? 0)));
+    assert.equal(count, 0);
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(await new Promise<number>((resolve) => stored.length((_e, n) => resolve(n ?? 0))), 1);
+  });
+
+  it('refuses weak or documented secrets, client secrets included, under NODE_ENV=production', () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      const strong = 'kU8q2mV1zP0sR7tW4yX6aB9cD3eF5gH1jK2lM4nO';
+      assert.throws(() => makeApp({ secret: 'x'.repeat(40) }), /`secret` has fewer than 10 distinct characters/);
+      assert.throws(
+        () => makeApp({ secret: strong, clients: [{ clientId: 'b', name: 'B', secret: 'a-client-secret-of-32-or-more-chars' }] }),
+        /`clients\[0\]\.secret` is a placeholder from the documentation/,
+      );
+      assert.ok(makeApp({ secret: strong, clients: [{ clientId: 'b', name: 'B', secret: 'Zq81mW0pL5xN3rT7vB2cK9dF4gH6jS1aE8uY' }] }));
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it('masks numbers quoted in a hook error', async () => {
+    const r = recorder();
+    const t = makeApp({
+      logger: r.logger,
+      users: {
+        find: (phone) => {
+          throw new Error(`no row for ${phone}`);
+        },
+      },
+    });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(500);
+    const logged = JSON.stringify(r.events.filter((e) => e.event === 'hook_error'));
+    assert.match(logged, /\+1\*{8}23/);
+    assert.doesNotMatch(logged, /4155550123/);
+  });
+
+  it('counts IPv4 clients seen through NAT64, 6to4 and IPv4-compatible IPv6 as their IPv4 address', () => {
+    assert.equal(addressKey('64:ff9b::c000:201', 64), '192.0.2.1');
+    assert.equal(addressKey('64:ff9b::192.0.2.1', 64), '192.0.2.1');
+    assert.equal(addressKey('2002:c000:201::1', 64), '192.0.2.1');
+    assert.equal(addressKey('2002:c000:201:ffff::1', 64), '192.0.2.1');
+    assert.equal(addressKey('::192.0.2.1', 64), '192.0.2.1');
+    assert.equal(addressKey('2001:db8:1:2:3:4:5:6', 64), '2001:db8:1:2:0:0:0:0/64');
+  });
+});
