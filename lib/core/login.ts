@@ -397,29 +397,37 @@ export function createLogin(config: Config): Login {
           : undefined;
       if (refusedBy) return { outcome: 'invalid', refused: refusedBy };
       result = await guarded(() => store.verify(key, hash, ctx));
-      if (plan && limits) {
-        const backend = limits.backend;
-        if (result.outcome === 'invalid' && result.pending !== false) {
-          await guarded(() =>
-            backend.count(
-              [plan.address, plan.phone].filter((b) => b !== undefined),
-              ctx.now,
-              ctx.deadline as number,
-            ),
-          );
-        } else if (result.outcome === 'ok') {
-          await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, ctx.deadline as number));
-        }
-      }
+      if (plan && limits) await recordOutcome(result, plan, ctx);
     }
     // Codes pending from before a secret rotation live under the older secrets' keys.
     for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
       const previous = await guarded(() =>
         store.verify(storeKey(old, tag, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
       );
-      if (previous.outcome !== 'invalid' || previous.pending !== false) return previous;
+      if (previous.outcome !== 'invalid' || previous.pending !== false) {
+        // Counted like any code's outcome: a rotation must not open a window without limits.
+        if (plan && limits) await recordOutcome(previous, plan, ctx);
+        return previous;
+      }
     }
     return result;
+  }
+
+  /** A wrong code counts against the number (per address) and the address; a login resets the number's count. */
+  async function recordOutcome(result: VerifyResult, plan: ReturnType<Limits['verify']>, ctx: StoreContext): Promise<void> {
+    const backend = (limits as Limits).backend;
+    const deadline = ctx.deadline as number;
+    if (result.outcome === 'invalid' && result.pending !== false) {
+      await guarded(() =>
+        backend.count(
+          [plan.address, plan.phone].filter((b) => b !== undefined),
+          ctx.now,
+          deadline,
+        ),
+      );
+    } else if (result.outcome === 'ok') {
+      await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, deadline));
+    }
   }
 
   async function redeem(input: RedeemInput): Promise<Redeemed> {

@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
+import { memoryLimits, memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
 import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
 import { CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { only } from '../helpers/limits';
 import { recorder } from '../helpers/log';
 
 const TEST_NUMBER = '+15005550006';
@@ -247,6 +248,32 @@ describe('login core', () => {
           .send(verifyBody(lastCode(after.outbox), { phone_number: '+14155550150' }))
       ).body.user.user_id;
       assert.equal(idAfter, idBefore);
+    });
+
+    it('counts wrong codes against a code pending under the previous secret, like any other', async () => {
+      const store = memoryStore();
+      const limitStore = memoryLimits();
+      const rateLimits = only({ failedVerifiesPerPhonePerHour: 2 });
+      const before = makeApp({ logger: false, secret: SECRET, store, limitStore, rateLimits, otp: { maxAttempts: 10 } });
+      await request(before.app).post('/passwordless/start').send(startBody()).expect(200);
+      const code = lastCode(before.outbox);
+      const after = makeApp({
+        logger: false,
+        secret: ['a-brand-new-secret-0123456789abcdefgh', SECRET],
+        store,
+        limitStore,
+        rateLimits,
+        otp: { maxAttempts: 10 },
+      });
+      await request(after.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)))
+        .expect(403);
+      await request(after.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)))
+        .expect(403);
+      await request(after.app).post('/passwordless/verify').send(verifyBody(code)).expect(429);
     });
 
     it('signs new codes with the first secret only', async () => {
