@@ -1,8 +1,9 @@
 /**
  * Limits in this process: one bounded LRU per key group, so a flood of addresses cannot
- * evict the counts of numbers (and the other way round). No timer per key: an entry holds its
- * own expiry on the injected clock and is treated as empty once past it; the LRU's bound,
- * not time, is what frees memory.
+ * evict the counts of numbers (and the other way round), and one entry per key holding all of
+ * its buckets (a number's cooldown, hour and day), so a start touches each key once. No timer
+ * per key: each count holds its own expiry on the injected clock and is treated as empty once
+ * past it; the LRU's bound, not time, is what frees memory.
  */
 import { LRUCache } from 'lru-cache';
 import { checkObject, integerIn, keysOf } from '../config/validate';
@@ -24,43 +25,55 @@ interface Count {
 
 export interface MemoryLimitBackend extends LimitBackend {
   readonly kind: 'memory';
-  /** Keys tracked now, over all groups (the bench's memory-per-key figure). */
+  /** Keys tracked now (numbers, addresses, prefixes, global), over all groups: the bench's memory-per-key figure. */
   size(): number;
 }
 
-/** The key of a bucket in its group's cache. */
-function slot(b: Bucket): string {
-  return b.sub === undefined ? `${b.name}:${b.key}` : `${b.name}:${b.key}:${b.sub}`;
+/** The counts of one number, address, prefix or global key: one cache entry holds all its buckets. */
+type Entity = Record<string, Count>;
+
+/** The key of a bucket's entity in its group's cache. */
+function entityKey(b: Bucket): string {
+  return b.sub === undefined ? b.key : `${b.key}:${b.sub}`;
 }
 
 export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend {
   const o = checkObject<MemoryLimitsOptions>(options, 'memoryLimits(options)', OPTIONS, '{ maxKeys: 100000 }');
   const max = integerIn('memoryLimits.maxKeys', o.maxKeys, 100, 50_000_000, 100_000);
-  const groups = new Map<BucketGroup, LRUCache<string, Count>>();
+  const groups = new Map<BucketGroup, LRUCache<string, Entity>>();
   const fraud = new LRUCache<string, FraudRecord>({ max });
-  function cache(group: BucketGroup): LRUCache<string, Count> {
+  function cache(group: BucketGroup): LRUCache<string, Entity> {
     let c = groups.get(group);
     if (!c) {
-      c = new LRUCache<string, Count>({ max });
+      c = new LRUCache<string, Entity>({ max });
       groups.set(group, c);
     }
     return c;
   }
-  const live = (b: Bucket, now: number): Count | undefined => {
-    const entry = cache(b.group).get(slot(b));
-    return entry && entry.e > now ? entry : undefined;
+  const live = (entity: Entity | undefined, b: Bucket, now: number): Count | undefined => {
+    const count = entity?.[b.name];
+    return count && count.e > now ? count : undefined;
   };
   function firstFull(buckets: readonly Bucket[], now: number): Refusal | undefined {
     for (const b of buckets) {
-      const entry = live(b, now);
-      if (entry && entry.c >= b.limit) return { bucket: b.name, refusal: b.refusal, retryAfterMs: entry.e - now };
+      const count = live(cache(b.group).get(entityKey(b)), b, now);
+      if (count && count.c >= b.limit) return { bucket: b.name, refusal: b.refusal, retryAfterMs: count.e - now };
     }
     return undefined;
   }
   function add(b: Bucket, now: number, delta: number): void {
-    const entry = live(b, now);
-    if (entry) entry.c = Math.max(0, entry.c + delta);
-    else if (delta > 0) cache(b.group).set(slot(b), { c: delta, e: now + b.windowMs });
+    const c = cache(b.group);
+    const key = entityKey(b);
+    let entity = c.get(key);
+    const count = live(entity, b, now);
+    if (count) count.c = Math.max(0, count.c + delta);
+    else if (delta > 0) {
+      if (!entity) {
+        entity = Object.create(null) as Entity;
+        c.set(key, entity);
+      }
+      entity[b.name] = { c: delta, e: now + b.windowMs };
+    }
   }
   function fraudRecord(f: FraudCheck, now: number): FraudRecord {
     let r = fraud.get(f.key);
@@ -109,7 +122,10 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       for (const b of buckets) add(b, now, 1);
     },
     async succeeded(buckets, f, now) {
-      for (const b of buckets) cache(b.group).delete(slot(b));
+      for (const b of buckets) {
+        const entity = cache(b.group).get(entityKey(b));
+        if (entity) delete entity[b.name];
+      }
       if (f) fraudRecord(f, now).r1 += 1;
     },
     close() {
