@@ -69,7 +69,8 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     if (count) count.c = Math.max(0, count.c + delta);
     else if (delta > 0) {
       if (!entity) {
-        entity = Object.create(null) as Entity;
+        // A plain object keeps V8's fast properties (the names are this package's own bucket names).
+        entity = {} as Entity;
         c.set(key, entity);
       }
       entity[b.name] = { c: delta, e: now + b.windowMs };
