@@ -135,6 +135,11 @@ export const CATALOGUE = Object.freeze({
   ),
   unavailable: entry('temporarily_unavailable', 503, 'The login service is temporarily unavailable. Try again in a moment.'),
   // The app's own bugs
+  noBodyParser: entry(
+    'server_error',
+    500,
+    'auth.start(req) and auth.verify(req) read req.body: mount express.urlencoded() (or express.json()) before your route.',
+  ),
   noSession: entry(
     'server_error',
     500,

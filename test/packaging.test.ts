@@ -64,7 +64,8 @@ describe('packaging', function () {
         devDependencies: {
           '@types/express': devVersion('@types/express'),
           '@types/express-session': devVersion('@types/express-session'),
-          '@types/node': devVersion('@types/node'),
+          // The newest @types/node, as @types/express brings it to a new app (its crypto types changed in 25).
+          '@types/node': '^26.0.0',
           '@types/passport': devVersion('@types/passport'),
         },
       }),

@@ -100,7 +100,11 @@ describe('README code blocks', function () {
         .map((l) => l.trim())
         .filter(Boolean)) {
         const npmRun = /^npm (?:run )?(\S+)/.exec(line);
-        if (/^(git clone https:\/\/github\.com\/|cd \S+$|npm pack$|npm install \.\.\/|npm install express-passwordless-sms$)/.test(line)) {
+        if (
+          /^(git clone https:\/\/github\.com\/|cd \S+$|npm pack$|mkdir \S+$|npm init -y$|npm install (express express-session )?\.\.\/|npm install express-passwordless-sms$)/.test(
+            line,
+          )
+        ) {
           // The install path from a clone: git, directory changes and npm's own commands.
         } else if (line.startsWith('curl ')) {
           // Run against a live app by the curl test below.

@@ -69,6 +69,10 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
     try {
       if (!req.session) throw fail('noSession');
+      // A form the app did not parse would otherwise read as the client's mistake.
+      if (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0)) {
+        throw fail('noBodyParser');
+      }
       if (!config.allowCrossSite && fromOtherSite(req, config.allowedOrigins)) throw fail('crossSite');
       return { ok: true, ...(await run()) };
     } catch (err) {

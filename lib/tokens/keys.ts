@@ -2,14 +2,29 @@
  * Signing keys for ID and access tokens: loaded synchronously at construction from PEM or
  * JWK, checked against their algorithm, and published (public part only) as a JWKS.
  */
-import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+/**
+ * A JSON Web Key, written here rather than imported: `node:crypto` stopped exporting its
+ * `JsonWebKey` type in @types/node 25, and the published types must compile with any version.
+ */
+export interface Jwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  d?: string;
+  [member: string]: unknown;
+}
 import { checkObject, keysOf, optionError } from '../config/validate';
 
 export type AsymmetricAlg = 'RS256' | 'ES256';
 
 export interface SigningKeyOptions {
   /** A PKCS#8 / PKCS#1 / SEC1 PEM string, or a private JWK object. */
-  privateKey: string | JsonWebKey;
+  privateKey: string | Jwk;
   /** `RS256` (RSA, 2048 bits or more) or `ES256` (EC P-256). Default: from the key type. */
   alg?: AsymmetricAlg;
   /** Key id published in the JWKS and set as `kid`. Default: the RFC 7638 thumbprint. */
@@ -27,7 +42,7 @@ export interface SigningKey {
 const KEY_OPTIONS = keysOf<SigningKeyOptions>()(['privateKey', 'alg', 'kid']);
 
 /** RFC 7638: SHA-256 over the required members, in lexicographic order. */
-function thumbprint(jwk: JsonWebKey): string {
+function thumbprint(jwk: Jwk): string {
   const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
@@ -42,8 +57,7 @@ export function loadSigningKey(input: unknown, path: string): SigningKey {
   );
   let key: KeyObject;
   try {
-    key =
-      typeof privateKey === 'string' ? createPrivateKey(privateKey) : createPrivateKey({ key: privateKey as JsonWebKey, format: 'jwk' });
+    key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : createPrivateKey({ key: privateKey as never, format: 'jwk' }); // a Jwk is node's JWK shape;
   } catch (err) {
     throw optionError(
       `${path}.privateKey`,

@@ -218,6 +218,18 @@ describe('HTTP layer: what it refuses', () => {
     });
   });
 
+  it('says to mount a body parser when auth.start(req) gets a form nobody parsed', async () => {
+    const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: false });
+    const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.post('/login', async (req, res) => {
+      res.json(await pl.start(req));
+    });
+    const res = await request(app).post('/login').type('form').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE });
+    assert.equal(res.body.ok, false);
+    assert.equal(res.body.error, 'server_error');
+    assert.match(res.body.error_description, /mount express\.urlencoded\(\)/);
+  });
+
   describe('token endpoint', () => {
     const ISSUER = 'https://auth.example.com/';
 
