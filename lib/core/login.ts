@@ -4,10 +4,12 @@
  * return outcomes or throw a catalogue error. The HTTP layer only translates requests to
  * these calls and their results to answers; the CLI, the bench and tests call them directly.
  */
+import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
+import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
 import { PasswordlessError, fail, refused, unavailable } from '../errors';
-import { createLimits, type Limits, type Refusal, type StartPlan } from '../limits';
+import { createLimits, type Bucket, type Limits, type Refusal, type StartPlan, type VerifyPlan } from '../limits';
 import { RedisBackend } from '../redis/backend';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey } from './address';
@@ -94,7 +96,8 @@ function sendTimer() {
       mean = mean * 0.8 + ms * 0.2;
     },
     wait(): Promise<void> {
-      const ms = Math.min(MAX_IMITATED_SEND_MS, mean * (0.9 + Math.random() * 0.2));
+      // Jitter of ±10 % from the CSPRNG, so the wait's spread cannot be predicted either.
+      const ms = Math.min(MAX_IMITATED_SEND_MS, (mean * (900 + randomInt(201))) / 1000);
       return ms > 1 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
     },
   };
@@ -108,6 +111,11 @@ function readAuthParams(authParams: unknown): string | undefined {
   if (nonce === undefined) return undefined;
   if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 512) throw fail('badNonce');
   return nonce;
+}
+
+/** The buckets a wrong code counts in: the address's and the number's (per address). */
+function failureBuckets(plan: VerifyPlan): Bucket[] {
+  return [plan.address, plan.phone].filter((b): b is Bucket => b !== undefined);
 }
 
 /** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
@@ -124,9 +132,9 @@ export function createLogin(config: Config): Login {
   // One script call for limits and code when both live in the same Redis.
   const fused =
     limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
-  const redis =
-    (store as { redis?: unknown }).redis instanceof RedisBackend ? (store as unknown as { redis: RedisBackend }).redis : undefined;
-  const timeoutMs = redis?.timeoutMs ?? (limits?.backend instanceof RedisBackend ? limits.backend.timeoutMs : 2000);
+  // The request's deadline comes from the Redis it uses (the store's, else the limits').
+  const redis = [(store as { redis?: unknown }).redis, limits?.backend].find((b): b is RedisBackend => b instanceof RedisBackend);
+  const timeoutMs = redis?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
 
@@ -373,7 +381,7 @@ export function createLogin(config: Config): Login {
     code: string,
     ctx: StoreContext,
     tag: string,
-    plan: ReturnType<Limits['verify']> | undefined,
+    plan: VerifyPlan | undefined,
   ): Promise<VerifyResult & { refused?: Refusal }> {
     const binding = input.binding ?? '';
     const { phone } = input;
@@ -386,15 +394,7 @@ export function createLogin(config: Config): Login {
       result = await guarded(() => fused.verifyCode(key, hash, ctx, plan));
     } else {
       const refusedBy =
-        plan && limits
-          ? await guarded(() =>
-              limits.backend.peek(
-                [plan.address, plan.phone].filter((b) => b !== undefined),
-                ctx.now,
-                ctx.deadline as number,
-              ),
-            )
-          : undefined;
+        plan && limits ? await guarded(() => limits.backend.peek(failureBuckets(plan), ctx.now, ctx.deadline as number)) : undefined;
       if (refusedBy) return { outcome: 'invalid', refused: refusedBy };
       result = await guarded(() => store.verify(key, hash, ctx));
       if (plan && limits) await recordOutcome(result, plan, ctx);
@@ -414,17 +414,11 @@ export function createLogin(config: Config): Login {
   }
 
   /** A wrong code counts against the number (per address) and the address; a login resets the number's count. */
-  async function recordOutcome(result: VerifyResult, plan: ReturnType<Limits['verify']>, ctx: StoreContext): Promise<void> {
+  async function recordOutcome(result: VerifyResult, plan: VerifyPlan, ctx: StoreContext): Promise<void> {
     const backend = (limits as Limits).backend;
     const deadline = ctx.deadline as number;
     if (result.outcome === 'invalid' && result.pending !== false) {
-      await guarded(() =>
-        backend.count(
-          [plan.address, plan.phone].filter((b) => b !== undefined),
-          ctx.now,
-          deadline,
-        ),
-      );
+      await guarded(() => backend.count(failureBuckets(plan), ctx.now, deadline));
     } else if (result.outcome === 'ok') {
       await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, deadline));
     }

@@ -34,6 +34,16 @@ export interface RedisBackendOptions {
   option: string;
 }
 
+/** Each bucket's limit and window, the arguments every script reads after its fixed ones. */
+function limitArgs(buckets: readonly Bucket[]): string[] {
+  return buckets.flatMap((b) => [String(b.limit), String(b.windowMs)]);
+}
+
+/** How long Redis keeps a fraud record: the current and previous windows, and a pause. */
+function fraudTtl(f: FraudCheck): number {
+  return f.settings.windowMs * 2 + f.settings.blockMs;
+}
+
 /** One start's work for TAKE: its buckets, its fraud-guard prefix and, when given, the code to save. */
 export interface TakeRequest {
   buckets: readonly Bucket[];
@@ -100,6 +110,11 @@ export class RedisBackend implements LimitBackend {
     return ctx?.deadline ?? Date.now() + this.timeoutMs;
   }
 
+  /** The calls one operation makes: all buckets in one on a single Redis, one per slot group on a cluster. */
+  private slotGroups(buckets: readonly Bucket[]): ReadonlyArray<readonly Bucket[]> {
+    return this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+  }
+
   private byGroup(buckets: readonly Bucket[]): Map<BucketGroup, Bucket[]> {
     const groups = new Map<BucketGroup, Bucket[]>();
     for (const b of buckets) {
@@ -118,7 +133,7 @@ export class RedisBackend implements LimitBackend {
   ): { keys: string[]; args: string[] } {
     const keys = buckets.map((b) => this.bucketKey(b));
     const args = [String(now), String(buckets.length), fraud ? '1' : '0', save ? '1' : '0'];
-    for (const b of buckets) args.push(String(b.limit), String(b.windowMs));
+    args.push(...limitArgs(buckets));
     if (fraud) {
       keys.push(this.fraudKey(fraud));
       const f = fraud.settings;
@@ -182,7 +197,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   async give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
-    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    const groups = this.slotGroups(buckets);
     const calls: Array<[readonly Bucket[], FraudCheck | undefined]> = groups.filter((g) => g.length > 0).map((g) => [g, undefined]);
     if (fraud) {
       if (this.runner.cluster) calls.push([[], fraud]);
@@ -193,7 +208,7 @@ export class RedisBackend implements LimitBackend {
       calls.map(([g, f]) => {
         const keys = g.map((b) => this.bucketKey(b));
         const args = [String(now), String(g.length), f ? '1' : '0'];
-        for (const b of g) args.push(String(b.limit), String(b.windowMs));
+        args.push(...limitArgs(g));
         if (f) keys.push(this.fraudKey(f));
         return this.call(GIVE, keys, args, deadline);
       }),
@@ -201,7 +216,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   async peek(buckets: readonly Bucket[], now: number, deadline: number): Promise<Refusal | undefined> {
-    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    const groups = this.slotGroups(buckets);
     const refusals = await Promise.all(
       groups.map(async (g) => {
         // VERIFY without a code is a read-only check of up to two buckets; wider checks loop.
@@ -221,13 +236,13 @@ export class RedisBackend implements LimitBackend {
   }
 
   async count(buckets: readonly Bucket[], now: number, deadline: number): Promise<void> {
-    const groups = this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    const groups = this.slotGroups(buckets);
     await Promise.all(
       groups
         .filter((g) => g.length > 0)
         .map((g) => {
           const args = [String(now), String(g.length)];
-          for (const b of g) args.push(String(b.limit), String(b.windowMs));
+          args.push(...limitArgs(g));
           return this.call(
             COUNT,
             g.map((b) => this.bucketKey(b)),
@@ -239,7 +254,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   async succeeded(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
-    const fraudArgs = (f: FraudCheck) => [String(f.settings.windowMs), String(f.settings.windowMs * 2 + f.settings.blockMs)];
+    const fraudArgs = (f: FraudCheck) => [String(f.settings.windowMs), String(fraudTtl(f))];
     if (!this.runner.cluster) {
       const keys = buckets.map((b) => this.bucketKey(b));
       if (fraud) keys.push(this.fraudKey(fraud));
@@ -300,7 +315,7 @@ export class RedisBackend implements LimitBackend {
       String(phone?.limit ?? 0),
       String(phone?.windowMs ?? 0),
       String(fraud?.settings.windowMs ?? 0),
-      String(fraud ? fraud.settings.windowMs * 2 + fraud.settings.blockMs : 0),
+      String(fraud ? fraudTtl(fraud) : 0),
       hash,
       String(ctx.maxAttempts),
     ];
