@@ -307,7 +307,19 @@ export function createLogin(config: Config): Login {
     }
   }
 
+  /** A start, counted in the metrics by how it was answered: sent, refused (4xx) or an error. */
   async function start(input: StartInput): Promise<StartResult> {
+    try {
+      const answer = await startOnce(input);
+      metrics.start('sent');
+      return answer;
+    } catch (err) {
+      metrics.start(err instanceof PasswordlessError && err.status < 500 ? 'refused' : 'error');
+      throw err;
+    }
+  }
+
+  async function startOnce(input: StartInput): Promise<StartResult> {
     const client = await authenticate(input, input.request.ip);
     const phone = readPhone(input.phoneNumber, true);
     if (input.send !== undefined && input.send !== 'code') throw fail('badSend');
@@ -338,7 +350,6 @@ export function createLogin(config: Config): Login {
     if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
 
     await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
-    metrics.start('sent');
     if (testCode !== undefined) {
       logEvent(logger, 'test_number_used', { phone: phone.e164, clientId: client.clientId });
       return answer;

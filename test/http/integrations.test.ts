@@ -117,6 +117,8 @@ describe('wired through passwordless()', () => {
       const verifies = Object.fromEntries((await values(registry, 'passwordless_verifies_total')).map((v) => [v.labels.outcome, v.value]));
       assert.equal(verifies.ok, 1);
       assert.equal(verifies.invalid, 1);
+      const starts = Object.fromEntries((await values(registry, 'passwordless_starts_total')).map((v) => [v.labels.outcome, v.value]));
+      assert.deepEqual(starts, { sent: 1, refused: 1, error: 0 });
       const refusals = await values(registry, 'passwordless_limit_refusals_total');
       assert.deepEqual(
         refusals.map((v) => [v.labels.limit, v.value]),
