@@ -5,12 +5,10 @@
  * IPv4 clients hiding behind IPv6 prefixes.
  */
 import assert from 'node:assert/strict';
-import express from 'express';
-import session from 'express-session';
 import request from 'supertest';
-import { outboxSender, passwordless, sessionStore } from '../lib';
+import { sessionStore } from '../lib';
 import { addressKey } from '../lib/core/address';
-import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from './helpers/app';
+import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from './helpers/app';
 import { only } from './helpers/limits';
 import { recorder } from './helpers/log';
 
@@ -74,27 +72,15 @@ describe('fixes from the attacker review', () => {
   });
 
   it('saves no session for refused starts with sessionStore', async () => {
-    const stored = new session.MemoryStore();
-    const pl = passwordless({
-      secret: SECRET,
-      sender: outboxSender(),
-      clients: [CLIENT],
-      store: sessionStore(),
-      logger: false,
-      rateLimits: only({}),
-    });
-    const app = express()
-      .use(session({ store: stored, secret: 's', resave: false, saveUninitialized: false }))
-      .use(pl.router);
+    const t = makeApp({ store: sessionStore(), logger: false, rateLimits: only({}) });
     for (let i = 0; i < 10; i += 1)
-      await request(app)
+      await request(t.app)
         .post('/passwordless/start')
         .send(startBody({ phone_number: '12' }))
         .expect(400);
-    const count = await new Promise<number>((resolve) => stored.length((_e, n) => resolve(n ?? 0)));
-    assert.equal(count, 0);
-    await request(app).post('/passwordless/start').send(startBody()).expect(200);
-    assert.equal(await new Promise<number>((resolve) => stored.length((_e, n) => resolve(n ?? 0))), 1);
+    assert.equal(await t.sessionCount(), 0);
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(await t.sessionCount(), 1);
   });
 
   it('refuses weak or documented secrets, client secrets included, under NODE_ENV=production', () => {

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { memoryLimits, memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
 import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
-import { CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor, backendBody, otpGrant } from '../helpers/app';
 import { only } from '../helpers/limits';
 import { recorder } from '../helpers/log';
 
@@ -57,16 +57,9 @@ describe('login core', () => {
       const t = makeApp({ logger: false, testNumbers: { [TEST_NUMBER]: '424242' }, tokens: { issuer: 'https://auth.example.com/' } });
       await request(t.app)
         .post('/passwordless/start')
-        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: TEST_NUMBER })
+        .send(backendBody({ phone_number: TEST_NUMBER }))
         .expect(200);
-      const res = await request(t.app).post('/oauth/token').send({
-        grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp',
-        client_id: CONFIDENTIAL.clientId,
-        client_secret: CONFIDENTIAL.secret,
-        username: TEST_NUMBER,
-        otp: '424242',
-        realm: 'sms',
-      });
+      const res = await request(t.app).post('/oauth/token').send(otpGrant('424242', TEST_NUMBER));
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.ok(res.body.id_token);
     });

@@ -33,6 +33,8 @@ export interface TestApp {
   pl: Passwordless;
   outbox: OutboxSender;
   clock: Clock;
+  /** How many sessions express-session has stored (its MemoryStore). */
+  sessionCount(): Promise<number>;
 }
 
 export function makeApp(options: Partial<PasswordlessOptions> = {}, configure?: (app: Express) => void): TestApp {
@@ -48,12 +50,14 @@ export function makeApp(options: Partial<PasswordlessOptions> = {}, configure?: 
   } as PasswordlessOptions);
   const app = express();
   configure?.(app);
-  app.use(session({ secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
+  const sessions = new session.MemoryStore();
+  app.use(session({ store: sessions, secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
   app.use(pl.router);
   app.get('/me', pl.requireAuth, (req, res) => {
     res.json({ user: (req as typeof req & { user?: unknown }).user });
   });
-  return { app, pl, outbox, clock };
+  const sessionCount = () => new Promise<number>((resolve) => sessions.length((_err, n) => resolve(n ?? 0)));
+  return { app, pl, outbox, clock, sessionCount };
 }
 
 export function startBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -75,4 +79,21 @@ export function lastCode(outbox: OutboxSender, to?: string): string {
 /** A code of the same length that is certainly not `code`. */
 export function wrongCodeFor(code: string): string {
   return code.replace(/^./, (d) => String((Number(d) + 1) % 10));
+}
+
+/** The confidential client's own fields, as a backend sends them on start and verify. */
+export function backendBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE, ...extra };
+}
+
+/** Auth0's passwordless OTP grant for the confidential client. */
+export function otpGrant(otp: string, username = PHONE): Record<string, string> {
+  return {
+    grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp',
+    client_id: CONFIDENTIAL.clientId,
+    client_secret: CONFIDENTIAL.secret,
+    username,
+    otp,
+    realm: 'sms',
+  };
 }

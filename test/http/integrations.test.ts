@@ -15,7 +15,7 @@ import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioE
 import { createKeyring } from '../../lib/core/crypto';
 import { resolveTokens } from '../../lib/tokens/config';
 import { signAccessToken, verifyAccessToken } from '../../lib/tokens/sign';
-import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { CLIENT, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor, backendBody, otpGrant } from '../helpers/app';
 import { recorder } from '../helpers/log';
 
 const STATUS_URL = 'https://login.example.com/hooks/twilio-status';
@@ -139,20 +139,10 @@ describe('wired through passwordless()', () => {
           signingKeys: [{ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: 'k1' }],
         },
       });
-      await request(t.app)
-        .post('/passwordless/start')
-        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE })
-        .expect(200);
+      await request(t.app).post('/passwordless/start').send(backendBody()).expect(200);
       const token = await request(t.app)
         .post('/oauth/token')
-        .send({
-          grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp',
-          client_id: CONFIDENTIAL.clientId,
-          client_secret: CONFIDENTIAL.secret,
-          username: PHONE,
-          otp: lastCode(t.outbox),
-          realm: 'sms',
-        });
+        .send(otpGrant(lastCode(t.outbox)));
       assert.equal(token.status, 200, token.text);
       const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${token.body.access_token}`);
       assert.equal(info.status, 200);

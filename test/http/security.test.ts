@@ -9,7 +9,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { passwordless, outboxSender, sessionStore } from '../../lib';
-import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
+import { CLIENT, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, backendBody, otpGrant } from '../helpers/app';
 import { recorder } from '../helpers/log';
 
 const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
@@ -115,44 +115,21 @@ describe('HTTP layer: what it refuses', () => {
 
   describe('sessions', () => {
     it('creates no session for cookie-less verifies with sessionStore (saveUninitialized: false holds)', async () => {
-      const stored = new session.MemoryStore();
-      const pl = passwordless({
-        secret: SECRET,
-        sender: outboxSender(),
-        clients: [CLIENT],
-        store: sessionStore(),
-        rateLimits: false,
-        logger: false,
-      });
-      const app = express()
-        .use(session({ store: stored, secret: 's', resave: false, saveUninitialized: false }))
-        .use(pl.router);
+      const t = makeApp({ store: sessionStore(), logger: false });
       for (let i = 0; i < 20; i += 1) {
-        const res = await request(app).post('/passwordless/verify').send(verifyBody('123456'));
+        const res = await request(t.app).post('/passwordless/verify').send(verifyBody('123456'));
         assert.equal(res.status, 403);
         assert.equal(res.headers['set-cookie'], undefined);
       }
-      const count = await new Promise<number>((resolve) => stored.length((_e, n) => resolve(n ?? 0)));
-      assert.equal(count, 0);
+      assert.equal(await t.sessionCount(), 0);
     });
 
     it('binds a sessionStore code to the browser that started the login', async () => {
-      const outbox = outboxSender();
-      const pl = passwordless({
-        secret: SECRET,
-        sender: outbox,
-        clients: [CLIENT],
-        store: sessionStore(),
-        rateLimits: false,
-        logger: false,
-      });
-      const app = express()
-        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-        .use(pl.router);
-      const browser = request.agent(app);
+      const t = makeApp({ store: sessionStore(), logger: false });
+      const browser = request.agent(t.app);
       await browser.post('/passwordless/start').send(startBody()).expect(200);
-      const code = lastCode(outbox);
-      await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
+      const code = lastCode(t.outbox);
+      await request(t.app).post('/passwordless/verify').send(verifyBody(code)).expect(403);
       await browser.post('/passwordless/verify').send(verifyBody(code)).expect(200);
     });
 
@@ -284,20 +261,10 @@ describe('HTTP layer: what it refuses', () => {
         name: 'Ada',
       };
       const t = makeApp({ logger: false, tokens: { issuer: ISSUER }, users: { find: () => reserved } });
-      await request(t.app)
-        .post('/passwordless/start')
-        .send({ client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms', phone_number: PHONE })
-        .expect(200);
+      await request(t.app).post('/passwordless/start').send(backendBody()).expect(200);
       const res = await request(t.app)
         .post('/oauth/token')
-        .send({
-          grant_type: OTP_GRANT,
-          client_id: CONFIDENTIAL.clientId,
-          client_secret: CONFIDENTIAL.secret,
-          username: PHONE,
-          otp: lastCode(t.outbox),
-          realm: 'sms',
-        });
+        .send(otpGrant(lastCode(t.outbox)));
       assert.equal(res.status, 200, res.text);
       const claims = JSON.parse(Buffer.from(String(res.body.id_token).split('.')[1] as string, 'base64url').toString()) as Record<
         string,
