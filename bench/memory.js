@@ -20,7 +20,7 @@ async function main() {
   let first;
   for (let i = 0; i < count; i += 1) {
     const phone = phoneAt(i);
-    const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, CLIENT.clientId, '')}`;
+    const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(CLIENT.clientId, '')}`;
     first ??= key;
     await store.save(
       key,

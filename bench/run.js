@@ -30,6 +30,8 @@ const { values } = parseArgs({
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
 const duration = Number(values.duration);
+/** Each row's measured time is cut into windows of this length, alternating with its baseline's. */
+const WINDOW_SECONDS = 1;
 /** Warm-up requests use numbers and addresses from here on, so the measured window starts on fresh ones. */
 const WARMUP_OFFSET = 40_000;
 /** Codes seeded for the verify rows: the measured window (from 0) and the warm-up (from WARMUP_OFFSET). */
@@ -106,17 +108,12 @@ function cpuMicros(pid) {
   return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
 }
 
-/** Runs a load and reports, besides autocannon's numbers, the server's CPU µs per request. */
-async function measure(server, row, pathName) {
-  const cpu = cpuMicros(server.child.pid);
-  const result = await run(server.url, pathName, row, duration, 0);
-  result.cpuPerRequest = (cpuMicros(server.child.pid) - cpu) / Math.max(1, result.requests.total);
-  return result;
-}
-
-/** Request i of a row: its body, its own X-Forwarded-For and (sessionStore rows) its own session cookie. */
-function run(url, pathName, row, seconds, offset) {
-  let i = offset;
+/**
+ * Request i of a row: its body, its own X-Forwarded-For and (sessionStore rows) its own
+ * session cookie. `next` is the row's request counter, shared by its windows, so that no
+ * window reuses another's numbers or addresses.
+ */
+function run(url, pathName, row, seconds, next) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -128,7 +125,7 @@ function run(url, pathName, row, seconds, offset) {
             method: 'POST',
             path: pathName,
             setupRequest: (req) => {
-              const n = i++;
+              const n = next.i++;
               const headers = { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) };
               if (row.cookie) headers.cookie = cookieAt(n);
               return { ...req, headers, body: JSON.stringify(row.body(n)) };
@@ -139,6 +136,32 @@ function run(url, pathName, row, seconds, offset) {
       (err, result) => (err ? reject(err) : resolve(result)),
     );
   });
+}
+
+/** One measured window: autocannon's numbers and the server's CPU time over it. */
+async function window(server, pathName, row, next) {
+  const cpu = cpuMicros(server.child.pid);
+  const result = await run(server.url, pathName, row, WINDOW_SECONDS, next);
+  return { result, cpu: cpuMicros(server.child.pid) - cpu };
+}
+
+/** The windows of one server summed: req/s over the measured time, CPU per request, medians of p50/p99. */
+function summary(windows) {
+  const requests = windows.reduce((n, w) => n + w.result.requests.total, 0);
+  const cpu = windows.reduce((n, w) => n + w.cpu, 0);
+  const median = (xs) => xs.sort((x, y) => x - y)[xs.length >> 1];
+  const statuses = {};
+  for (const w of windows)
+    for (const [code, v] of Object.entries(w.result.statusCodeStats || {})) statuses[code] = (statuses[code] || 0) + v.count;
+  return {
+    reqPerSec: requests / (windows.length * WINDOW_SECONDS),
+    cpuPerRequest: cpu / Math.max(1, requests),
+    p50: median(windows.map((w) => w.result.latency.p50)),
+    p99: median(windows.map((w) => w.result.latency.p99)),
+    total: requests,
+    errors: windows.reduce((n, w) => n + w.result.errors, 0),
+    statuses,
+  };
 }
 
 const start = (i) => ({ ...BODY, phone_number: phoneAt(i) });
@@ -223,58 +246,59 @@ function fmt(n, digits = 0) {
 }
 
 async function measureRow(row) {
-  // A fresh baseline server with the same warm-up and the same requests (bodies, addresses,
-  // cookies), measured right before each row: this machine's speed drifts from minute to
-  // minute, so each ratio compares equals that ran side by side.
+  // The baseline (same warm-up, same requests: bodies, addresses, cookies) and the row's server
+  // run side by side and take turns, one window each: this machine's speed drifts from second
+  // to second, so each ratio compares servers that saw the same fast and slow moments.
   const baselineServer = await startServer('baseline');
-  let base;
-  try {
-    await run(baselineServer.url, '/baseline', row, warmup, WARMUP_OFFSET);
-    base = await measure(baselineServer, row, '/baseline');
-  } finally {
-    await stopServer(baselineServer);
-  }
   const server = await startServer(row.mode, row.mode.startsWith('verify-') ? SEED : 0);
   try {
-    // About a second of load for the JIT and the caches, on numbers the measured window won't reuse.
-    await run(server.url, row.path, row, warmup, WARMUP_OFFSET);
-    const before = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
-    const r = await measure(server, row, row.path);
-    const after = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
-    const per = (n) => n / Math.max(1, r.requests.total);
-    const redis =
-      before && after
-        ? {
-            roundTrips: per(after.calls - before.calls),
-            scriptCalls: per(after.stats.scripts - before.stats.scripts),
-            commands: per(after.stats.all - before.stats.all),
-          }
-        : undefined;
-    const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([k, v]) => [k, v.count]));
+    // About a second of load for the JIT and the caches, on numbers the measured windows won't reuse.
+    await run(baselineServer.url, '/baseline', row, warmup, { i: WARMUP_OFFSET });
+    await run(server.url, row.path, row, warmup, { i: WARMUP_OFFSET });
+    const nextBase = { i: 0 };
+    const next = { i: 0 };
+    const baseWindows = [];
+    const windows = [];
+    const trips = { calls: 0, scripts: 0, all: 0 };
+    for (let k = 0; k < Math.max(1, Math.round(duration / WINDOW_SECONDS)); k++) {
+      baseWindows.push(await window(baselineServer, '/baseline', row, nextBase));
+      const before = row.redis ? { stats: redisCommandStats(), calls: await clientCalls(server) } : undefined;
+      windows.push(await window(server, row.path, row, next));
+      if (before) {
+        const after = { stats: redisCommandStats(), calls: await clientCalls(server) };
+        trips.calls += after.calls - before.calls;
+        trips.scripts += after.stats.scripts - before.stats.scripts;
+        trips.all += after.stats.all - before.stats.all;
+      }
+    }
+    const base = summary(baseWindows);
+    const r = summary(windows);
+    const per = (n) => n / Math.max(1, r.total);
+    const redis = row.redis ? { roundTrips: per(trips.calls), scriptCalls: per(trips.scripts), commands: per(trips.all) } : undefined;
     const result = {
       name: row.name,
       mode: row.mode,
       target: row.target,
       targetTrips: row.trips,
-      reqPerSec: r.requests.average,
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      total: r.requests.total,
-      statuses,
+      reqPerSec: r.reqPerSec,
+      p50: r.p50,
+      p99: r.p99,
+      total: r.total,
+      statuses: r.statuses,
       errors: r.errors,
       redis,
-      baselineReqPerSec: base.requests.average,
-      ratio: r.requests.average / base.requests.average,
+      baselineReqPerSec: base.reqPerSec,
+      ratio: r.reqPerSec / base.reqPerSec,
       cpuPerRequest: r.cpuPerRequest,
       baselineCpuPerRequest: base.cpuPerRequest,
       cpuRatio: base.cpuPerRequest / r.cpuPerRequest,
     };
     process.stderr.write(
-      `${row.name}: ${fmt(result.reqPerSec)} req/s (baseline ${fmt(result.baselineReqPerSec)}, ×${fmt(result.ratio, 2)}), CPU ${fmt(result.cpuPerRequest)} µs (baseline ${fmt(result.baselineCpuPerRequest)}, ×${fmt(result.cpuRatio, 2)}) ${JSON.stringify(statuses)}${redis ? ` redis ${JSON.stringify(redis)}` : ''}\n`,
+      `${row.name}: ${fmt(result.reqPerSec)} req/s (baseline ${fmt(result.baselineReqPerSec)}, ×${fmt(result.ratio, 2)}), CPU ${fmt(result.cpuPerRequest)} µs (baseline ${fmt(result.baselineCpuPerRequest)}, ×${fmt(result.cpuRatio, 2)}) ${JSON.stringify(r.statuses)}${redis ? ` redis ${JSON.stringify(redis)}` : ''}\n`,
     );
     return result;
   } finally {
-    await stopServer(server);
+    await Promise.all([stopServer(baselineServer), stopServer(server)]);
   }
 }
 
@@ -365,7 +389,7 @@ async function main() {
       .map(([k, v]) => `${k}: ${fmt(v)}`)
       .join(', ');
   const lines = [
-    `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? 'each server pinned to core 1 (`taskset -c 1`), autocannon on core 0' : 'no CPU pinning'}; autocannon ${connections} connections × ${duration} s per row after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests) runs in a fresh process with the same warm-up right before each row.`,
+    `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? 'each server pinned to core 1 (`taskset -c 1`), autocannon on core 0' : 'no CPU pinning'}; autocannon ${connections} connections, ${duration} s per row in ${Math.max(1, Math.round(duration / WINDOW_SECONDS))} windows of ${WINDOW_SECONDS} s that alternate with the baseline's, after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests, same warm-up) runs in its own process next to each row's server, and the two take turns window by window, so both see the same moments of this shared machine; p50/p99 are the medians of the windows'.`,
     '',
     '| row | req/s | p50 ms | p99 ms | answers | baseline req/s | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (EVALSHA+EVAL / all commands, from INFO) |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',

@@ -95,7 +95,7 @@ async function startProfile(file) {
 
 /**
  * Pending codes for numbers 0..SEED-1, written straight into the store under the key the core
- * computes (lib/core/login.ts storeKey): `${limitKey('phone:' + phone)}.${codeKey(phone, client, binding)}`.
+ * computes (lib/core/login.ts storeKey): `${limitKey('phone:' + phone)}.${codeKey(client, binding)}`.
  * Code i is the last 6 digits of i; with sessionStore, number i is bound to session i.
  */
 async function seed(store, bound, sessions) {
@@ -106,7 +106,7 @@ async function seed(store, bound, sessions) {
   const one = (i) => {
     const phone = phoneAt(i);
     const binding = bound ? bindingAt(i) : '';
-    const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(phone, CLIENT.clientId, binding)}`;
+    const key = `${keyring.limitKey(`phone:${phone}`)}.${keys.codeKey(CLIENT.clientId, binding)}`;
     const record = { id: newId(), hash: keys.codeHash(phone, CLIENT.clientId, binding, codeAt(i)), expiresAt: now + 600_000 };
     if (bound) {
       sessions.set(

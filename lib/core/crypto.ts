@@ -23,18 +23,37 @@ function mac(key: KeyObject, parts: readonly string[]): Buffer {
 
 /** The key of one secret: where a pending code lives and how its HMAC is made. */
 export interface CodeKeys {
-  /** The store key of the pending code for one number, client and (optional) browser binding. */
-  codeKey(phone: string, clientId: string, binding: string): string;
+  /**
+   * Where, among a number's keys (its hashed limit key comes first), the pending code of one
+   * client and (optional) browser binding lives. The number is not part of it: the number's
+   * key already is, so without a binding this is one HMAC per client, computed once.
+   */
+  codeKey(clientId: string, binding: string): string;
   /** The stored form of a code: bound to number, client and binding, so it opens nothing else. */
   codeHash(phone: string, clientId: string, binding: string, code: string): string;
 }
 
+/** Clients are configured, so few; the bound only guards against a caller passing anything. */
+const MAX_CACHED_CLIENT_KEYS = 1_000;
+
 function codeKeysOf(key: KeyObject): CodeKeys {
+  const slotOf = (clientId: string, binding: string) =>
+    mac(key, binding ? ['slot', clientId, binding] : ['slot', clientId])
+      .subarray(0, 16)
+      .toString('base64url');
+  const byClient = new Map<string, string>();
   return {
-    codeKey: (phone, clientId, binding) =>
-      mac(key, binding ? ['key', clientId, phone, binding] : ['key', clientId, phone])
-        .subarray(0, 16)
-        .toString('base64url'),
+    codeKey(clientId, binding) {
+      // A binding is a browser's own random id: never the same twice, so not kept.
+      if (binding) return slotOf(clientId, binding);
+      let slot = byClient.get(clientId);
+      if (slot === undefined) {
+        if (byClient.size >= MAX_CACHED_CLIENT_KEYS) byClient.clear();
+        slot = slotOf(clientId, '');
+        byClient.set(clientId, slot);
+      }
+      return slot;
+    },
     codeHash: (phone, clientId, binding, code) =>
       mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code]).toString('base64url'),
   };

@@ -218,8 +218,8 @@ export function createLogin(config: Config): Login {
   }
 
   /** The store key of a code: the number's key (so its slot), then the code key. */
-  function storeKey(keys: CodeKeys, tag: string, phone: string, clientId: string, binding: string): string {
-    return `${tag}.${keys.codeKey(phone, clientId, binding)}`;
+  function storeKey(keys: CodeKeys, tag: string, clientId: string, binding: string): string {
+    return `${tag}.${keys.codeKey(clientId, binding)}`;
   }
 
   /** The end user's address: a trusted `auth0-forwarded-for`, else the request's. */
@@ -334,7 +334,7 @@ export function createLogin(config: Config): Login {
     const message = composeMessage(config, { applicationName: client.name, phone: phone.e164, code, headers: input.request.headers });
     const keys = keyring.current;
     const tag = numberKey(phone.e164);
-    const key = storeKey(keys, tag, phone.e164, client.clientId, binding);
+    const key = storeKey(keys, tag, client.clientId, binding);
     const record: CodeRecord = {
       id: newId(),
       hash: keys.codeHash(phone.e164, client.clientId, binding, code),
@@ -398,7 +398,7 @@ export function createLogin(config: Config): Login {
     const { phone } = input;
     const clientId = input.client.clientId;
     const keys = keyring.current;
-    const key = storeKey(keys, tag, phone, clientId, binding);
+    const key = storeKey(keys, tag, clientId, binding);
     const hash = keys.codeHash(phone, clientId, binding, code);
     let result: VerifyResult & { refused?: Refusal };
     if (fused && plan) {
@@ -413,7 +413,7 @@ export function createLogin(config: Config): Login {
     // Codes pending from before a secret rotation live under the older secrets' keys.
     for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
       const previous = await guarded(() =>
-        store.verify(storeKey(old, tag, phone, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
+        store.verify(storeKey(old, tag, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
       );
       if (previous.outcome !== 'invalid' || previous.pending !== false) {
         // Counted like any code's outcome: a rotation must not open a window without limits.

@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { parsePhoneNumberFromString, isSupportedCountry } from 'libphonenumber-js/max';
 import type { PhoneNumberType } from '../types';
+import { readE164, type PlanAnswer } from './phone-plans';
 
 /** A parsed, valid number. `e164` is the one form used everywhere (keys, templates, answers). */
 export interface Phone {
@@ -35,27 +36,55 @@ export const PHONE_TYPES: readonly PhoneNumberType[] = [
 ];
 
 /**
+ * Recent parses that libphonenumber-js answered (numbers outside the fast path, and invalid
+ * input): a verify almost always follows the start of the same number, and that parse costs
+ * 15-25 µs. Bounded; results are frozen. Fast-path answers are not kept: reading them again
+ * costs less than the cache.
+ */
+const recent = new LRUCache<string, Phone | false>({ max: 10_000 });
+
+/**
+ * The fast path checks itself: its first answer and one in every CHECK_EVERY after are also
+ * asked of libphonenumber-js, and a single disagreement turns it off for the process (a
+ * libphonenumber-js release whose rules moved on degrades to slower, never to different).
+ */
+const CHECK_EVERY = 1024;
+let fastAnswers = 0;
+let fastPath = true;
+
+/**
  * Parses an international number (`+` and country code required). Returns `undefined` for
  * anything that is not a string holding exactly one valid number: `extract: false` stops
  * libphonenumber from fishing a number out of surrounding text.
  */
-/**
- * Recent parses, by input: a verify almost always follows the start of the same number, and
- * libphonenumber's parse is most of a request's own cost. Bounded; results are frozen.
- */
-const recent = new LRUCache<string, Phone | false>({ max: 10_000 });
-
 export function parsePhone(input: unknown, withType = true): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
+  const fast = fastPath ? readE164(input) : undefined;
+  if (fast && fastAnswers++ % CHECK_EVERY !== 0) return fastPhone(input, fast, withType);
   const cacheKey = `${withType ? 't' : 'n'}${input}`;
-  const cached = recent.get(cacheKey);
+  const cached = fast ? undefined : recent.get(cacheKey);
   if (cached !== undefined) return cached || undefined;
-  const phone = parseUncached(input, withType);
-  recent.set(cacheKey, phone ?? false);
-  return phone;
+  const phone = parseWithLibrary(input, withType || fast !== undefined);
+  if (fast) {
+    if (phone?.e164 === input && phone.country === fast.country && phone.callingCode === fast.callingCode && phone.type === fast.type)
+      return fastPhone(input, fast, withType);
+    fastPath = false;
+  }
+  const answer = phone && !withType && phone.type !== undefined ? Object.freeze({ ...phone, type: undefined }) : phone;
+  recent.set(cacheKey, answer ?? false);
+  return answer;
 }
 
-function parseUncached(input: string, withType: boolean): Phone | undefined {
+function fastPhone(e164: string, fast: PlanAnswer, withType: boolean): Phone {
+  return Object.freeze({ e164, country: fast.country, callingCode: fast.callingCode, type: withType ? fast.type : undefined });
+}
+
+/** Fast-path numbers that libphonenumber-js was also asked about (tests read it). */
+export function fastPathState(): { on: boolean; answers: number } {
+  return { on: fastPath, answers: fastAnswers };
+}
+
+function parseWithLibrary(input: string, withType: boolean): Phone | undefined {
   const parsed = parsePhoneNumberFromString(input.trim(), { extract: false });
   if (!parsed) return undefined;
   // With the full metadata, isValid() is getType() !== undefined: ask once, not twice. The

@@ -25,6 +25,8 @@ export interface ResolvedRateLimits {
 }
 
 const HOUR = 3_600_000;
+/** Fraud-guard prefix keys kept (about 80 bytes each). */
+const MAX_CACHED_FRAUD_KEYS = 10_000;
 const DAY = 86_400_000;
 
 export interface StartPlan {
@@ -74,6 +76,18 @@ export function createLimits(
     limit > 0 && windowMs > 0 ? Object.freeze({ name, group, key: key(), sub: sub?.(), limit, windowMs, refusal }) : undefined;
   const present = (list: Array<Bucket | undefined>): Bucket[] => list.filter((b): b is Bucket => b !== undefined);
   const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
+  // A prefix's key is an HMAC like any other, but there are few prefixes and most traffic
+  // shares a handful of them: kept, up to a bound.
+  const fraudKeys = new Map<string, string>();
+  const fraudKey = (prefix: string) => {
+    let key = fraudKeys.get(prefix);
+    if (key === undefined) {
+      if (fraudKeys.size >= MAX_CACHED_FRAUD_KEYS) fraudKeys.clear();
+      key = hashed('fraud', prefix);
+      fraudKeys.set(prefix, key);
+    }
+    return key;
+  };
 
   return {
     backend,
@@ -102,7 +116,7 @@ export function createLimits(
         bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
       ]);
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
-      return { buckets, fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud, counts: sends } : undefined };
+      return { buckets, fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: sends } : undefined };
     },
     verify(address, phone, numberKey) {
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
@@ -128,7 +142,7 @@ export function createLimits(
           'failedVerifiesPerPhone',
           addressKey,
         ),
-        fraud: fraud && prefix ? { key: hashed('fraud', prefix), prefix, settings: fraud, counts: true } : undefined,
+        fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: true } : undefined,
       };
     },
     clientAuth(address) {

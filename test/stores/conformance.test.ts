@@ -68,9 +68,11 @@ const fixtures: Array<{ name: string; needsRedis: boolean; make(): Promise<Fixtu
   },
 ];
 
-const keys = createKeyring([SECRET], SECRET).current;
+const ring = createKeyring([SECRET], SECRET);
+const keys = ring.current;
 const hashOf = (code: string, phone = PHONE, clientId = CLIENT_ID) => keys.codeHash(phone, clientId, '', code);
-const keyOf = (phone = PHONE, clientId = CLIENT_ID) => keys.codeKey(phone, clientId, '');
+/** A store key as the login core makes it: the number's hashed key, then the client's slot. */
+const keyOf = (phone = PHONE, clientId = CLIENT_ID) => `${ring.limitKey(`phone:${phone}`)}.${keys.codeKey(clientId, '')}`;
 const record = (code: string, id: string, now = T0) => ({ id, hash: hashOf(code), expiresAt: now + TTL });
 
 for (const definition of fixtures) {
