@@ -32,6 +32,10 @@ export interface MemoryLimitBackend extends LimitBackend {
 /** The counts of one number, address, prefix or global key: one cache entry holds all its buckets. */
 type Entity = Record<string, Count>;
 
+function sameKey(a: Bucket, b: Bucket): boolean {
+  return a.group === b.group && a.key === b.key && a.sub === b.sub;
+}
+
 /** The key of a bucket's entity in its group's cache. */
 function entityKey(b: Bucket): string {
   return b.sub === undefined ? b.key : `${b.key}:${b.sub}`;
@@ -54,24 +58,45 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     const count = entity?.[b.name];
     return count && count.e > now ? count : undefined;
   };
-  function firstFull(buckets: readonly Bucket[], now: number): Refusal | undefined {
+  /**
+   * Each bucket's entity (undefined while it has none), each key looked up once: a number's
+   * cooldown, hour and day buckets come one after another and share one entry.
+   */
+  function lookup(buckets: readonly Bucket[]): Array<Entity | undefined> {
+    const found: Array<Entity | undefined> = [];
+    let previous: Bucket | undefined;
     for (const b of buckets) {
-      const count = live(cache(b.group).get(entityKey(b)), b, now);
+      const same = previous !== undefined && sameKey(previous, b);
+      found.push(same ? found[found.length - 1] : cache(b.group).get(entityKey(b)));
+      previous = b;
+    }
+    return found;
+  }
+  function firstFull(buckets: readonly Bucket[], entities: ReadonlyArray<Entity | undefined>, now: number): Refusal | undefined {
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as Bucket;
+      const count = live(entities[i], b, now);
       if (count && count.c >= b.limit) return { bucket: b.name, refusal: b.refusal, retryAfterMs: count.e - now };
     }
     return undefined;
   }
-  function add(b: Bucket, now: number, delta: number): void {
-    const c = cache(b.group);
-    const key = entityKey(b);
-    let entity = c.get(key);
-    const count = live(entity, b, now);
-    if (count) count.c = Math.max(0, count.c + delta);
-    else if (delta > 0) {
+  /** Adds `delta` to each bucket; an entity created for one bucket serves the next ones of its key. */
+  function addAll(buckets: readonly Bucket[], entities: Array<Entity | undefined>, now: number, delta: number): void {
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as Bucket;
+      let entity = entities[i];
+      const count = live(entity, b, now);
+      if (count) {
+        count.c = Math.max(0, count.c + delta);
+        continue;
+      }
+      if (delta <= 0) continue;
       if (!entity) {
         // A plain object keeps V8's fast properties (the names are this package's own bucket names).
         entity = {} as Entity;
-        c.set(key, entity);
+        cache(b.group).set(entityKey(b), entity);
+        for (let j = i + 1; j < buckets.length; j++)
+          if (entities[j] === undefined && sameKey(buckets[j] as Bucket, b)) entities[j] = entity;
       }
       entity[b.name] = { c: delta, e: now + b.windowMs };
     }
@@ -91,7 +116,8 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     size: () => [...groups.values()].reduce((n, c) => n + c.size, fraud.size),
     async take(buckets, f, now): Promise<TakeResult> {
       // Checked in the order given: the address and global buckets come before the number's.
-      const refused = firstFull(buckets, now);
+      const entities = lookup(buckets);
+      const refused = firstFull(buckets, entities, now);
       if (refused) return { refused };
       if (f) {
         const r = fraudRecord(f, now);
@@ -106,21 +132,21 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         }
         if (f.counts) r.s1 += 1;
       }
-      for (const b of buckets) add(b, now, 1);
+      addAll(buckets, entities, now, 1);
       return {};
     },
     async give(buckets, f, now) {
-      for (const b of buckets) add(b, now, -1);
+      addAll(buckets, lookup(buckets), now, -1);
       if (f) {
         const r = fraud.get(f.key);
         if (r && r.s1 > 0) r.s1 -= 1;
       }
     },
     async peek(buckets, now) {
-      return firstFull(buckets, now);
+      return firstFull(buckets, lookup(buckets), now);
     },
     async count(buckets, now) {
-      for (const b of buckets) add(b, now, 1);
+      addAll(buckets, lookup(buckets), now, 1);
     },
     async succeeded(buckets, f, now) {
       for (const b of buckets) {
