@@ -8,6 +8,7 @@
  * that never rotates, so a user keeps their id when the secret changes.
  */
 import { createHmac, createSecretKey, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { boundedMemo } from './memo';
 
 /** A uniformly random decimal code of `length` digits, as a string. */
 export function generateCode(length: number): string {
@@ -41,19 +42,10 @@ function codeKeysOf(key: KeyObject): CodeKeys {
     mac(key, binding ? ['slot', clientId, binding] : ['slot', clientId])
       .subarray(0, 16)
       .toString('base64url');
-  const byClient = new Map<string, string>();
+  const clientSlot = boundedMemo(MAX_CACHED_CLIENT_KEYS, (clientId) => slotOf(clientId, ''));
   return {
-    codeKey(clientId, binding) {
-      // A binding is a browser's own random id: never the same twice, so not kept.
-      if (binding) return slotOf(clientId, binding);
-      let slot = byClient.get(clientId);
-      if (slot === undefined) {
-        if (byClient.size >= MAX_CACHED_CLIENT_KEYS) byClient.clear();
-        slot = slotOf(clientId, '');
-        byClient.set(clientId, slot);
-      }
-      return slot;
-    },
+    // A binding is a browser's own random id: never the same twice, so not kept.
+    codeKey: (clientId, binding) => (binding ? slotOf(clientId, binding) : clientSlot(clientId)),
     codeHash: (phone, clientId, binding, code) =>
       mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code]).toString('base64url'),
   };

@@ -4,6 +4,7 @@
  * checked (address and global first, then the number), on the configured backend.
  */
 import type { Keyring } from '../core/crypto';
+import { boundedMemo } from '../core/memo';
 import type { Bucket, FraudCheck, FraudSettings, LimitBackend, LimitName } from './types';
 import type { ErrorName } from '../errors';
 
@@ -78,16 +79,7 @@ export function createLimits(
   const hashed = (kind: string, value: string) => keyring.limitKey(`${kind}:${value}`);
   // A prefix's key is an HMAC like any other, but there are few prefixes and most traffic
   // shares a handful of them: kept, up to a bound.
-  const fraudKeys = new Map<string, string>();
-  const fraudKey = (prefix: string) => {
-    let key = fraudKeys.get(prefix);
-    if (key === undefined) {
-      if (fraudKeys.size >= MAX_CACHED_FRAUD_KEYS) fraudKeys.clear();
-      key = hashed('fraud', prefix);
-      fraudKeys.set(prefix, key);
-    }
-    return key;
-  };
+  const fraudKey = boundedMemo(MAX_CACHED_FRAUD_KEYS, (prefix) => hashed('fraud', prefix));
 
   return {
     backend,
