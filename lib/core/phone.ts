@@ -105,8 +105,11 @@ export function isCountryCode(code: unknown): code is string {
  */
 export function maskPhone(e164: string): string {
   const digits = e164.replace(/^\+/, '');
-  const parsed = /^\d+$/.test(digits) ? parsePhoneNumberFromString(`+${digits}`) : undefined;
-  const cc = parsed?.countryCallingCode ?? digits.slice(0, 1);
+  // Every logged event masks its number: the fast path reads the calling code of a valid one.
+  const cc =
+    (/^\d+$/.test(digits)
+      ? (readE164(`+${digits}`)?.callingCode ?? parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode)
+      : undefined) ?? digits.slice(0, 1);
   const rest = digits.slice(cc.length);
   if (rest.length <= 2) return `+${cc}${'*'.repeat(rest.length)}`;
   return `+${cc}${'*'.repeat(rest.length - 2)}${rest.slice(-2)}`;
