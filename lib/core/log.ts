@@ -42,8 +42,21 @@ export interface EventFields {
   [field: string]: unknown;
 }
 
+type Level = (typeof LEVEL)[EventName];
+
+/**
+ * This module's own loggers (the default one, `logger: false`) say which events they print,
+ * so that the events they would drop cost no entry and no masking (a symbol: no user's logger
+ * can carry it by accident).
+ */
+const WANTS = Symbol('express-passwordless-sms logger filter');
+interface Selective {
+  [WANTS](event: string, level: Level): boolean;
+}
+
 export function logEvent(logger: Logger, event: EventName, fields: EventFields = {}): void {
-  if ((logger as { silent?: boolean }).silent === true) return;
+  const level = LEVEL[event];
+  if ((logger as Partial<Selective>)[WANTS]?.(event, level) === false) return;
   const { phone, code, ...rest } = fields;
   const entry: Record<string, unknown> = { event, ...rest };
   // Free text (a hook's or a provider's message) can quote a number: masked like `phone`.
@@ -54,7 +67,7 @@ export function logEvent(logger: Logger, event: EventName, fields: EventFields =
   // Named apart so that nothing called `code` ever reaches a log line.
   if (code !== undefined) entry.providerCode = code;
   try {
-    logger[LEVEL[event]](entry, `passwordless: ${event}`);
+    logger[level](entry, `passwordless: ${event}`);
   } catch {
     // A broken logger must not turn a login into a 500.
   }
@@ -81,18 +94,20 @@ const OPERATOR_WARNINGS = new Set<string>(['config_warning', 'sms_pumping_suspec
  * stderr, each distinct one once, so a misconfiguration is never silent.
  */
 export function defaultLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
+  // A wrong code or a refused resend is a user's everyday mistake, not the operator's concern.
+  const prints = (event: string, level: Level) => level === 'error' || (level === 'warn' && OPERATOR_WARNINGS.has(event));
   const seen = new Set<string>();
-  const once = (level: string) => (event: Record<string, unknown>) => {
-    // A wrong code or a refused resend is a user's everyday mistake, not the operator's concern.
-    if (level === 'warning' && !OPERATOR_WARNINGS.has(String(event.event))) return;
+  const once = (level: Level, label: string) => (event: Record<string, unknown>) => {
+    if (!prints(String(event.event), level)) return;
     const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}`;
     if (seen.has(key) || seen.size > 500) return;
     seen.add(key);
     const { event: name, ...rest } = event;
-    write(`express-passwordless-sms ${level}: ${String(name)} ${JSON.stringify(rest)}`);
+    write(`express-passwordless-sms ${label}: ${String(name)} ${JSON.stringify(rest)}`);
   };
-  return Object.freeze({ info() {}, warn: once('warning'), error: once('error') });
+  const logger: Logger & Selective = { [WANTS]: prints, info() {}, warn: once('warn', 'warning'), error: once('error', 'error') };
+  return Object.freeze(logger);
 }
 
 /** A logger that drops everything (`logger: false`). */
-export const SILENT: Logger = Object.freeze({ silent: true, info() {}, warn() {}, error() {} }) as Logger;
+export const SILENT: Logger = Object.freeze({ [WANTS]: () => false, info() {}, warn() {}, error() {} } satisfies Logger & Selective);
