@@ -47,6 +47,17 @@ describe('wired through passwordless()', () => {
       return { app, reports, ...r };
     }
 
+    /** A Twilio sender through the emulator that asks for delivery reports on STATUS_URL. */
+    function reportingSender() {
+      return twilioSender({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        messagingServiceSid: SERVICE_SID,
+        statusCallback: STATUS_URL,
+        httpClient: emulator.httpClient(),
+      });
+    }
+
     const params = {
       AccountSid: ACCOUNT_SID,
       MessageSid: `SM${'e5'.repeat(16)}`,
@@ -56,13 +67,7 @@ describe('wired through passwordless()', () => {
     };
 
     it('answers the statusCallback path: 204 to a signed report (hook called, event logged), 403 to a forged one', async () => {
-      const sender = twilioSender({
-        accountSid: ACCOUNT_SID,
-        authToken: AUTH_TOKEN,
-        messagingServiceSid: SERVICE_SID,
-        statusCallback: STATUS_URL,
-        httpClient: emulator.httpClient(),
-      });
+      const sender = reportingSender();
       const t = appWith(sender);
       const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
       await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
@@ -76,13 +81,7 @@ describe('wired through passwordless()', () => {
     });
 
     it('answers the path of a Twilio sender inside fallbackSender too', async () => {
-      const primary = twilioSender({
-        accountSid: ACCOUNT_SID,
-        authToken: AUTH_TOKEN,
-        messagingServiceSid: SERVICE_SID,
-        statusCallback: STATUS_URL,
-        httpClient: emulator.httpClient(),
-      });
+      const primary = reportingSender();
       const t = appWith(fallbackSender([primary, outboxSender()]));
       const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, STATUS_URL, params);
       await request(t.app).post('/hooks/twilio-status').type('form').set('x-twilio-signature', signature).send(params).expect(204);
