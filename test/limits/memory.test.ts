@@ -8,18 +8,10 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
-import { PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-import { only } from '../helpers/limits';
+import { PHONE, lastCode, makeApp, verifyBody, wrongCodeFor } from '../helpers/app';
+import { only, start } from '../helpers/limits';
 
 const HOUR = 3_600_000;
-
-/** A start from `ip` (the app trusts one proxy hop, so X-Forwarded-For is the client's address). */
-function startFrom(app: import('express').Express, ip: string, phone = PHONE) {
-  return request(app)
-    .post('/passwordless/start')
-    .set('x-forwarded-for', ip)
-    .send(startBody({ phone_number: phone }));
-}
 
 function trusting(options: Parameters<typeof makeApp>[0]) {
   return makeApp({ logger: false, ...options }, (app) => app.set('trust proxy', 1));
@@ -29,13 +21,13 @@ describe('limits (memory backend)', () => {
   describe('nobody locks a user out', () => {
     it("does not spend a victim's cooldown when the attacker's own address is over its limit", async () => {
       const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1, resendCooldownSeconds: 30 }) });
-      await startFrom(t.app, '203.0.113.9', '+14155550199').expect(200);
-      const refused = await startFrom(t.app, '203.0.113.9');
+      await start(t.app, '+14155550199', '203.0.113.9').expect(200);
+      const refused = await start(t.app, PHONE, '203.0.113.9');
       assert.equal(refused.status, 429);
       assert.match(refused.body.error_description, /from this network/);
       assert.equal(t.outbox.messages.length, 1);
       // The victim, from their own address, is not in any cooldown: nothing was sent to them.
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       assert.equal(t.outbox.last()?.to, PHONE);
     });
 
@@ -54,15 +46,15 @@ describe('limits (memory backend)', () => {
         rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 2, sendsPerPhonePerDay: 3, startsPerIpPerHour: 6 }),
       });
       for (let i = 0; i < 5; i += 1) {
-        const res = await startFrom(t.app, '198.51.100.7');
+        const res = await start(t.app, PHONE, '198.51.100.7');
         assert.equal(res.status, 502, `failed send ${i}: ${JSON.stringify(res.body)}`);
       }
       down = false;
       // Right after the outage: no cooldown, no hourly or daily count from the failed sends.
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       assert.equal(sent.length, 1);
       // The address paid for all six attempts.
-      const seventh = await startFrom(t.app, '198.51.100.7', '+14155550100');
+      const seventh = await start(t.app, '+14155550100', '198.51.100.7');
       assert.equal(seventh.status, 429);
       assert.match(seventh.body.error_description, /from this network/);
     });
@@ -72,7 +64,7 @@ describe('limits (memory backend)', () => {
       for (let i = 0; i < 15; i += 1) {
         await request(t.app).post('/passwordless/verify').send(verifyBody('000000')).expect(403);
       }
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       await request(t.app)
         .post('/passwordless/verify')
         .send(verifyBody(lastCode(t.outbox)))
@@ -81,7 +73,7 @@ describe('limits (memory backend)', () => {
 
     it('counts wrong codes against a pending code, per number, and a login resets the count', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 2 }), otp: { maxAttempts: 10 } });
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
       await request(t.app)
         .post('/passwordless/verify')
@@ -96,7 +88,7 @@ describe('limits (memory backend)', () => {
       assert.equal(locked.body.error, 'too_many_attempts');
       assert.ok(Number(locked.headers['retry-after']) > 0);
       t.clock.advance(HOUR);
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       await request(t.app)
         .post('/passwordless/verify')
         .send(verifyBody(lastCode(t.outbox)))
@@ -105,7 +97,7 @@ describe('limits (memory backend)', () => {
 
     it('refuses an address after failedVerifiesPerIpPerHour wrong codes, checked before anything per number', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), otp: { maxAttempts: 10 } });
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
       const wrong = () =>
         request(t.app)
@@ -125,17 +117,17 @@ describe('limits (memory backend)', () => {
   describe('follow the injected clock', () => {
     it('ends the cooldown when the clock passes it', async () => {
       const t = trusting({ rateLimits: only({ resendCooldownSeconds: 30 }) });
-      await startFrom(t.app, '198.51.100.7').expect(200);
-      await startFrom(t.app, '198.51.100.7').expect(429);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(429);
       t.clock.advance(30_000);
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
     });
 
     it('says how long to wait in Retry-After, on the injected clock', async () => {
       const t = trusting({ rateLimits: only({ sendsPerPhonePerHour: 1 }) });
-      await startFrom(t.app, '198.51.100.7').expect(200);
+      await start(t.app, PHONE, '198.51.100.7').expect(200);
       t.clock.advance(HOUR - 90_000);
-      const res = await startFrom(t.app, '198.51.100.7');
+      const res = await start(t.app, PHONE, '198.51.100.7');
       assert.equal(res.headers['retry-after'], '90');
     });
   });
@@ -143,23 +135,23 @@ describe('limits (memory backend)', () => {
   describe('addresses', () => {
     it('counts IPv6 clients per /64, and other /64s apart', async () => {
       const t = trusting({ rateLimits: only({ startsPerIpPerHour: 2 }) });
-      await startFrom(t.app, '2001:db8:1:2::1', '+14155550101').expect(200);
-      await startFrom(t.app, '2001:db8:1:2:ffff:ffff:ffff:fffe', '+14155550102').expect(200);
-      await startFrom(t.app, '2001:db8:1:2:abcd::9', '+14155550103').expect(429);
-      await startFrom(t.app, '2001:db8:1:3::1', '+14155550104').expect(200);
+      await start(t.app, '+14155550101', '2001:db8:1:2::1').expect(200);
+      await start(t.app, '+14155550102', '2001:db8:1:2:ffff:ffff:ffff:fffe').expect(200);
+      await start(t.app, '+14155550103', '2001:db8:1:2:abcd::9').expect(429);
+      await start(t.app, '+14155550104', '2001:db8:1:3::1').expect(200);
     });
 
     it('takes the IPv6 prefix length from rateLimits.ipv6Subnet', async () => {
       const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1, ipv6Subnet: 128 }) });
-      await startFrom(t.app, '2001:db8::1', '+14155550101').expect(200);
-      await startFrom(t.app, '2001:db8::2', '+14155550102').expect(200);
-      await startFrom(t.app, '2001:db8::2', '+14155550103').expect(429);
+      await start(t.app, '+14155550101', '2001:db8::1').expect(200);
+      await start(t.app, '+14155550102', '2001:db8::2').expect(200);
+      await start(t.app, '+14155550103', '2001:db8::2').expect(429);
     });
 
     it('counts an IPv4-mapped IPv6 address as its IPv4 address', async () => {
       const t = trusting({ rateLimits: only({ startsPerIpPerHour: 1 }) });
-      await startFrom(t.app, '192.0.2.1', '+14155550101').expect(200);
-      await startFrom(t.app, '::ffff:192.0.2.1', '+14155550102').expect(429);
+      await start(t.app, '+14155550101', '192.0.2.1').expect(200);
+      await start(t.app, '+14155550102', '::ffff:192.0.2.1').expect(429);
     });
   });
 
@@ -167,7 +159,7 @@ describe('limits (memory backend)', () => {
     it('tracks at most maxKeys keys per group, dropping the least recently used', async () => {
       const limitStore = memoryLimits({ maxKeys: 100 });
       const t = trusting({ limitStore, fraudGuard: false, rateLimits: only({ startsPerIpPerHour: 5 }) });
-      for (let i = 0; i < 300; i += 1) await startFrom(t.app, `10.0.${i >> 8}.${i & 255}`, '+14155550101');
+      for (let i = 0; i < 300; i += 1) await start(t.app, '+14155550101', `10.0.${i >> 8}.${i & 255}`);
       assert.ok(limitStore.size() <= 100, `tracked ${limitStore.size()} keys`);
       assert.ok(limitStore.size() >= 90, `tracked ${limitStore.size()} keys`);
     });
