@@ -8,7 +8,7 @@ import net from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
-import { PHONE, lastCode, makeApp, makeClock, startBody, verifyBody, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
+import { PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
 import {
   deleteKeys,
   freePort,
@@ -375,60 +375,15 @@ describe('limits in Redis', function () {
           };
           try {
             // A fresh server knows no script: the first call of each gets NOSCRIPT and is sent again with EVAL.
-            assert.deepEqual(await sent(() => request(t.app).post('/passwordless/start').send(startBody()), 200), ['evalsha', 'eval']);
-            assert.deepEqual(
-              await sent(
-                () =>
-                  request(t.app)
-                    .post('/passwordless/verify')
-                    .send(verifyBody(lastCode(t.outbox))),
-                200,
-              ),
-              ['evalsha', 'eval'],
-            );
+            assert.deepEqual(await sent(() => start(t.app), 200), ['evalsha', 'eval']);
+            assert.deepEqual(await sent(() => verify(t.app, lastCode(t.outbox)), 200), ['evalsha', 'eval']);
             const other = '+14155550102';
-            assert.deepEqual(
-              await sent(
-                () =>
-                  request(t.app)
-                    .post('/passwordless/start')
-                    .send(startBody({ phone_number: other })),
-                200,
-              ),
-              ['evalsha'],
-            );
+            assert.deepEqual(await sent(() => start(t.app, other), 200), ['evalsha']);
             const code = lastCode(t.outbox, other);
-            assert.deepEqual(
-              await sent(
-                () =>
-                  request(t.app)
-                    .post('/passwordless/verify')
-                    .send(verifyBody(wrongCodeFor(code), { phone_number: other })),
-                403,
-              ),
-              ['evalsha'],
-            );
-            assert.deepEqual(
-              await sent(
-                () =>
-                  request(t.app)
-                    .post('/passwordless/verify')
-                    .send(verifyBody(code, { phone_number: other })),
-                200,
-              ),
-              ['evalsha'],
-            );
+            assert.deepEqual(await sent(() => verify(t.app, wrongCodeFor(code), other), 403), ['evalsha']);
+            assert.deepEqual(await sent(() => verify(t.app, code, other), 200), ['evalsha']);
             // A refused start is one call too.
-            assert.deepEqual(
-              await sent(
-                () =>
-                  request(t.app)
-                    .post('/passwordless/start')
-                    .send(startBody({ phone_number: other })),
-                429,
-              ),
-              ['evalsha'],
-            );
+            assert.deepEqual(await sent(() => start(t.app, other), 429), ['evalsha']);
           } finally {
             watch.close();
           }
