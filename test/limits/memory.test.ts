@@ -8,8 +8,8 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
-import { PHONE, lastCode, makeApp, verifyBody, wrongCodeFor } from '../helpers/app';
-import { only, start } from '../helpers/limits';
+import { PHONE, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
+import { only, start, verify } from '../helpers/limits';
 
 const HOUR = 3_600_000;
 
@@ -62,55 +62,39 @@ describe('limits (memory backend)', () => {
     it('does not count wrong codes for a number that has no code pending', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 10 }) });
       for (let i = 0; i < 15; i += 1) {
-        await request(t.app).post('/passwordless/verify').send(verifyBody('000000')).expect(403);
+        await verify(t.app, '000000').expect(403);
       }
       await start(t.app, PHONE, '198.51.100.7').expect(200);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(lastCode(t.outbox)))
-        .expect(200);
+      await verify(t.app, lastCode(t.outbox)).expect(200);
     });
 
     it('counts wrong codes against a pending code, per number, and a login resets the count', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerPhonePerHour: 2 }), otp: { maxAttempts: 10 } });
       await start(t.app, PHONE, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(wrongCodeFor(code)))
-        .expect(403);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(wrongCodeFor(code)))
-        .expect(403);
-      const locked = await request(t.app).post('/passwordless/verify').send(verifyBody(code));
+      await verify(t.app, wrongCodeFor(code)).expect(403);
+      await verify(t.app, wrongCodeFor(code)).expect(403);
+      const locked = await verify(t.app, code);
       assert.equal(locked.status, 429);
       assert.equal(locked.body.error, 'too_many_attempts');
       assert.ok(Number(locked.headers['retry-after']) > 0);
       t.clock.advance(HOUR);
       await start(t.app, PHONE, '198.51.100.7').expect(200);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(lastCode(t.outbox)))
-        .expect(200);
+      await verify(t.app, lastCode(t.outbox)).expect(200);
     });
 
     it('refuses an address after failedVerifiesPerIpPerHour wrong codes, checked before anything per number', async () => {
       const t = trusting({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), otp: { maxAttempts: 10 } });
       await start(t.app, PHONE, '198.51.100.7').expect(200);
       const code = lastCode(t.outbox);
-      const wrong = () =>
-        request(t.app)
-          .post('/passwordless/verify')
-          .set('x-forwarded-for', '203.0.113.9')
-          .send(verifyBody(wrongCodeFor(code)));
+      const wrong = () => verify(t.app, wrongCodeFor(code), PHONE, '203.0.113.9');
       await wrong().expect(403);
       await wrong().expect(403);
       const refused = await wrong();
       assert.equal(refused.status, 429);
       assert.equal(refused.body.error, 'too_many_requests');
       // The owner, from another address, still logs in.
-      await request(t.app).post('/passwordless/verify').set('x-forwarded-for', '198.51.100.7').send(verifyBody(code)).expect(200);
+      await verify(t.app, code, PHONE, '198.51.100.7').expect(200);
     });
   });
 

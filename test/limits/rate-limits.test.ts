@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../../lib';
 import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-import { expect429, only } from '../helpers/limits';
+import { expect429, only, verify } from '../helpers/limits';
 
 describe('rate limits', () => {
   it('applies the defaults of the contract when rateLimits is left out', async () => {
@@ -153,21 +153,12 @@ describe('rate limits', () => {
       // Two codes, three failures between them.
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const first = lastCode(t.outbox);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(wrongCodeFor(first)))
-        .expect(403);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(wrongCodeFor(first)))
-        .expect(403);
+      await verify(t.app, wrongCodeFor(first)).expect(403);
+      await verify(t.app, wrongCodeFor(first)).expect(403);
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const second = lastCode(t.outbox);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody(wrongCodeFor(second)))
-        .expect(403);
-      expect429(await request(t.app).post('/passwordless/verify').send(verifyBody(second)), 'too_many_attempts');
+      await verify(t.app, wrongCodeFor(second)).expect(403);
+      expect429(await verify(t.app, second), 'too_many_attempts');
       await agent.get('/me').expect(200);
     });
 
@@ -176,15 +167,9 @@ describe('rate limits', () => {
       for (let round = 0; round < 3; round += 1) {
         await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
         const code = lastCode(t.outbox);
-        await request(t.app)
-          .post('/passwordless/verify')
-          .send(verifyBody(wrongCodeFor(code)))
-          .expect(403);
-        await request(t.app)
-          .post('/passwordless/verify')
-          .send(verifyBody(wrongCodeFor(code)))
-          .expect(403);
-        await request(t.app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
+        await verify(t.app, wrongCodeFor(code)).expect(403);
+        await verify(t.app, wrongCodeFor(code)).expect(403);
+        await verify(t.app, code).expect(200);
       }
     });
 
@@ -192,13 +177,7 @@ describe('rate limits', () => {
       const t = makeApp({ rateLimits: only({ failedVerifiesPerPhonePerHour: 4 }), otp: { maxAttempts: 10 } });
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(t.outbox);
-      const results = await Promise.all(
-        Array.from({ length: 20 }, () =>
-          request(t.app)
-            .post('/passwordless/verify')
-            .send(verifyBody(wrongCodeFor(code))),
-        ),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, () => verify(t.app, wrongCodeFor(code))));
       assert.equal(results.filter((r) => r.status === 403).length, 4);
       assert.equal(results.filter((r) => r.status === 429).length, 16);
     });
