@@ -349,6 +349,27 @@ describe('limits in Redis', function () {
     });
   }
 
+  /** A private redis-server with an admin connection and a `kind` client, torn down after `run`. */
+  async function onPrivateRedis(
+    kind: (typeof KINDS)[number],
+    extraArgs: readonly string[],
+    run: (redis: { server: PrivateRedis; admin: NodeRedisClient; client: Client }) => Promise<void>,
+  ): Promise<void> {
+    const server = privateRedis(await freePort(), extraArgs);
+    let admin: NodeRedisClient | undefined;
+    let client: Client | undefined;
+    try {
+      await server.start();
+      admin = await nodeRedis(server.port);
+      client = await connect(kind, server.port);
+      await run({ server, admin, client });
+    } finally {
+      closeClient(client);
+      admin?.destroy();
+      await server.destroy();
+    }
+  }
+
   describe('on a private redis-server', function () {
     before(async function () {
       await requireRedisServer(this);
@@ -357,21 +378,15 @@ describe('limits in Redis', function () {
     for (const kind of KINDS) {
       it(`makes one Redis call per start and per verify with the default setup: a single EVALSHA (${kind})`, async function () {
         this.timeout(30_000);
-        const server = privateRedis(await freePort());
-        let admin: NodeRedisClient | undefined;
-        let client: Client | undefined;
-        try {
-          await server.start();
-          admin = await nodeRedis(server.port);
-          client = await connect(kind, server.port);
+        await onPrivateRedis(kind, [], async ({ server, admin, client }) => {
           // The defaults: every default limit and the fraud guard, codes and limits in the store's Redis.
           const t = makeApp({ store: redisStore({ client }), rateLimits: {}, logger: false });
           const watch = await monitor(server.port);
           const sent = async (req: () => PromiseLike<request.Response>, status: number): Promise<string[]> => {
-            await watch.mark(admin as NodeRedisClient);
+            await watch.mark(admin);
             const res = await req();
             assert.equal(res.status, status, JSON.stringify(res.body));
-            return watch.mark(admin as NodeRedisClient);
+            return watch.mark(admin);
           };
           try {
             // A fresh server knows no script: the first call of each gets NOSCRIPT and is sent again with EVAL.
@@ -387,22 +402,12 @@ describe('limits in Redis', function () {
           } finally {
             watch.close();
           }
-        } finally {
-          closeClient(client);
-          admin?.destroy();
-          await server.destroy();
-        }
+        });
       });
 
       it(`answers 503 with Retry-After, in bounded time, while Redis stalls; the stalled requests do nothing (${kind})`, async function () {
         this.timeout(30_000);
-        const server = privateRedis(await freePort(), ['--enable-debug-command', 'yes']);
-        let admin: NodeRedisClient | undefined;
-        let client: Client | undefined;
-        try {
-          await server.start();
-          admin = await nodeRedis(server.port);
-          client = await connect(kind, server.port);
+        await onPrivateRedis(kind, ['--enable-debug-command', 'yes'], async ({ admin, client }) => {
           // Strict limits: a single stalled failure that ran late would lock the number or void the code.
           const t = makeApp({
             store: redisStore({ client, timeoutMs: 300 }),
@@ -437,11 +442,7 @@ describe('limits in Redis', function () {
           await start(t.app).expect(200);
           await verify(t.app, lastCode(t.outbox)).expect(200);
           assert.equal(t.outbox.messages.length, 2);
-        } finally {
-          closeClient(client);
-          admin?.destroy();
-          await server.destroy();
-        }
+        });
       });
 
       it(`fails fast while the client is not connected, and a request answered 503 does not run later (${kind})`, async function () {
