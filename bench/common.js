@@ -1,5 +1,6 @@
 // What the bench runner and the bench servers must agree on: secrets, the client, the codes
-// seeded for verify rows, and the session cookies of the sessionStore row.
+// seeded for verify rows, the session cookies of the sessionStore row, and the clean-up of
+// the keys a run leaves in Redis.
 'use strict';
 const { createHmac } = require('node:crypto');
 
@@ -29,8 +30,26 @@ function settle() {
   return process.memoryUsage();
 }
 
+/** Deletes the keys a run's servers wrote under `prefix` in the local Redis (unique per run). */
+async function deleteKeysUnder(prefix) {
+  const { createClient } = require('redis');
+  const client = createClient({ url: 'redis://127.0.0.1:6379' });
+  await client.connect();
+  let deleted = 0;
+  try {
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      const keys = Array.isArray(batch) ? batch : [batch];
+      if (keys.length > 0) deleted += await client.del(keys);
+    }
+  } finally {
+    await client.quit();
+  }
+  return deleted;
+}
+
 module.exports = {
   settle,
+  deleteKeysUnder,
   SECRET,
   SESSION_SECRET,
   CLIENT,

@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { wrongCodeAt, CLIENT } = require('./common');
+const { wrongCodeAt, deleteKeysUnder, CLIENT } = require('./common');
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--seconds');
@@ -100,9 +100,10 @@ function attribute(profile, requests) {
 async function profileMode(mode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-prof-'));
   const file = path.join(dir, 'server.cpuprofile');
+  const prefix = `pwl-profile:${Date.now().toString(36)}${process.pid}:`;
   const child = spawn(
     'taskset',
-    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0'],
+    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0', prefix],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } },
   );
   const url = await new Promise((resolve) =>
@@ -123,6 +124,8 @@ async function profileMode(mode) {
     child.once('exit', resolve);
     child.kill('SIGTERM');
   });
+  // The -redis rows write codes and limits to the local Redis: left behind, they would pile up.
+  if (mode.endsWith('-redis')) await deleteKeysUnder(prefix);
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
   // The whole profile, warm-up included: requests counted over both loads.

@@ -15,7 +15,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, CLIENT } = require('./common');
+const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -302,23 +302,6 @@ async function measureRow(row) {
   }
 }
 
-/** Deletes this run's keys (the prefix is unique per run). */
-async function cleanRedis() {
-  const { createClient } = require('redis');
-  const client = createClient({ url: 'redis://127.0.0.1:6379' });
-  await client.connect();
-  let deleted = 0;
-  try {
-    for await (const batch of client.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) {
-      const keys = Array.isArray(batch) ? batch : [batch];
-      if (keys.length > 0) deleted += await client.del(keys);
-    }
-  } finally {
-    await client.quit();
-  }
-  return deleted;
-}
-
 /** The verdict of one target: met, or not with the figure. */
 function verdict(ok) {
   return ok ? '**met**' : '**not met**';
@@ -370,7 +353,8 @@ async function main() {
   try {
     for (const row of rows) results.push(await measureRow(row));
   } finally {
-    if (rows.some((r) => r.redis)) process.stderr.write(`Redis: deleted ${await cleanRedis()} keys under ${REDIS_PREFIX}\n`);
+    if (rows.some((r) => r.redis))
+      process.stderr.write(`Redis: deleted ${await deleteKeysUnder(REDIS_PREFIX)} keys under ${REDIS_PREFIX}\n`);
   }
 
   process.stderr.write('memory, cold require, template, fraud simulation...\n');
