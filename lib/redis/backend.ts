@@ -282,7 +282,11 @@ export class RedisBackend implements LimitBackend {
   /**
    * One verify: the address and number limits, then the code's check-count-consume, with the
    * failure or success counted in the same step. On a cluster the address bucket and the fraud
-   * record live in other slots: the address is checked first, counted after.
+   * record live in other slots. The address's failure is then taken before the number's script
+   * runs (checked and counted as one step, so concurrent guesses from one address cannot all
+   * slip past a check made before any of them was counted) and given back, together with the
+   * prefix's redemption, when the code was not a wrong one: a wrong guess, the attacker's hot
+   * path, is two calls, one per slot, and no third.
    */
   async verifyCode(
     key: string,
@@ -291,14 +295,36 @@ export class RedisBackend implements LimitBackend {
     limits: { address?: Bucket | undefined; phone?: Bucket | undefined; fraud?: FraudCheck | undefined } = {},
   ): Promise<VerifyResult & { refused?: Refusal }> {
     const deadline = this.deadlineOf(ctx);
-    const cluster = this.runner.cluster;
-    if (cluster && limits.address) {
-      const refused = await this.peek([limits.address], ctx.now, deadline);
-      if (refused) return { outcome: 'invalid', refused };
+    if (!this.runner.cluster) return this.verifyOne(key, hash, ctx, deadline, limits);
+    const { address, fraud } = limits;
+    if (address) {
+      const taken = await this.takeOne({ buckets: [address], fraud: undefined, now: ctx.now, deadline });
+      if (taken.refused) return { outcome: 'invalid', refused: taken.refused };
     }
-    const address = cluster ? undefined : limits.address;
-    const fraud = cluster ? undefined : limits.fraud;
-    const phone = limits.phone;
+    // The address's count is not this verify's until the number's script says the code was wrong.
+    const giveBack = (by: number) => (address ? this.give([address], undefined, ctx.now, by) : undefined);
+    let result: VerifyResult & { refused?: Refusal };
+    try {
+      result = await this.verifyOne(key, hash, ctx, deadline, { phone: limits.phone });
+    } catch (err) {
+      // Redis failed or was late: no failure of this user's to count (best effort, own deadline).
+      await Promise.resolve(giveBack(Math.max(deadline, Date.now() + this.timeoutMs))).catch(() => undefined);
+      throw err;
+    }
+    if (result.outcome === 'invalid' && result.pending === true) return result;
+    await Promise.all([giveBack(deadline), result.outcome === 'ok' && fraud ? this.succeeded([], fraud, ctx.now, deadline) : undefined]);
+    return result;
+  }
+
+  /** The number's script: its bucket, the code and (on a single Redis) the address and prefix. */
+  private async verifyOne(
+    key: string,
+    hash: string,
+    ctx: StoreContext,
+    deadline: number,
+    limits: { address?: Bucket | undefined; phone?: Bucket | undefined; fraud?: FraudCheck | undefined },
+  ): Promise<VerifyResult & { refused?: Refusal }> {
+    const { address, phone, fraud } = limits;
     const keys: string[] = [];
     if (address) keys.push(this.bucketKey(address));
     if (phone) keys.push(this.bucketKey(phone));
@@ -325,14 +351,8 @@ export class RedisBackend implements LimitBackend {
       return { outcome: 'invalid', refused: { bucket: address.name, refusal: address.refusal, retryAfterMs: Number(reply[1]) } };
     if (status === 4 && phone)
       return { outcome: 'invalid', refused: { bucket: phone.name, refusal: phone.refusal, retryAfterMs: Number(reply[1]) } };
-    if (status === 1) {
-      if (cluster && limits.fraud) await this.succeeded([], limits.fraud, ctx.now, deadline);
-      return reply[1] ? { outcome: 'ok', data: String(reply[1]) } : { outcome: 'ok' };
-    }
-    if (status === 6) {
-      if (cluster && limits.address) await this.count([limits.address], ctx.now, deadline);
-      return { outcome: 'invalid', pending: true };
-    }
+    if (status === 1) return reply[1] ? { outcome: 'ok', data: String(reply[1]) } : { outcome: 'ok' };
+    if (status === 6) return { outcome: 'invalid', pending: true };
     return status === 2 ? { outcome: 'exhausted' } : { outcome: 'invalid', pending: false };
   }
 

@@ -9,7 +9,7 @@ import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { redisStore, type PasswordlessOptions } from '../../lib';
 import { TAKE, VERIFY } from '../../lib/redis/scripts';
-import { PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
+import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
 import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
@@ -34,6 +34,39 @@ async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promi
     client.once('end', () => reject(new Error('the ioredis Cluster client ended before it was ready')));
   });
   return client;
+}
+
+type ScriptCall = (name: string, args: unknown[], send: () => Promise<unknown>) => Promise<unknown>;
+
+/** Puts `around` between the package and the cluster client's script calls; returns the undo. */
+function aroundScripts(client: ClusterClient, around: ScriptCall): () => void {
+  const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const originals = ['evalSha', 'evalsha', 'eval'].filter((name) => typeof target[name] === 'function');
+  for (const name of originals) {
+    const original = target[name] as (...args: unknown[]) => Promise<unknown>;
+    target[name] = function around_(this: unknown, ...args: unknown[]) {
+      return around(name, args, () => original.apply(this, args));
+    };
+  }
+  return () => {
+    for (const name of originals) delete target[name];
+  };
+}
+
+/** Script calls made through `client` (each a round trip to one node), and the most in flight at once. */
+function countScriptCalls(client: ClusterClient) {
+  const seen = { calls: 0, mostAtOnce: 0, inFlight: 0 };
+  const undo = aroundScripts(client, async (_name, _args, send) => {
+    seen.calls += 1;
+    seen.inFlight += 1;
+    seen.mostAtOnce = Math.max(seen.mostAtOnce, seen.inFlight);
+    try {
+      return await send();
+    } finally {
+      seen.inFlight -= 1;
+    }
+  });
+  return { seen, reset: () => Object.assign(seen, { calls: 0, mostAtOnce: 0 }), undo };
 }
 
 function closeClient(client: ClusterClient | undefined): void {
@@ -121,6 +154,57 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(refused);
         assert.match(refused.body.error_description, /wrong codes were entered from this network/);
         await verify(t.app, code, PHONE, '10.0.0.2').expect(200);
+      });
+
+      it('counts concurrent wrong guesses from one address exactly: the address is taken before the number is tried', async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) });
+        const numbers = Array.from({ length: 8 }, (_, i) => `+1415555${String(200 + i).padStart(4, '0')}`);
+        for (const [i, n] of numbers.entries()) await start(t.app, n, `10.0.1.${i + 1}`).expect(200);
+        const answers = await Promise.all(numbers.map((n) => verify(t.app, wrongCodeFor(lastCode(t.outbox, n)), n, '10.0.0.9')));
+        assert.deepEqual(answers.map((a) => a.status).sort(), [403, 403, 403, 429, 429, 429, 429, 429]);
+        // The codes of the refused guesses were never tried: each still opens from elsewhere.
+        const refused = numbers.filter((_, i) => answers[i]?.status === 429);
+        for (const n of refused) await verify(t.app, lastCode(t.outbox, n), n, '10.0.0.10').expect(200);
+      });
+
+      it('makes a wrong guess two calls, one per slot, and sends the two follow-ups of a login together', async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), fraudGuard: { minSends: 100 } });
+        await start(t.app).expect(200);
+        const code = lastCode(t.outbox);
+        const counted = countScriptCalls(client as ClusterClient);
+        try {
+          await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+          assert.equal(counted.seen.calls, 2, 'a wrong guess: the address, then the number');
+          counted.reset();
+          await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
+          // The address, the number, then the address given back and the prefix's redemption at once.
+          assert.equal(counted.seen.calls, 4);
+          assert.equal(counted.seen.mostAtOnce, 2);
+        } finally {
+          counted.undo();
+        }
+        // The login's count was given back: one more wrong guess from this address is still answered.
+        await start(t.app, OTHER_PHONE, '10.0.0.2').expect(200);
+        const otherCode = lastCode(t.outbox, OTHER_PHONE);
+        await verify(t.app, wrongCodeFor(otherCode), OTHER_PHONE, '10.0.0.1').expect(403);
+        expect429(await verify(t.app, wrongCodeFor(otherCode), OTHER_PHONE, '10.0.0.1'));
+      });
+
+      it("gives the address's count back when the number's node fails (503): a Redis failure is no wrong guess", async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
+        await start(t.app).expect(200);
+        const code = lastCode(t.outbox);
+        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          args.includes(VERIFY.sha) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
+        );
+        try {
+          const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
+          assert.equal(failed.status, 503, JSON.stringify(failed.body));
+        } finally {
+          undo();
+        }
+        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+        expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
       });
 
       it('shares codes and limits between two instances on two cluster clients', async () => {
