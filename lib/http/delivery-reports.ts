@@ -11,6 +11,7 @@ import { maskPhone } from '../core/phone';
 import { loadTwilio } from '../senders/twilio-sdk';
 import type { Logger } from '../types';
 import { isAbsoluteHttpUrl } from './absolute-url';
+import { sendJson } from './respond';
 
 /** Twilio's `MessageStatus` values; others may come, so any string is accepted. */
 export type DeliveryStatus =
@@ -102,7 +103,7 @@ function safeLog(logger: Logger, level: keyof Logger, entry: Record<string, unkn
 }
 
 function refuse(res: Response, status: number, code: string, description: string): void {
-  res.status(status).json({ error: code, error_description: description });
+  sendJson(res, status, { error: code, error_description: description });
 }
 
 /** Reads the report out of verified parameters; undefined when it is not a message status. */

@@ -9,10 +9,23 @@ import { PasswordlessError, fail } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
 
+/**
+ * A JSON answer, written directly: the status, type and length `res.json` would give, without
+ * its ETag (a SHA-1 of every body, of no use on answers to POSTs, which nothing caches) and
+ * its settings lookups. About 10 µs of CPU per answer in the bench, on every route.
+ */
+export function sendJson(res: Response, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 export function sendError(res: Response, err: PasswordlessError): void {
   if (res.headersSent) return;
   for (const name in err.headers) res.setHeader(name, err.headers[name] as string);
-  res.status(err.status).json({ error: err.code, error_description: err.message });
+  sendJson(res, err.status, { error: err.code, error_description: err.message });
 }
 
 /** body-parser's and other middlewares' 4xx errors as the contract's answers; undefined for anything else. */

@@ -9,6 +9,7 @@ import { logEvent } from '../core/log';
 import type { PasswordlessUser } from '../core/users';
 import { isSessionBound } from '../stores/session';
 import { field, forwardedFor, readBody, requestInfo } from './request';
+import { sendJson } from './respond';
 import { binding, keepBinding, logIn, logOut } from './session';
 
 const START_FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
@@ -78,14 +79,14 @@ export async function verifyFromRequest(login: Login, req: Request): Promise<Pas
 
 export function startRoute(login: Login) {
   return async function start(req: Request, res: Response): Promise<void> {
-    res.status(200).json(await startFromRequest(login, req));
+    sendJson(res, 200, await startFromRequest(login, req));
   };
 }
 
 export function verifyRoute(login: Login) {
   return async function verify(req: Request, res: Response): Promise<void> {
     const user = await verifyFromRequest(login, req);
-    res.status(200).json({ user });
+    sendJson(res, 200, { user });
   };
 }
 

@@ -10,6 +10,7 @@ import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
 import { forwardedFor, requestInfo } from './request';
+import { sendJson } from './respond';
 
 /** Scopes an ID token can carry, granted whatever the audience. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'phone']);
@@ -76,7 +77,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
       signAccessToken(tokens, client, user, audience, scope.join(' '), now),
     ]);
     res.set('Cache-Control', 'no-store');
-    res.status(200).json({
+    sendJson(res, 200, {
       access_token: accessToken,
       id_token: idToken,
       ...(scope.join(' ') !== requested.join(' ') ? { scope: scope.join(' ') } : {}),
