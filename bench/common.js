@@ -8,6 +8,16 @@ const SECRET = 'benchmark-secret-0123456789abcdef-0123';
 const SESSION_SECRET = 's';
 const CLIENT = { clientId: 'bench', name: 'Bench' };
 
+/**
+ * Request numbers (each its own phone number, address and seeded code): the measured windows
+ * count up from 0, the warm-up from WARMUP_OFFSET, and the verify rows get codes seeded for
+ * both, SEED in all (under memoryStore's default bound of 100,000). A run that reaches the
+ * next range stops, rather than measure cooldowns and spent codes.
+ */
+const WARMUP_OFFSET = 80_000;
+const WARMUP_SPAN = 12_000;
+const SEED = WARMUP_OFFSET + WARMUP_SPAN;
+
 /** The code seeded for number i (its last 6 digits), and a code that is never it. */
 const codeAt = (i) => String(i % 1e6).padStart(6, '0');
 const wrongCodeAt = (i) => String((i + 1) % 1e6).padStart(6, '0');
@@ -48,6 +58,9 @@ async function deleteKeysUnder(prefix) {
 }
 
 module.exports = {
+  WARMUP_OFFSET,
+  WARMUP_SPAN,
+  SEED,
   settle,
   deleteKeysUnder,
   SECRET,

@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { wrongCodeAt, deleteKeysUnder, CLIENT } = require('./common');
+const { wrongCodeAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--seconds');
@@ -103,7 +103,7 @@ async function profileMode(mode) {
   const prefix = `pwl-profile:${Date.now().toString(36)}${process.pid}:`;
   const child = spawn(
     'taskset',
-    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? '52000' : '0', prefix],
+    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? String(SEED) : '0', prefix],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } },
   );
   const url = await new Promise((resolve) =>
@@ -118,7 +118,7 @@ async function profileMode(mode) {
         (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i), verification_code: wrongCodeAt(i) }),
       ]
     : ['/passwordless/start', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) })];
-  const warm = await load(url, pathName, body, 1, 40_000);
+  const warm = await load(url, pathName, body, 1, WARMUP_OFFSET);
   const r = await load(url, pathName, body, seconds, 0);
   await new Promise((resolve) => {
     child.once('exit', resolve);

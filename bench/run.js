@@ -15,7 +15,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT } = require('./common');
+const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -32,10 +32,6 @@ const warmup = Number(values.warmup);
 const duration = Number(values.duration);
 /** Each row's measured time is cut into windows of this length, alternating with its baseline's. */
 const WINDOW_SECONDS = 1;
-/** Warm-up requests use numbers and addresses from here on, so the measured window starts on fresh ones. */
-const WARMUP_OFFSET = 40_000;
-/** Codes seeded for the verify rows: the measured window (from 0) and the warm-up (from WARMUP_OFFSET). */
-const SEED = 52_000;
 const root = path.resolve(__dirname, '..');
 const RUN_ID = `${Date.now().toString(36)}${process.pid}`;
 const REDIS_PREFIX = `pwl-bench:${RUN_ID}:`;
@@ -253,8 +249,9 @@ async function measureRow(row) {
   const server = await startServer(row.mode, row.mode.startsWith('verify-') ? SEED : 0);
   try {
     // About a second of load for the JIT and the caches, on numbers the measured windows won't reuse.
-    await run(baselineServer.url, '/baseline', row, warmup, { i: WARMUP_OFFSET });
-    await run(server.url, row.path, row, warmup, { i: WARMUP_OFFSET });
+    const warm = [{ i: WARMUP_OFFSET }, { i: WARMUP_OFFSET }];
+    await run(baselineServer.url, '/baseline', row, warmup, warm[0]);
+    await run(server.url, row.path, row, warmup, warm[1]);
     const nextBase = { i: 0 };
     const next = { i: 0 };
     const baseWindows = [];
@@ -271,6 +268,9 @@ async function measureRow(row) {
         trips.all += after.stats.all - before.stats.all;
       }
     }
+    // Past its range, a row would meet numbers in cooldown and codes already spent.
+    if (Math.max(next.i, nextBase.i) > WARMUP_OFFSET || Math.max(...warm.map((w) => w.i)) > SEED)
+      throw new Error(`${row.name}: more requests than numbers set aside; raise WARMUP_OFFSET and WARMUP_SPAN in bench/common.js`);
     const base = summary(baseWindows);
     const r = summary(windows);
     const per = (n) => n / Math.max(1, r.total);
