@@ -284,9 +284,14 @@ export class RedisBackend implements LimitBackend {
    * failure or success counted in the same step. On a cluster the address bucket and the fraud
    * record live in other slots. The address's failure is then taken before the number's script
    * runs (checked and counted as one step, so concurrent guesses from one address cannot all
-   * slip past a check made before any of them was counted) and given back, together with the
-   * prefix's redemption, when the code was not a wrong one: a wrong guess, the attacker's hot
-   * path, is two calls, one per slot, and no third.
+   * slip past a check made before any of them was counted) and given back, with the prefix's
+   * redemption on a login, when the code was not a wrong one. Every outcome answers after those
+   * two calls, one per slot: the follow-ups are sent, not awaited (below).
+   *
+   * What this order costs, on a cluster only: while a login or a never-sent code is in flight
+   * its address holds one count, so an address one short of its limit can be refused by a
+   * concurrent verify; and if the address's reply is lost after its script ran (a dropped
+   * connection), that count stays. Both are one count, against the asking address only.
    */
   async verifyCode(
     key: string,
@@ -301,19 +306,32 @@ export class RedisBackend implements LimitBackend {
       const taken = await this.takeOne({ buckets: [address], fraud: undefined, now: ctx.now, deadline });
       if (taken.refused) return { outcome: 'invalid', refused: taken.refused };
     }
-    // The address's count is not this verify's until the number's script says the code was wrong.
-    const giveBack = (by: number) => (address ? this.give([address], undefined, ctx.now, by) : undefined);
     let result: VerifyResult & { refused?: Refusal };
     try {
       result = await this.verifyOne(key, hash, ctx, deadline, { phone: limits.phone });
     } catch (err) {
-      // Redis failed or was late: no failure of this user's to count (best effort, own deadline).
-      await Promise.resolve(giveBack(Math.max(deadline, Date.now() + this.timeoutMs))).catch(() => undefined);
+      // Redis failed or was late: no failure of this user's to count.
+      this.followUp(address, undefined, ctx.now, deadline);
       throw err;
     }
-    if (result.outcome === 'invalid' && result.pending === true) return result;
-    await Promise.all([giveBack(deadline), result.outcome === 'ok' && fraud ? this.succeeded([], fraud, ctx.now, deadline) : undefined]);
+    if (result.outcome !== 'invalid' || result.pending !== true)
+      this.followUp(address, result.outcome === 'ok' ? fraud : undefined, ctx.now, deadline);
     return result;
+  }
+
+  /**
+   * Gives the address's count back and counts a login's redemption, sent now and not awaited:
+   * a never-sent or used-up code answers after as many calls as a wrong one (no timing tells
+   * them apart), and a reply lost after the code was spent cannot turn a login into a 503.
+   * Each call gets a deadline of its own. A later request from the same address reaches that
+   * node behind it, on the same connection; a failure leaves one count, or one redemption less.
+   */
+  private followUp(address: Bucket | undefined, fraud: FraudCheck | undefined, now: number, deadline: number): void {
+    const by = Math.max(deadline, Date.now() + this.timeoutMs);
+    void Promise.all([
+      address ? this.give([address], undefined, now, by) : undefined,
+      fraud ? this.succeeded([], fraud, now, by) : undefined,
+    ]).catch(() => undefined);
   }
 
   /** The number's script: its bucket, the code and (on a single Redis) the address and prefix. */

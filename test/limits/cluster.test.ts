@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { redisStore, type PasswordlessOptions } from '../../lib';
-import { TAKE, VERIFY } from '../../lib/redis/scripts';
+import { GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
@@ -38,34 +38,50 @@ async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promi
 
 type ScriptCall = (name: string, args: unknown[], send: () => Promise<unknown>) => Promise<unknown>;
 
-/** Puts `around` between the package and the cluster client's script calls; returns the undo. */
-function aroundScripts(client: ClusterClient, around: ScriptCall): () => void {
+/** Puts `around` between the package and the cluster client's script methods `names`; returns the undo. */
+function aroundScripts(client: ClusterClient, around: ScriptCall, names = ['evalSha', 'evalsha', 'eval']): () => void {
   const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const originals = ['evalSha', 'evalsha', 'eval'].filter((name) => typeof target[name] === 'function');
-  for (const name of originals) {
-    const original = target[name] as (...args: unknown[]) => Promise<unknown>;
+  const saved = names
+    .filter((name) => typeof target[name] === 'function')
+    .map((name) => ({
+      name,
+      original: target[name] as (...args: unknown[]) => Promise<unknown>,
+      own: Object.getOwnPropertyDescriptor(target, name),
+    }));
+  for (const { name, original } of saved) {
     target[name] = function around_(this: unknown, ...args: unknown[]) {
       return around(name, args, () => original.apply(this, args));
     };
   }
   return () => {
-    for (const name of originals) delete target[name];
+    for (const { name, own } of saved) {
+      if (own) Object.defineProperty(target, name, own);
+      else delete target[name];
+    }
   };
 }
 
-/** Script calls made through `client` (each a round trip to one node), and the most in flight at once. */
+/**
+ * Script calls made through `client` (each a round trip to one node), and the most in flight at
+ * once. Counted by SHA: a node that does not know a script yet answers NOSCRIPT and is sent the
+ * source, which is the same call again, not another one.
+ */
 function countScriptCalls(client: ClusterClient) {
   const seen = { calls: 0, mostAtOnce: 0, inFlight: 0 };
-  const undo = aroundScripts(client, async (_name, _args, send) => {
-    seen.calls += 1;
-    seen.inFlight += 1;
-    seen.mostAtOnce = Math.max(seen.mostAtOnce, seen.inFlight);
-    try {
-      return await send();
-    } finally {
-      seen.inFlight -= 1;
-    }
-  });
+  const undo = aroundScripts(
+    client,
+    async (_name, _args, send) => {
+      seen.calls += 1;
+      seen.inFlight += 1;
+      seen.mostAtOnce = Math.max(seen.mostAtOnce, seen.inFlight);
+      try {
+        return await send();
+      } finally {
+        seen.inFlight -= 1;
+      }
+    },
+    ['evalSha', 'evalsha'],
+  );
   return { seen, reset: () => Object.assign(seen, { calls: 0, mostAtOnce: 0 }), undo };
 }
 
@@ -177,7 +193,7 @@ describe('codes and limits on a Redis Cluster', function () {
           assert.equal(counted.seen.calls, 2, 'a wrong guess: the address, then the number');
           counted.reset();
           await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
-          // The address, the number, then the address given back and the prefix's redemption at once.
+          // The address, the number, then (sent, not awaited) the address given back and the prefix's redemption at once.
           assert.equal(counted.seen.calls, 4);
           assert.equal(counted.seen.mostAtOnce, 2);
         } finally {
@@ -190,12 +206,38 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await verify(t.app, wrongCodeFor(otherCode), OTHER_PHONE, '10.0.0.1'));
       });
 
+      it('answers a login and a never-sent code without waiting for their follow-ups (as fast as a wrong guess)', async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }) });
+        await start(t.app).expect(200);
+        const held: Array<() => void> = [];
+        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          args.includes(GIVE.sha) || args.includes(SUCCEEDED.sha)
+            ? new Promise((resolve, reject) => held.push(() => send().then(resolve, reject)))
+            : send(),
+        );
+        try {
+          // Both answer while the address's give-back (and the redemption) are still held back.
+          await verify(t.app, '123456', OTHER_PHONE, '10.0.0.1').expect(403);
+          await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
+          assert.ok(held.length >= 2, `${held.length} follow-ups held`);
+        } finally {
+          undo();
+          for (const release of held) release();
+        }
+        // Released, they land before anything sent after them: the address has no failure counted.
+        await start(t.app, OTHER_PHONE, '10.0.0.2').expect(200);
+        const other = lastCode(t.outbox, OTHER_PHONE);
+        await verify(t.app, wrongCodeFor(other), OTHER_PHONE, '10.0.0.1').expect(403);
+        await verify(t.app, wrongCodeFor(other), OTHER_PHONE, '10.0.0.1').expect(403);
+        expect429(await verify(t.app, lastCode(t.outbox, OTHER_PHONE), OTHER_PHONE, '10.0.0.1'));
+      });
+
       it("gives the address's count back when the number's node fails (503): a Redis failure is no wrong guess", async () => {
         const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
         await start(t.app).expect(200);
         const code = lastCode(t.outbox);
         const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
-          args.includes(VERIFY.sha) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
+          args.includes(VERIFY.sha) || args.includes(VERIFY.source) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
         );
         try {
           const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
