@@ -162,8 +162,10 @@ export class RedisBackend implements LimitBackend {
 
   /**
    * Checks and counts every bucket (and saves the code, when given) as one step. On a
-   * cluster: the other groups first, each atomic and in parallel; the number's group (with the
-   * code) only when they all agreed; what was counted is given back if a later group refuses.
+   * cluster: the other groups first, each atomic and in parallel; the prefix only when they all
+   * agreed (the single script checks every bucket first: a refused start must not pause a
+   * prefix unseen); the number's group, with the code, last. What was counted is given back if
+   * a later group refuses or a call fails, as the single script would have counted nothing.
    */
   async takeAndSave(request: TakeRequest): Promise<TakeResult> {
     const { buckets, fraud, now, deadline, save } = request;
@@ -172,24 +174,44 @@ export class RedisBackend implements LimitBackend {
     const numberBuckets = groups.get('number') ?? [];
     groups.delete('number');
     const firsts = [...groups.values()];
-    const results = await Promise.all(firsts.map((g) => this.takeOne({ buckets: g, fraud: undefined, now, deadline })));
-    // The prefix is judged only for a start its address and global limits let through (the
-    // single script checks every bucket first): a refused start must not pause the prefix
-    // unseen (its `paused` would be lost), and what was not taken is not given back.
-    const judged = fraud && !results.some((r) => r.refused) ? fraud : undefined;
-    const fraudResult = judged ? await this.takeOne({ buckets: [], fraud: judged, now, deadline }) : {};
-    const refusedAt = [...results, fraudResult].find((r) => r.refused);
-    const numberResult = refusedAt ? undefined : await this.takeOne({ buckets: numberBuckets, fraud: undefined, now, deadline, save });
-    const refused = refusedAt ?? (numberResult?.refused ? numberResult : undefined);
-    if (refused) {
-      const taken = firsts.filter((_, i) => !results[i]?.refused);
-      await Promise.all([
-        ...taken.map((g) => this.give(g, undefined, now, deadline)),
-        ...(judged && !fraudResult.refused ? [this.give([], judged, now, deadline)] : []),
-      ]);
-      return refused;
+    const counted: Array<{ buckets: readonly Bucket[]; fraud?: FraudCheck }> = [];
+    try {
+      const results = await Promise.allSettled(firsts.map((g) => this.takeOne({ buckets: g, fraud: undefined, now, deadline })));
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled' && !r.value.refused) counted.push({ buckets: firsts[i] as Bucket[] });
+      });
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      const refused = results.map((r) => (r as PromiseFulfilledResult<TakeResult>).value).find((v) => v.refused);
+      if (refused) return this.givingBack(counted, now, deadline, refused);
+      if (fraud) {
+        const judged = await this.takeOne({ buckets: [], fraud, now, deadline });
+        if (judged.refused) return this.givingBack(counted, now, deadline, judged);
+        // A start that sends nothing (a test number, a decoy) was judged but not counted.
+        if (fraud.counts) counted.push({ buckets: [], fraud });
+      }
+      const last = await this.takeOne({ buckets: numberBuckets, fraud: undefined, now, deadline, save });
+      return last.refused ? this.givingBack(counted, now, deadline, last) : {};
+    } catch (err) {
+      this.givingBack(counted, now, deadline, undefined);
+      throw err;
     }
-    return {};
+  }
+
+  /** Sends back what a refused or failed start counted (not awaited, deadlines of their own), and returns `result`. */
+  private givingBack<T>(
+    counted: ReadonlyArray<{ buckets: readonly Bucket[]; fraud?: FraudCheck }>,
+    now: number,
+    deadline: number,
+    result: T,
+  ): T {
+    const by = this.laterDeadline(deadline);
+    void Promise.all(counted.map((c) => this.give(c.buckets, c.fraud, now, by))).catch(() => undefined);
+    return result;
+  }
+
+  /** The deadline of a call that follows a request's answer: the request's, or a fresh one if that is too close. */
+  private laterDeadline(deadline: number): number {
+    return Math.max(deadline, Date.now() + this.timeoutMs);
   }
 
   take(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<TakeResult> {
@@ -327,7 +349,7 @@ export class RedisBackend implements LimitBackend {
    * node behind it, on the same connection; a failure leaves one count, or one redemption less.
    */
   private followUp(address: Bucket | undefined, fraud: FraudCheck | undefined, now: number, deadline: number): void {
-    const by = Math.max(deadline, Date.now() + this.timeoutMs);
+    const by = this.laterDeadline(deadline);
     void Promise.all([
       address ? this.give([address], undefined, now, by) : undefined,
       fraud ? this.succeeded([], fraud, now, by) : undefined,
@@ -391,6 +413,6 @@ export class RedisBackend implements LimitBackend {
    * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
    */
   async removeCode(key: string, ctx?: StoreContext): Promise<void> {
-    await this.call(DROP, [this.codeKey(key)], [], Math.max(this.deadlineOf(ctx), Date.now() + this.timeoutMs));
+    await this.call(DROP, [this.codeKey(key)], [], this.laterDeadline(this.deadlineOf(ctx)));
   }
 }

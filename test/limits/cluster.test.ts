@@ -172,6 +172,24 @@ describe('codes and limits on a Redis Cluster', function () {
         await verify(t.app, code, PHONE, '10.0.0.2').expect(200);
       });
 
+      it("gives back what a start counted when the number's call fails (503): a Redis failure costs no limit", async () => {
+        const t = app({ rateLimits: only({ startsPerIpPerHour: 1 }), fraudGuard: { minSends: 1, minConversion: 0.5 } });
+        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          (args.includes(TAKE.sha) || args.includes(TAKE.source)) && JSON.stringify(args).includes(':code:')
+            ? Promise.reject(new Error('CLUSTERDOWN The cluster is down'))
+            : send(),
+        );
+        try {
+          const failed = await start(t.app, PHONE, '10.0.0.1');
+          assert.equal(failed.status, 503, JSON.stringify(failed.body));
+        } finally {
+          undo();
+        }
+        // The address's one start and the prefix's one send were given back: neither refuses now.
+        await start(t.app, PHONE, '10.0.0.1').expect(200);
+        expect429(await start(t.app, OTHER_PHONE, '10.0.0.1'));
+      });
+
       it('counts concurrent wrong guesses from one address exactly: the address is taken before the number is tried', async () => {
         const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) });
         const numbers = Array.from({ length: 8 }, (_, i) => `+1415555${String(200 + i).padStart(4, '0')}`);
