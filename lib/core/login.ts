@@ -386,7 +386,13 @@ export function createLogin(config: Config): Login {
     return err instanceof PasswordlessError ? err : fail('internal');
   }
 
-  /** The store's verify under the current secret, then (only while no code was found) the older ones. */
+  /**
+   * The store's verify under the current secret, then (only while no code was found) the older
+   * ones. With the code store and the limits in one Redis, its script checks and counts the
+   * limits with the code. Otherwise the failure buckets are taken before the code is tried
+   * (checked and counted as one step, so concurrent guesses from one address cannot all pass a
+   * check made before any of them was counted) and given back unless the code was a wrong one.
+   */
   async function verifyInStore(
     input: RedeemInput,
     code: string,
@@ -400,38 +406,65 @@ export function createLogin(config: Config): Login {
     const keys = keyring.current;
     const key = storeKey(keys, tag, clientId, binding);
     const hash = keys.codeHash(phone, clientId, binding, code);
-    let result: VerifyResult & { refused?: Refusal };
-    if (fused && plan) {
-      result = await guarded(() => fused.verifyCode(key, hash, ctx, plan));
-    } else {
-      const refusedBy =
-        plan && limits ? await guarded(() => limits.backend.peek(failureBuckets(plan), ctx.now, ctx.deadline as number)) : undefined;
-      if (refusedBy) return { outcome: 'invalid', refused: refusedBy };
-      result = await guarded(() => store.verify(key, hash, ctx));
-      if (plan && limits) await recordOutcome(result, plan, ctx);
+    const taken = plan && limits && !fused ? failureBuckets(plan) : [];
+    if (taken.length > 0) {
+      const full = await guarded(() => (limits as Limits).backend.take(taken, undefined, ctx.now, ctx.deadline as number));
+      if (full.refused) return { outcome: 'invalid', refused: full.refused };
     }
-    // Codes pending from before a secret rotation live under the older secrets' keys.
-    for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
-      const previous = await guarded(() =>
-        store.verify(storeKey(old, tag, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
-      );
-      if (previous.outcome !== 'invalid' || previous.pending !== false) {
-        // Counted like any code's outcome: a rotation must not open a window without limits.
-        if (plan && limits) await recordOutcome(previous, plan, ctx);
-        return previous;
+    let result: (VerifyResult & { refused?: Refusal }) | undefined;
+    try {
+      result = await guarded(() => (fused && plan ? fused.verifyCode(key, hash, ctx, plan) : store.verify(key, hash, ctx)));
+      if (result.refused) return result;
+      // Codes pending from before a secret rotation live under the older secrets' keys.
+      for (const old of result.outcome === 'invalid' && result.pending === false ? keyring.previous : []) {
+        const previous = await guarded(() =>
+          store.verify(storeKey(old, tag, clientId, binding), old.codeHash(phone, clientId, binding, code), ctx),
+        );
+        if (previous.outcome !== 'invalid' || previous.pending !== false) {
+          // Counted like any code's outcome (a rotation must not open a window without limits):
+          // a fused script counted only what it saw under the current key.
+          if (fused && plan) await recordOutcome(previous, plan, ctx);
+          result = previous;
+          break;
+        }
       }
+    } finally {
+      if (taken.length > 0) settleTaken(taken, result, ctx);
     }
+    if (taken.length > 0 && result.outcome === 'ok') await succeeded(plan as VerifyPlan, ctx);
     return result;
   }
 
-  /** A wrong code counts against the number (per address) and the address; a login resets the number's count. */
+  /** A wrong code's outcome: counts against the number (per address) and the address. Anything else is not. */
+  function isWrongCode(result: VerifyResult | undefined): boolean {
+    return result !== undefined && result.outcome === 'invalid' && result.pending !== false;
+  }
+
+  /**
+   * Gives back the failures taken before the code was tried, unless it was a wrong one (or the
+   * store failed: a failure of the store is no wrong guess). Sent, not awaited, so that no
+   * outcome takes longer than a wrong guess; a later request reaches the backend after it.
+   */
+  function settleTaken(taken: readonly Bucket[], result: VerifyResult | undefined, ctx: StoreContext): void {
+    if (isWrongCode(result)) return;
+    (limits as Limits).backend.give(taken, undefined, ctx.now, Date.now() + timeoutMs).catch((err: unknown) =>
+      logEvent(logger, 'store_error', {
+        message: `could not give back the limits of a verify: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    );
+  }
+
+  /** A login resets the number's failures (per address) and counts a redemption for the fraud guard. */
+  async function succeeded(plan: VerifyPlan, ctx: StoreContext): Promise<void> {
+    await guarded(() => (limits as Limits).backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, ctx.deadline as number));
+  }
+
+  /** The outcome of a code found under an older secret, after a fused script saw none under the current one. */
   async function recordOutcome(result: VerifyResult, plan: VerifyPlan, ctx: StoreContext): Promise<void> {
-    const backend = (limits as Limits).backend;
-    const deadline = ctx.deadline as number;
-    if (result.outcome === 'invalid' && result.pending !== false) {
-      await guarded(() => backend.count(failureBuckets(plan), ctx.now, deadline));
+    if (isWrongCode(result)) {
+      await guarded(() => (limits as Limits).backend.count(failureBuckets(plan), ctx.now, ctx.deadline as number));
     } else if (result.outcome === 'ok') {
-      await guarded(() => backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, deadline));
+      await succeeded(plan, ctx);
     }
   }
 

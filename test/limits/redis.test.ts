@@ -308,6 +308,17 @@ describe('limits in Redis', function () {
             await verify(t.app, code, PHONE, '2001:db8:1:2::1').expect(200);
           }));
 
+        it(`counts concurrent wrong guesses from one address exactly: none passes a check made before the others counted (${setup})`, () =>
+          run({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) }, async (t) => {
+            const numbers = Array.from({ length: 8 }, (_, i) => `+1415555${String(300 + i).padStart(4, '0')}`);
+            for (const [i, n] of numbers.entries()) await start(t.app, n, `10.0.1.${i + 1}`).expect(200);
+            const answers = await Promise.all(numbers.map((n) => verify(t.app, wrongCodeFor(lastCode(t.outbox, n)), n, '10.0.0.9')));
+            assert.deepEqual(answers.map((a) => a.status).sort(), [403, 403, 403, 429, 429, 429, 429, 429]);
+            // The refused guesses tried no code: each still opens from elsewhere.
+            for (const n of numbers.filter((_, i) => answers[i]?.status === 429))
+              await verify(t.app, lastCode(t.outbox, n), n, '10.0.0.10').expect(200);
+          }));
+
         it(`shares limits and a fraud-guard pause between two instances; the injected clock ends the pause (${setup})`, async () => {
           const second = await connect(kind);
           const prefix = uniquePrefix();
