@@ -9,7 +9,16 @@ import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
 import { PasswordlessError, fail, refused, unavailable } from '../errors';
-import { createLimits, type Bucket, type Limits, type Refusal, type StartPlan, type VerifyPlan } from '../limits';
+import {
+  createLimits,
+  type Bucket,
+  type LimitBackend,
+  type Limits,
+  type Refusal,
+  type StartPlan,
+  type TakeResult,
+  type VerifyPlan,
+} from '../limits';
 import { RedisBackend } from '../redis/backend';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey } from './address';
@@ -270,7 +279,8 @@ export function createLogin(config: Config): Login {
   async function giveBack(plan: StartPlan | undefined, ctx: StoreContext): Promise<void> {
     if (!plan || !limits) return;
     try {
-      await limits.backend.give(limits.refundable(plan), plan.fraud, ctx.now, Date.now() + timeoutMs);
+      // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
+      await limits.backend.give(limits.refundable(plan), plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
       logEvent(logger, 'store_error', {
         message: `could not give back the limits of a failed send: ${err instanceof Error ? err.message : String(err)}`,
@@ -407,11 +417,22 @@ export function createLogin(config: Config): Login {
     const key = storeKey(keys, tag, clientId, binding);
     const hash = keys.codeHash(phone, clientId, binding, code);
     const taken = plan && limits && !fused ? failureBuckets(plan) : [];
+    const backend = limits?.backend as LimitBackend;
+    const giveBackTaken = () =>
+      later('give back the limits of a verify', () => backend.give(taken, undefined, ctx.now, Date.now() + timeoutMs));
     if (taken.length > 0) {
-      const full = await guarded(() => (limits as Limits).backend.take(taken, undefined, ctx.now, ctx.deadline as number));
+      let full: TakeResult;
+      try {
+        full = await guarded(() => backend.take(taken, undefined, ctx.now, ctx.deadline as number));
+      } catch (err) {
+        // A lost reply may hide a take that counted: a failure of the limits is no wrong guess.
+        giveBackTaken();
+        throw err;
+      }
       if (full.refused) return { outcome: 'invalid', refused: full.refused };
     }
     let result: (VerifyResult & { refused?: Refusal }) | undefined;
+    let older = false;
     try {
       result = await guarded(() => (fused && plan ? fused.verifyCode(key, hash, ctx, plan) : store.verify(key, hash, ctx)));
       if (result.refused) return result;
@@ -423,49 +444,43 @@ export function createLogin(config: Config): Login {
         if (previous.outcome !== 'invalid' || previous.pending !== false) {
           // Counted like any code's outcome (a rotation must not open a window without limits):
           // a fused script counted only what it saw under the current key.
-          if (fused && plan) await recordOutcome(previous, plan, ctx);
+          if (fused && plan && isWrongCode(previous))
+            await guarded(() => backend.count(failureBuckets(plan), ctx.now, ctx.deadline as number));
           result = previous;
+          older = true;
           break;
         }
       }
     } finally {
-      if (taken.length > 0) settleTaken(taken, result, ctx);
+      // Taken before the code was tried: kept for a wrong code only (a store failure is none).
+      if (taken.length > 0 && !isWrongCode(result)) giveBackTaken();
     }
-    if (taken.length > 0 && result.outcome === 'ok') await succeeded(plan as VerifyPlan, ctx);
+    // A login resets the number's failures (per address) and counts a redemption for the fraud
+    // guard (the fused script did both for a code under the current key). Not awaited: the code
+    // is spent, and a slow limits store must not turn the login into a 503.
+    if (plan && limits && result.outcome === 'ok' && (!fused || older)) {
+      const { phone: number, fraud } = plan;
+      later('count a login in the limits', () => backend.succeeded(number ? [number] : [], fraud, ctx.now, Date.now() + timeoutMs));
+    }
     return result;
   }
 
   /** A wrong code's outcome: counts against the number (per address) and the address. Anything else is not. */
-  function isWrongCode(result: VerifyResult | undefined): boolean {
-    return result !== undefined && result.outcome === 'invalid' && result.pending !== false;
+  function isWrongCode(result: (VerifyResult & { refused?: Refusal }) | undefined): boolean {
+    return result !== undefined && result.outcome === 'invalid' && result.pending !== false && result.refused === undefined;
   }
 
   /**
-   * Gives back the failures taken before the code was tried, unless it was a wrong one (or the
-   * store failed: a failure of the store is no wrong guess). Sent, not awaited, so that no
-   * outcome takes longer than a wrong guess; a later request reaches the backend after it.
+   * Limits work sent once a verify's outcome is known, not awaited: no outcome waits longer than
+   * a wrong guess for it, and a failure is logged, never the answer's. A later request reaches
+   * the backend after it (memoryLimits runs at once; a Redis client sends in order).
    */
-  function settleTaken(taken: readonly Bucket[], result: VerifyResult | undefined, ctx: StoreContext): void {
-    if (isWrongCode(result)) return;
-    (limits as Limits).backend.give(taken, undefined, ctx.now, Date.now() + timeoutMs).catch((err: unknown) =>
-      logEvent(logger, 'store_error', {
-        message: `could not give back the limits of a verify: ${err instanceof Error ? err.message : String(err)}`,
-      }),
-    );
-  }
-
-  /** A login resets the number's failures (per address) and counts a redemption for the fraud guard. */
-  async function succeeded(plan: VerifyPlan, ctx: StoreContext): Promise<void> {
-    await guarded(() => (limits as Limits).backend.succeeded(plan.phone ? [plan.phone] : [], plan.fraud, ctx.now, ctx.deadline as number));
-  }
-
-  /** The outcome of a code found under an older secret, after a fused script saw none under the current one. */
-  async function recordOutcome(result: VerifyResult, plan: VerifyPlan, ctx: StoreContext): Promise<void> {
-    if (isWrongCode(result)) {
-      await guarded(() => (limits as Limits).backend.count(failureBuckets(plan), ctx.now, ctx.deadline as number));
-    } else if (result.outcome === 'ok') {
-      await succeeded(plan, ctx);
-    }
+  function later(what: string, work: () => Promise<unknown>): void {
+    Promise.resolve()
+      .then(work)
+      .catch((err: unknown) =>
+        logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` }),
+      );
   }
 
   async function redeem(input: RedeemInput): Promise<Redeemed> {

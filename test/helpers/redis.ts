@@ -219,3 +219,28 @@ export function privateRedis(port: number, extraArgs: readonly string[] = []): P
   };
   return server;
 }
+
+export type ScriptCall = (name: string, args: unknown[], send: () => Promise<unknown>) => Promise<unknown>;
+
+/** Puts `around` between the package and the script methods `names` of a Redis client (node-redis or ioredis, single or cluster); returns the undo. */
+export function aroundScripts(client: object, around: ScriptCall, names = ['evalSha', 'evalsha', 'eval']): () => void {
+  const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const saved = names
+    .filter((name) => typeof target[name] === 'function')
+    .map((name) => ({
+      name,
+      original: target[name] as (...args: unknown[]) => Promise<unknown>,
+      own: Object.getOwnPropertyDescriptor(target, name),
+    }));
+  for (const { name, original } of saved) {
+    target[name] = function around_(this: unknown, ...args: unknown[]) {
+      return around(name, args, () => original.apply(this, args));
+    };
+  }
+  return () => {
+    for (const { name, own } of saved) {
+      if (own) Object.defineProperty(target, name, own);
+      else delete target[name];
+    }
+  };
+}

@@ -11,7 +11,7 @@ import { redisStore, type PasswordlessOptions } from '../../lib';
 import { GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
-import { rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
+import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
 import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 const KINDS = ['node-redis', 'ioredis'] as const;
@@ -34,31 +34,6 @@ async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promi
     client.once('end', () => reject(new Error('the ioredis Cluster client ended before it was ready')));
   });
   return client;
-}
-
-type ScriptCall = (name: string, args: unknown[], send: () => Promise<unknown>) => Promise<unknown>;
-
-/** Puts `around` between the package and the cluster client's script methods `names`; returns the undo. */
-function aroundScripts(client: ClusterClient, around: ScriptCall, names = ['evalSha', 'evalsha', 'eval']): () => void {
-  const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const saved = names
-    .filter((name) => typeof target[name] === 'function')
-    .map((name) => ({
-      name,
-      original: target[name] as (...args: unknown[]) => Promise<unknown>,
-      own: Object.getOwnPropertyDescriptor(target, name),
-    }));
-  for (const { name, original } of saved) {
-    target[name] = function around_(this: unknown, ...args: unknown[]) {
-      return around(name, args, () => original.apply(this, args));
-    };
-  }
-  return () => {
-    for (const { name, own } of saved) {
-      if (own) Object.defineProperty(target, name, own);
-      else delete target[name];
-    }
-  };
 }
 
 /**

@@ -8,8 +8,10 @@ import net from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
-import { PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
+import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
+import { GIVE, SUCCEEDED, TAKE } from '../../lib/redis/scripts';
 import {
+  aroundScripts,
   deleteKeys,
   freePort,
   ioredis,
@@ -307,6 +309,36 @@ describe('limits in Redis', function () {
             expect429(await verify(t.app, code, PHONE, '2001:db8:1:1:ffff::2'));
             await verify(t.app, code, PHONE, '2001:db8:1:2::1').expect(200);
           }));
+
+        if (setup === 'redisLimits') {
+          it('keeps a login a login when the limits fail after its code was spent, and counts no failure when a reply is lost (redisLimits)', () =>
+            run({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) }, async (t, c) => {
+              await start(t.app).expect(200);
+              const code = lastCode(t.outbox);
+              // The limits' Redis fails every call after the code was tried: the login stands.
+              const down = aroundScripts(c, (_name, args, send) =>
+                args.includes(SUCCEEDED.sha) || args.includes(GIVE.sha) ? Promise.reject(new Error('ECONNRESET')) : send(),
+              );
+              try {
+                await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
+              } finally {
+                down();
+              }
+              // The address's take runs but its reply is lost (503): given back, it is no wrong guess.
+              await start(t.app, OTHER_PHONE, '10.0.0.2').expect(200);
+              const other = lastCode(t.outbox, OTHER_PHONE);
+              const lost = aroundScripts(c, (_name, args, send) =>
+                args.includes(TAKE.sha) ? send().then(() => Promise.reject(new Error('ECONNRESET'))) : send(),
+              );
+              try {
+                expect503(await verify(t.app, wrongCodeFor(other), OTHER_PHONE, '10.0.0.3'));
+              } finally {
+                lost();
+              }
+              await verify(t.app, wrongCodeFor(other), OTHER_PHONE, '10.0.0.3').expect(403);
+              expect429(await verify(t.app, other, OTHER_PHONE, '10.0.0.3'));
+            }));
+        }
 
         it(`counts concurrent wrong guesses from one address exactly: none passes a check made before the others counted (${setup})`, () =>
           run({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) }, async (t) => {
