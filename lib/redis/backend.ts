@@ -310,10 +310,8 @@ export class RedisBackend implements LimitBackend {
    * redemption on a login, when the code was not a wrong one. Every outcome answers after those
    * two calls, one per slot: the follow-ups are sent, not awaited (below).
    *
-   * What this order costs, on a cluster only: while a login or a never-sent code is in flight
-   * its address holds one count, so an address one short of its limit can be refused by a
-   * concurrent verify; and if the address's reply is lost after its script ran (a dropped
-   * connection), that count stays. Both are one count, against the asking address only.
+   * What this order costs: while a login or a never-sent code is in flight its address holds
+   * one count, so an address one short of its limit can be refused by a concurrent verify.
    */
   async verifyCode(
     key: string,
@@ -325,7 +323,14 @@ export class RedisBackend implements LimitBackend {
     if (!this.runner.cluster) return this.verifyOne(key, hash, ctx, deadline, limits);
     const { address, fraud } = limits;
     if (address) {
-      const taken = await this.takeOne({ buckets: [address], fraud: undefined, now: ctx.now, deadline });
+      let taken: TakeResult;
+      try {
+        taken = await this.takeOne({ buckets: [address], fraud: undefined, now: ctx.now, deadline });
+      } catch (err) {
+        // A lost reply may hide a take that counted: a failure of Redis is no wrong guess.
+        this.followUp(address, undefined, ctx.now, deadline);
+        throw err;
+      }
       if (taken.refused) return { outcome: 'invalid', refused: taken.refused };
     }
     let result: VerifyResult & { refused?: Refusal };

@@ -242,6 +242,25 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
       });
 
+      it("counts no failure when the reply to the address's take is lost (503)", async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
+        await start(t.app).expect(200);
+        const code = lastCode(t.outbox);
+        const lost = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          args.includes(TAKE.sha) && JSON.stringify(args).includes('failedVerifiesPerIpPerHour')
+            ? send().then(() => Promise.reject(new Error('ECONNRESET')))
+            : send(),
+        );
+        try {
+          const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
+          assert.equal(failed.status, 503, JSON.stringify(failed.body));
+        } finally {
+          lost();
+        }
+        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+        expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
+      });
+
       it('shares codes and limits between two instances on two cluster clients', async () => {
         const prefix = uniquePrefix();
         const clock = makeClock();
