@@ -225,41 +225,38 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await verify(t.app, lastCode(t.outbox, OTHER_PHONE), OTHER_PHONE, '10.0.0.1'));
       });
 
-      it("gives the address's count back when the number's node fails (503): a Redis failure is no wrong guess", async () => {
-        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
-        await start(t.app).expect(200);
-        const code = lastCode(t.outbox);
-        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
-          args.includes(VERIFY.sha) || args.includes(VERIFY.source) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
-        );
-        try {
-          const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
-          assert.equal(failed.status, 503, JSON.stringify(failed.body));
-        } finally {
-          undo();
-        }
-        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
-        expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
-      });
-
-      it("counts no failure when the reply to the address's take is lost (503)", async () => {
-        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
-        await start(t.app).expect(200);
-        const code = lastCode(t.outbox);
-        const lost = aroundScripts(client as ClusterClient, (_name, args, send) =>
-          args.includes(TAKE.sha) && JSON.stringify(args).includes('failedVerifiesPerIpPerHour')
-            ? send().then(() => Promise.reject(new Error('ECONNRESET')))
-            : send(),
-        );
-        try {
-          const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
-          assert.equal(failed.status, 503, JSON.stringify(failed.body));
-        } finally {
-          lost();
-        }
-        await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
-        expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
-      });
+      const failures: Array<[string, (args: unknown[], send: () => Promise<unknown>) => Promise<unknown>]> = [
+        [
+          "the number's node fails",
+          (args, send) =>
+            args.includes(VERIFY.sha) || args.includes(VERIFY.source)
+              ? Promise.reject(new Error('CLUSTERDOWN The cluster is down'))
+              : send(),
+        ],
+        [
+          "the reply to the address's take is lost",
+          (args, send) =>
+            args.includes(TAKE.sha) && JSON.stringify(args).includes('failedVerifiesPerIpPerHour')
+              ? send().then(() => Promise.reject(new Error('ECONNRESET')))
+              : send(),
+        ],
+      ];
+      for (const [what, failing] of failures) {
+        it(`counts no failure of the address's when ${what} (503): a Redis failure is no wrong guess`, async () => {
+          const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) });
+          await start(t.app).expect(200);
+          const code = lastCode(t.outbox);
+          const undo = aroundScripts(client as ClusterClient, (_name, args, send) => failing(args, send));
+          try {
+            const failed = await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1');
+            assert.equal(failed.status, 503, JSON.stringify(failed.body));
+          } finally {
+            undo();
+          }
+          await verify(t.app, wrongCodeFor(code), PHONE, '10.0.0.1').expect(403);
+          expect429(await verify(t.app, code, PHONE, '10.0.0.1'));
+        });
+      }
 
       it('shares codes and limits between two instances on two cluster clients', async () => {
         const prefix = uniquePrefix();
