@@ -197,16 +197,24 @@ export class RedisBackend implements LimitBackend {
     }
   }
 
-  /** Sends back what a refused or failed start counted (not awaited, deadlines of their own), and returns `result`. */
+  /** Sends back what a refused or failed start counted, after its answer, and returns `result`. */
   private givingBack<T>(
     counted: ReadonlyArray<{ buckets: readonly Bucket[]; fraud?: FraudCheck }>,
     now: number,
     deadline: number,
     result: T,
   ): T {
-    const by = this.laterDeadline(deadline);
-    void Promise.all(counted.map((c) => this.give(c.buckets, c.fraud, now, by))).catch(() => undefined);
+    this.afterAnswer(deadline, (by) => counted.map((c) => this.give(c.buckets, c.fraud, now, by)));
     return result;
+  }
+
+  /**
+   * Calls sent once a request's outcome is known, not awaited, each with a deadline of its own
+   * (the request's, or a fresh one if that is too close): a failure leaves a count, never the
+   * answer's. A later request reaches the same node behind them, on the same connection.
+   */
+  private afterAnswer(deadline: number, calls: (by: number) => ReadonlyArray<Promise<unknown> | undefined>): void {
+    void Promise.all(calls(this.laterDeadline(deadline))).catch(() => undefined);
   }
 
   /** The deadline of a call that follows a request's answer: the request's, or a fresh one if that is too close. */
@@ -347,18 +355,15 @@ export class RedisBackend implements LimitBackend {
   }
 
   /**
-   * Gives the address's count back and counts a login's redemption, sent now and not awaited:
-   * a never-sent or used-up code answers after as many calls as a wrong one (no timing tells
-   * them apart), and a reply lost after the code was spent cannot turn a login into a 503.
-   * Each call gets a deadline of its own. A later request from the same address reaches that
-   * node behind it, on the same connection; a failure leaves one count, or one redemption less.
+   * Gives the address's count back and counts a login's redemption, after the answer: a
+   * never-sent or used-up code answers after as many calls as a wrong one (no timing tells them
+   * apart), and a reply lost after the code was spent cannot turn a login into a 503.
    */
   private followUp(address: Bucket | undefined, fraud: FraudCheck | undefined, now: number, deadline: number): void {
-    const by = this.laterDeadline(deadline);
-    void Promise.all([
+    this.afterAnswer(deadline, (by) => [
       address ? this.give([address], undefined, now, by) : undefined,
       fraud ? this.succeeded([], fraud, now, by) : undefined,
-    ]).catch(() => undefined);
+    ]);
   }
 
   /** The number's script: its bucket, the code and (on a single Redis) the address and prefix. */
