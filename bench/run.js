@@ -299,6 +299,9 @@ async function measureRow(row) {
     return result;
   } finally {
     await Promise.all([stopServer(baselineServer), stopServer(server)]);
+    // Each Redis row starts on an empty prefix, failed or not: no row runs against the codes,
+    // buckets and fraud records the rows before it left (hundreds of thousands of keys by the last).
+    if (row.redis) process.stderr.write(`Redis: deleted ${await deleteKeysUnder(REDIS_PREFIX)} keys under ${REDIS_PREFIX}\n`);
   }
 }
 
@@ -350,16 +353,7 @@ function targetLines(results, memory, limiterMemory, cold, fraud) {
 async function main() {
   const results = [];
   const rows = ROWS.filter((r) => !(r.redis && values['no-redis']) && (!values.only || r.mode.includes(values.only)));
-  try {
-    for (const row of rows) {
-      results.push(await measureRow(row));
-      // Each Redis row starts on an empty prefix: no row runs against the codes, buckets and
-      // fraud records the rows before it left (hundreds of thousands of keys by the last row).
-      if (row.redis) process.stderr.write(`Redis: deleted ${await deleteKeysUnder(REDIS_PREFIX)} keys under ${REDIS_PREFIX}\n`);
-    }
-  } finally {
-    if (rows.some((r) => r.redis)) await deleteKeysUnder(REDIS_PREFIX);
-  }
+  for (const row of rows) results.push(await measureRow(row));
 
   process.stderr.write('memory, cold require, template, fraud simulation...\n');
   const memory = [100_000, 1_000_000].map((n) => childJson(['--expose-gc', path.join(__dirname, 'memory.js'), String(n)]));
