@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import type { Express } from 'express';
 import { memoryLimits, memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
 import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
@@ -90,6 +91,12 @@ describe('login core', () => {
       connection: 'sms',
       ...extra,
     });
+    /** A start from the confidential client, naming the end user's address in `auth0-forwarded-for`. */
+    const startFor = (app: Express, value: string, phone: string) =>
+      request(app)
+        .post('/passwordless/start')
+        .set('auth0-forwarded-for', value)
+        .send({ ...forwarded(value), phone_number: phone });
 
     it("counts a confidential client's starts per end-user address, and hands it to the sender", async () => {
       const seen: string[] = [];
@@ -101,14 +108,9 @@ describe('login core', () => {
         },
       };
       const t = makeApp({ logger: false, sender, rateLimits: { startsPerIpPerHour: 1, resendCooldownSeconds: 0 } });
-      const start = (ip: string, phone: string) =>
-        request(t.app)
-          .post('/passwordless/start')
-          .set('auth0-forwarded-for', ip)
-          .send({ ...forwarded(ip), phone_number: phone });
-      await start('203.0.113.1', '+14155550101').expect(200);
-      await start('203.0.113.2', '+14155550102').expect(200);
-      await start('203.0.113.1', '+14155550103').expect(429);
+      await startFor(t.app, '203.0.113.1', '+14155550101').expect(200);
+      await startFor(t.app, '203.0.113.2', '+14155550102').expect(200);
+      await startFor(t.app, '203.0.113.1', '+14155550103').expect(429);
       assert.deepEqual(seen, ['203.0.113.1', '203.0.113.2']);
     });
 
@@ -133,13 +135,8 @@ describe('login core', () => {
 
     it('is ignored when it is not an IP address', async () => {
       const t = makeApp({ logger: false, rateLimits: { startsPerIpPerHour: 1, resendCooldownSeconds: 0 } });
-      const start = (value: string, phone: string) =>
-        request(t.app)
-          .post('/passwordless/start')
-          .set('auth0-forwarded-for', value)
-          .send({ ...forwarded(value), phone_number: phone });
-      await start('not-an-ip', '+14155550101').expect(200);
-      await start('also not', '+14155550102').expect(429);
+      await startFor(t.app, 'not-an-ip', '+14155550101').expect(200);
+      await startFor(t.app, 'also not', '+14155550102').expect(429);
     });
   });
 

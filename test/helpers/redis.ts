@@ -58,6 +58,15 @@ export async function ioredis(port = 6379): Promise<Redis> {
 }
 
 /** A redis-server of the test's own, on its own port, that the test may stop and restart. */
+/** Waits up to 5 s for a freshly started redis-server on `port` to answer PING. */
+async function answering(port: number): Promise<void> {
+  for (let i = 0; i < 50; i += 1) {
+    if (await ping(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`redis-server on port ${port} did not start`);
+}
+
 export interface OwnRedis {
   port: number;
   start(): Promise<void>;
@@ -72,11 +81,7 @@ export function ownRedis(port: number): OwnRedis {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
         stdio: 'ignore',
       });
-      for (let i = 0; i < 50; i += 1) {
-        if (await ping(port)) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`redis-server on port ${port} did not start`);
+      await answering(port);
     },
     async stop() {
       if (!child) return;
@@ -192,11 +197,7 @@ export function privateRedis(port: number, extraArgs: readonly string[] = []): P
         { stdio: 'ignore' },
       );
       killOnExit(child);
-      for (let i = 0; i < 50; i += 1) {
-        if (await ping(port)) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`redis-server on port ${port} did not start`);
+      await answering(port);
     },
     async shutdown() {
       if (!child) return;
