@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../../lib';
 import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
-import { expect429, only, verify } from '../helpers/limits';
+import { expect429, only, start, verify } from '../helpers/limits';
 
 describe('rate limits', () => {
   it('applies the defaults of the contract when rateLimits is left out', async () => {
@@ -52,41 +52,17 @@ describe('rate limits', () => {
 
   it('limits startsPerIpPerHour by req.ip, ignoring X-Forwarded-For unless the app trusts a proxy', async () => {
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 2 }) });
-    for (const n of ['+14155550101', '+14155550102']) {
-      await request(t.app)
-        .post('/passwordless/start')
-        .set('x-forwarded-for', n.slice(-3) + '.0.0.1')
-        .send(startBody({ phone_number: n }))
-        .expect(200);
-    }
-    expect429(
-      await request(t.app)
-        .post('/passwordless/start')
-        .set('x-forwarded-for', '9.9.9.9')
-        .send(startBody({ phone_number: '+14155550103' })),
-    );
+    for (const n of ['+14155550101', '+14155550102']) await start(t.app, n, n.slice(-3) + '.0.0.1').expect(200);
+    expect429(await start(t.app, '+14155550103', '9.9.9.9'));
   });
 
   it('follows trust proxy, and warns once when it is `true`', async () => {
     const warnings: unknown[] = [];
     const logger: Logger = { info() {}, warn: (e) => warnings.push(e), error() {} };
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 1 }), logger }, (app) => app.set('trust proxy', true));
-    await request(t.app)
-      .post('/passwordless/start')
-      .set('x-forwarded-for', '1.1.1.1')
-      .send(startBody({ phone_number: '+14155550101' }))
-      .expect(200);
-    await request(t.app)
-      .post('/passwordless/start')
-      .set('x-forwarded-for', '2.2.2.2')
-      .send(startBody({ phone_number: '+14155550102' }))
-      .expect(200);
-    expect429(
-      await request(t.app)
-        .post('/passwordless/start')
-        .set('x-forwarded-for', '2.2.2.2')
-        .send(startBody({ phone_number: '+14155550103' })),
-    );
+    await start(t.app, '+14155550101', '1.1.1.1').expect(200);
+    await start(t.app, '+14155550102', '2.2.2.2').expect(200);
+    expect429(await start(t.app, '+14155550103', '2.2.2.2'));
     const trustWarnings = warnings.filter((w) => JSON.stringify(w).includes('trust proxy'));
     assert.equal(trustWarnings.length, 1);
   });
