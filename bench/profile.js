@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { wrongCodeAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--seconds');
@@ -21,7 +21,7 @@ const seconds = si >= 0 ? Number(args.splice(si, 2)[1]) : 8;
 const modes = args.length > 0 ? args : ['start-limits', 'verify-wrong-limits'];
 const DEPENDENCIES = ['libphonenumber-js', 'liquidjs', 'lru-cache', 'negotiator', 'jose'];
 
-function load(url, pathName, body, duration, offset) {
+function load(url, pathName, body, duration, offset, cookie = false) {
   let i = offset;
   return new Promise((resolve, reject) =>
     autocannon(
@@ -37,7 +37,12 @@ function load(url, pathName, body, duration, offset) {
               const n = i++;
               return {
                 ...req,
-                headers: { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) },
+                headers: {
+                  'content-type': 'application/json',
+                  'x-forwarded-for': addressAt(n),
+                  // sessionStore rows: the browser's session, which holds the code's binding.
+                  ...(cookie ? { cookie: cookieAt(n) } : {}),
+                },
                 body: JSON.stringify(body(n)),
               };
             },
@@ -115,11 +120,17 @@ async function profileMode(mode) {
   const [pathName, body] = mode.startsWith('verify-')
     ? [
         '/passwordless/verify',
-        (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i), verification_code: wrongCodeAt(i) }),
+        (i) => ({
+          client_id: CLIENT.clientId,
+          connection: 'sms',
+          phone_number: phoneAt(i),
+          verification_code: (mode.startsWith('verify-right') ? codeAt : wrongCodeAt)(i),
+        }),
       ]
     : ['/passwordless/start', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) })];
-  const warm = await load(url, pathName, body, 1, WARMUP_OFFSET);
-  const r = await load(url, pathName, body, seconds, 0);
+  const cookie = mode.includes('-session');
+  const warm = await load(url, pathName, body, 1, WARMUP_OFFSET, cookie);
+  const r = await load(url, pathName, body, seconds, 0, cookie);
   await new Promise((resolve) => {
     child.once('exit', resolve);
     child.kill('SIGTERM');
@@ -127,6 +138,7 @@ async function profileMode(mode) {
   // The -redis rows write codes and limits to the local Redis: left behind, they would pile up.
   if (mode.endsWith('-redis')) await deleteKeysUnder(prefix);
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (process.env.KEEP_PROFILE) fs.copyFileSync(file, process.env.KEEP_PROFILE.replace('MODE', mode));
   fs.rmSync(dir, { recursive: true, force: true });
   // The whole profile, warm-up included: requests counted over both loads.
   const requests = warm.requests.total + r.requests.total;

@@ -4,6 +4,11 @@ import request from 'supertest';
 import type { Logger } from '../../lib';
 import { CONFIDENTIAL, OTHER_PHONE, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
 
+/** The session id in an express-session cookie (`sid=s%3A<id>.<signature>`). */
+function sessionIdOf(cookie: string): string {
+  return decodeURIComponent(cookie.replace(/^sid=/, '')).slice(2).split('.')[0] as string;
+}
+
 async function started(options: Parameters<typeof makeApp>[0] = {}) {
   const t = makeApp(options);
   await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
@@ -180,6 +185,49 @@ describe('POST /passwordless/verify', () => {
     assert.notEqual(newCookie, oldCookie);
     await request(t.app).get('/me').set('cookie', oldCookie).expect(401);
     await request(t.app).get('/me').set('cookie', newCookie).expect(200);
+  });
+
+  it('logs a cookie-less browser in with one session write: its new session has nothing to regenerate', async () => {
+    const t = await started();
+    const writes: string[] = [];
+    const { set, destroy } = t.sessions;
+    t.sessions.set = function countedSet(...args: Parameters<typeof set>) {
+      writes.push(`set ${args[0]}`);
+      return set.apply(this, args);
+    };
+    t.sessions.destroy = function countedDestroy(...args: Parameters<typeof destroy>) {
+      writes.push(`destroy ${args[0]}`);
+      return destroy.apply(this, args);
+    };
+    const login = await request(t.app).post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    assert.deepEqual(writes, [`set ${sessionIdOf(cookie)}`]);
+    await request(t.app).get('/me').set('cookie', cookie).expect(200);
+  });
+
+  it('regenerates a planted session whatever the encoding of its cookie', async () => {
+    const t = await started();
+    t.app.get('/touch', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).seen = true;
+      res.end();
+    });
+    t.app.get('/sid', (req, res) => {
+      res.json({ id: req.sessionID });
+    });
+    const planted = String((await request(t.app).get('/touch')).headers['set-cookie']?.[0]).split(';')[0] as string;
+    const plantedId = sessionIdOf(planted);
+    // Every character percent-encoded: the cookie no longer contains the id as text, yet
+    // express-session decodes it to the same session.
+    const value = decodeURIComponent(planted.replace(/^sid=/, ''));
+    const odd = `sid=${[...value].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}`;
+    assert.ok(!odd.includes(plantedId));
+    assert.equal((await request(t.app).get('/sid').set('cookie', odd)).body.id, plantedId, 'express-session reads the odd cookie');
+    const login = await request(t.app).post('/passwordless/verify').set('cookie', odd).send(verifyBody(t.code)).expect(200);
+    const after = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    assert.match(after, /^sid=.+/);
+    assert.notEqual(sessionIdOf(after), plantedId, 'the login kept the planted id');
+    await request(t.app).get('/me').set('cookie', planted).expect(401);
+    await request(t.app).get('/me').set('cookie', after).expect(200);
   });
 
   it('keeps leading zeros (a forced code of 004217)', async () => {
