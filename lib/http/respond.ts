@@ -13,22 +13,13 @@ import type { Logger } from '../types';
  * A JSON answer, written directly: the status, type and length `res.json` would give, without
  * its ETag (a SHA-1 of every body, of no use on answers to POSTs, which nothing caches) and
  * its settings lookups. About 10 µs of CPU per answer in the bench, on every route.
- *
- * `bodyFirst` writes the body before ending the answer, for a middleware that saves something
- * when the answer ends (express-session after a regenerate): given the body in `end()`, it
- * writes all of it but the last byte, saves, then writes that byte, two socket writes instead
- * of one. Only where what it saves was saved already: the body then reaches the client before
- * that second save is done.
  */
-export function sendJson(res: Response, status: number, value: unknown, bodyFirst = false): void {
+export function sendJson(res: Response, status: number, value: unknown): void {
   const text = JSON.stringify(value);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
-  if (bodyFirst) {
-    res.write(text);
-    res.end();
-  } else res.end(text);
+  res.end(text);
 }
 
 export function sendError(res: Response, err: PasswordlessError): void {

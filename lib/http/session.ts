@@ -25,46 +25,15 @@ function call(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<
 }
 
 /**
- * Whether express-session made this request's session itself because the browser sent no
- * cookie at all: express-session reads the session id only from the Cookie header (or
- * cookie-parser's objects made from it), so such a session's id was drawn during this request
- * and has never left the server. Any cookie, whatever its name or encoding, counts as "maybe a
- * planted id" and gets the full regenerate.
- */
-function madeForThisRequest(req: Request): boolean {
-  const r = req as Request & { signedCookies?: object; cookies?: object };
-  return req.headers.cookie === undefined && isEmpty(r.signedCookies) && isEmpty(r.cookies);
-}
-
-function isEmpty(cookies: object | undefined): boolean {
-  return cookies === undefined || cookies === null || Object.keys(cookies).length === 0;
-}
-
-/** Requests whose session a login regenerated (see `savesAgainAtEnd`). */
-const regenerated = new WeakSet<Request>();
-
-/**
- * Whether express-session will write the session once more when the answer ends: it does after
- * every regenerate (it cannot tell the new session was saved already), and holds back the
- * answer's last byte until that write is done. The login saved the session before answering,
- * so its answer can go out whole (see `sendJson`'s `bodyFirst`).
- */
-export function savesAgainAtEnd(req: Request): boolean {
-  return regenerated.has(req);
-}
-
-/**
- * Logs the session in. Regenerating is what makes a planted session id worthless, so a session
- * the browser brought is always regenerated. A session made for this request has an id no one
- * else has seen: regenerating it would only destroy it to draw another, and make
- * express-session write the new one twice (once on our save, once more when the answer ends,
- * holding back the answer's last byte until then), about a sixth of a login's CPU.
+ * Logs the session in: always a regenerate, even for a request that brought no cookie. Whether
+ * a session is new cannot be told from the request (an app may load sessions by header or query
+ * for native clients, or strip cookies after express-session), and an id drawn earlier in the
+ * request may have been logged. express-session then writes the new session once more when the
+ * answer ends, holding back its last byte till that write is done: the answer is sent whole
+ * (`res.end(body)`), so no client can log out before that write lands and be logged in again.
  */
 export async function logIn(req: Request, user: PasswordlessUser): Promise<void> {
-  if (!madeForThisRequest(req)) {
-    await call(req, 'regenerate');
-    regenerated.add(req);
-  }
+  await call(req, 'regenerate');
   (bag(req) as SessionBag)[SESSION_USER_KEY] = user;
   await call(req, 'save');
 }

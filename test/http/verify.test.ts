@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
 import request from 'supertest';
 import type { Logger } from '../../lib';
 import { CONFIDENTIAL, OTHER_PHONE, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
@@ -187,22 +189,68 @@ describe('POST /passwordless/verify', () => {
     await request(t.app).get('/me').set('cookie', newCookie).expect(200);
   });
 
-  it('logs a cookie-less browser in with one session write: its new session has nothing to regenerate', async () => {
+  it('regenerates a session loaded without any cookie (an app that names sessions by ?sid= for native clients)', async () => {
     const t = await started();
-    const writes: string[] = [];
-    const { set, destroy } = t.sessions;
-    t.sessions.set = function countedSet(...args: Parameters<typeof set>) {
-      writes.push(`set ${args[0]}`);
-      return set.apply(this, args);
-    };
-    t.sessions.destroy = function countedDestroy(...args: Parameters<typeof destroy>) {
-      writes.push(`destroy ${args[0]}`);
-      return destroy.apply(this, args);
-    };
-    const login = await request(t.app).post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+    const sessions = new session.MemoryStore();
+    const app = express();
+    app.use(session({ store: sessions, secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
+    // The app's own loader: a request without cookies may name its session in the query. The
+    // session it loads is an existing one, so a login must still replace its id.
+    app.use((req, _res, next) => {
+      const sid = typeof req.query.sid === 'string' ? req.query.sid : undefined;
+      if (!sid || req.headers.cookie !== undefined) return next();
+      sessions.get(sid, (err, stored) => {
+        if (err || !stored) return next(err);
+        req.sessionID = sid;
+        sessions.createSession(req, stored);
+        next();
+      });
+    });
+    app.get('/cart', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).cart = ['x'];
+      res.json({ id: req.sessionID });
+    });
+    app.use(t.pl.router);
+    app.get('/me', t.pl.requireAuth, (req, res) => {
+      res.json({ user: req.user });
+    });
+    const planted = await request(app).get('/cart').expect(200);
+    const plantedCookie = String(planted.headers['set-cookie']?.[0]).split(';')[0] as string;
+    const login = await request(app)
+      .post(`/passwordless/verify?sid=${encodeURIComponent(planted.body.id)}`)
+      .send(verifyBody(t.code))
+      .expect(200);
+    assert.notEqual(sessionIdOf(String(login.headers['set-cookie']?.[0]).split(';')[0] as string), planted.body.id);
+    await request(app).get('/me').set('cookie', plantedCookie).expect(401);
+  });
+
+  it('stays logged out after a logout sent as soon as the login answer is read, with a store whose writes land late', async () => {
+    const t = await started();
+    // A store whose writes take a while (a pooled database under load): the login's answer must
+    // not be readable before express-session's own last write of the session has landed.
+    const pending = new Set<Promise<void>>();
+    class SlowStore extends session.MemoryStore {
+      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+        const copy = JSON.parse(JSON.stringify(sess)) as session.SessionData;
+        const write = new Promise<void>((resolve) => setTimeout(resolve, 100)).then(() => {
+          pending.delete(write);
+          super.set(sid, copy, cb);
+        });
+        pending.add(write);
+      }
+    }
+    const app = express();
+    app.use(session({ store: new SlowStore(), secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
+    app.use(t.pl.router);
+    app.get('/me', t.pl.requireAuth, (req, res) => {
+      res.json({ user: req.user });
+    });
+    // Any cookie: the login regenerates, after which express-session writes the session again.
+    const login = await request(app).post('/passwordless/verify').set('cookie', 'theme=dark').send(verifyBody(t.code)).expect(200);
     const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
-    assert.deepEqual(writes, [`set ${sessionIdOf(cookie)}`]);
-    await request(t.app).get('/me').set('cookie', cookie).expect(200);
+    await request(app).post('/passwordless/logout').set('cookie', cookie).send({}).expect(204);
+    while (pending.size > 0) await Promise.all(pending);
+    await request(app).get('/me').set('cookie', cookie).expect(401);
   });
 
   it('regenerates a planted session whatever the encoding of its cookie', async () => {
