@@ -35,8 +35,6 @@ export interface TestApp {
   clock: Clock;
   /** How many sessions express-session has stored (its MemoryStore). */
   sessionCount(): Promise<number>;
-  /** express-session's store, for tests that watch its writes. */
-  sessions: session.MemoryStore;
 }
 
 export function makeApp(options: Partial<PasswordlessOptions> = {}, configure?: (app: Express) => void): TestApp {
@@ -59,7 +57,7 @@ export function makeApp(options: Partial<PasswordlessOptions> = {}, configure?: 
     res.json({ user: (req as typeof req & { user?: unknown }).user });
   });
   const sessionCount = () => new Promise<number>((resolve) => sessions.length((_err, n) => resolve(n ?? 0)));
-  return { app, pl, outbox, clock, sessionCount, sessions };
+  return { app, pl, outbox, clock, sessionCount };
 }
 
 export function startBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
