@@ -6,6 +6,10 @@
 // calls (libphonenumber-js, liquidjs, lru-cache, negotiator, jose), unless an Express, HTTP or
 // stream frame comes first (writing the answer, parsing the body: work the baseline does too).
 // Node's own crypto and builtins are charged to the package frame that called them. Prints µs per request by component and writes bench/results/profile-*.json.
+// MODE is a bench row's (bench/server.js): verify-right-* rows redeem their seeded codes, the
+// other verify rows send a wrong one, -session rows send each request's session cookie, and
+// `baseline` profiles the bare Express app. KEEP_PROFILE=/some/dir/MODE.cpuprofile keeps each
+// raw profile (MODE replaced), for Chrome DevTools or a finer breakdown.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -127,7 +131,11 @@ async function profileMode(mode) {
           verification_code: (mode.startsWith('verify-right') ? codeAt : wrongCodeAt)(i),
         }),
       ]
-    : ['/passwordless/start', (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) })];
+    : [
+        // The baseline server answers its one route; any other path would profile a 404.
+        mode === 'baseline' ? '/baseline' : '/passwordless/start',
+        (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) }),
+      ];
   const cookie = mode.includes('-session');
   const warm = await load(url, pathName, body, 1, WARMUP_OFFSET, cookie);
   const r = await load(url, pathName, body, seconds, 0, cookie);
