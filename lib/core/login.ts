@@ -144,6 +144,9 @@ export function createLogin(config: Config): Login {
   // The request's deadline comes from the Redis it uses (the store's, else the limits').
   const redis = [(store as { redis?: unknown }).redis, limits?.backend].find((b): b is RedisBackend => b instanceof RedisBackend);
   const timeoutMs = redis?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
+  // What a Redis sends after an answer (a cluster's give-backs) fails where no request waits: logged here.
+  for (const backend of new Set([(store as { redis?: unknown }).redis, limits?.backend]))
+    if (backend instanceof RedisBackend) backend.onLateFailure(logLateFailure);
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
 
@@ -478,9 +481,12 @@ export function createLogin(config: Config): Login {
   function later(what: string, work: () => Promise<unknown>): void {
     Promise.resolve()
       .then(work)
-      .catch((err: unknown) =>
-        logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` }),
-      );
+      .catch((err: unknown) => logLateFailure(what, err));
+  }
+
+  /** Limits or store work that failed after its request was answered: only a log line can tell. */
+  function logLateFailure(what: string, err: unknown): void {
+    logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` });
   }
 
   async function redeem(input: RedeemInput): Promise<Redeemed> {

@@ -63,6 +63,9 @@ export class RedisBackend implements LimitBackend {
   readonly timeoutMs: number;
   readonly client: unknown;
 
+  /** Told of a call sent after an answer that failed: each login using this Redis logs it. */
+  private readonly lateFailureListeners = new Set<(what: string, err: unknown) => void>();
+
   constructor(options: RedisBackendOptions) {
     this.runner = redisRunner(options.client, options.option);
     this.client = options.client;
@@ -204,17 +207,25 @@ export class RedisBackend implements LimitBackend {
     deadline: number,
     result: T,
   ): T {
-    this.afterAnswer(deadline, (by) => counted.map((c) => this.give(c.buckets, c.fraud, now, by)));
+    this.afterAnswer('give back the limits of a start', deadline, (by) => counted.map((c) => this.give(c.buckets, c.fraud, now, by)));
     return result;
   }
 
   /**
    * Calls sent once a request's outcome is known, not awaited, each with a deadline of its own
    * (the request's, or a fresh one if that is too close): a failure leaves a count, never the
-   * answer's. A later request reaches the same node behind them, on the same connection.
+   * answer's, and is told to the logins using this Redis (`onLateFailure`), which log it. A
+   * later request reaches the same node behind them, on the same connection.
    */
-  private afterAnswer(deadline: number, calls: (by: number) => ReadonlyArray<Promise<unknown> | undefined>): void {
-    void Promise.all(calls(this.laterDeadline(deadline))).catch(() => undefined);
+  private afterAnswer(what: string, deadline: number, calls: (by: number) => ReadonlyArray<Promise<unknown> | undefined>): void {
+    void Promise.all(calls(this.laterDeadline(deadline))).catch((err: unknown) => {
+      for (const listener of this.lateFailureListeners) listener(what, err);
+    });
+  }
+
+  /** Hears of the calls sent after an answer that failed (a login registers its logger here). */
+  onLateFailure(listener: (what: string, err: unknown) => void): void {
+    this.lateFailureListeners.add(listener);
   }
 
   /** The deadline of a call that follows a request's answer: the request's, or a fresh one if that is too close. */
@@ -360,7 +371,7 @@ export class RedisBackend implements LimitBackend {
    * apart), and a reply lost after the code was spent cannot turn a login into a 503.
    */
   private followUp(address: Bucket | undefined, fraud: FraudCheck | undefined, now: number, deadline: number): void {
-    this.afterAnswer(deadline, (by) => [
+    this.afterAnswer(fraud ? "give back a login's address and count the login" : "give back a verify's address", deadline, (by) => [
       address ? this.give([address], undefined, now, by) : undefined,
       fraud ? this.succeeded([], fraud, now, by) : undefined,
     ]);

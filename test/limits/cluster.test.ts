@@ -225,6 +225,33 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await verify(t.app, lastCode(t.outbox, OTHER_PHONE), OTHER_PHONE, '10.0.0.1'));
       });
 
+      it('logs a follow-up that fails after the answer (store_error), and the login stands', async () => {
+        let logged: (entry: Record<string, unknown>) => void = () => undefined;
+        const storeError = new Promise<Record<string, unknown>>((resolve) => {
+          logged = resolve;
+        });
+        const silent = () => undefined;
+        const logger = { info: silent, warn: silent, error: (e: Record<string, unknown>) => e.event === 'store_error' && logged(e) };
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), logger });
+        await start(t.app).expect(200);
+        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          args.includes(GIVE.sha) || args.includes(GIVE.source) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
+        );
+        try {
+          await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
+          let timer: NodeJS.Timeout | undefined;
+          const entry = await Promise.race([
+            storeError,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no store_error was logged for the failed follow-up')), 5000);
+            }),
+          ]).finally(() => clearTimeout(timer));
+          assert.match(String(entry.message), /^could not give back a login's address and count the login: CLUSTERDOWN/);
+        } finally {
+          undo();
+        }
+      });
+
       const failures: Array<[string, (args: unknown[], send: () => Promise<unknown>) => Promise<unknown>]> = [
         [
           "the number's node fails",
