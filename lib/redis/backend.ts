@@ -219,7 +219,13 @@ export class RedisBackend implements LimitBackend {
    */
   private afterAnswer(what: string, deadline: number, calls: (by: number) => ReadonlyArray<Promise<unknown> | undefined>): void {
     void Promise.all(calls(this.laterDeadline(deadline))).catch((err: unknown) => {
-      for (const listener of this.lateFailureListeners) listener(what, err);
+      for (const listener of this.lateFailureListeners) {
+        try {
+          listener(what, err);
+        } catch {
+          // Nothing waits on these calls: a listener's own failure must not become an unhandled rejection.
+        }
+      }
     });
   }
 
