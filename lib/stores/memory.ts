@@ -13,6 +13,8 @@ const OK: VerifyResult = Object.freeze({ outcome: 'ok' });
 const NOT_PENDING: VerifyResult = Object.freeze({ outcome: 'invalid', pending: false });
 const WRONG: VerifyResult = Object.freeze({ outcome: 'invalid', pending: true });
 const EXHAUSTED: VerifyResult = Object.freeze({ outcome: 'exhausted' });
+/** The expiry of a removed code kept in place (see `drop`): before any clock's now. */
+const SPENT = Number.NEGATIVE_INFINITY;
 
 export interface MemoryStoreOptions {
   /** Most pending codes kept; the least recently used is dropped beyond it. Default 100 000. */
@@ -51,6 +53,21 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
   // TTL would cost 16 bytes and a clock read per entry, and `set()` would refresh it.)
   const cache = new LRUCache<string, Entry>({ max, updateAgeOnGet: false, updateAgeOnHas: false });
 
+  /**
+   * Removes a code. lru-cache empties every one of its arrays (O(max): about 0.3 ms at the
+   * default 100 000 codes, 1.6 ms at a million) when its last entry is deleted, which on a quiet
+   * server is every login; so the last entry is marked spent instead (an expiry every clock is
+   * past) and goes when it is next met or pushed out. At most one such entry lingers.
+   */
+  function drop(key: string): void {
+    if (cache.size > 1) {
+      cache.delete(key);
+      return;
+    }
+    const entry = cache.peek(key);
+    if (entry) entry.e = SPENT;
+  }
+
   return {
     async save(key, record) {
       const entry: Entry = { h: record.hash, e: record.expiresAt, a: 0 };
@@ -60,20 +77,20 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
     async verify(key, hash, ctx) {
       const entry = cache.get(key);
       if (!entry || entry.e <= ctx.now) {
-        if (entry) cache.delete(key);
+        if (entry) drop(key);
         safeEqual(hash, hash); // same work as a comparison against a live code
         return NOT_PENDING;
       }
       if (entry.a >= ctx.maxAttempts) return EXHAUSTED;
       if (safeEqual(entry.h, hash)) {
-        cache.delete(key);
+        drop(key);
         return entry.d === undefined ? OK : { outcome: 'ok', data: entry.d };
       }
       entry.a += 1;
       return WRONG;
     },
     async remove(key) {
-      cache.delete(key);
+      drop(key);
     },
     close() {
       cache.clear();
