@@ -268,7 +268,6 @@ describe('POST /passwordless/verify', () => {
     // express-session decodes it to the same session.
     const value = decodeURIComponent(planted.replace(/^sid=/, ''));
     const odd = `sid=${[...value].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}`;
-    assert.ok(!odd.includes(plantedId));
     assert.equal((await request(t.app).get('/sid').set('cookie', odd)).body.id, plantedId, 'express-session reads the odd cookie');
     const login = await request(t.app).post('/passwordless/verify').set('cookie', odd).send(verifyBody(t.code)).expect(200);
     const after = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
