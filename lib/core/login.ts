@@ -141,12 +141,14 @@ export function createLogin(config: Config): Login {
   // One script call for limits and code when both live in the same Redis.
   const fused =
     limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
+  // The Redis servers this login uses: the store's, then the limits' (the same one when fused).
+  const redisBackends = [...new Set([(store as { redis?: unknown }).redis, limits?.backend])].filter(
+    (b): b is RedisBackend => b instanceof RedisBackend,
+  );
   // The request's deadline comes from the Redis it uses (the store's, else the limits').
-  const redis = [(store as { redis?: unknown }).redis, limits?.backend].find((b): b is RedisBackend => b instanceof RedisBackend);
-  const timeoutMs = redis?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
+  const timeoutMs = redisBackends[0]?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
   // What a Redis sends after an answer (a cluster's give-backs) fails where no request waits: logged here.
-  for (const backend of new Set([(store as { redis?: unknown }).redis, limits?.backend]))
-    if (backend instanceof RedisBackend) backend.onLateFailure(logLateFailure);
+  for (const backend of redisBackends) backend.onLateFailure(logLateFailure);
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
 
@@ -285,9 +287,7 @@ export function createLogin(config: Config): Login {
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
       await limits.backend.give(limits.refundable(plan), plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
-      logEvent(logger, 'store_error', {
-        message: `could not give back the limits of a failed send: ${err instanceof Error ? err.message : String(err)}`,
-      });
+      logLateFailure('give back the limits of a failed send', err);
     }
   }
 
@@ -484,7 +484,7 @@ export function createLogin(config: Config): Login {
       .catch((err: unknown) => logLateFailure(what, err));
   }
 
-  /** Limits or store work that failed after its request was answered: only a log line can tell. */
+  /** Limits work that failed where no answer can tell (after the answer, or on a path already failing): logged. */
   function logLateFailure(what: string, err: unknown): void {
     logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` });
   }
