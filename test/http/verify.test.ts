@@ -1,14 +1,29 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import express from 'express';
+import express, { type Express } from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import type { Logger } from '../../lib';
-import { CONFIDENTIAL, OTHER_PHONE, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { CONFIDENTIAL, OTHER_PHONE, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor, type TestApp } from '../helpers/app';
 
 /** The session id in an express-session cookie (`sid=s%3A<id>.<signature>`). */
 function sessionIdOf(cookie: string): string {
   return decodeURIComponent(cookie.replace(/^sid=/, '')).slice(2).split('.')[0] as string;
+}
+
+/**
+ * An app around an existing login with an express-session store of the test's own; `between`
+ * adds the app's own middleware after the session and before the package's router.
+ */
+function appWithSessions(pl: TestApp['pl'], store: session.Store, between?: (app: Express) => void): Express {
+  const app = express();
+  app.use(session({ store, secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
+  between?.(app);
+  app.use(pl.router);
+  app.get('/me', pl.requireAuth, (req, res) => {
+    res.json({ user: req.user });
+  });
+  return app;
 }
 
 async function started(options: Parameters<typeof makeApp>[0] = {}) {
@@ -192,27 +207,23 @@ describe('POST /passwordless/verify', () => {
   it('regenerates a session loaded without any cookie (an app that names sessions by ?sid= for native clients)', async () => {
     const t = await started();
     const sessions = new session.MemoryStore();
-    const app = express();
-    app.use(session({ store: sessions, secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
-    // The app's own loader: a request without cookies may name its session in the query. The
-    // session it loads is an existing one, so a login must still replace its id.
-    app.use((req, _res, next) => {
-      const sid = typeof req.query.sid === 'string' ? req.query.sid : undefined;
-      if (!sid || req.headers.cookie !== undefined) return next();
-      sessions.get(sid, (err, stored) => {
-        if (err || !stored) return next(err);
-        req.sessionID = sid;
-        sessions.createSession(req, stored);
-        next();
+    const app = appWithSessions(t.pl, sessions, (inner) => {
+      // The app's own loader: a request without cookies may name its session in the query. The
+      // session it loads is an existing one, so a login must still replace its id.
+      inner.use((req, _res, next) => {
+        const sid = typeof req.query.sid === 'string' ? req.query.sid : undefined;
+        if (!sid || req.headers.cookie !== undefined) return next();
+        sessions.get(sid, (err, stored) => {
+          if (err || !stored) return next(err);
+          req.sessionID = sid;
+          sessions.createSession(req, stored);
+          next();
+        });
       });
-    });
-    app.get('/cart', (req, res) => {
-      (req.session as unknown as Record<string, unknown>).cart = ['x'];
-      res.json({ id: req.sessionID });
-    });
-    app.use(t.pl.router);
-    app.get('/me', t.pl.requireAuth, (req, res) => {
-      res.json({ user: req.user });
+      inner.get('/cart', (req, res) => {
+        (req.session as unknown as Record<string, unknown>).cart = ['x'];
+        res.json({ id: req.sessionID });
+      });
     });
     const planted = await request(app).get('/cart').expect(200);
     const plantedCookie = String(planted.headers['set-cookie']?.[0]).split(';')[0] as string;
@@ -239,12 +250,7 @@ describe('POST /passwordless/verify', () => {
         pending.add(write);
       }
     }
-    const app = express();
-    app.use(session({ store: new SlowStore(), secret: 'session-secret', resave: false, saveUninitialized: false, name: 'sid' }));
-    app.use(t.pl.router);
-    app.get('/me', t.pl.requireAuth, (req, res) => {
-      res.json({ user: req.user });
-    });
+    const app = appWithSessions(t.pl, new SlowStore());
     // Any cookie: the login regenerates, after which express-session writes the session again.
     const login = await request(app).post('/passwordless/verify').set('cookie', 'theme=dark').send(verifyBody(t.code)).expect(200);
     const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
