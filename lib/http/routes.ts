@@ -10,7 +10,7 @@ import type { PasswordlessUser } from '../core/users';
 import { isSessionBound } from '../stores/session';
 import { field, forwardedFor, readBody, requestInfo } from './request';
 import { sendJson } from './respond';
-import { binding, keepBinding, logIn, logOut } from './session';
+import { binding, keepBinding, logIn, logOut, sendAfterLogin } from './session';
 
 const START_FIELDS = ['client_id', 'connection', 'phone_number', 'send', 'client_secret', 'authParams'] as const;
 const VERIFY_FIELDS = ['client_id', 'connection', 'phone_number', 'verification_code', 'client_secret'] as const;
@@ -86,7 +86,7 @@ export function startRoute(login: Login) {
 export function verifyRoute(login: Login) {
   return async function verify(req: Request, res: Response): Promise<void> {
     const user = await verifyFromRequest(login, req);
-    sendJson(res, 200, { user });
+    sendAfterLogin(req, res, { user });
   };
 }
 

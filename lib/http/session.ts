@@ -38,6 +38,28 @@ export async function logIn(req: Request, user: PasswordlessUser): Promise<void>
   await call(req, 'save');
 }
 
+/**
+ * The answer to a login, once `logIn` saved the session. express-session would write the new
+ * session to its store a second time when the answer ends (it cannot tell that it was saved,
+ * since its id changed), holding back the answer's last byte till that write is done. The
+ * headers are written first, so express-session sets the new session's cookie as always; then,
+ * for the length of `res.end` only, the request has no session id, which express-session takes
+ * as nothing to save: the answer goes out whole in one write, after the only store write.
+ */
+export function sendAfterLogin(req: Request, res: Response, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.writeHead(200);
+  const id = req.sessionID;
+  (req as { sessionID: unknown }).sessionID = undefined;
+  try {
+    res.end(text);
+  } finally {
+    req.sessionID = id;
+  }
+}
+
 export async function logOut(req: Request): Promise<void> {
   if (req.session) await call(req, 'destroy');
 }

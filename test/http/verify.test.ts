@@ -259,6 +259,25 @@ describe('POST /passwordless/verify', () => {
     await request(app).get('/me').set('cookie', cookie).expect(401);
   });
 
+  it('writes the logged-in session to the session store once, before the answer, which arrives whole', async () => {
+    const t = await started();
+    const writes: string[] = [];
+    class CountingStore extends session.MemoryStore {
+      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+        writes.push(sid);
+        super.set(sid, sess, cb);
+      }
+    }
+    const app = appWithSessions(t.pl, new CountingStore());
+    // With a cookie of its own: express-session then writes a regenerated session at the answer's end.
+    const login = await request(app).post('/passwordless/verify').set('cookie', 'theme=dark').send(verifyBody(t.code)).expect(200);
+    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    assert.deepEqual(writes, [sessionIdOf(cookie)]);
+    assert.equal(login.headers['content-length'], String(Buffer.byteLength(login.text)));
+    assert.equal(login.body.user.phone_number, PHONE);
+    await request(app).get('/me').set('cookie', cookie).expect(200);
+  });
+
   it('regenerates a planted session whatever the encoding of its cookie', async () => {
     const t = await started();
     t.app.get('/touch', (req, res) => {
