@@ -32,6 +32,16 @@ local function add(k, now, limitWindow, delta)
     redis.call('PEXPIRE', k, limitWindow)
   end
 end
+-- Counts one event in a bucket whose count \`c\` the script has just read (nil: none live):
+-- the same as add(k, now, limitWindow, 1) without reading the bucket again.
+local function bump(k, c, now, limitWindow)
+  if c then
+    redis.call('HSET', k, 'c', c + 1)
+  else
+    redis.call('HSET', k, 'c', 1, 'e', now + limitWindow)
+    redis.call('PEXPIRE', k, limitWindow)
+  end
+end
 local function fraud(k, now, window)
   local v = redis.call('HMGET', k, 's0', 'r0', 's1', 'r1', 'w', 'p')
   local r = { s0 = tonumber(v[1]) or 0, r0 = tonumber(v[2]) or 0, s1 = tonumber(v[3]) or 0, r1 = tonumber(v[4]) or 0, w = tonumber(v[5]) or now, p = tonumber(v[6]) or 0 }
@@ -59,9 +69,11 @@ export const TAKE = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local seen = {}
 for i = 1, n do
   local c, e = live(KEYS[i], now)
   if c and c >= tonumber(ARGV[4 + i * 2]) then return {1, i, e - now} end
+  seen[i] = c or false
 end
 local a = 6 + n * 2
 local fr, fk
@@ -82,10 +94,10 @@ if ARGV[4] == '1' then
   saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
   a = a + 5
 end
-for i = 1, n do add(KEYS[i], now, tonumber(ARGV[5 + i * 2]), 1) end
+for i = 1, n do bump(KEYS[i], seen[i] or nil, now, tonumber(ARGV[5 + i * 2])) end
 if ARGV[5] == '1' then
+  -- Every field of a code is written, so a code the number had before is replaced whole.
   local ck = KEYS[#KEYS]
-  redis.call('DEL', ck)
   redis.call('HSET', ck, 'h', ARGV[a], 'e', ARGV[a + 1], 'a', 0, 'i', ARGV[a + 3], 'd', ARGV[a + 4])
   redis.call('PEXPIRE', ck, ARGV[a + 2])
 end
@@ -145,13 +157,14 @@ if ARGV[3] == '1' then ak = KEYS[i] i = i + 1 end
 if ARGV[4] == '1' then pk = KEYS[i] i = i + 1 end
 if ARGV[5] == '1' then fk = KEYS[i] i = i + 1 end
 if ARGV[6] == '1' then ck = KEYS[i] end
+local ac, pc, e
 if ak then
-  local c, e = live(ak, now)
-  if c and c >= tonumber(ARGV[7]) then return {3, e - now} end
+  ac, e = live(ak, now)
+  if ac and ac >= tonumber(ARGV[7]) then return {3, e - now} end
 end
 if pk then
-  local c, e = live(pk, now)
-  if c and c >= tonumber(ARGV[9]) then return {4, e - now} end
+  pc, e = live(pk, now)
+  if pc and pc >= tonumber(ARGV[9]) then return {4, e - now} end
 end
 if not ck then return {0} end
 local r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd')
@@ -169,8 +182,8 @@ if r[1] == ARGV[13] then
   return {1, r[4] or ''}
 end
 redis.call('HINCRBY', ck, 'a', 1)
-if ak then add(ak, now, tonumber(ARGV[8]), 1) end
-if pk then add(pk, now, tonumber(ARGV[10]), 1) end
+if ak then bump(ak, ac, now, tonumber(ARGV[8])) end
+if pk then bump(pk, pc, now, tonumber(ARGV[10])) end
 return {6}`);
 
 /** DROP: KEYS = code; ARGV = deadline. Removes a code (its send failed); late, it does nothing. */
