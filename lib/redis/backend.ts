@@ -34,9 +34,12 @@ export interface RedisBackendOptions {
   option: string;
 }
 
-/** Each bucket's limit and window, the arguments every script reads after its fixed ones. */
-function limitArgs(buckets: readonly Bucket[]): string[] {
-  return buckets.flatMap((b) => [String(b.limit), String(b.windowMs)]);
+/**
+ * Appends each bucket's limit and window, the arguments every script reads after its fixed
+ * ones. A loop, not `flatMap` and a spread: those cost about 2 µs per call, on every request.
+ */
+function pushLimitArgs(args: string[], buckets: readonly Bucket[]): void {
+  for (const b of buckets) args.push(String(b.limit), String(b.windowMs));
 }
 
 /** How long Redis keeps a fraud record: the current and previous windows, and a pause. */
@@ -136,7 +139,7 @@ export class RedisBackend implements LimitBackend {
   ): { keys: string[]; args: string[] } {
     const keys = buckets.map((b) => this.bucketKey(b));
     const args = [String(now), String(buckets.length), fraud ? '1' : '0', save ? '1' : '0'];
-    args.push(...limitArgs(buckets));
+    pushLimitArgs(args, buckets);
     if (fraud) {
       keys.push(this.fraudKey(fraud));
       const f = fraud.settings;
@@ -255,7 +258,7 @@ export class RedisBackend implements LimitBackend {
       calls.map(([g, f]) => {
         const keys = g.map((b) => this.bucketKey(b));
         const args = [String(now), String(g.length), f ? '1' : '0'];
-        args.push(...limitArgs(g));
+        pushLimitArgs(args, g);
         if (f) keys.push(this.fraudKey(f));
         return this.call(GIVE, keys, args, deadline);
       }),
@@ -289,7 +292,7 @@ export class RedisBackend implements LimitBackend {
         .filter((g) => g.length > 0)
         .map((g) => {
           const args = [String(now), String(g.length)];
-          args.push(...limitArgs(g));
+          pushLimitArgs(args, g);
           return this.call(
             COUNT,
             g.map((b) => this.bucketKey(b)),
