@@ -34,29 +34,54 @@ function call(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<
  */
 export async function logIn(req: Request, user: PasswordlessUser): Promise<void> {
   await call(req, 'regenerate');
-  (bag(req) as SessionBag)[SESSION_USER_KEY] = user;
-  await call(req, 'save');
+  const session = bag(req) as SessionBag;
+  session[SESSION_USER_KEY] = user;
+  try {
+    await call(req, 'save');
+  } catch (err) {
+    // express-session saves the session again when the error's answer ends: without the user,
+    // or a store that failed once would log in the request that was told it failed.
+    delete session[SESSION_USER_KEY];
+    throw err;
+  }
 }
 
 /**
  * The answer to a login, once `logIn` saved the session. express-session would write the new
  * session to its store a second time when the answer ends (it cannot tell that it was saved,
- * since its id changed), holding back the answer's last byte till that write is done. The
- * headers are written first, so express-session sets the new session's cookie as always; then,
- * for the length of `res.end` only, the request has no session id, which express-session takes
- * as nothing to save: the answer goes out whole in one write, after the only store write.
+ * since its id changed), holding back the answer's last byte till that write is done: one more
+ * store write per login, and a window in which a logout sent on the early bytes is undone.
+ * For the length of `res.end` the request has no session id, which express-session's end takes
+ * as nothing to save, so the answer goes out whole after the only write. The headers are
+ * written with the real id (whoever writes them: Node inside express-session's end, or an app's
+ * own end wrapper), so express-session sets the new session's cookie as always. An end that
+ * express-session runs later (compression mounted after it) sees the id again and writes twice,
+ * as before.
  */
 export function sendAfterLogin(req: Request, res: Response, value: unknown): void {
   const text = JSON.stringify(value);
+  res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.writeHead(200);
   const id = req.sessionID;
-  (req as { sessionID: unknown }).sessionID = undefined;
+  const withoutId = req as { sessionID: unknown };
+  const writeHead = res.writeHead;
+  const writeHeadWithId = function writeHeadWithSessionId(this: Response, ...args: unknown[]): Response {
+    res.writeHead = writeHead;
+    req.sessionID = id;
+    try {
+      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+    } finally {
+      withoutId.sessionID = undefined;
+    }
+  } as Response['writeHead'];
+  res.writeHead = writeHeadWithId;
+  withoutId.sessionID = undefined;
   try {
     res.end(text);
   } finally {
     req.sessionID = id;
+    if (res.writeHead === writeHeadWithId) res.writeHead = writeHead;
   }
 }
 

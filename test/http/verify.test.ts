@@ -278,6 +278,49 @@ describe('POST /passwordless/verify', () => {
     await request(app).get('/me').set('cookie', cookie).expect(200);
   });
 
+  it('logs in behind an app middleware whose res.end wrapper sets a header, with one session write', async () => {
+    const t = await started();
+    const writes: string[] = [];
+    class CountingStore extends session.MemoryStore {
+      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+        writes.push(sid);
+        super.set(sid, sess, cb);
+      }
+    }
+    const app = appWithSessions(t.pl, new CountingStore(), (inner) => {
+      inner.use(function timing(_req, res, next) {
+        const end = res.end;
+        res.end = function endWithHeader(this: typeof res, ...args: unknown[]) {
+          res.setHeader('X-Done', '1');
+          return (end as (...a: unknown[]) => typeof res).apply(this, args);
+        } as typeof res.end;
+        next();
+      });
+    });
+    const login = await request(app).post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
+    assert.equal(login.headers['x-done'], '1');
+    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    assert.deepEqual(writes, [sessionIdOf(cookie)]);
+    await request(app).get('/me').set('cookie', cookie).expect(200);
+  });
+
+  it('does not log in a request whose session write failed, though express-session saves the session again', async () => {
+    const t = await started();
+    let failures = 1;
+    class FlakyStore extends session.MemoryStore {
+      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+        if (failures-- > 0) return cb?.(new Error('session store down'));
+        super.set(sid, sess, cb);
+      }
+    }
+    const app = appWithSessions(t.pl, new FlakyStore());
+    const login = await request(app).post('/passwordless/verify').send(verifyBody(t.code));
+    assert.equal(login.status, 500);
+    assert.equal(login.body.error, 'server_error');
+    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+    await request(app).get('/me').set('cookie', cookie).expect(401);
+  });
+
   it('regenerates a planted session whatever the encoding of its cookie', async () => {
     const t = await started();
     t.app.get('/touch', (req, res) => {
