@@ -28,9 +28,10 @@ function call(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<
  * Logs the session in: always a regenerate, even for a request that brought no cookie. Whether
  * a session is new cannot be told from the request (an app may load sessions by header or query
  * for native clients, or strip cookies after express-session), and an id drawn earlier in the
- * request may have been logged. express-session then writes the new session once more when the
- * answer ends, holding back its last byte till that write is done: the answer is sent whole
- * (`res.end(body)`), so no client can log out before that write lands and be logged in again.
+ * request may have been logged. The package's own routes then answer with `sendAfterLogin`; an
+ * app's route (`pl.verify(req)`) answers as it likes, and express-session writes the session
+ * once more as that answer ends, holding back its last byte till the write is done, so no
+ * client can log out before it lands and be logged in again.
  */
 export async function logIn(req: Request, user: PasswordlessUser): Promise<void> {
   await call(req, 'regenerate');
