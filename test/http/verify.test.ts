@@ -26,6 +26,18 @@ function appWithSessions(pl: TestApp['pl'], store: session.Store, between?: (app
   return app;
 }
 
+/** An express-session MemoryStore that lists the session ids it is asked to write. */
+function countingStore(): { store: session.Store; writes: string[] } {
+  const writes: string[] = [];
+  class CountingStore extends session.MemoryStore {
+    override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+      writes.push(sid);
+      super.set(sid, sess, cb);
+    }
+  }
+  return { store: new CountingStore(), writes };
+}
+
 async function started(options: Parameters<typeof makeApp>[0] = {}) {
   const t = makeApp(options);
   await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
@@ -261,14 +273,8 @@ describe('POST /passwordless/verify', () => {
 
   it('writes the logged-in session to the session store once, before the answer, which arrives whole', async () => {
     const t = await started();
-    const writes: string[] = [];
-    class CountingStore extends session.MemoryStore {
-      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-        writes.push(sid);
-        super.set(sid, sess, cb);
-      }
-    }
-    const app = appWithSessions(t.pl, new CountingStore());
+    const { store, writes } = countingStore();
+    const app = appWithSessions(t.pl, store);
     // With a cookie of its own: express-session then writes a regenerated session at the answer's end.
     const login = await request(app).post('/passwordless/verify').set('cookie', 'theme=dark').send(verifyBody(t.code)).expect(200);
     const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
@@ -280,14 +286,8 @@ describe('POST /passwordless/verify', () => {
 
   it('logs in behind an app middleware whose res.end wrapper sets a header, with one session write', async () => {
     const t = await started();
-    const writes: string[] = [];
-    class CountingStore extends session.MemoryStore {
-      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-        writes.push(sid);
-        super.set(sid, sess, cb);
-      }
-    }
-    const app = appWithSessions(t.pl, new CountingStore(), (inner) => {
+    const { store, writes } = countingStore();
+    const app = appWithSessions(t.pl, store, (inner) => {
       inner.use(function timing(_req, res, next) {
         const end = res.end;
         res.end = function endWithHeader(this: typeof res, ...args: unknown[]) {
