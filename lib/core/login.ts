@@ -89,6 +89,8 @@ export interface Login {
   authenticate(credentials: ClientCredentials, ip: string, style?: 'passwordless' | 'token'): Promise<ResolvedClient>;
   /** A valid number for a start (destination rules applied) or a redeem (parse only). */
   readPhone(value: unknown, forStart: boolean): Phone;
+  /** Stops logging the late failures of the Redis servers it uses (they may outlive it). */
+  close(): void;
 }
 
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
@@ -148,7 +150,7 @@ export function createLogin(config: Config): Login {
   // The request's deadline comes from the Redis it uses (the store's, else the limits').
   const timeoutMs = redisBackends[0]?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
   // What a Redis sends after an answer (a cluster's give-backs) fails where no request waits: logged here.
-  for (const backend of redisBackends) backend.onLateFailure(logLateFailure);
+  const stopHearing = redisBackends.map((backend) => backend.onLateFailure(logLateFailure));
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
 
@@ -530,5 +532,9 @@ export function createLogin(config: Config): Login {
     return { user, nonce: result.data };
   }
 
-  return Object.freeze({ config, limits, start, redeem, authenticate, readPhone });
+  function close(): void {
+    for (const stop of stopHearing) stop();
+  }
+
+  return Object.freeze({ config, limits, start, redeem, authenticate, readPhone, close });
 }

@@ -46,7 +46,7 @@ export interface Passwordless {
   start(req: Request): Promise<StartOutcome>;
   /** A verify from your own route: on success the session is logged in (regenerated). */
   verify(req: Request): Promise<VerifyOutcome>;
-  /** Releases what this instance opened (the default store). Injected stores and clients stay open. */
+  /** Releases what this instance opened (the default store), and lets go of its logger in shared Redis stores. Injected stores and clients stay open. */
   close(): Promise<void>;
 }
 
@@ -87,6 +87,7 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     start: (req: Request) => outcome(req, () => startFromRequest(login, req)),
     verify: (req: Request) => outcome(req, async () => ({ user: await verifyFromRequest(login, req) })),
     async close() {
+      login.close();
       if (config.ownsStore) await config.store.close?.();
       if (options.limitStore === undefined) await config.limitStore?.close?.();
     },

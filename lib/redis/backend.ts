@@ -232,9 +232,13 @@ export class RedisBackend implements LimitBackend {
     });
   }
 
-  /** Hears of the calls sent after an answer that failed (a login registers its logger here). */
-  onLateFailure(listener: (what: string, err: unknown) => void): void {
+  /**
+   * Hears of the calls sent after an answer that failed (a login registers its logger here).
+   * Returns what stops it: a closed login's logger is let go, however many share this Redis.
+   */
+  onLateFailure(listener: (what: string, err: unknown) => void): () => void {
     this.lateFailureListeners.add(listener);
+    return () => this.lateFailureListeners.delete(listener);
   }
 
   /** The deadline of a call that follows a request's answer: the request's, or a fresh one if that is too close. */

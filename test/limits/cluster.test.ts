@@ -60,6 +60,43 @@ function countScriptCalls(client: ClusterClient) {
   return { seen, reset: () => Object.assign(seen, { calls: 0, mostAtOnce: 0 }), undo };
 }
 
+interface StoreErrors {
+  readonly logger: { info(): void; warn(): void; error(entry: Record<string, unknown>): void };
+  /** Every store_error logged so far. */
+  readonly seen: Array<Record<string, unknown>>;
+  /** The next store_error (or the first one already logged), within 5 s. */
+  next(): Promise<Record<string, unknown>>;
+}
+
+/** A logger whose store_error events can be awaited: late failures are logged where no request waits. */
+function storeErrors(): StoreErrors {
+  const seen: Array<Record<string, unknown>> = [];
+  const waiting: Array<(entry: Record<string, unknown>) => void> = [];
+  const silent = () => undefined;
+  return {
+    seen,
+    logger: {
+      info: silent,
+      warn: silent,
+      error(entry) {
+        if (entry.event !== 'store_error') return;
+        seen.push(entry);
+        for (const resolve of waiting.splice(0)) resolve(entry);
+      },
+    },
+    next() {
+      if (seen[0]) return Promise.resolve(seen[0]);
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no store_error was logged for the failed follow-up')), 5000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    },
+  };
+}
+
 function closeClient(client: ClusterClient | undefined): void {
   if (!client) return;
   if (client instanceof Cluster) client.disconnect();
@@ -225,31 +262,35 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await verify(t.app, lastCode(t.outbox, OTHER_PHONE), OTHER_PHONE, '10.0.0.1'));
       });
 
-      it('logs a follow-up that fails after the answer (store_error), and the login stands', async () => {
-        let logged: (entry: Record<string, unknown>) => void = () => undefined;
-        const storeError = new Promise<Record<string, unknown>>((resolve) => {
-          logged = resolve;
-        });
-        const silent = () => undefined;
-        const logger = { info: silent, warn: silent, error: (e: Record<string, unknown>) => e.event === 'store_error' && logged(e) };
-        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), logger });
+      /** A login whose follow-up (the address's give-back) fails after the answer; resolves with the logged store_error. */
+      async function loginWithFailingFollowUp(t: TestApp, errors: StoreErrors): Promise<Record<string, unknown>> {
         await start(t.app).expect(200);
         const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
           args.includes(GIVE.sha) || args.includes(GIVE.source) ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : send(),
         );
         try {
           await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
-          let timer: NodeJS.Timeout | undefined;
-          const entry = await Promise.race([
-            storeError,
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error('no store_error was logged for the failed follow-up')), 5000);
-            }),
-          ]).finally(() => clearTimeout(timer));
-          assert.match(String(entry.message), /^could not give back a login's address and count the login: CLUSTERDOWN/);
+          return await errors.next();
         } finally {
           undo();
         }
+      }
+
+      it('logs a follow-up that fails after the answer (store_error), and the login stands', async () => {
+        const errors = storeErrors();
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), logger: errors.logger });
+        const entry = await loginWithFailingFollowUp(t, errors);
+        assert.match(String(entry.message), /^could not give back a login's address and count the login: CLUSTERDOWN/);
+      });
+
+      it("lets go of a closed instance's logger: a shared store's late failure is logged by the open instance only", async () => {
+        const store = redisStore({ client: client as ClusterClient, prefix: uniquePrefix() });
+        const options = { store, rateLimits: only({ failedVerifiesPerIpPerHour: 2 }) };
+        const closedErrors = storeErrors();
+        await makeApp({ ...options, logger: closedErrors.logger }, trustLoopback).pl.close();
+        const errors = storeErrors();
+        await loginWithFailingFollowUp(makeApp({ ...options, logger: errors.logger }, trustLoopback), errors);
+        assert.deepEqual(closedErrors.seen, []);
       });
 
       const failures: Array<[string, (args: unknown[], send: () => Promise<unknown>) => Promise<unknown>]> = [
