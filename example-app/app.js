@@ -10,6 +10,7 @@ const { parsePhoneNumberFromString } = require('libphonenumber-js');
 const messages = require('./messages');
 const { loginPage, codePage, profilePage, outboxPage } = require('./pages');
 const { formRoutes } = require('./forms');
+const { securityHeaders } = require('./security-headers');
 
 const CLIENT = { clientId: 'example-web', name: 'Example App' };
 const CONNECTION = 'sms';
@@ -82,6 +83,7 @@ async function createApp(config, { overrides = {}, print = (line) => console.log
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   if (config.production) app.set('trust proxy', 1);
   app.use(
     session({

@@ -101,9 +101,15 @@ describe('example app in Chromium', function () {
     await page.getByRole('button', { name: 'Send code' }).click();
   }
 
-  it('logs in end to end: number, code from the outbox, profile, log out', async () => {
+  it('logs in end to end: number, code from the outbox, profile, log out, under a strict Content-Security-Policy', async () => {
     const page = await newPage();
-    await page.goto(base);
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    const policy = (await page.goto(base))?.headers()['content-security-policy'] ?? '';
+    assert.match(policy, /script-src 'self'(;|$)/);
+    assert.match(policy, /frame-ancestors 'none'/);
     await shot(page, 'login');
     await requestCode(page, '415 555 0101', { country: 'United States (+1)' });
     await page.getByLabel('Verification code').waitFor();
@@ -132,6 +138,8 @@ describe('example app in Chromium', function () {
     await page.waitForURL(`${base}/`);
     await page.goto(`${base}/profile`);
     assert.equal(page.url(), `${base}/`, 'the profile needs a login again');
+    // A script or style the policy refused would show here.
+    assert.deepEqual(errors, []);
     await page.context().close();
   });
 
