@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
+import { createClient as createClient4 } from 'redis4';
 import Redis from 'ioredis';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -48,6 +49,19 @@ export async function nodeRedis(port = 6379): Promise<NodeRedisClient> {
   client.on('error', () => {}); // outages are part of the tests; answers come from the store
   await client.connect();
   return client;
+}
+
+/**
+ * A client of node-redis 4, the older major the peer range accepts, typed as the tests'
+ * node-redis client: the methods the package and the tests call are the same in both, but for
+ * `destroy`, which 4 calls `disconnect`.
+ */
+export async function nodeRedis4(port = 6379): Promise<NodeRedisClient> {
+  const client = createClient4({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } });
+  client.on('error', () => {});
+  await client.connect();
+  const destroy = () => void client.disconnect().catch(() => undefined);
+  return Object.assign(client, { destroy }) as unknown as NodeRedisClient;
 }
 
 export async function ioredis(port = 6379): Promise<Redis> {
@@ -223,8 +237,13 @@ export function privateRedis(port: number, extraArgs: readonly string[] = []): P
 
 export type ScriptCall = (name: string, args: unknown[], send: () => Promise<unknown>) => Promise<unknown>;
 
-/** Puts `around` between the package and the script methods `names` of a Redis client (node-redis or ioredis, single or cluster); returns the undo. */
-export function aroundScripts(client: object, around: ScriptCall, names = ['evalSha', 'evalsha', 'eval']): () => void {
+/**
+ * Puts `around` between the package and the script methods `names` of a Redis client (node-redis
+ * or ioredis, single or cluster); returns the undo. A node-redis cluster is sent its scripts
+ * through `sendCommand(key, readonly, command)`: `around` sees the command's words as `args`,
+ * as it sees the other methods' arguments, and only for EVALSHA and EVAL.
+ */
+export function aroundScripts(client: object, around: ScriptCall, names = ['evalSha', 'evalsha', 'eval', 'sendCommand']): () => void {
   const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const saved = names
     .filter((name) => typeof target[name] === 'function')
@@ -235,7 +254,10 @@ export function aroundScripts(client: object, around: ScriptCall, names = ['eval
     }));
   for (const { name, original } of saved) {
     target[name] = function around_(this: unknown, ...args: unknown[]) {
-      return around(name, args, () => original.apply(this, args));
+      const send = () => original.apply(this, args);
+      if (name !== 'sendCommand') return around(name, args, send);
+      const command = Array.isArray(args[2]) ? (args[2] as unknown[]) : [];
+      return command[0] === 'EVALSHA' || command[0] === 'EVAL' ? around(name, command, send) : send();
     };
   }
   return () => {

@@ -16,6 +16,7 @@ import {
   freePort,
   ioredis,
   nodeRedis,
+  nodeRedis4,
   privateRedis,
   requireRedis,
   requireRedisServer,
@@ -26,14 +27,15 @@ import {
 import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 type Client = NodeRedisClient | Redis;
-const KINDS = ['node-redis', 'ioredis'] as const;
+const KINDS = ['node-redis', 'node-redis 4', 'ioredis'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** `fused`: the default, a redisStore lending its backend to the limits. `redisLimits`: codes in memory, limits in Redis. */
 const SETUPS = ['fused', 'redisLimits'] as const;
 type Setup = (typeof SETUPS)[number];
 
-const connect = (kind: Kind, port = 6379): Promise<Client> => (kind === 'node-redis' ? nodeRedis(port) : ioredis(port));
+const CONNECT: Record<Kind, (port: number) => Promise<Client>> = { 'node-redis': nodeRedis, 'node-redis 4': nodeRedis4, ioredis };
+const connect = (kind: Kind, port = 6379): Promise<Client> => CONNECT[kind](port);
 
 function closeClient(client: Client | undefined): void {
   if (!client) return;
@@ -495,7 +497,7 @@ describe('limits in Redis', function () {
         try {
           await server.start();
           // Each library with its defaults (an offline queue, ioredis' 20 retries per command): the store must not rely on them.
-          client = kind === 'node-redis' ? await nodeRedis(server.port) : await queueingIoredis(server.port);
+          client = kind === 'ioredis' ? await queueingIoredis(server.port) : await connect(kind, server.port);
           const c = client;
           const t = makeApp({
             store: redisStore({ client, timeoutMs: 300 }),
