@@ -21,8 +21,9 @@ export type LimitName =
   | 'fraudGuard';
 
 /**
- * What a bucket's key groups by. Keys of one group share a Redis Cluster hash slot, so a
- * group is always one script call; a request touches at most four groups.
+ * What a bucket's key groups by. On a Redis Cluster the keys of one group and key share a hash
+ * slot: a number's buckets are one script call, an address's one, and each global limit that is
+ * on (all sends, a client's, a number prefix's) one of its own.
  */
 export type BucketGroup = 'number' | 'address' | 'prefix' | 'global';
 

@@ -8,7 +8,7 @@
  * group, the number's last, so that nothing of the number is spent before the others agreed.
  */
 import { unavailable } from '../errors';
-import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
+import type { Bucket, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
 import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
@@ -20,6 +20,11 @@ import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
  * clocks agree within it (NTP keeps them within milliseconds).
  */
 const REPLY_MARGIN_MS = 250;
+
+/** The hash tag of a bucket's key: its group and key, so that the buckets of one number or address share a slot. */
+function slotTag(b: Bucket): string {
+  return `${b.group[0]}:${b.key}`;
+}
 
 /** What a store key's number part is (the core's keys are `<number tag>.<code key>`). */
 function numberTag(key: string): string | undefined {
@@ -83,7 +88,7 @@ export class RedisBackend implements LimitBackend {
   }
 
   bucketKey(b: Bucket): string {
-    return `${this.prefix}{${b.group[0]}:${b.key}}:rl:${b.name}${b.sub === undefined ? '' : `:${b.sub}`}`;
+    return `${this.prefix}{${slotTag(b)}}:rl:${b.name}${b.sub === undefined ? '' : `:${b.sub}`}`;
   }
 
   fraudKey(f: FraudCheck): string {
@@ -116,19 +121,24 @@ export class RedisBackend implements LimitBackend {
     return ctx?.deadline ?? Date.now() + this.timeoutMs;
   }
 
-  /** The calls one operation makes: all buckets in one on a single Redis, one per slot group on a cluster. */
+  /** The calls one operation makes: all buckets in one on a single Redis, one per slot on a cluster. */
   private slotGroups(buckets: readonly Bucket[]): ReadonlyArray<readonly Bucket[]> {
-    return this.runner.cluster ? [...this.byGroup(buckets).values()] : [buckets];
+    return this.runner.cluster ? this.bySlot(buckets) : [buckets];
   }
 
-  private byGroup(buckets: readonly Bucket[]): Map<BucketGroup, Bucket[]> {
-    const groups = new Map<BucketGroup, Bucket[]>();
+  /**
+   * The buckets by hash slot: a number's or an address's share one, but each global limit has
+   * its own key (all sends, a client, a number prefix) and so its own slot.
+   */
+  private bySlot(buckets: readonly Bucket[]): Bucket[][] {
+    const slots = new Map<string, Bucket[]>();
     for (const b of buckets) {
-      const list = groups.get(b.group) ?? [];
-      list.push(b);
-      groups.set(b.group, list);
+      const tag = slotTag(b);
+      const list = slots.get(tag);
+      if (list) list.push(b);
+      else slots.set(tag, [b]);
     }
-    return groups;
+    return [...slots.values()];
   }
 
   private takeArgs(
@@ -176,10 +186,8 @@ export class RedisBackend implements LimitBackend {
   async takeAndSave(request: TakeRequest): Promise<TakeResult> {
     const { buckets, fraud, now, deadline, save } = request;
     if (!this.runner.cluster) return this.takeOne(request);
-    const groups = this.byGroup(buckets);
-    const numberBuckets = groups.get('number') ?? [];
-    groups.delete('number');
-    const firsts = [...groups.values()];
+    const numberBuckets = buckets.filter((b) => b.group === 'number');
+    const firsts = this.bySlot(buckets.filter((b) => b.group !== 'number'));
     const counted: Array<{ buckets: readonly Bucket[]; fraud?: FraudCheck }> = [];
     try {
       const results = await Promise.allSettled(firsts.map((g) => this.takeOne({ buckets: g, fraud: undefined, now, deadline })));
@@ -195,6 +203,8 @@ export class RedisBackend implements LimitBackend {
         // A start that sends nothing (a test number, a decoy) was judged but not counted.
         if (fraud.counts) counted.push({ buckets: [], fraud });
       }
+      // Nothing of the number's to count and no code to keep (the limits alone, the number's off): no call.
+      if (numberBuckets.length === 0 && !save) return {};
       const last = await this.takeOne({ buckets: numberBuckets, fraud: undefined, now, deadline, save });
       return last.refused ? this.givingBack(counted, now, deadline, last) : {};
     } catch (err) {
@@ -321,7 +331,7 @@ export class RedisBackend implements LimitBackend {
       return;
     }
     await Promise.all([
-      ...[...this.byGroup(buckets).values()].map((g) =>
+      ...this.bySlot(buckets).map((g) =>
         this.call(
           SUCCEEDED,
           g.map((b) => this.bucketKey(b)),

@@ -165,6 +165,17 @@ describe('codes and limits on a Redis Cluster', function () {
         }
       });
 
+      it('counts several global limits at once, each in its own slot, and gives them back on a refusal', async () => {
+        const t = app({
+          rateLimits: only({ sendsPerDay: 2, sendsPerClientPerDay: 5, sendsPerPrefixPerHour: 10, resendCooldownSeconds: 30 }),
+        });
+        await start(t.app, '+14155550101', '10.0.0.1').expect(200);
+        // The number's cooldown refuses after the globals counted: they are given back.
+        expect429(await start(t.app, '+14155550101', '10.0.0.2'));
+        await start(t.app, '+14155550102', '10.0.0.3').expect(200);
+        expect429(await start(t.app, '+14155550103', '10.0.0.4'));
+      });
+
       it('enforces the limits: cooldown, and an address over startsPerIpPerHour spends nothing of the number (and a refused number gives the address back)', async () => {
         const t = app({ rateLimits: only({ resendCooldownSeconds: 30, startsPerIpPerHour: 2 }) });
         await start(t.app, PHONE, '10.0.0.1').expect(200);
