@@ -40,9 +40,11 @@ export async function logIn(req: Request, user: PasswordlessUser): Promise<void>
   try {
     await call(req, 'save');
   } catch (err) {
-    // express-session saves the session again when the error's answer ends: without the user,
-    // or a store that failed once would log in the request that was told it failed.
+    // The save may have landed (a lost reply), and express-session would save the session again
+    // when the error's answer ends: the session goes, so the answer sets no cookie and the store
+    // keeps no logged-in session for a request that was told it failed.
     delete session[SESSION_USER_KEY];
+    await call(req, 'destroy').catch(() => undefined);
     throw err;
   }
 }

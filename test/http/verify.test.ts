@@ -304,22 +304,29 @@ describe('POST /passwordless/verify', () => {
     await request(app).get('/me').set('cookie', cookie).expect(200);
   });
 
-  it('does not log in a request whose session write failed, though express-session saves the session again', async () => {
-    const t = await started();
-    let failures = 1;
-    class FlakyStore extends session.MemoryStore {
-      override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-        if (failures-- > 0) return cb?.(new Error('session store down'));
-        super.set(sid, sess, cb);
+  for (const [label, landed] of [
+    ['failed', false],
+    ['landed but reported a failure (a lost reply), and the next one failed', true],
+  ] as const) {
+    it(`does not log in a request whose session write ${label}, though express-session would save the session again`, async () => {
+      const t = await started();
+      let writes = 0;
+      class FlakyStore extends session.MemoryStore {
+        override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+          writes += 1;
+          if (writes === 1 && landed) return super.set(sid, sess, () => cb?.(new Error('reply lost')));
+          if (writes === 1 || landed) return cb?.(new Error('session store down'));
+          super.set(sid, sess, cb);
+        }
       }
-    }
-    const app = appWithSessions(t.pl, new FlakyStore());
-    const login = await request(app).post('/passwordless/verify').send(verifyBody(t.code));
-    assert.equal(login.status, 500);
-    assert.equal(login.body.error, 'server_error');
-    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
-    await request(app).get('/me').set('cookie', cookie).expect(401);
-  });
+      const app = appWithSessions(t.pl, new FlakyStore());
+      const login = await request(app).post('/passwordless/verify').send(verifyBody(t.code));
+      assert.equal(login.status, 500);
+      assert.equal(login.body.error, 'server_error');
+      const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0] as string;
+      await request(app).get('/me').set('cookie', cookie).expect(401);
+    });
+  }
 
   it('regenerates a planted session whatever the encoding of its cookie', async () => {
     const t = await started();
