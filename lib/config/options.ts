@@ -314,7 +314,8 @@ function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | fals
     minConversion: numberIn('fraudGuard.minConversion', o.minConversion, 0, 1, d.minConversion),
     windowMs: integerIn('fraudGuard.windowSeconds', o.windowSeconds, 60, 7 * 86_400, d.windowSeconds) * 1000,
     blockMs: integerIn('fraudGuard.blockSeconds', o.blockSeconds, 1, 7 * 86_400, d.blockSeconds) * 1000,
-    allowPrefixes: Object.freeze([...allow]),
+    // Without the +: '+4479' and '4479' are the same prefix.
+    allowPrefixes: Object.freeze(allow.map((p) => p.replace(/^\+/, ''))),
   });
   // Checked even when the limits are off, so a mistake is found before they are turned on.
   return rateLimits === false ? undefined : settings;

@@ -52,10 +52,14 @@ export interface Limits {
   refundable(plan: StartPlan): readonly Bucket[];
 }
 
-/** The fraud guard's prefix of a number: its first digits after `+`, unless the operator trusts it. */
+/**
+ * The fraud guard's prefix of a number: its first digits after `+`, unless the operator trusts
+ * it. Trusted prefixes are kept without their `+` and compared with the whole number, whatever
+ * their length.
+ */
 export function fraudPrefix(phone: string, settings: FraudSettings): string | undefined {
-  const digits = phone.slice(1, 1 + settings.prefixDigits);
-  return settings.allowPrefixes.some((p) => phone.startsWith(p) || digits.startsWith(p.replace(/^\+/, ''))) ? undefined : digits;
+  const digits = phone.slice(1);
+  return settings.allowPrefixes.some((p) => digits.startsWith(p)) ? undefined : digits.slice(0, settings.prefixDigits);
 }
 
 export function createLimits(

@@ -46,6 +46,7 @@ export interface FraudSettings {
   readonly minConversion: number;
   readonly windowMs: number;
   readonly blockMs: number;
+  /** Trusted number prefixes, digits only (no `+`). */
   readonly allowPrefixes: readonly string[];
 }
 

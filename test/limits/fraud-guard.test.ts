@@ -82,10 +82,13 @@ describe('fraud guard (memory backend)', () => {
     await start(t, pumped(52)).expect(200);
   });
 
-  it('exempts allowPrefixes, with or without the +', async () => {
-    const t = guarded({ fraudGuard: { ...GUARD, allowPrefixes: ['+1415'] } });
-    for (let i = 0; i < GUARD.minSends * 2; i += 1) await start(t, pumped(i)).expect(200);
-  });
+  // Shorter and longer than prefixDigits (6), with and without the +.
+  for (const allowed of ['+1415', '1415', '+1415555', '1415555']) {
+    it(`exempts allowPrefixes ${allowed}`, async () => {
+      const t = guarded({ fraudGuard: { ...GUARD, allowPrefixes: [allowed] } });
+      for (let i = 0; i < GUARD.minSends * 2; i += 1) await start(t, pumped(i)).expect(200);
+    });
+  }
 
   it('is off with fraudGuard: false and with rateLimits: false', async () => {
     for (const options of [{ fraudGuard: false as const }, { rateLimits: false as const, fraudGuard: GUARD }]) {
