@@ -203,14 +203,22 @@ export function createLogin(config: Config): Login {
     if (client.secret !== undefined) {
       const bucket = limits?.clientAuth(addressKey(ip, subnet));
       const now = config.now();
+      // The secret is compared first (in constant time); what the answer may say depends on the
+      // address's failures. A wrong one is checked and counted in one step, so concurrent
+      // guesses are answered 401 at most `failedClientAuthPerIpPerHour` times and 429 after; a
+      // right one only reads the count, so a busy backend's concurrent calls hold nothing.
+      const right = typeof clientSecret === 'string' && safeEqual(clientSecret, client.secret);
+      if (!right) {
+        if (bucket) {
+          const taken = await guarded(() => (limits as Limits).backend.take([bucket], undefined, now, Date.now() + timeoutMs));
+          if (taken.refused) throw refusal(taken.refused, '', clientId);
+        }
+        logEvent(logger, 'client_auth_failed', { clientId });
+        throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
+      }
       if (bucket) {
         const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
         if (full) throw refusal(full, '', clientId);
-      }
-      if (typeof clientSecret !== 'string' || !safeEqual(clientSecret, client.secret)) {
-        logEvent(logger, 'client_auth_failed', { clientId });
-        if (bucket) await guarded(() => (limits as Limits).backend.count([bucket], now, Date.now() + timeoutMs));
-        throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
       }
     }
     if (token && !client.enabled) throw fail('tokenConnectionDisabled');

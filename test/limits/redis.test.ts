@@ -8,7 +8,18 @@ import net from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
-import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type Clock, type TestApp } from '../helpers/app';
+import {
+  CONFIDENTIAL,
+  OTHER_PHONE,
+  PHONE,
+  backendBody,
+  lastCode,
+  makeApp,
+  makeClock,
+  wrongCodeFor,
+  type Clock,
+  type TestApp,
+} from '../helpers/app';
 import { GIVE, SUCCEEDED, TAKE } from '../../lib/redis/scripts';
 import {
   aroundScripts,
@@ -202,6 +213,25 @@ describe('limits in Redis', function () {
             await deleteKeys(c, prefix);
           }
         }
+
+        it(`answers concurrent wrong client secrets 401 only failedClientAuthPerIpPerHour times, and never refuses concurrent right ones (${setup})`, () =>
+          run({ rateLimits: only({ failedClientAuthPerIpPerHour: 2 }) }, async (t) => {
+            const backendStart = (secret: string, i: number) =>
+              request(t.app)
+                .post('/passwordless/start')
+                .set('x-forwarded-for', '10.0.0.9')
+                .send(backendBody({ client_secret: secret, phone_number: `+1415555${String(2000 + i)}` }));
+            const right = await Promise.all(Array.from({ length: 10 }, (_, i) => backendStart(CONFIDENTIAL.secret, i)));
+            assert.deepEqual(
+              right.map((r) => r.status),
+              Array(10).fill(200),
+            );
+            const wrong = await Promise.all(Array.from({ length: 20 }, (_, i) => backendStart('not-the-secret', i)));
+            const statuses = wrong.map((r) => r.status).sort();
+            assert.deepEqual(statuses, [...Array(2).fill(401), ...Array(18).fill(429)]);
+            // Once refused, the right secret is refused too: the answer tells nothing.
+            expect429(await backendStart(CONFIDENTIAL.secret, 99));
+          }));
 
         it(`follows the injected clock: the cooldown ends when the clock passes it (${setup})`, () =>
           run({ rateLimits: only({ resendCooldownSeconds: 30 }) }, async (t, c, prefix) => {
