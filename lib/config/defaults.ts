@@ -5,6 +5,8 @@
 export const DEFAULTS = Object.freeze({
   connection: 'sms',
   template: 'Your verification code is: {{ code }}',
+  /** The same message for `templateSyntax: 'md_with_macros'`. */
+  templateMacros: 'Your verification code is: @@password@@',
   templateSyntax: 'liquid',
   defaultLanguage: 'en',
   otp: Object.freeze({ length: 6, ttlSeconds: 180, maxAttempts: 3 }),

@@ -220,7 +220,8 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
     );
   }
   const engine = createLiquid();
-  const source = options.template ?? DEFAULTS.template;
+  // The default message in the chosen syntax: `{{ code }}` would be literal text under md_with_macros.
+  const source = options.template ?? (syntax === 'md_with_macros' ? DEFAULTS.templateMacros : DEFAULTS.template);
   if (typeof source !== 'string' || source.trim() === '') throw optionError('template', 'must be a non-empty string.');
   const render = compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
   const renderByLanguage = new Map<string, RenderFn>([[defaultLanguage, render]]);

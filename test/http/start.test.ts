@@ -29,6 +29,12 @@ describe('POST /passwordless/start', () => {
     assert.match(outbox.last()?.body ?? '', /^Your verification code is: \d{6}$/);
   });
 
+  it("sends the default message in the template syntax chosen, without a template (templateSyntax: 'md_with_macros')", async () => {
+    const { app, outbox } = makeApp({ templateSyntax: 'md_with_macros' });
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.match(outbox.last()?.body ?? '', /^Your verification code is: \d{6}$/);
+  });
+
   it('accepts urlencoded bodies and send=code', async () => {
     const { app } = makeApp();
     const res = await request(app)
