@@ -63,13 +63,23 @@ export async function signAccessToken(
   return jwt.setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(tokens.internalKey);
 }
 
+/** The `kid` of a token's header; undefined for a header that is not a JSON object (anyone can send one). */
+function headerKid(token: string): unknown {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString());
+    return header !== null && typeof header === 'object' ? (header as { kid?: unknown }).kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Verifies an access token for /userinfo: our issuer, our userinfo audience, our key, not expired. */
 export async function verifyAccessToken(tokens: ResolvedTokens, token: string, nowMs: number): Promise<JWTPayload> {
   const options = { issuer: tokens.issuer, audience: tokens.userinfoAudience, currentDate: new Date(nowMs), typ: 'at+jwt' };
-  const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString() || '{}') as { kid?: unknown };
   if (tokens.keys.length === 0)
     return (await loadJose().jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
-  const key = tokens.keys.find((k) => k.kid === header.kid);
+  const kid = headerKid(token);
+  const key = kid === undefined ? undefined : tokens.keys.find((k) => k.kid === kid);
   if (!key) throw new Error('unknown key');
   // Verified with the public key: a private key only signs (jose 6 refuses it for verifying).
   return (await loadJose().jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] })).payload;

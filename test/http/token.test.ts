@@ -162,6 +162,19 @@ describe('POST /oauth/token', () => {
     await request(t.app).get('/userinfo').set('authorization', 'Bearer nope').expect(401);
   });
 
+  it('answers 401 to malformed /userinfo tokens of every shape, and logs no internal error for them', async () => {
+    const errors: Array<Record<string, unknown>> = [];
+    const t = tokenApp({ logger: { info: () => {}, warn: () => {}, error: (e) => void errors.push(e) } });
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const header of [null, 42, 'kid', [1], {}, { kid: {} }]) {
+      await request(t.app)
+        .get('/userinfo')
+        .set('authorization', `Bearer ${part(header)}.${part({})}.x`)
+        .expect(401);
+    }
+    assert.deepEqual(errors, []);
+  });
+
   it('puts the nonce of authParams (start) or of the token request in the ID token', async () => {
     const t = tokenApp();
     const fromStart = await codeFor(t, RS_CLIENT, { authParams: { nonce: 'n-start' } });
