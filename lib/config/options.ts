@@ -15,6 +15,7 @@ import type { FraudSettings, LimitBackend } from '../limits/types';
 import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
 import { memoryStore } from '../stores/memory';
+import { isSessionBound } from '../stores/session';
 import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
 import type { DeliveryReport } from '../http/delivery-reports';
 import type { Client, CodeStore, Logger, PasswordlessOptions, SmsSender } from '../types';
@@ -448,6 +449,10 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   const ownsStore = o.store === undefined;
   const store = ownsStore ? memoryStore() : resolveStore(o.store);
   const rateLimits = resolveRateLimits(o.rateLimits);
+  if (tokens && isSessionBound(store))
+    warnings.push(
+      '`tokens` with sessionStore(): /oauth/token redeems a code only in the session (cookie) that started it, so native apps and servers that send no cookie always get invalid_grant. Use memoryStore() or redisStore({ client }) for them.',
+    );
   if (process.env.NODE_ENV === 'production') {
     if (rateLimits === false)
       warnings.push(

@@ -23,7 +23,7 @@ export interface StartAnswer {
 }
 
 /** The browser binding for `sessionStore` (undefined with the other stores). */
-function bindingOf(login: Login, req: Request, create: boolean): string | undefined {
+export function bindingOf(login: Login, req: Request, create: boolean): string | undefined {
   const store = login.config.store;
   if (!isSessionBound(store)) return undefined;
   // No binding yet on a verify: a key no code can have, so a foreign browser gets the wrong-code answer.

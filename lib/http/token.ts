@@ -11,6 +11,7 @@ import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
 import { forwardedFor, requestInfo } from './request';
 import { sendJson } from './respond';
+import { bindingOf } from './routes';
 
 /** Scopes an ID token can carry, granted whatever the audience. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'phone']);
@@ -68,6 +69,8 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
       code: otp.trim(),
       request: info,
       forwardedFor: forwardedFor(req),
+      // With sessionStore, the code is the session's that started it (the same agent's cookie).
+      binding: bindingOf(login, req, false),
       grant: 'token',
     });
     const now = config.now();

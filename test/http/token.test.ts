@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { AuthenticationClient } from 'auth0';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import request from 'supertest';
-import { PasswordlessError, passwordless, outboxSender, type PasswordlessOptions } from '../../lib';
+import { PasswordlessError, passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
 import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, wrongCodeFor } from '../helpers/app';
 
 const ISSUER = 'https://auth.example.com/';
@@ -160,6 +160,22 @@ describe('POST /oauth/token', () => {
     const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`).expect(200);
     assert.equal(info.body.phone_number, PHONE);
     await request(t.app).get('/userinfo').set('authorization', 'Bearer nope').expect(401);
+  });
+
+  it('redeems a sessionStore code for the agent whose session started it, and warns at construction that others cannot', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const t = tokenApp({ store: sessionStore(), logger: { info: () => {}, warn: (e) => void warnings.push(e), error: () => {} } });
+    assert.ok(warnings.some((w) => /`tokens` with sessionStore\(\)/.test(String(w.message))));
+    const agent = request.agent(t.app);
+    await agent
+      .post('/passwordless/start')
+      .send(startBody({ client_id: RS_CLIENT.clientId }))
+      .expect(200);
+    const code = lastCode(t.outbox);
+    // Without the session's cookie the code is not found: the same answer as a wrong code.
+    await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code)).expect(403);
+    const res = await agent.post('/oauth/token').send(grant(RS_CLIENT, code)).expect(200);
+    assert.equal(decodeJwt(res.body.id_token).phone_number, PHONE);
   });
 
   it('answers 401 to malformed /userinfo tokens of every shape, and logs no internal error for them', async () => {
