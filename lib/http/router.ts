@@ -33,17 +33,26 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
     router.get('/userinfo', route(logger, userinfoRoute(tokens, config.now, logger)));
   }
-  // Twilio's delivery reports, for every sender (or failover member) given a statusCallback.
-  for (const reports of deliveryReportTargets(config.sender)) {
-    router.post(
-      deliveryReportPath(reports.url),
+  // Twilio's delivery reports, for every sender (or failover member) given a statusCallback:
+  // answered at the URL's path as the app sees it (the router may be mounted under a prefix),
+  // compared as a string, so no character of the URL is read as a route pattern.
+  const reports = new Map(
+    deliveryReportTargets(config.sender).map((t) => [
+      deliveryReportPath(t.url),
       deliveryReportHandler({
-        url: reports.url,
-        authToken: reports.authToken,
+        url: t.url,
+        authToken: t.authToken,
         logger,
         ...(config.onDeliveryStatus ? { onDeliveryStatus: config.onDeliveryStatus } : {}),
       }),
-    );
+    ]),
+  );
+  if (reports.size > 0) {
+    router.use(function deliveryReports(req, res, next) {
+      const handler = req.method === 'POST' ? reports.get(req.baseUrl + req.path) : undefined;
+      if (handler) return handler(req, res, next);
+      next();
+    });
   }
   extra?.(router);
   router.use(errorHandler(logger));

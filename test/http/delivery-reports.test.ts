@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
 import twilio from 'twilio';
-import { PasswordlessError, twilioSender, type DeliveryReport } from '../../lib';
+import session from 'express-session';
+import { PasswordlessError, passwordless, twilioSender, type DeliveryReport } from '../../lib';
+import { CLIENT, SECRET } from '../helpers/app';
 import { deliveryReportHandler, deliveryReportPath } from '../../lib/http/delivery-reports';
 import {
   ACCOUNT_SID,
@@ -238,6 +240,27 @@ describe('twilioSender with statusCallback', () => {
     // Not enumerable: logging the sender does not print the token.
     assert.doesNotMatch(JSON.stringify(sender), new RegExp(AUTH_TOKEN));
   });
+
+  for (const [mount, url] of [
+    ['/', 'https://example.com/twilio/status'],
+    ['/auth', 'https://example.com/auth/twilio/status'],
+    ['/auth', 'https://example.com/auth/hooks/(twilio)/:status*'],
+  ] as const) {
+    it(`answers delivery reports at the URL's own path, with the router mounted at ${mount} (${new URL(url).pathname})`, async () => {
+      const sender = twilioSender({ ...base, authToken: AUTH_TOKEN, statusCallback: url });
+      const pl = passwordless({ secret: SECRET, sender, clients: [CLIENT], logger: false });
+      const app = express();
+      app.use(session({ secret: 'session-secret', resave: false, saveUninitialized: false }));
+      app.use(mount, pl.router);
+      const params = statusParams();
+      await request(app)
+        .post(new URL(url).pathname)
+        .type('form')
+        .set('X-Twilio-Signature', sign(params, url))
+        .send(new URLSearchParams(params).toString())
+        .expect(204);
+    });
+  }
 
   it('has no deliveryReports without statusCallback', () => {
     assert.equal(twilioSender({ ...base, authToken: AUTH_TOKEN }).deliveryReports, undefined);
