@@ -20,6 +20,7 @@ import {
   type VerifyPlan,
 } from '../limits';
 import { RedisBackend } from '../redis/backend';
+import { failoversOf, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
@@ -312,15 +313,19 @@ export function createLogin(config: Config): Login {
     refundOnFailure = true,
   ): Promise<void> {
     const started = Date.now();
+    const logFailovers = (failovers: readonly FailoverEvent[]) => {
+      for (const f of failovers)
+        logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
+    };
     try {
       const sent = await sender.send(message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
-      for (const f of sent?.failovers ?? [])
-        logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
+      logFailovers(sent?.failovers ?? []);
       sends.record(Date.now() - started);
       metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
       logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
     } catch (err) {
+      logFailovers(failoversOf(err));
       const failure = sendFailure(err, code);
       metrics.send(sender.name ?? 'custom', failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged.

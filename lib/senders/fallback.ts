@@ -73,6 +73,21 @@ function reasonOf(err: unknown): string {
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 
+/** Where a failed send keeps the failovers that came before its error (non-enumerable, so logging the error shows nothing new). */
+const FAILOVERS = Symbol('failovers');
+
+/** The error, carrying the failovers that preceded it, when it is an object that can carry them. */
+function withFailovers(err: unknown, failovers: readonly FailoverEvent[]): unknown {
+  if (failovers.length > 0 && err !== null && typeof err === 'object' && Object.isExtensible(err))
+    Object.defineProperty(err, FAILOVERS, { value: failovers, enumerable: false });
+  return err;
+}
+
+/** The failovers a fallbackSender went through before failing with `err` (none for any other error). */
+export function failoversOf(err: unknown): readonly FailoverEvent[] {
+  return (err !== null && typeof err === 'object' && (err as { [FAILOVERS]?: readonly FailoverEvent[] })[FAILOVERS]) || [];
+}
+
 export function fallbackSender(
   senders: readonly SmsSender[],
   options: FallbackSenderOptions = {},
@@ -107,7 +122,7 @@ export function fallbackSender(
             ...(failovers.length > 0 ? { failovers } : {}),
           };
         } catch (err) {
-          if (isRefusedDestination(err)) throw err;
+          if (isRefusedDestination(err)) throw withFailovers(err, failovers);
           lastError = err;
           const next = names[i + 1];
           if (next !== undefined) {
@@ -117,7 +132,7 @@ export function fallbackSender(
           }
         }
       }
-      throw lastError;
+      throw withFailovers(lastError, failovers);
     },
     async close() {
       const results = await Promise.allSettled(list.map(async (s) => s.close?.()));

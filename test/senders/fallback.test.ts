@@ -138,6 +138,26 @@ describe('fallbackSender', () => {
     });
   }
 
+  it('logs each failover before a send that fails on every provider, then send_failed', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const logger = {
+      info: () => {},
+      warn: (e: Record<string, unknown>) => void events.push(e),
+      error: (e: Record<string, unknown>) => void events.push(e),
+    };
+    const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
+    const { app } = makeApp({ logger, sender: fallbackSender([down('one'), down('two'), down('three')]) });
+    await request(app).post('/passwordless/start').send(startBody()).expect(503);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.from, e.to]),
+      [
+        ['send_failover', 'one', 'two'],
+        ['send_failover', 'two', 'three'],
+        ['send_failed', undefined, undefined],
+      ],
+    );
+  });
+
   it('logs in through passwordless() with the code the secondary delivered while the primary answers 500', async () => {
     const to = '+14155553500';
     primary.behave(to, { status: 500 });
