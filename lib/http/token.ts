@@ -39,7 +39,9 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
   const { config } = login;
   return async function token(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
+    // The content type decides, as for the other routes: Express 4 leaves `{}` for a body it did not parse.
+    const parsed = req.is(['application/json', 'application/x-www-form-urlencoded']);
+    if (!parsed || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
     const b = body as Record<string, unknown>;
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: grantType.slice(0, 100) });

@@ -178,6 +178,18 @@ describe('POST /oauth/token', () => {
     assert.equal(decodeJwt(res.body.id_token).phone_number, PHONE);
   });
 
+  it('answers a token request without a form or JSON body 400 invalid_request, saying how to send it, on every Express version', async () => {
+    const t = tokenApp();
+    for (const send of [
+      () => request(t.app).post('/oauth/token'),
+      () => request(t.app).post('/oauth/token').set('content-type', 'text/plain').send('grant_type=x'),
+    ]) {
+      const res = await send().expect(400);
+      assert.equal(res.body.error, 'invalid_request');
+      assert.equal(res.body.error_description, 'Send the parameters as an urlencoded form or a JSON object.');
+    }
+  });
+
   it('answers 401 to malformed /userinfo tokens of every shape, and logs no internal error for them', async () => {
     const errors: Array<Record<string, unknown>> = [];
     const t = tokenApp({ logger: { info: () => {}, warn: () => {}, error: (e) => void errors.push(e) } });
