@@ -411,7 +411,8 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
       );
     }
   }
-  return new Set(value as string[]);
+  // As browsers send it: lower-case host, no default port (`https://App.example.com:443` → `https://app.example.com`).
+  return new Set((value as string[]).map((origin) => new URL(origin).origin));
 }
 
 function resolveLogger(logger: unknown): Logger {

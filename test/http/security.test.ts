@@ -102,6 +102,17 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal(listed.status, 200, listed.text);
     });
 
+    it('matches allowedOrigins written with upper case or a default port as the browser sends them', async () => {
+      const t = makeApp({ logger: false, allowedOrigins: ['https://APP.example.com:443', 'http://Other.example.com:80'] });
+      for (const [i, origin] of ['https://app.example.com', 'http://other.example.com'].entries()) {
+        const res = await request(t.app)
+          .post('/passwordless/start')
+          .set('origin', origin)
+          .send(startBody({ phone_number: `+1415555010${i}` }));
+        assert.equal(res.status, 200, res.text);
+      }
+    });
+
     it('refuses an opaque Origin: null (sandboxed frames, data: pages)', async () => {
       const t = makeApp({ logger: false });
       await request(t.app).post('/passwordless/start').set('origin', 'null').send(startBody()).expect(403);
