@@ -5,6 +5,7 @@
  */
 import { fail } from '../errors';
 import type { Config } from '../config/options';
+import { optionError } from '../config/validate';
 import { pickLanguage, requestLanguage, type LanguageHeaders } from './language';
 import { analyseSms, ucs2Culprits } from './segments';
 import { MAX_SMS_BODY, type RenderFn } from './template';
@@ -63,6 +64,23 @@ export function composeMessage(config: MessageConfig, input: MessageInput): Mess
   }
   if (body.length > MAX_SMS_BODY) throw fail('messageTooLong', { length: body.length, max: MAX_SMS_BODY });
   return { body, requestLanguage: seen, language };
+}
+
+/**
+ * Refuses, at construction, a template that renders past the longest SMS body (WebOTP line
+ * included) even with sample values and the shortest client name: every start would fail.
+ */
+export function checkMessageLengths(config: MessageConfig & Pick<Config, 'otp'>, shortestApplicationName: string): void {
+  const code = '0'.repeat(config.otp.length);
+  for (const [language, render] of config.renderByLanguage) {
+    const name = language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`;
+    const length = renderWith(config, render, shortestApplicationName, '+14155550123', code, language).length;
+    if (length > MAX_SMS_BODY)
+      throw optionError(
+        name,
+        `renders to ${length} characters, more than the ${MAX_SMS_BODY} an SMS may carry, so every start would fail: shorten it (npx express-passwordless-sms preview shows it).`,
+      );
+  }
 }
 
 /**

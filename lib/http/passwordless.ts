@@ -8,7 +8,7 @@ import type { Request, RequestHandler, Router } from 'express';
 import { resolveOptions } from '../config/options';
 import { createLogin } from '../core/login';
 import { logEvent } from '../core/log';
-import { segmentWarnings } from '../core/message';
+import { checkMessageLengths, segmentWarnings } from '../core/message';
 import type { PasswordlessUser } from '../core/users';
 import { PasswordlessError, fail } from '../errors';
 import { fromOtherSite } from './body';
@@ -60,6 +60,12 @@ function refusedOutcome(err: unknown, logger: Parameters<typeof logEvent>[0]): R
 
 export function passwordless(options: PasswordlessOptions): Passwordless {
   const config = resolveOptions(options);
+  // Before the login exists: a construction error leaves nothing registered on a shared store.
+  const names = [...config.clients.values()].map((c) => c.name);
+  checkMessageLengths(
+    config,
+    names.reduce((a, b) => (b.length < a.length ? b : a), names[0] ?? ''),
+  );
   const login = createLogin(config);
   const firstClient = config.clients.values().next().value;
   for (const message of [...config.warnings, ...segmentWarnings(config, firstClient?.name ?? 'App')])

@@ -68,6 +68,11 @@ describe('passwordless(options) validation at construction', () => {
       (o) => (o.template = 'Hello {{ application.name }}'),
       /`template` never outputs the code. Add \{\{ code \}\}/,
     ],
+    [
+      'a template longer than an SMS may be (WebOTP line included)',
+      (o) => Object.assign(o, { template: `${'x'.repeat(1590)}{{ code }}`, webOtp: { domain: 'example.com' } }),
+      /`template` renders to 16\d\d characters, more than the 1600 an SMS may carry/,
+    ],
     ['a template that includes a file', (o) => (o.template = "{% include 'etc/passwd' %}{{ code }}"), /`template` fails to render/],
     ['a per-language template that does not parse', (o) => (o.templates = { fr: '{% if %}' }), /`templates\.fr`/],
     ['a per-language template without the code', (o) => (o.templates = { fr: 'Bonjour' }), /`templates\.fr` never outputs the code/],

@@ -201,9 +201,12 @@ describe('POST /passwordless/start', () => {
     });
   });
 
-  it('refuses a message longer than 1600 characters before sending it', async () => {
-    const { app, outbox } = makeApp({ template: `{{ code }} ${'x'.repeat(1700)}` });
-    const res = await request(app).post('/passwordless/start').send(startBody());
+  it('refuses a message longer than 1600 characters before sending it (a long client name: the template fits with the others)', async () => {
+    const long = { clientId: 'long-name', name: 'x'.repeat(1700) };
+    const { app, outbox } = makeApp({ clients: [CLIENT, long], template: '{{ code }} from {{ application.name }}' });
+    const res = await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ client_id: long.clientId }));
     expectError(res, 400, 'sms_provider_error', /1600/);
     assert.equal(outbox.messages.length, 0);
   });
