@@ -378,7 +378,8 @@ export function createLogin(config: Config): Login {
     if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
 
     await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
-    if (testCode !== undefined) {
+    // Under disableSignup a test number is a user like any other, or a decoy like any other.
+    if (testCode !== undefined && known) {
       logEvent(logger, 'test_number_used', { phone: phone.e164, clientId: client.clientId });
       return answer;
     }

@@ -33,6 +33,24 @@ describe('login core', () => {
       assert.equal(r.events.filter((e) => e.event === 'test_number_used').length, 1);
     });
 
+    it('is a decoy like any unknown number under disableSignup when users.find does not know it: logged as unknown_user, its code refused', async () => {
+      const r = recorder();
+      const users = { find: async () => null };
+      const t = makeApp({ logger: r.logger, disableSignup: true, users, testNumbers: { [TEST_NUMBER]: '424242' } });
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: TEST_NUMBER }))
+        .expect(200);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
+        .expect(403);
+      assert.deepEqual(
+        r.events.filter((e) => e.event === 'test_number_used' || e.reason === 'unknown_user').map((e) => e.event),
+        ['login_failed'],
+      );
+    });
+
     it('keeps the limits: the cooldown and the attempt limit apply', async () => {
       const t = makeApp({ logger: false, rateLimits: { resendCooldownSeconds: 30 }, testNumbers: { [TEST_NUMBER]: '424242' } });
       await request(t.app)
