@@ -313,21 +313,27 @@ export function createLogin(config: Config): Login {
     refundOnFailure = true,
   ): Promise<void> {
     const started = Date.now();
-    const logFailovers = (failovers: readonly FailoverEvent[]) => {
-      for (const f of failovers)
+    // A failover sender's members that failed before the last one tried: logged, and counted
+    // as failed sends of their own (untimed: only the whole send was timed).
+    const failedOver = (failovers: readonly FailoverEvent[]) => {
+      for (const f of failovers) {
         logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
+        metrics.send(f.from, 'failed', Number.NaN, phone.callingCode);
+      }
     };
     try {
       const sent = await sender.send(message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
-      logFailovers(sent?.failovers ?? []);
+      failedOver(sent?.failovers ?? []);
       sends.record(Date.now() - started);
       metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
       logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
     } catch (err) {
-      logFailovers(failoversOf(err));
+      const failovers = failoversOf(err);
+      failedOver(failovers);
       const failure = sendFailure(err, code);
-      metrics.send(sender.name ?? 'custom', failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
+      const provider = failovers.at(-1)?.to ?? sender.name ?? 'custom';
+      metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged.
       logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
       await Promise.all([guarded(() => store.remove(key, ctx)).catch(() => undefined), refundOnFailure ? giveBack(plan, ctx) : undefined]);

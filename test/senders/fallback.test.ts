@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import twilio from 'twilio';
+import { Registry } from 'prom-client';
 import {
   fallbackSender,
   gatewaySender,
@@ -156,6 +157,22 @@ describe('fallbackSender', () => {
         ['send_failed', undefined, undefined],
       ],
     );
+  });
+
+  it('counts each member that failed over as a failed send of its own, whether the send then succeeds or fails', async () => {
+    const registry = new Registry();
+    const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
+    const ok = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('one'), custom('steady')]) });
+    await request(ok.app).post('/passwordless/start').send(startBody()).expect(200);
+    const failed = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('two'), down('three')]) });
+    await request(failed.app).post('/passwordless/start').send(startBody()).expect(503);
+    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    assert.deepEqual(sends.sort(), [
+      'passwordless_sms_sends_total{provider="one",outcome="failed",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="steady",outcome="ok",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="three",outcome="failed",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="two",outcome="failed",country_code="1"} 1',
+    ]);
   });
 
   it('logs in through passwordless() with the code the secondary delivered while the primary answers 500', async () => {
