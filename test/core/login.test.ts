@@ -9,7 +9,19 @@ import type { Express } from 'express';
 import { memoryLimits, memoryStore, outboxSender, PasswordlessError, type SmsSender } from '../../lib';
 import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
-import { CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor, backendBody, otpGrant } from '../helpers/app';
+import {
+  CONFIDENTIAL,
+  PHONE,
+  SECRET,
+  lastCode,
+  makeApp,
+  startBody,
+  verifyBody,
+  wrongCodeFor,
+  backendBody,
+  otpGrant,
+  type TestApp,
+} from '../helpers/app';
 import { only } from '../helpers/limits';
 import { recorder } from '../helpers/log';
 
@@ -17,18 +29,22 @@ const TEST_NUMBER = '+15005550006';
 
 describe('login core', () => {
   describe('testNumbers', () => {
+    /** A start and a verify of the test number through the routes. */
+    const startTest = (t: TestApp) =>
+      request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: TEST_NUMBER }));
+    const verifyTest = (t: TestApp, code: string) =>
+      request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(code, { phone_number: TEST_NUMBER }));
+
     it('sends no SMS, logs in with the fixed code, and logs test_number_used', async () => {
       const r = recorder();
       const t = makeApp({ logger: r.logger, testNumbers: { '+1 500 555 0006': '424242' } });
-      await request(t.app)
-        .post('/passwordless/start')
-        .send(startBody({ phone_number: TEST_NUMBER }))
-        .expect(200);
+      await startTest(t).expect(200);
       assert.equal(t.outbox.messages.length, 0);
-      const res = await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
-        .expect(200);
+      const res = await verifyTest(t, '424242').expect(200);
       assert.equal(res.body.user.phone_number, TEST_NUMBER);
       assert.equal(r.events.filter((e) => e.event === 'test_number_used').length, 1);
     });
@@ -37,14 +53,8 @@ describe('login core', () => {
       const r = recorder();
       const users = { find: async () => null };
       const t = makeApp({ logger: r.logger, disableSignup: true, users, testNumbers: { [TEST_NUMBER]: '424242' } });
-      await request(t.app)
-        .post('/passwordless/start')
-        .send(startBody({ phone_number: TEST_NUMBER }))
-        .expect(200);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
-        .expect(403);
+      await startTest(t).expect(200);
+      await verifyTest(t, '424242').expect(403);
       assert.deepEqual(
         r.events.filter((e) => e.event === 'test_number_used' || e.reason === 'unknown_user').map((e) => e.event),
         ['login_failed'],
@@ -53,23 +63,10 @@ describe('login core', () => {
 
     it('keeps the limits: the cooldown and the attempt limit apply', async () => {
       const t = makeApp({ logger: false, rateLimits: { resendCooldownSeconds: 30 }, testNumbers: { [TEST_NUMBER]: '424242' } });
-      await request(t.app)
-        .post('/passwordless/start')
-        .send(startBody({ phone_number: TEST_NUMBER }))
-        .expect(200);
-      await request(t.app)
-        .post('/passwordless/start')
-        .send(startBody({ phone_number: TEST_NUMBER }))
-        .expect(429);
-      for (let i = 0; i < 3; i += 1)
-        await request(t.app)
-          .post('/passwordless/verify')
-          .send(verifyBody('111111', { phone_number: TEST_NUMBER }))
-          .expect(403);
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody('424242', { phone_number: TEST_NUMBER }))
-        .expect(429);
+      await startTest(t).expect(200);
+      await startTest(t).expect(429);
+      for (let i = 0; i < 3; i += 1) await verifyTest(t, '111111').expect(403);
+      await verifyTest(t, '424242').expect(429);
     });
 
     it('works on the token grant too', async () => {
