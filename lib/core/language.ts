@@ -4,7 +4,8 @@
  *
  * The rule (Auth0's): `x-request-language`, when the request carries a well-formed one,
  * alone decides; otherwise `accept-language` does. Either is matched against
- * `defaultLanguage` and the keys of `templates`, with region fallback (`pt-BR` -> `pt`);
+ * `defaultLanguage` and the keys of `templates`, with fallback to shorter forms (`zh-Hant-TW` ->
+ * `zh-Hant` -> `zh`, `pt-BR` -> `pt`);
  * `*` or no match means `template`.
  */
 import Negotiator from 'negotiator';
@@ -33,15 +34,28 @@ export function requestLanguage(headers: LanguageHeaders): string {
   return accept && ACCEPT_LIST.test(accept) ? accept : '';
 }
 
+/**
+ * A range and, right after it with the same weight, its shorter forms down to two subtags
+ * (RFC 4647 lookup): `zh-Hant-TW` also asks for `zh-Hant`. The negotiator itself falls back
+ * to the first subtag only (`zh`).
+ */
+function withShorterForms(range: string): string[] {
+  const [tag = '', ...params] = range.split(';');
+  const subtags = tag.trim().split('-');
+  const forms = [range];
+  for (let n = subtags.length - 1; n >= 2; n -= 1) forms.push([subtags.slice(0, n).join('-'), ...params].join(';'));
+  return forms;
+}
+
 /** The header that decides, and its value: `x-request-language` when well formed, else `accept-language`. */
 function decidingList(headers: LanguageHeaders): string | undefined {
   const x = headers.requestLanguage?.trim();
-  if (x && isLanguageTag(x)) return x;
+  if (x && isLanguageTag(x)) return withShorterForms(x).join(',');
   const accept = headers.acceptLanguage?.trim();
   if (!accept || !ACCEPT_LIST.test(accept)) return undefined;
   // `*` is "anything": it must not pick the first template over `template`.
   const ranges = accept.split(',').filter((r) => r.split(';')[0]?.trim() !== '*');
-  return ranges.length > 0 ? ranges.join(',') : undefined;
+  return ranges.length > 0 ? ranges.flatMap(withShorterForms).join(',') : undefined;
 }
 
 /**

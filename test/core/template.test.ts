@@ -74,6 +74,7 @@ describe('message templates', () => {
       fr: 'Votre code est {{ code }}',
       pt: 'Seu código é {{ code }}',
       'en-GB': 'Your code, mate: {{ code }}',
+      'zh-Hant': '您的驗證碼是 {{ code }}',
     };
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['Dutch from accept-language', { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' }, /^Uw code is \d{6}$/],
@@ -84,6 +85,16 @@ describe('message templates', () => {
       ],
       ['the region fallback pt-BR → pt', { 'accept-language': 'pt-BR' }, /^Seu código é \d{6}$/],
       ['an exact region', { 'accept-language': 'en-GB' }, /^Your code, mate: \d{6}$/],
+      [
+        'a script with a region finds the script (zh-Hant-TW → zh-Hant), by x-request-language',
+        { 'x-request-language': 'zh-Hant-TW' },
+        /^您的驗證碼是 \d{6}$/,
+      ],
+      [
+        'a script with a region finds the script, by accept-language with weights',
+        { 'accept-language': 'zh-Hant-TW;q=0.9, fr;q=0.8' },
+        /^您的驗證碼是 \d{6}$/,
+      ],
       ['quality order', { 'accept-language': 'de, fr;q=0.4, nl;q=0.8' }, /^Uw code is \d{6}$/],
       [
         'the default template when x-request-language matches nothing, whatever accept-language says',
