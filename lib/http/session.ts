@@ -7,7 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { fail } from '../errors';
 import { newId } from '../core/crypto';
 import type { PasswordlessUser } from '../core/users';
-import { sendError } from './respond';
+import { sendError, sendJson } from './respond';
 
 /** The session property that holds the logged-in user. */
 export const SESSION_USER_KEY = 'passwordlessUser';
@@ -54,7 +54,7 @@ export async function logIn(req: Request, user: PasswordlessUser): Promise<void>
  * session to its store a second time when the answer ends (it cannot tell that it was saved,
  * since its id changed), holding back the answer's last byte till that write is done: one more
  * store write per login, and a window in which a logout sent on the early bytes is undone.
- * For the length of `res.end` the request has no session id, which express-session's end takes
+ * For the length of the answer's `res.end` the request has no session id, which express-session's end takes
  * as nothing to save, so the answer goes out whole after the only write. The headers are
  * written with the real id (whoever writes them: Node inside express-session's end, or an app's
  * own end wrapper), so express-session sets the new session's cookie as always. An end that
@@ -62,10 +62,6 @@ export async function logIn(req: Request, user: PasswordlessUser): Promise<void>
  * as before.
  */
 export function sendAfterLogin(req: Request, res: Response, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.statusCode = 200;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
   const id = req.sessionID;
   const withoutId = req as { sessionID: unknown };
   const writeHead = res.writeHead;
@@ -81,7 +77,7 @@ export function sendAfterLogin(req: Request, res: Response, value: unknown): voi
   res.writeHead = writeHeadWithId;
   withoutId.sessionID = undefined;
   try {
-    res.end(text);
+    sendJson(res, 200, value);
   } finally {
     req.sessionID = id;
     if (res.writeHead === writeHeadWithId) res.writeHead = writeHead;
