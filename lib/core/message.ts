@@ -66,19 +66,25 @@ export function composeMessage(config: MessageConfig, input: MessageInput): Mess
   return { body, requestLanguage: seen, language };
 }
 
+/** Each template (the fallback and each language's) rendered with sample values, under its option's name. */
+function sampleMessages(config: MessageConfig & Pick<Config, 'otp'>, applicationName: string): Array<{ name: string; text: string }> {
+  const code = '0'.repeat(config.otp.length);
+  return [...config.renderByLanguage].map(([language, render]) => ({
+    name: language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`,
+    text: renderWith(config, render, applicationName, '+14155550123', code, language),
+  }));
+}
+
 /**
  * Refuses, at construction, a template that renders past the longest SMS body (WebOTP line
  * included) even with sample values and the shortest client name: every start would fail.
  */
 export function checkMessageLengths(config: MessageConfig & Pick<Config, 'otp'>, shortestApplicationName: string): void {
-  const code = '0'.repeat(config.otp.length);
-  for (const [language, render] of config.renderByLanguage) {
-    const name = language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`;
-    const length = renderWith(config, render, shortestApplicationName, '+14155550123', code, language).length;
-    if (length > MAX_SMS_BODY)
+  for (const { name, text } of sampleMessages(config, shortestApplicationName)) {
+    if (text.length > MAX_SMS_BODY)
       throw optionError(
         name,
-        `renders to ${length} characters, more than the ${MAX_SMS_BODY} an SMS may carry, so every start would fail: shorten it (npx express-passwordless-sms preview shows it).`,
+        `renders to ${text.length} characters, more than the ${MAX_SMS_BODY} an SMS may carry, so every start would fail: shorten it (npx express-passwordless-sms preview shows it).`,
       );
   }
 }
@@ -88,11 +94,9 @@ export function checkMessageLengths(config: MessageConfig & Pick<Config, 'otp'>,
  * with sample values for the fallback template and each language: one warning per template.
  */
 export function segmentWarnings(config: MessageConfig & Pick<Config, 'otp'>, applicationName: string): string[] {
-  const code = '0'.repeat(config.otp.length);
   const warnings: string[] = [];
-  for (const [language, render] of config.renderByLanguage) {
-    const name = language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`;
-    const analysis = analyseSms(renderWith(config, render, applicationName, '+14155550123', code, language));
+  for (const { name, text } of sampleMessages(config, applicationName)) {
+    const analysis = analyseSms(text);
     if (analysis.segments > 1) {
       const why = analysis.encoding === 'UCS-2' ? ` in UCS-2 because of ${ucs2Culprits(analysis)}` : '';
       warnings.push(
