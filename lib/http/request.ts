@@ -14,12 +14,19 @@ function isJsonSentAsForm(body: object): boolean {
   return keys.length === 1 && /^\s*\{/.test(keys[0] as string);
 }
 
+/**
+ * The type of a body the package's parsers read (JSON or a form), or a falsy value for any
+ * other: Express 4 leaves `{}` where Express 5 leaves `undefined` for a body it did not parse,
+ * so the content type decides, and both answer alike.
+ */
+export function parsedBodyType(req: Request): string | false | null {
+  return req.is(['application/json', 'application/x-www-form-urlencoded']);
+}
+
 /** The body as an object of allowed properties; anything else is `bad.request`. */
 export function readBody(req: Request, allowed: readonly string[]): Body {
   const body: unknown = req.body;
-  // Express 4 leaves `{}` where Express 5 leaves `undefined` for a body it did not parse:
-  // the content type decides, so both answer alike.
-  const parsed = req.is(['application/json', 'application/x-www-form-urlencoded']);
+  const parsed = parsedBodyType(req);
   if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('notAnObject');
   if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
   for (const key of Object.keys(body)) {

@@ -9,7 +9,7 @@ import type { Login } from '../core/login';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
-import { forwardedFor, requestInfo } from './request';
+import { forwardedFor, parsedBodyType, requestInfo } from './request';
 import { sendJson } from './respond';
 import { bindingOf } from './routes';
 
@@ -39,9 +39,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
   const { config } = login;
   return async function token(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
-    // The content type decides, as for the other routes: Express 4 leaves `{}` for a body it did not parse.
-    const parsed = req.is(['application/json', 'application/x-www-form-urlencoded']);
-    if (!parsed || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
+    if (!parsedBodyType(req) || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
     const b = body as Record<string, unknown>;
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: grantType.slice(0, 100) });
