@@ -52,16 +52,19 @@ export async function nodeRedis(port = 6379): Promise<NodeRedisClient> {
 }
 
 /**
- * A client of node-redis 4, the older major the peer range accepts, typed as the tests'
- * node-redis client: the methods the package and the tests call are the same in both, but for
- * `destroy`, which 4 calls `disconnect`.
+ * A node-redis 4 client (or cluster) with node-redis 5's `destroy`: the methods the package and
+ * the tests call are the same in both majors, but for `destroy`, which 4 calls `disconnect`.
  */
+export function withDestroy<T extends { disconnect(): Promise<void> }>(client: T): T & { destroy(): void } {
+  return Object.assign(client, { destroy: () => void client.disconnect().catch(() => undefined) });
+}
+
+/** A client of node-redis 4, the older major the peer range accepts, typed as the tests' node-redis client. */
 export async function nodeRedis4(port = 6379): Promise<NodeRedisClient> {
   const client = createClient4({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } });
   client.on('error', () => {});
   await client.connect();
-  const destroy = () => void client.disconnect().catch(() => undefined);
-  return Object.assign(client, { destroy }) as unknown as NodeRedisClient;
+  return withDestroy(client) as unknown as NodeRedisClient;
 }
 
 export async function ioredis(port = 6379): Promise<Redis> {

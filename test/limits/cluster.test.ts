@@ -12,7 +12,7 @@ import { redisStore, type PasswordlessOptions } from '../../lib';
 import { GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
-import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix } from '../helpers/redis';
+import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix, withDestroy } from '../helpers/redis';
 import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 const KINDS = ['node-redis', 'node-redis 4', 'ioredis'] as const;
@@ -29,12 +29,11 @@ async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promi
     return client;
   }
   if (kind === 'node-redis 4') {
-    // The older major the peer range accepts: the same calls, but `disconnect` for `destroy`.
+    // The older major the peer range accepts.
     const client = createCluster4({ rootNodes: [{ url: `redis://${root.host}:${root.port}` }] });
     client.on('error', () => {});
     await client.connect();
-    const destroy = () => void client.disconnect().catch(() => undefined);
-    return Object.assign(client, { destroy }) as unknown as NodeRedisCluster;
+    return withDestroy(client) as unknown as NodeRedisCluster;
   }
   const client = new Redis.Cluster([root]);
   client.on('error', () => {});
