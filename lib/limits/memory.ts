@@ -54,6 +54,13 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     }
     return c;
   }
+  const isEmpty = (entity: Entity, now: number): boolean => {
+    for (const name in entity) {
+      const count = entity[name] as Count;
+      if (count.c > 0 && count.e > now) return false;
+    }
+    return true;
+  };
   const live = (entity: Entity | undefined, b: Bucket, now: number): Count | undefined => {
     const count = entity?.[b.name];
     return count && count.e > now ? count : undefined;
@@ -101,6 +108,22 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       entity[b.name] = { c: delta, e: now + b.windowMs };
     }
   }
+  /**
+   * Drops the entities left with no live count (a verify's failure buckets given back, a
+   * login's reset): every login would otherwise leave its address and number tracked until the
+   * LRU pushed them out, as many entries as logins, all kept alive for the garbage collector to
+   * walk. Never the last entry of a cache: lru-cache then clears all of its arrays, a cost in
+   * proportion to `maxKeys`.
+   */
+  function forgetEmpty(buckets: readonly Bucket[], entities: ReadonlyArray<Entity | undefined>, now: number): void {
+    for (let i = 0; i < buckets.length; i++) {
+      const entity = entities[i];
+      if (entity === undefined || (i > 0 && entities[i - 1] === entity) || !isEmpty(entity, now)) continue;
+      const b = buckets[i] as Bucket;
+      const c = cache(b.group);
+      if (c.size > 1) c.delete(entityKey(b));
+    }
+  }
   function fraudRecord(f: FraudCheck, now: number): FraudRecord {
     let r = fraud.get(f.key);
     if (!r) {
@@ -136,7 +159,9 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       return {};
     },
     async give(buckets, f, now) {
-      addAll(buckets, lookup(buckets), now, -1);
+      const entities = lookup(buckets);
+      addAll(buckets, entities, now, -1);
+      forgetEmpty(buckets, entities, now);
       if (f) {
         const r = fraud.get(f.key);
         if (r && r.s1 > 0) r.s1 -= 1;
@@ -149,10 +174,13 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       addAll(buckets, lookup(buckets), now, 1);
     },
     async succeeded(buckets, f, now) {
-      for (const b of buckets) {
-        const entity = cache(b.group).get(entityKey(b));
-        if (entity) delete entity[b.name];
+      const entities = lookup(buckets);
+      for (let i = 0; i < buckets.length; i++) {
+        // Spent in place, not deleted: a delete would turn the entity into a slow dictionary.
+        const count = entities[i]?.[(buckets[i] as Bucket).name];
+        if (count) count.e = 0;
       }
+      forgetEmpty(buckets, entities, now);
       if (f) fraudRecord(f, now).r1 += 1;
     },
     close() {

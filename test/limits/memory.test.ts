@@ -9,7 +9,7 @@ import request from 'supertest';
 import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
 import { PHONE, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
-import { only, start, verify } from '../helpers/limits';
+import { expect429, only, start, verify } from '../helpers/limits';
 
 const HOUR = 3_600_000;
 
@@ -146,6 +146,34 @@ describe('limits (memory backend)', () => {
       for (let i = 0; i < 300; i += 1) await start(t.app, '+14155550101', `10.0.${i >> 8}.${i & 255}`);
       assert.ok(limitStore.size() <= 100, `tracked ${limitStore.size()} keys`);
       assert.ok(limitStore.size() >= 90, `tracked ${limitStore.size()} keys`);
+    });
+
+    it('tracks nothing for logins once their failure counts are given back', async () => {
+      const limitStore = memoryLimits();
+      const limits = only({ failedVerifiesPerIpPerHour: 5, failedVerifiesPerPhonePerHour: 5 });
+      const t = trusting({ limitStore, fraudGuard: false, rateLimits: limits });
+      for (let i = 0; i < 20; i += 1) {
+        const phone = `+1415555${String(1000 + i)}`;
+        const address = `10.1.0.${i}`;
+        await start(t.app, phone, address).expect(200);
+        await verify(t.app, lastCode(t.outbox, phone), phone, address).expect(200);
+      }
+      // At most the last entry of each group lingers (lru-cache clears every array when its last entry goes).
+      assert.ok(limitStore.size() <= 2, `tracked ${limitStore.size()} keys after 20 logins`);
+    });
+
+    it('keeps the count of a wrong guess when another guess from the address is given back', async () => {
+      const limitStore = memoryLimits();
+      const t = trusting({ limitStore, fraudGuard: false, rateLimits: only({ failedVerifiesPerIpPerHour: 2 }) });
+      const other = '+14155551001';
+      await start(t.app, PHONE, '10.2.0.1').expect(200);
+      await start(t.app, other, '10.2.0.2').expect(200);
+      await verify(t.app, wrongCodeFor(lastCode(t.outbox, PHONE)), PHONE, '10.2.0.1').expect(403);
+      // A login from the same address gives its own count back, not the wrong guess's.
+      await verify(t.app, lastCode(t.outbox, other), other, '10.2.0.1').expect(200);
+      await start(t.app, PHONE, '10.2.0.3').expect(200);
+      await verify(t.app, '000000', PHONE, '10.2.0.1').expect(403);
+      expect429(await verify(t.app, lastCode(t.outbox, PHONE), PHONE, '10.2.0.1'));
     });
 
     it('warns at construction when codes are shared in Redis but the limits are per process', () => {
