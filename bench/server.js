@@ -1,5 +1,6 @@
 // One benchmark server per process: `node bench/server.js MODE [SEED] [PREFIX]` prints "ready PORT".
-// MODE is baseline, or ROUTE[-limits][-session|-redis]:
+// MODE is baseline, session-login[-redis] (a reference login without the package, below), or
+// ROUTE[-limits][-session|-redis]:
 //   ROUTE    start | verify-wrong | verify-right (verify rows get SEED codes seeded first)
 //   -limits  the default rate limits and fraud guard on (else rateLimits: false)
 //   -session sessionStore() (codes bound to the session; SEED sessions seeded too)
@@ -37,7 +38,34 @@ async function main() {
   app.set('trust proxy', 'loopback');
   const sessions = new session.MemoryStore();
   const sessionMiddleware = session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false, store: sessions });
-  if (mode === 'baseline') {
+  if (mode.startsWith('session-login')) {
+    // A reference, not the package: a login as express-session's own documentation writes it
+    // (regenerate, set the user, save, answer), with one Redis round trip (a PING) first in
+    // session-login-redis. What any login with express-session and a Redis costs, whoever writes it.
+    app.use(express.json());
+    app.use(sessionMiddleware);
+    let ping = async () => undefined;
+    const calls = { ping: 0 };
+    if (mode.endsWith('-redis')) {
+      const { createClient } = require('redis');
+      const client = createClient({ url: 'redis://127.0.0.1:6379' });
+      await client.connect();
+      ping = () => {
+        calls.ping += 1;
+        return client.sendCommand(['PING']);
+      };
+    }
+    app.get('/__bench/redis', (req, res) => res.json(calls));
+    app.post('/passwordless/verify', (req, res, next) => {
+      ping().then(() => {
+        req.session.regenerate((err) => {
+          if (err) return next(err);
+          req.session.user = { user_id: 'sms|reference', phone_number: req.body.phone_number, phone_verified: true };
+          req.session.save((saveErr) => (saveErr ? next(saveErr) : res.status(200).json({ ok: true })));
+        });
+      }, next);
+    });
+  } else if (mode === 'baseline') {
     app.use(express.json());
     app.use(sessionMiddleware);
     app.post('/baseline', (req, res) => res.status(200).json({ ok: true, received: Boolean(req.body) }));
