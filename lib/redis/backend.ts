@@ -13,6 +13,8 @@ import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
 
+const SCRIPTS = [COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY];
+
 /**
  * How much longer than the deadline Node waits for a reply. A script refuses to start after
  * the deadline (on Redis's clock), so a reply can only come late by the script's own run time;
@@ -74,8 +76,21 @@ export class RedisBackend implements LimitBackend {
   /** Told of a call sent after an answer that failed: each login using this Redis logs it. */
   private readonly lateFailureListeners = new Set<(what: string, err: unknown) => void>();
 
+  /**
+   * Whether every script is known to be in every master's script cache. Until then the next
+   * call loads them all first. A script first met by a node as NOSCRIPT is resent with its
+   * source, and a request sent meanwhile on the same connection can overtake that resend: a
+   * give-back would land after the next request's take and count one too many for a moment.
+   * Loading every script up front leaves that to the rare node that lost its cache, after
+   * which the scripts are loaded again.
+   */
+  private scriptsLoaded = false;
+  private loading: Promise<void> | undefined;
+
   constructor(options: RedisBackendOptions) {
-    this.runner = redisRunner(options.client, options.option);
+    this.runner = redisRunner(options.client, options.option, () => {
+      this.scriptsLoaded = false;
+    });
     this.client = options.client;
     this.prefix = options.prefix;
     this.timeoutMs = options.timeoutMs;
@@ -105,7 +120,8 @@ export class RedisBackend implements LimitBackend {
       timer = setTimeout(() => reject(new Late()), waitMs);
     });
     try {
-      const reply = (await Promise.race([this.runner.run(s, keys, [String(deadline), ...args]), timeout])) as unknown[];
+      const run = () => this.runner.run(s, keys, [String(deadline), ...args]);
+      const reply = (await Promise.race([this.scriptsLoaded ? run() : this.loadScripts().then(run), timeout])) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
     } catch (err) {
@@ -114,6 +130,23 @@ export class RedisBackend implements LimitBackend {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Loads every script on every master, once for all the calls waiting on it. Never fails: a
+   * Redis that refuses SCRIPT LOAD (an ACL that allows only EVALSHA and EVAL) or is down still
+   * gets the call, which then answers for itself (NOSCRIPT falls back to EVAL). The attempt is
+   * not repeated until a node answers NOSCRIPT again.
+   */
+  private loadScripts(): Promise<void> {
+    this.loading ??= this.runner
+      .load(SCRIPTS)
+      .catch(() => undefined)
+      .then(() => {
+        this.scriptsLoaded = true;
+        this.loading = undefined;
+      });
+    return this.loading;
   }
 
   /** The deadline of a call made outside a request (a store used on its own). */

@@ -1,9 +1,10 @@
 /**
  * One way to run a script on any Redis client this package accepts: node-redis
  * (`createClient`, `createCluster`) and ioredis (`new Redis`, `new Cluster`). Scripts are
- * called by SHA; a node that does not know a script yet (NOSCRIPT: a fresh server, or on a
- * cluster the node that serves this key) is sent the source with EVAL, which runs it and
- * caches it on that node. A client that is not connected fails at once instead of queueing
+ * called by SHA, after every script was loaded on every master (`load`). A node that does not
+ * know a script all the same (NOSCRIPT: a restart, a failover, a node new to the cluster) is
+ * sent the source with EVAL, which runs it and caches it on that node, and the listener is told
+ * so that the rest are loaded again. A client that is not connected fails at once instead of queueing
  * the command for later, so a request that was answered 503 cannot run when Redis returns.
  */
 import { createHash } from 'node:crypto';
@@ -24,7 +25,12 @@ export interface RedisRunner {
   /** False while the client is not connected and ready. */
   ready(): boolean;
   run(s: Script, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** Loads `scripts` into the script cache of every master (the one server of a single Redis). */
+  load(scripts: readonly Script[]): Promise<void>;
 }
+
+/** Told when a node answered NOSCRIPT: its script cache was emptied (a restart, a failover) or it is new. */
+export type NoScriptListener = () => void;
 
 type Fn = (...args: unknown[]) => Promise<unknown>;
 
@@ -32,19 +38,20 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && /NOSCRIPT/.test(err.message);
 }
 
-async function bySha(evalSha: () => Promise<unknown>, evalSource: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return await evalSha();
-  } catch (err) {
-    if (!isNoScript(err)) throw err;
-    return evalSource();
-  }
-}
-
 /** A runner for `client`, or a construction error naming `option` and what it accepts. */
-export function redisRunner(client: unknown, option: string): RedisRunner {
+export function redisRunner(client: unknown, option: string, onNoScript: NoScriptListener = () => {}): RedisRunner {
   const c = client as Record<string, unknown> | null | undefined;
-  const call = (name: string, ...args: unknown[]) => ((c as Record<string, unknown>)[name] as Fn).apply(c, args);
+  const bySha = async (evalSha: () => Promise<unknown>, evalSource: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      return await evalSha();
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      onNoScript();
+      return evalSource();
+    }
+  };
+  const method = (node: unknown, name: string, ...args: unknown[]) => ((node as Record<string, Fn>)[name] as Fn).apply(node, args);
+  const call = (name: string, ...args: unknown[]) => method(c, name, ...args);
   if (c && typeof c.evalSha === 'function') {
     // node-redis: a client has isReady; a cluster (createCluster) has only isOpen.
     const cluster = !('isReady' in c);
@@ -66,6 +73,11 @@ export function redisRunner(client: unknown, option: string): RedisRunner {
               () => call('evalSha', s.sha, { keys: [...keys], arguments: [...args] }),
               () => call('eval', s.source, { keys: [...keys], arguments: [...args] }),
             ),
+      load: async (scripts) => {
+        const nodes = cluster ? await Promise.all((c.masters as unknown[]).map((m) => call('nodeClient', m))) : [c];
+        const send = (node: unknown, source: string) => method(node, 'sendCommand', ['SCRIPT', 'LOAD', source]);
+        await Promise.all(nodes.flatMap((node) => scripts.map((s) => send(node, s.source))));
+      },
     };
   }
   if (c && typeof c.evalsha === 'function') {
@@ -78,6 +90,11 @@ export function redisRunner(client: unknown, option: string): RedisRunner {
           () => call('evalsha', s.sha, keys.length, ...keys, ...args),
           () => call('eval', s.source, keys.length, ...keys, ...args),
         ),
+      load: async (scripts) => {
+        const nodes = c.isCluster === true ? (call('nodes', 'master') as unknown as unknown[]) : [c];
+        const send = (node: unknown, source: string) => method(node, 'script', 'LOAD', source);
+        await Promise.all(nodes.flatMap((node) => scripts.map((s) => send(node, s.source))));
+      },
     };
   }
   throw optionError(

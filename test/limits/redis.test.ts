@@ -464,9 +464,10 @@ describe('limits in Redis', function () {
             return watch.mark(admin);
           };
           try {
-            // A fresh server knows no script: the first call of each gets NOSCRIPT and is sent again with EVAL.
-            assert.deepEqual(await sent(() => start(t.app), 200), ['evalsha', 'eval']);
-            assert.deepEqual(await sent(() => verify(t.app, lastCode(t.outbox)), 200), ['evalsha', 'eval']);
+            // A fresh server knows no script: the first call loads all six first, once.
+            const loadAll = Array<string>(6).fill('script');
+            assert.deepEqual(await sent(() => start(t.app), 200), [...loadAll, 'evalsha']);
+            assert.deepEqual(await sent(() => verify(t.app, lastCode(t.outbox)), 200), ['evalsha']);
             const other = '+14155550102';
             assert.deepEqual(await sent(() => start(t.app, other), 200), ['evalsha']);
             const code = lastCode(t.outbox, other);
@@ -474,9 +475,26 @@ describe('limits in Redis', function () {
             assert.deepEqual(await sent(() => verify(t.app, code, other), 200), ['evalsha']);
             // A refused start is one call too.
             assert.deepEqual(await sent(() => start(t.app, other), 429), ['evalsha']);
+            // A restart empties the cache: the call that meets NOSCRIPT is resent with its source,
+            // and the next call loads all six again.
+            await admin.sendCommand(['SCRIPT', 'FLUSH']);
+            assert.deepEqual(await sent(() => start(t.app, '+14155550103'), 200), ['evalsha', 'eval']);
+            assert.deepEqual(await sent(() => start(t.app, '+14155550104'), 200), [...loadAll, 'evalsha']);
           } finally {
             watch.close();
           }
+        });
+      });
+
+      it(`works for a Redis user whose ACL allows EVALSHA and EVAL but not SCRIPT LOAD (${kind})`, async function () {
+        this.timeout(30_000);
+        await onPrivateRedis(kind, [], async ({ admin, client }) => {
+          // Applies to the connections already open, the client's among them.
+          await admin.sendCommand(['ACL', 'SETUSER', 'default', '-script']);
+          const t = makeApp({ store: redisStore({ client }), rateLimits: only({ resendCooldownSeconds: 30 }), logger: false });
+          await start(t.app).expect(200);
+          expect429(await start(t.app));
+          await verify(t.app, lastCode(t.outbox)).expect(200);
         });
       });
 
