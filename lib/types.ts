@@ -105,7 +105,13 @@ export interface CodeStore {
   /** Replaces any pending code under `key`. */
   save(key: string, record: CodeRecord, ctx: StoreContext): Promise<void>;
   verify(key: string, hash: string, ctx: StoreContext): Promise<VerifyResult>;
-  remove(key: string, ctx: StoreContext): Promise<void>;
+  /**
+   * Removes the pending code under `key`. With `hash`, only while the pending code is the one
+   * saved with that hash: a send that failed must not remove the code of a newer start for the
+   * same number, saved while it was in flight. A store that ignores `hash` removes whatever is
+   * pending, as before.
+   */
+  remove(key: string, ctx: StoreContext, hash?: string): Promise<void>;
   close?(): void | Promise<void>;
 }
 

@@ -308,7 +308,7 @@ export function createLogin(config: Config): Login {
     code: string,
     phone: Phone,
     plan: StartPlan | undefined,
-    key: string,
+    saved: { readonly key: string; readonly hash: string },
     ctx: StoreContext,
     refundOnFailure = true,
   ): Promise<void> {
@@ -336,7 +336,11 @@ export function createLogin(config: Config): Login {
       metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged.
       logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
-      await Promise.all([guarded(() => store.remove(key, ctx)).catch(() => undefined), refundOnFailure ? giveBack(plan, ctx) : undefined]);
+      // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
+      await Promise.all([
+        guarded(() => store.remove(saved.key, ctx, saved.hash)).catch(() => undefined),
+        refundOnFailure ? giveBack(plan, ctx) : undefined,
+      ]);
       throw failure;
     }
   }
@@ -398,10 +402,10 @@ export function createLogin(config: Config): Login {
     if (config.sendInBackground) {
       // Answered now; a failure is logged (send_failed) and gives the limits back, except under
       // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
-      void deliver(config.sender, sms, code, phone, plan, key, ctx, !config.disableSignup).catch(() => undefined);
+      void deliver(config.sender, sms, code, phone, plan, { key, hash: record.hash }, ctx, !config.disableSignup).catch(() => undefined);
       return answer;
     }
-    await deliver(config.sender, sms, code, phone, plan, key, ctx);
+    await deliver(config.sender, sms, code, phone, plan, { key, hash: record.hash }, ctx);
     return answer;
   }
 

@@ -489,7 +489,7 @@ export class RedisBackend implements LimitBackend {
    * own, like the limits given back, rather than leaving a code pending that nobody received.
    * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
    */
-  async removeCode(key: string, ctx?: StoreContext): Promise<void> {
-    await this.call(DROP, [this.codeKey(key)], [], this.laterDeadline(this.deadlineOf(ctx)));
+  async removeCode(key: string, ctx?: StoreContext, hash?: string): Promise<void> {
+    await this.call(DROP, [this.codeKey(key)], [hash ?? ''], this.laterDeadline(this.deadlineOf(ctx)));
   }
 }

@@ -89,7 +89,8 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
       entry.a += 1;
       return WRONG;
     },
-    async remove(key) {
+    async remove(key, _ctx, hash) {
+      if (hash !== undefined && cache.peek(key)?.h !== hash) return;
       drop(key);
     },
     close() {

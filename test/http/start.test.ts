@@ -188,6 +188,33 @@ describe('POST /passwordless/start', () => {
       }
     });
 
+    it("removes only its own code when a send fails: a newer start's code, saved while it was in flight, still logs in", async () => {
+      let failFirst: (() => void) | undefined;
+      const codes: string[] = [];
+      const sender: SmsSender = {
+        async send(message) {
+          codes.push(message.body.replace(/\D/g, ''));
+          if (codes.length > 1) return {};
+          await new Promise<void>((resolve) => (failFirst = resolve));
+          throw new Error('provider down');
+        },
+      };
+      // No cooldown (makeApp's default): the second start replaces the first's code at once.
+      const { app } = makeApp({ sender });
+      const first = request(app)
+        .post('/passwordless/start')
+        .send(startBody())
+        .then((res) => res);
+      while (!failFirst) await new Promise((resolve) => setTimeout(resolve, 5));
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      failFirst();
+      assert.equal((await first).status, 502);
+      await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody(codes[1] as string))
+        .expect(200);
+    });
+
     it('never puts the code in the error a sender raises', async () => {
       const sender: SmsSender = {
         async send(message) {

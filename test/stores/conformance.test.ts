@@ -155,6 +155,15 @@ for (const definition of fixtures) {
       assert.equal((await f.store.verify(keyOf(), hashOf('123456'), f.context(T0))).outcome, 'invalid');
     });
 
+    it('removes only the code saved with the hash it is given', async () => {
+      await f.store.save(keyOf(), record('111111', 'id1'), f.context(T0));
+      await f.store.remove(keyOf(), f.context(T0), hashOf('222222'));
+      assert.equal((await f.store.verify(keyOf(), hashOf('111111'), f.context(T0))).outcome, 'ok');
+      await f.store.save(keyOf(), record('333333', 'id2'), f.context(T0));
+      await f.store.remove(keyOf(), f.context(T0), hashOf('333333'));
+      assert.equal((await f.store.verify(keyOf(), hashOf('333333'), f.context(T0))).outcome, 'invalid');
+    });
+
     it('logs in exactly one of 50 concurrent right-code verifies', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       const outcomes = await Promise.all(Array.from({ length: 50 }, () => f.store.verify(keyOf(), hashOf('123456'), f.context(T0))));
