@@ -106,12 +106,12 @@ export interface CodeStore {
   save(key: string, record: CodeRecord, ctx: StoreContext): Promise<void>;
   verify(key: string, hash: string, ctx: StoreContext): Promise<VerifyResult>;
   /**
-   * Removes the pending code under `key`. With `hash`, only while the pending code is the one
-   * saved with that hash: a send that failed must not remove the code of a newer start for the
-   * same number, saved while it was in flight. A store that ignores `hash` removes whatever is
-   * pending, as before.
+   * Removes the pending code under `key`. With `code` (the record's id and hash), only while the
+   * pending code is that one: a send that failed must not remove the code of a newer start for
+   * the same number, saved while it was in flight. A store compares the id where it keeps one,
+   * else the hash. A store that ignores `code` removes whatever is pending, as before.
    */
-  remove(key: string, ctx: StoreContext, hash?: string): Promise<void>;
+  remove(key: string, ctx: StoreContext, code?: Pick<CodeRecord, 'id' | 'hash'>): Promise<void>;
   close?(): void | Promise<void>;
 }
 

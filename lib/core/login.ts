@@ -308,7 +308,7 @@ export function createLogin(config: Config): Login {
     code: string,
     phone: Phone,
     plan: StartPlan | undefined,
-    saved: { readonly key: string; readonly hash: string },
+    saved: { readonly key: string; readonly record: CodeRecord },
     ctx: StoreContext,
     refundOnFailure = true,
   ): Promise<void> {
@@ -338,7 +338,7 @@ export function createLogin(config: Config): Login {
       logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
       await Promise.all([
-        guarded(() => store.remove(saved.key, ctx, saved.hash)).catch(() => undefined),
+        guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
         refundOnFailure ? giveBack(plan, ctx) : undefined,
       ]);
       throw failure;
@@ -402,10 +402,10 @@ export function createLogin(config: Config): Login {
     if (config.sendInBackground) {
       // Answered now; a failure is logged (send_failed) and gives the limits back, except under
       // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
-      void deliver(config.sender, sms, code, phone, plan, { key, hash: record.hash }, ctx, !config.disableSignup).catch(() => undefined);
+      void deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup).catch(() => undefined);
       return answer;
     }
-    await deliver(config.sender, sms, code, phone, plan, { key, hash: record.hash }, ctx);
+    await deliver(config.sender, sms, code, phone, plan, { key, record }, ctx);
     return answer;
   }
 

@@ -8,6 +8,7 @@
  * group, the number's last, so that nothing of the number is spent before the others agreed.
  */
 import { unavailable } from '../errors';
+import { withTimeout } from '../timeout';
 import type { Bucket, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
 import type { CodeRecord, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
@@ -77,20 +78,19 @@ export class RedisBackend implements LimitBackend {
   private readonly lateFailureListeners = new Set<(what: string, err: unknown) => void>();
 
   /**
-   * Whether every script is known to be in every master's script cache. Until then the next
-   * call loads them all first. A script first met by a node as NOSCRIPT is resent with its
-   * source, and a request sent meanwhile on the same connection can overtake that resend: a
-   * give-back would land after the next request's take and count one too many for a moment.
-   * Loading every script up front leaves that to the rare node that lost its cache, after
-   * which the scripts are loaded again.
+   * Whether the first load of every script on every master has settled; until then a call
+   * waits for it. A script first met by a node as NOSCRIPT is resent with its source, and a
+   * request sent meanwhile on the same connection can overtake that resend: a give-back would
+   * land after the next request's take and count one too many for a moment. Loading every
+   * script up front leaves that to a node that lost its cache (a restart, a failover), which
+   * makes the scripts load again in the background: no call waits for a reload, so one master
+   * that does not answer cannot hold up the calls to the others.
    */
   private scriptsLoaded = false;
   private loading: Promise<void> | undefined;
 
   constructor(options: RedisBackendOptions) {
-    this.runner = redisRunner(options.client, options.option, () => {
-      this.scriptsLoaded = false;
-    });
+    this.runner = redisRunner(options.client, options.option, () => void this.loadScripts());
     this.client = options.client;
     this.prefix = options.prefix;
     this.timeoutMs = options.timeoutMs;
@@ -121,7 +121,10 @@ export class RedisBackend implements LimitBackend {
     });
     try {
       const run = () => this.runner.run(s, keys, [String(deadline), ...args]);
-      const reply = (await Promise.race([this.scriptsLoaded ? run() : this.loadScripts().then(run), timeout])) as unknown[];
+      // After the first load: still connected and in time, or nothing is sent (a command queued
+      // on a closed connection would run whenever Redis returns).
+      const afterLoad = () => (this.runner.ready() && Date.now() < deadline ? run() : Promise.reject(new Late()));
+      const reply = (await Promise.race([this.scriptsLoaded ? run() : this.loadScripts().then(afterLoad), timeout])) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
     } catch (err) {
@@ -133,14 +136,13 @@ export class RedisBackend implements LimitBackend {
   }
 
   /**
-   * Loads every script on every master, once for all the calls waiting on it. Never fails: a
-   * Redis that refuses SCRIPT LOAD (an ACL that allows only EVALSHA and EVAL) or is down still
-   * gets the call, which then answers for itself (NOSCRIPT falls back to EVAL). The attempt is
-   * not repeated until a node answers NOSCRIPT again.
+   * Loads every script on every master, once for all the calls waiting on it, for at most
+   * `timeoutMs`. Never fails: a Redis that refuses SCRIPT LOAD (an ACL that allows only
+   * EVALSHA and EVAL), is down or is slow still gets the calls, which then answer for
+   * themselves (NOSCRIPT falls back to EVAL). Not repeated until a node answers NOSCRIPT again.
    */
   private loadScripts(): Promise<void> {
-    this.loading ??= this.runner
-      .load(SCRIPTS)
+    this.loading ??= withTimeout(this.runner.load(SCRIPTS), this.timeoutMs, () => new Late())
       .catch(() => undefined)
       .then(() => {
         this.scriptsLoaded = true;
@@ -489,7 +491,7 @@ export class RedisBackend implements LimitBackend {
    * own, like the limits given back, rather than leaving a code pending that nobody received.
    * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
    */
-  async removeCode(key: string, ctx?: StoreContext, hash?: string): Promise<void> {
-    await this.call(DROP, [this.codeKey(key)], [hash ?? ''], this.laterDeadline(this.deadlineOf(ctx)));
+  async removeCode(key: string, ctx?: StoreContext, id?: string): Promise<void> {
+    await this.call(DROP, [this.codeKey(key)], [id ?? ''], this.laterDeadline(this.deadlineOf(ctx)));
   }
 }

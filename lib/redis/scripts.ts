@@ -189,7 +189,7 @@ return {6}`);
 /** DROP: KEYS = code; ARGV = deadline. Removes a code (its send failed); late, it does nothing. */
 export const DROP = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
--- With a hash, only that code: a newer start's code saved meanwhile stays.
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'h') ~= ARGV[2] then return {0} end
+-- With an id, only that code: a newer start's code saved meanwhile stays.
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'i') ~= ARGV[2] then return {0} end
 redis.call('DEL', KEYS[1])
 return {0}`);

@@ -89,8 +89,9 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
       entry.a += 1;
       return WRONG;
     },
-    async remove(key, _ctx, hash) {
-      if (hash !== undefined && cache.peek(key)?.h !== hash) return;
+    async remove(key, _ctx, code) {
+      // No id is kept (memory per code): the hash tells the codes apart, unless both starts drew the same digits.
+      if (code !== undefined && cache.peek(key)?.h !== code.hash) return;
       drop(key);
     },
     close() {

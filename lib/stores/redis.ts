@@ -43,6 +43,6 @@ export function redisStore(options: RedisStoreOptions): RedisCodeStore {
     redis,
     save: (key, record, ctx) => redis.saveCode(key, record, ctx),
     verify: (key, hash, ctx) => redis.verifyCode(key, hash, ctx),
-    remove: (key, ctx, hash) => redis.removeCode(key, ctx, hash),
+    remove: (key, ctx, code) => redis.removeCode(key, ctx, code?.id),
   };
 }

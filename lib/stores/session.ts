@@ -47,7 +47,7 @@ export function sessionStore(options?: SessionStoreOptions): SessionCodeStore {
     ...('redis' in ledger ? { redis: (ledger as { redis: unknown }).redis } : {}),
     save: (key, record, ctx) => ledger.save(key, record, ctx),
     verify: (key, hash, ctx) => ledger.verify(key, hash, ctx),
-    remove: (key, ctx, hash) => ledger.remove(key, ctx, hash),
+    remove: (key, ctx, code) => ledger.remove(key, ctx, code),
     close: () => ledger.close?.(),
   };
 }
