@@ -121,21 +121,23 @@ async function profileMode(mode) {
       if (m) resolve(`http://127.0.0.1:${m[1]}`);
     }),
   );
-  const [pathName, body] = mode.startsWith('verify-')
-    ? [
-        '/passwordless/verify',
-        (i) => ({
-          client_id: CLIENT.clientId,
-          connection: 'sms',
-          phone_number: phoneAt(i),
-          verification_code: (mode.startsWith('verify-right') ? codeAt : wrongCodeAt)(i),
-        }),
-      ]
-    : [
-        // The baseline server answers its one route; any other path would profile a 404.
-        mode === 'baseline' ? '/baseline' : '/passwordless/start',
-        (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) }),
-      ];
+  // The reference logins (session-login*) answer at the verify path, as the package's login does.
+  const [pathName, body] =
+    mode.startsWith('verify-') || mode.startsWith('session-login')
+      ? [
+          '/passwordless/verify',
+          (i) => ({
+            client_id: CLIENT.clientId,
+            connection: 'sms',
+            phone_number: phoneAt(i),
+            verification_code: (mode.startsWith('verify-right') ? codeAt : wrongCodeAt)(i),
+          }),
+        ]
+      : [
+          // The baseline server answers its one route; any other path would profile a 404.
+          mode === 'baseline' ? '/baseline' : '/passwordless/start',
+          (i) => ({ client_id: CLIENT.clientId, connection: 'sms', phone_number: phoneAt(i) }),
+        ];
   const cookie = mode.includes('-session');
   const warm = await load(url, pathName, body, 1, WARMUP_OFFSET, cookie);
   const r = await load(url, pathName, body, seconds, 0, cookie);
