@@ -440,3 +440,51 @@ describe('codes and limits on a Redis Cluster', function () {
     });
   }
 });
+
+describe('codes and limits on a Redis Cluster while its slots move (resharding)', function () {
+  let cluster: LocalCluster | undefined;
+  let added = 0;
+  before(async function () {
+    this.timeout(60_000);
+    await requireRedisServer(this);
+    cluster = await startCluster();
+    added = await cluster.addNode();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  KINDS.forEach((kind, i) => {
+    it(`keeps a pending code and its counts when their slots move to a node added later, which knows no script (${kind})`, async function () {
+      this.timeout(30_000);
+      const c = cluster as LocalCluster;
+      const client = await clusterClient(kind, c, 0);
+      try {
+        const prefix = uniquePrefix();
+        const limits = only({ resendCooldownSeconds: 30, failedVerifiesPerIpPerHour: 2 });
+        const t = makeApp({ store: redisStore({ client, prefix }), rateLimits: limits, logger: false }, trustLoopback);
+        // A number and an address of this kind's own, so its keys' slots are not the last kind's.
+        const phone = `+1415555${String(1200 + i)}`;
+        const address = `10.9.0.${i + 1}`;
+        await start(t.app, phone, address).expect(200);
+        const code = lastCode(t.outbox, phone);
+        await verify(t.app, wrongCodeFor(code), phone, address).expect(403);
+        // Every slot holding this test's keys moves to the added node, whose script cache is empty.
+        assert.equal(await rawCommand(added, 'SCRIPT', 'FLUSH'), '+OK\r\n');
+        const slots = await c.slotsUnder(prefix);
+        assert.ok(slots.length >= 2, `keys in ${slots.length} slot(s)`);
+        for (const slot of slots) await c.moveSlot(slot, added);
+        // The cooldown moved with its key, and the pending code with its own: it logs in.
+        expect429(await start(t.app, phone, address));
+        await verify(t.app, code, phone, address).expect(200);
+        // The address's wrong guess from before the move still counts: one more fills it.
+        const other = `+1415555${String(1300 + i)}`;
+        await start(t.app, other, address).expect(200);
+        await verify(t.app, wrongCodeFor(lastCode(t.outbox, other)), other, address).expect(403);
+        expect429(await verify(t.app, lastCode(t.outbox, other), other, address));
+      } finally {
+        closeClient(client);
+      }
+    });
+  });
+});
