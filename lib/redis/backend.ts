@@ -120,11 +120,8 @@ export class RedisBackend implements LimitBackend {
       timer = setTimeout(() => reject(new Late()), waitMs);
     });
     try {
-      const run = () => this.runner.run(s, keys, [String(deadline), ...args]);
-      // After the first load: still connected and in time, or nothing is sent (a command queued
-      // on a closed connection would run whenever Redis returns).
-      const afterLoad = () => (this.runner.ready() && Date.now() < deadline ? run() : Promise.reject(new Late()));
-      const reply = (await Promise.race([this.scriptsLoaded ? run() : this.loadScripts().then(afterLoad), timeout])) as unknown[];
+      const sent = this.scriptsLoaded ? this.runner.run(s, keys, [String(deadline), ...args]) : this.runAfterLoad(s, keys, args, deadline);
+      const reply = (await Promise.race([sent, timeout])) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
     } catch (err) {
@@ -133,6 +130,17 @@ export class RedisBackend implements LimitBackend {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A call made while the first load is under way: sent once it settles, if the client is still
+   * connected and the deadline not passed (a command queued on a closed connection would run
+   * whenever Redis returns).
+   */
+  private async runAfterLoad(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown> {
+    await this.loadScripts();
+    if (!this.runner.ready() || Date.now() >= deadline) throw new Late();
+    return this.runner.run(s, keys, [String(deadline), ...args]);
   }
 
   /**
