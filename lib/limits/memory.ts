@@ -17,9 +17,6 @@ export interface MemoryLimitsOptions {
 
 const OPTIONS = keysOf<MemoryLimitsOptions>()(['maxKeys']);
 
-/** How far after a give-back's clock reading a window may begin and still be the one it counted in. */
-const GIVE_BACK_CLOCK_ALLOWANCE_MS = 250;
-
 /** A count in a window: `c` events until `e` (injected clock, ms). */
 interface Count {
   c: number;
@@ -97,9 +94,8 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       let entity = entities[i];
       const count = live(entity, b, now);
       // A give-back (`now` is its request's) only undoes a count of the window it was taken in: a
-      // window begun after that reading is a new one, which the request never counted in (with
-      // the same allowance for clocks as in Redis, where instances' clocks differ a little).
-      if (count && delta < 0 && count.e - b.windowMs > now + GIVE_BACK_CLOCK_ALLOWANCE_MS) continue;
+      // window begun after that reading is a new one, which the request never counted in.
+      if (count && delta < 0 && count.e - b.windowMs > now) continue;
       if (count) {
         count.c = Math.max(0, count.c + delta);
         continue;

@@ -24,9 +24,8 @@ end
 local function add(k, now, limitWindow, delta)
   local c, e = live(k, now)
   -- A give-back (now is its request's) only undoes a count of the window it was taken in: a
-  -- window begun after that reading is a new one, which the request never counted in. The
-  -- 250 ms allow for instances' clocks, which the deadlines already assume agree within that.
-  if c and delta < 0 and e - limitWindow > now + 250 then return end
+  -- window begun after that reading is a new one, which the request never counted in.
+  if c and delta < 0 and e - limitWindow > now then return end
   if c then
     local n = c + delta
     if n < 0 then n = 0 end
