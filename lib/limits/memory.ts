@@ -93,9 +93,6 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       const b = buckets[i] as Bucket;
       let entity = entities[i];
       const count = live(entity, b, now);
-      // A give-back (`now` is its request's) only undoes a count of the window it was taken in: a
-      // window begun after that reading is a new one, which the request never counted in.
-      if (count && delta < 0 && count.e - b.windowMs > now) continue;
       if (count) {
         count.c = Math.max(0, count.c + delta);
         continue;

@@ -22,10 +22,7 @@ local function live(k, now)
   return nil, nil
 end
 local function add(k, now, limitWindow, delta)
-  local c, e = live(k, now)
-  -- A give-back (now is its request's) only undoes a count of the window it was taken in: a
-  -- window begun after that reading is a new one, which the request never counted in.
-  if c and delta < 0 and e - limitWindow > now then return end
+  local c = live(k, now)
   if c then
     local n = c + delta
     if n < 0 then n = 0 end
@@ -189,7 +186,7 @@ if ak then bump(ak, ac, now, tonumber(ARGV[8])) end
 if pk then bump(pk, pc, now, tonumber(ARGV[10])) end
 return {6}`);
 
-/** DROP: KEYS = code; ARGV = deadline, id or ''. Removes a code (its send failed); late, it does nothing. */
+/** DROP: KEYS = code; ARGV = deadline. Removes a code (its send failed); late, it does nothing. */
 export const DROP = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 -- With an id, only that code: a newer start's code saved meanwhile stays.
