@@ -186,7 +186,7 @@ if ak then bump(ak, ac, now, tonumber(ARGV[8])) end
 if pk then bump(pk, pc, now, tonumber(ARGV[10])) end
 return {6}`);
 
-/** DROP: KEYS = code; ARGV = deadline. Removes a code (its send failed); late, it does nothing. */
+/** DROP: KEYS = code; ARGV = deadline, id or ''. Removes a code (its send failed); late, it does nothing. */
 export const DROP = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 -- With an id, only that code: a newer start's code saved meanwhile stays.

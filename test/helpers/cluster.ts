@@ -25,10 +25,12 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-/** One redis-cli call against 127.0.0.1:`port`: its output, trimmed. */
+/** One redis-cli call against 127.0.0.1:`port`: its output, trimmed; an error reply throws. */
 async function cli(port: number, ...args: Array<string | number>): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), ...args.map(String)]);
-  return stdout.trim();
+  const { stdout } = await run('redis-cli', ['-p', String(port), ...args.map(String)], { timeout: 10_000 });
+  const out = stdout.trim();
+  if (/^(ERR|IOERR|NOKEY|MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/.test(out)) throw new Error(`redis-cli -p ${port} ${args.join(' ')}: ${out}`);
+  return out;
 }
 
 /** The port of the master that serves `slot`, from CLUSTER NODES. */
@@ -104,7 +106,9 @@ export async function startCluster(size = 3): Promise<LocalCluster> {
       if (keys.length === 0) break;
       await cli(fromPort, 'MIGRATE', '127.0.0.1', toPort, '', 0, 5000, 'KEYS', ...keys);
     }
-    for (const p of ports) await cli(p, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+    // The target first, then the source (as Redis's own resharding does), then the others.
+    for (const p of [toPort, fromPort, ...ports.filter((q) => q !== toPort && q !== fromPort)])
+      await cli(p, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId);
     await Promise.all(ports.map((p) => waitFor(`slot ${slot} on ${toPort} seen by ${p}`, async () => (await ownerOf(p, slot)) === toPort)));
   };
   const slotsUnder = async (prefix: string): Promise<number[]> => {

@@ -1,0 +1,82 @@
+/**
+ * What every limits backend (memoryLimits, and redisLimits on each Redis client) must do with a
+ * give-back: undo its request's count, whatever order the requests reached the backend in, so
+ * that a failed send never leaves a user in a cooldown.
+ */
+import assert from 'node:assert/strict';
+import type Redis from 'ioredis';
+import { memoryLimits, redisLimits } from '../../lib';
+import type { Bucket, LimitBackend } from '../../lib/limits/types';
+import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
+
+const T0 = 1_700_000_000_000;
+const WINDOW = 60_000;
+const BUCKET: Bucket = Object.freeze({
+  name: 'startsPerIpPerHour',
+  group: 'address',
+  key: 'test-address',
+  limit: 2,
+  windowMs: WINDOW,
+  refusal: 'startsPerAddress',
+});
+
+interface Subject {
+  backend(): Promise<LimitBackend>;
+  done(): Promise<void>;
+}
+
+function onRedis(connect: () => Promise<NodeRedisClient | Redis>, close: (c: NodeRedisClient | Redis) => void): Subject {
+  let client: NodeRedisClient | Redis | undefined;
+  let prefix = '';
+  return {
+    async backend() {
+      client = await connect();
+      prefix = uniquePrefix();
+      return redisLimits({ client, prefix });
+    },
+    async done() {
+      if (!client) return;
+      await deleteKeys(client, prefix);
+      close(client);
+    },
+  };
+}
+
+const SUBJECTS: Record<string, Subject> = {
+  memoryLimits: { backend: async () => memoryLimits(), done: async () => undefined },
+  'redisLimits (node-redis)': onRedis(nodeRedis, (c) => void (c as NodeRedisClient).destroy()),
+  'redisLimits (ioredis)': onRedis(ioredis, (c) => (c as Redis).disconnect()),
+};
+
+for (const [name, subject] of Object.entries(SUBJECTS)) {
+  describe(`limits backend: ${name}`, function () {
+    before(async function () {
+      if (name.startsWith('redis')) await requireRedis(this);
+    });
+    afterEach(() => subject.done());
+
+    it("undoes a failed send's count even when its take reached the backend after a later request's (no lockout)", async () => {
+      const backend = await subject.backend();
+      const deadline = () => Date.now() + 2000;
+      const cooldown: Bucket = { ...BUCKET, name: 'resendCooldownSeconds', limit: 1, windowMs: 30_000, refusal: 'cooldown' };
+      // Request B read the clock later but reached the backend first; its send failed and was refunded.
+      assert.deepEqual(await backend.take([cooldown], undefined, T0 + 1000, deadline()), {});
+      await backend.give([cooldown], undefined, T0 + 1000, deadline());
+      // Request A (an earlier clock reading, held up by a slow hook) counts in B's window, fails, is refunded.
+      assert.deepEqual(await backend.take([cooldown], undefined, T0, deadline()), {});
+      await backend.give([cooldown], undefined, T0, deadline());
+      // Two failed sends leave no cooldown: the user can ask again at once.
+      assert.deepEqual(await backend.take([cooldown], undefined, T0 + 2000, deadline()), {});
+    });
+
+    it('gives back a count within its own window', async () => {
+      const backend = await subject.backend();
+      const deadline = () => Date.now() + 2000;
+      await backend.take([BUCKET], undefined, T0, deadline());
+      await backend.take([BUCKET], undefined, T0 + 1, deadline());
+      assert.equal((await backend.take([BUCKET], undefined, T0 + 2, deadline())).refused?.bucket, 'startsPerIpPerHour');
+      await backend.give([BUCKET], undefined, T0 + 1, deadline());
+      assert.deepEqual(await backend.take([BUCKET], undefined, T0 + 3, deadline()), {});
+    });
+  });
+}
