@@ -120,7 +120,8 @@ export class RedisBackend implements LimitBackend {
       timer = setTimeout(() => reject(new Late()), waitMs);
     });
     try {
-      const sent = this.scriptsLoaded ? this.runner.run(s, keys, [String(deadline), ...args]) : this.runAfterLoad(s, keys, args, deadline);
+      const argv = [String(deadline), ...args];
+      const sent = this.scriptsLoaded ? this.runner.run(s, keys, argv) : this.runAfterLoad(s, keys, argv, deadline);
       const reply = (await Promise.race([sent, timeout])) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
@@ -137,10 +138,10 @@ export class RedisBackend implements LimitBackend {
    * connected and the deadline not passed (a command queued on a closed connection would run
    * whenever Redis returns).
    */
-  private async runAfterLoad(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown> {
+  private async runAfterLoad(s: Script, keys: string[], argv: string[], deadline: number): Promise<unknown> {
     await this.loadScripts();
     if (!this.runner.ready() || Date.now() >= deadline) throw new Late();
-    return this.runner.run(s, keys, [String(deadline), ...args]);
+    return this.runner.run(s, keys, argv);
   }
 
   /**
