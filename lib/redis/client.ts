@@ -38,6 +38,15 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && /NOSCRIPT/.test(err.message);
 }
 
+/** Sends every script to every node at once, through each library's own SCRIPT LOAD call. */
+async function loadOnEvery(
+  nodes: readonly unknown[],
+  scripts: readonly Script[],
+  send: (node: unknown, source: string) => Promise<unknown>,
+): Promise<void> {
+  await Promise.all(nodes.flatMap((node) => scripts.map((s) => send(node, s.source))));
+}
+
 /** A runner for `client`, or a construction error naming `option` and what it accepts. */
 export function redisRunner(client: unknown, option: string, onNoScript: NoScriptListener = () => {}): RedisRunner {
   const c = client as Record<string, unknown> | null | undefined;
@@ -75,8 +84,7 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
             ),
       load: async (scripts) => {
         const nodes = cluster ? await Promise.all((c.masters as unknown[]).map((m) => call('nodeClient', m))) : [c];
-        const send = (node: unknown, source: string) => method(node, 'sendCommand', ['SCRIPT', 'LOAD', source]);
-        await Promise.all(nodes.flatMap((node) => scripts.map((s) => send(node, s.source))));
+        await loadOnEvery(nodes, scripts, (node, source) => method(node, 'sendCommand', ['SCRIPT', 'LOAD', source]));
       },
     };
   }
@@ -92,8 +100,7 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
         ),
       load: async (scripts) => {
         const nodes = c.isCluster === true ? (call('nodes', 'master') as unknown as unknown[]) : [c];
-        const send = (node: unknown, source: string) => method(node, 'script', 'LOAD', source);
-        await Promise.all(nodes.flatMap((node) => scripts.map((s) => send(node, s.source))));
+        await loadOnEvery(nodes, scripts, (node, source) => method(node, 'script', 'LOAD', source));
       },
     };
   }
