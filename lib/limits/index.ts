@@ -28,6 +28,8 @@ export interface ResolvedRateLimits {
 const HOUR = 3_600_000;
 /** Fraud-guard prefix keys kept (about 80 bytes each). */
 const MAX_CACHED_FRAUD_KEYS = 10_000;
+/** Client keys kept: clients are configured, so this bound is never met by a working app. */
+const MAX_CACHED_CLIENT_KEYS = 1_000;
 const DAY = 86_400_000;
 
 export interface StartPlan {
@@ -84,6 +86,8 @@ export function createLimits(
   // A prefix's key is an HMAC like any other, but there are few prefixes and most traffic
   // shares a handful of them: kept, up to a bound.
   const fraudKey = boundedMemo(MAX_CACHED_FRAUD_KEYS, (prefix) => hashed('fraud', prefix));
+  // Clients are configured, so few: their keys are kept too, one HMAC less per start.
+  const clientKey = boundedMemo(MAX_CACHED_CLIENT_KEYS, (clientId) => hashed('client', clientId));
 
   return {
     backend,
@@ -97,7 +101,7 @@ export function createLimits(
         // Address and global first: a client over its own limit spends nothing of a number's.
         bucket('startsPerIpPerHour', 'address', addressKey, settings.startsPerIpPerHour, HOUR, 'startsPerAddress'),
         bucket('sendsPerDay', 'global', () => 'all', settings.sendsPerDay, DAY, 'sendsPerDay'),
-        bucket('sendsPerClientPerDay', 'global', () => hashed('client', clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
+        bucket('sendsPerClientPerDay', 'global', () => clientKey(clientId), settings.sendsPerClientPerDay, DAY, 'sendsPerClient'),
         // The number without its last 4 digits: SMS pumping walks through consecutive numbers.
         bucket(
           'sendsPerPrefixPerHour',
