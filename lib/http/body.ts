@@ -54,6 +54,7 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
     verify: refuseProtoKeys,
   } as Parameters<typeof express.urlencoded>[0]);
   let warnedTrustProxy = false;
+  let warnedInsecureCookie = false;
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
     if (options.session && !req.session) return answerError(logger, res, fail('noSession'));
@@ -64,6 +65,16 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
       warnedTrustProxy = true;
       logEvent(logger, 'config_warning', {
         message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
+      });
+    }
+    // express-session sets no cookie when `cookie.secure` is on and Express sees plain HTTP: the
+    // answers still say 200, but no login (nor sessionStore's code binding) reaches the browser.
+    // req.secure is read only when the cookie asks for it.
+    if (!warnedInsecureCookie && options.session && req.session?.cookie?.secure === true && !req.secure) {
+      warnedInsecureCookie = true;
+      logEvent(logger, 'config_warning', {
+        message:
+          "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto').",
       });
     }
     const done = (err?: unknown) => (err ? answerError(logger, res, err) : next());

@@ -103,6 +103,33 @@ describe('construction: templates, secrets and warnings', () => {
     assert.doesNotMatch(text, /code_sent/);
   });
 
+  it('warns once when a secure session cookie meets plain HTTP, where express-session sets no cookie', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
+    const appWith = (cookie: session.CookieOptions, trustProxy?: number) => {
+      const app = express();
+      if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
+      const pl = passwordless(options({ rateLimits: false, logger }));
+      return app.use(session({ secret: 's', resave: false, saveUninitialized: false, cookie })).use(pl.router);
+    };
+    const insecure = appWith({ secure: true });
+    await request(insecure).post('/passwordless/start').send(startBody()).expect(200);
+    await request(insecure).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(warnings.filter((w) => /cookie\.secure/.test(w)).length, 1, warnings.join('\n'));
+    // HTTPS as a trusted proxy reports it, and 'auto': the cookie is set, nothing to say.
+    warnings.length = 0;
+    const proxied = appWith({ secure: true }, 1);
+    await request(proxied).post('/passwordless/start').set('X-Forwarded-Proto', 'https').send(startBody()).expect(200);
+    await request(appWith({ secure: 'auto' }))
+      .post('/passwordless/start')
+      .send(startBody())
+      .expect(200);
+    assert.deepEqual(
+      warnings.filter((w) => /cookie\.secure/.test(w)),
+      [],
+    );
+  });
+
   it("prints each distinct operator warning and error once, and none of users' everyday mistakes", () => {
     const lines: string[] = [];
     const logger = defaultLogger((line) => lines.push(line));
