@@ -26,6 +26,22 @@ function ownOrigin(req: Request): string {
 }
 
 /**
+ * Whether `origin` is the app's own. A `Host` with a default port or capitals (some proxies
+ * forward `example.com:443`) names the same origin as the browser's `https://example.com`:
+ * both are normalised by the URL parser when the strings differ, so a real login is never
+ * refused as another site's. An attacker's page cannot choose the victim browser's `Host`.
+ */
+function isOwnOrigin(origin: string, req: Request): boolean {
+  const own = ownOrigin(req);
+  if (origin === own) return true;
+  try {
+    return new URL(origin).origin === new URL(own).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Whether a browser says this request comes from a page of another site: `Sec-Fetch-Site:
  * cross-site`, or an `Origin` that is neither the app's own nor listed in `allowedOrigins`
  * (a sibling subdomain is `same-site` to the browser, so only `Origin` tells it apart).
@@ -33,7 +49,7 @@ function ownOrigin(req: Request): string {
  */
 export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boolean {
   const origin = req.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') return origin !== ownOrigin(req) && !allowed.has(origin);
+  if (typeof origin === 'string' && origin !== 'null') return !isOwnOrigin(origin, req) && !allowed.has(origin);
   if (origin === 'null') return true;
   return req.headers['sec-fetch-site'] === 'cross-site';
 }

@@ -102,6 +102,25 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal(listed.status, 200, listed.text);
     });
 
+    it("accepts the app's own origin when a proxy forwards its Host with a default port or capitals", async () => {
+      const t = makeApp({ logger: false });
+      for (const [i, host] of ['login.example.com:80', 'LOGIN.Example.com'].entries()) {
+        const res = await request(t.app)
+          .post('/passwordless/start')
+          .set('host', host)
+          .set('origin', 'http://login.example.com')
+          .send(startBody({ phone_number: `+1415555010${i}` }));
+        assert.equal(res.status, 200, res.text);
+      }
+      // Another site's page is still refused, whatever the Host's spelling.
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('host', 'login.example.com:80')
+        .set('origin', 'http://evil.example')
+        .send(startBody({ phone_number: '+14155550102' }))
+        .expect(403);
+    });
+
     it('matches allowedOrigins written with upper case or a default port as the browser sends them', async () => {
       const t = makeApp({ logger: false, allowedOrigins: ['https://APP.example.com:443', 'http://Other.example.com:80'] });
       for (const [i, origin] of ['https://app.example.com', 'http://other.example.com'].entries()) {
