@@ -54,6 +54,16 @@ export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boole
   return req.headers['sec-fetch-site'] === 'cross-site';
 }
 
+/**
+ * Whether the request is HTTPS to Express, or to an express-session with `proxy: true` (which
+ * reads X-Forwarded-Proto itself, whatever `trust proxy` says): a warning only where neither is.
+ */
+function seenAsHttps(req: Request): boolean {
+  if (req.secure) return true;
+  const forwarded = req.headers['x-forwarded-proto'];
+  return typeof forwarded === 'string' && forwarded.split(',', 1)[0]?.trim().toLowerCase() === 'https';
+}
+
 /** Property names that reach an object's prototype; refused in any body, JSON or form. */
 const PROTO = /(^|\[)(__proto__|constructor|prototype)(\]|\[|$)/;
 
@@ -83,14 +93,14 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
         message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
       });
     }
-    // express-session sets no cookie when `cookie.secure` is on and Express sees plain HTTP: the
-    // answers still say 200, but no login (nor sessionStore's code binding) reaches the browser.
-    // req.secure is read only when the cookie asks for it.
-    if (!warnedInsecureCookie && options.session && req.session?.cookie?.secure === true && !req.secure) {
+    // express-session sets no cookie when `cookie.secure` is on (any truthy value, the string
+    // 'false' too) and the request is not HTTPS: the answers still say 200, but no login (nor
+    // sessionStore's code binding) reaches the browser. Read only when the cookie asks for it.
+    if (!warnedInsecureCookie && options.session && req.session?.cookie?.secure && !seenAsHttps(req)) {
       warnedInsecureCookie = true;
       logEvent(logger, 'config_warning', {
         message:
-          "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto').",
+          "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto'; a string such as 'false' counts as on).",
       });
     }
     const done = (err?: unknown) => (err ? answerError(logger, res, err) : next());

@@ -9,7 +9,7 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { passwordless, outboxSender, type PasswordlessOptions } from '../../lib';
+import { passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
 import { defaultLogger } from '../../lib/core/log';
 import { CLIENT, SECRET, startBody } from '../helpers/app';
 
@@ -106,28 +106,36 @@ describe('construction: templates, secrets and warnings', () => {
   it('warns once when a secure session cookie meets plain HTTP, where express-session sets no cookie', async () => {
     const warnings: string[] = [];
     const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
-    const appWith = (cookie: session.CookieOptions, trustProxy?: number) => {
+    const cookieWarnings = () => warnings.filter((w) => /cookie\.secure/.test(w)).length;
+    // sessionStore: a start writes the session (its code binding), so a cookie is due on every answer.
+    const appWith = (sessionOptions: Partial<session.SessionOptions>, trustProxy?: number) => {
       const app = express();
       if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
-      const pl = passwordless(options({ rateLimits: false, logger }));
-      return app.use(session({ secret: 's', resave: false, saveUninitialized: false, cookie })).use(pl.router);
+      const pl = passwordless(options({ rateLimits: false, logger, store: sessionStore() }));
+      return app.use(session({ secret: 's', resave: false, saveUninitialized: false, ...sessionOptions })).use(pl.router);
     };
-    const insecure = appWith({ secure: true });
-    await request(insecure).post('/passwordless/start').send(startBody()).expect(200);
-    await request(insecure).post('/passwordless/start').send(startBody()).expect(200);
-    assert.equal(warnings.filter((w) => /cookie\.secure/.test(w)).length, 1, warnings.join('\n'));
-    // HTTPS as a trusted proxy reports it, and 'auto': the cookie is set, nothing to say.
+    const start = (app: express.Express, forwardedProto?: string) => {
+      const r = request(app).post('/passwordless/start');
+      return (forwardedProto ? r.set('X-Forwarded-Proto', forwardedProto) : r).send(startBody()).expect(200);
+    };
+    const cookieSet = (res: request.Response) => res.headers['set-cookie'] !== undefined;
+
+    // Plain HTTP: no cookie, one warning for two requests; a string 'false' is "on" to express-session too.
+    const insecure = appWith({ cookie: { secure: true } });
+    assert.equal(cookieSet(await start(insecure)), false);
+    await start(insecure);
+    assert.equal(cookieWarnings(), 1, warnings.join('\n'));
     warnings.length = 0;
-    const proxied = appWith({ secure: true }, 1);
-    await request(proxied).post('/passwordless/start').set('X-Forwarded-Proto', 'https').send(startBody()).expect(200);
-    await request(appWith({ secure: 'auto' }))
-      .post('/passwordless/start')
-      .send(startBody())
-      .expect(200);
-    assert.deepEqual(
-      warnings.filter((w) => /cookie\.secure/.test(w)),
-      [],
-    );
+    assert.equal(cookieSet(await start(appWith({ cookie: { secure: 'false' as unknown as boolean } }))), false);
+    assert.equal(cookieWarnings(), 1, warnings.join('\n'));
+
+    // HTTPS as Express sees it (trust proxy), as express-session sees it (proxy: true), or 'auto':
+    // the cookie is set, and nothing is said.
+    warnings.length = 0;
+    assert.equal(cookieSet(await start(appWith({ cookie: { secure: true } }, 1), 'https')), true);
+    assert.equal(cookieSet(await start(appWith({ cookie: { secure: true }, proxy: true }), 'https')), true);
+    assert.equal(cookieSet(await start(appWith({ cookie: { secure: 'auto' } }))), true);
+    assert.equal(cookieWarnings(), 0, warnings.join('\n'));
   });
 
   it("prints each distinct operator warning and error once, and none of users' everyday mistakes", () => {
