@@ -27,15 +27,21 @@ function ownOrigin(req: Request): string {
 
 /**
  * Whether `origin` is the app's own. A `Host` with a default port or capitals (some proxies
- * forward `example.com:443`) names the same origin as the browser's `https://example.com`:
- * both are normalised by the URL parser when the strings differ, so a real login is never
- * refused as another site's. An attacker's page cannot choose the victim browser's `Host`.
+ * forward `example.com:443`) names the same origin as the browser's `https://example.com`, so
+ * when the strings differ the Host alone is normalised by the URL parser: the scheme must be
+ * exactly http or https (under `trust proxy` it comes from X-Forwarded-Proto, which a page
+ * allowed to send that header could fill with a URL of its own), the Host a bare host and port,
+ * and the Origin the serialised origin a browser sends. Anything else is refused.
  */
 function isOwnOrigin(origin: string, req: Request): boolean {
   const own = ownOrigin(req);
   if (origin === own) return true;
+  const protocol = req.protocol;
+  if (protocol !== 'http' && protocol !== 'https') return false;
   try {
-    return new URL(origin).origin === new URL(own).origin;
+    const ours = new URL(own);
+    if (ours.username || ours.password || ours.pathname !== '/' || ours.search || ours.hash) return false;
+    return ours.origin === origin;
   } catch {
     return false;
   }

@@ -121,6 +121,27 @@ describe('HTTP layer: what it refuses', () => {
         .expect(403);
     });
 
+    it('refuses another site whose page fills X-Forwarded-Proto with a URL of its own (trust proxy)', async () => {
+      const t = makeApp({ logger: false }, (app) => app.set('trust proxy', 1));
+      for (const [i, proto] of ['https://evil.example/', 'https://evil.example#', 'https://evil.example?', 'chrome-extension'].entries()) {
+        const res = await request(t.app)
+          .post('/passwordless/start')
+          .set('host', 'login.example.com')
+          .set('x-forwarded-proto', proto)
+          .set('origin', proto === 'chrome-extension' ? 'chrome-extension://abcdef' : 'https://evil.example')
+          .send(startBody({ phone_number: `+1415555011${i}` }));
+        assert.equal(res.status, 403, `${proto}: ${res.text}`);
+      }
+      // The app's own page through the same proxy is accepted, with its Host's port spelled out.
+      await request(t.app)
+        .post('/passwordless/start')
+        .set('host', 'login.example.com:443')
+        .set('x-forwarded-proto', 'https')
+        .set('origin', 'https://login.example.com')
+        .send(startBody({ phone_number: '+14155550119' }))
+        .expect(200);
+    });
+
     it('matches allowedOrigins written with upper case or a default port as the browser sends them', async () => {
       const t = makeApp({ logger: false, allowedOrigins: ['https://APP.example.com:443', 'http://Other.example.com:80'] });
       for (const [i, origin] of ['https://app.example.com', 'http://other.example.com'].entries()) {
