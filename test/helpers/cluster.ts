@@ -18,11 +18,21 @@ export interface LocalCluster {
   readonly nodes: ReadonlyArray<{ host: string; port: number }>;
   /** Starts one more master, joins it to the cluster (owning no slot yet) and answers its port. */
   addNode(): Promise<number>;
-  /** Moves `slot` and its keys to the master on `toPort` (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE). */
-  moveSlot(slot: number, toPort: number): Promise<void>;
+  /**
+   * Moves `slot` and its keys to the master on `toPort` (IMPORTING, MIGRATING, MIGRATE, SETSLOT
+   * NODE). With `midway`, the keys it picks move first and `run` is awaited while the slot is
+   * split between the two nodes, as a resharding under traffic leaves it.
+   */
+  moveSlot(slot: number, toPort: number, midway?: Midway): Promise<void>;
   /** The hash slots of the keys under `prefix`, over every master. */
   slotsUnder(prefix: string): Promise<number[]>;
   stop(): Promise<void>;
+}
+
+export interface Midway {
+  /** The keys of the slot (as GETKEYSINSLOT lists them) to move before `run`. */
+  keys(inSlot: string[]): string[];
+  run(): Promise<void>;
 }
 
 /** One redis-cli call against 127.0.0.1:`port`: its output, trimmed; an error reply throws. */
@@ -95,14 +105,20 @@ export async function startCluster(size = 3): Promise<LocalCluster> {
     await Promise.all(ports.map((p) => clusterOk(p, ports.length)));
     return port;
   };
-  const moveSlot = async (slot: number, toPort: number): Promise<void> => {
+  const moveSlot = async (slot: number, toPort: number, midway?: Midway): Promise<void> => {
     const fromPort = await ownerOf(toPort, slot);
     if (fromPort === toPort) return;
     const [fromId, toId] = await Promise.all([cli(fromPort, 'CLUSTER', 'MYID'), cli(toPort, 'CLUSTER', 'MYID')]);
     await cli(toPort, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId);
     await cli(fromPort, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+    const keysLeft = async () => (await cli(fromPort, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)).split('\n').filter(Boolean);
+    if (midway) {
+      const first = midway.keys(await keysLeft());
+      if (first.length > 0) await cli(fromPort, 'MIGRATE', '127.0.0.1', toPort, '', 0, 5000, 'KEYS', ...first);
+      await midway.run();
+    }
     for (;;) {
-      const keys = (await cli(fromPort, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)).split('\n').filter(Boolean);
+      const keys = await keysLeft();
       if (keys.length === 0) break;
       await cli(fromPort, 'MIGRATE', '127.0.0.1', toPort, '', 0, 5000, 'KEYS', ...keys);
     }

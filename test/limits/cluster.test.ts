@@ -486,5 +486,56 @@ describe('codes and limits on a Redis Cluster while its slots move (resharding)'
         closeClient(client);
       }
     });
+
+    it(`answers 503 while a number's keys are split between two nodes, and spends or counts nothing there (${kind})`, async function () {
+      this.timeout(30_000);
+      const c = cluster as LocalCluster;
+      const client = await clusterClient(kind, c, 0);
+      try {
+        const prefix = uniquePrefix();
+        const limits = only({ resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 5 });
+        const t = makeApp({ store: redisStore({ client, prefix }), rateLimits: limits, logger: false }, trustLoopback);
+        const phone = `+1415555${String(1400 + i)}`;
+        const address = `10.9.1.${i + 1}`;
+        await start(t.app, phone, address).expect(200);
+        const code = lastCode(t.outbox, phone);
+        const sent = t.outbox.messages.length;
+        // The number's slot holds its cooldown and its code: the code moves first, the cooldown
+        // stays behind, and Redis answers every script that needs both TRYAGAIN.
+        const codeSlot = Number(await rawSlotOf(c, prefix, ':code:'));
+        const during: number[] = [];
+        await c.moveSlot(codeSlot, added, {
+          keys: (inSlot) => inSlot.filter((k) => k.includes(':code:')),
+          run: async () => {
+            for (const res of [await start(t.app, phone, address), await verify(t.app, code, phone, address)]) {
+              during.push(res.status);
+              if (res.status === 503) assert.equal(res.headers['retry-after'], '2');
+            }
+          },
+        });
+        assert.deepEqual(during, [503, 503]);
+        assert.equal(t.outbox.messages.length, sent);
+        // Once the slot has moved: the cooldown is still running, and the code still logs in.
+        expect429(await start(t.app, phone, address));
+        await verify(t.app, code, phone, address).expect(200);
+      } finally {
+        closeClient(client);
+      }
+    });
   });
 });
+
+/** The hash slot of the first key under `prefix` whose name contains `part`, asked of every master. */
+async function rawSlotOf(c: LocalCluster, prefix: string, part: string): Promise<number> {
+  for (const port of c.ports) {
+    const keys = String(await rawCommand(port, 'KEYS', `${prefix}*`));
+    const key = keys.split('\r\n').find((k) => k.startsWith(prefix) && k.includes(part));
+    if (key)
+      return Number(
+        String(await rawCommand(port, 'CLUSTER', 'KEYSLOT', key))
+          .replace(/^:/, '')
+          .trim(),
+      );
+  }
+  throw new Error(`no key with ${part} under ${prefix}`);
+}
