@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { createCluster as createCluster4 } from 'redis4';
-import { redisStore, type PasswordlessOptions } from '../../lib';
+import { redisStore, type PasswordlessOptions, type RateLimitOptions } from '../../lib';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
@@ -457,12 +457,7 @@ describe('codes and limits on a Redis Cluster while its slots move (resharding)'
   KINDS.forEach((kind, i) => {
     it(`keeps a pending code and its counts when their slots move to a node added later, which knows no script (${kind})`, async function () {
       this.timeout(30_000);
-      const c = cluster as LocalCluster;
-      const client = await clusterClient(kind, c, 0);
-      try {
-        const prefix = uniquePrefix();
-        const limits = only({ resendCooldownSeconds: 30, failedVerifiesPerIpPerHour: 2 });
-        const t = makeApp({ store: redisStore({ client, prefix }), rateLimits: limits, logger: false }, trustLoopback);
+      await onCluster(kind, only({ resendCooldownSeconds: 30, failedVerifiesPerIpPerHour: 2 }), async (t, c, prefix) => {
         // A number and an address of this kind's own, so its keys' slots are not the last kind's.
         const phone = `+1415555${String(1200 + i)}`;
         const address = `10.9.0.${i + 1}`;
@@ -482,19 +477,12 @@ describe('codes and limits on a Redis Cluster while its slots move (resharding)'
         await start(t.app, other, address).expect(200);
         await verify(t.app, wrongCodeFor(lastCode(t.outbox, other)), other, address).expect(403);
         expect429(await verify(t.app, lastCode(t.outbox, other), other, address));
-      } finally {
-        closeClient(client);
-      }
+      });
     });
 
     it(`answers 503 while a number's keys are split between two nodes, and spends or counts nothing there (${kind})`, async function () {
       this.timeout(30_000);
-      const c = cluster as LocalCluster;
-      const client = await clusterClient(kind, c, 0);
-      try {
-        const prefix = uniquePrefix();
-        const limits = only({ resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 5 });
-        const t = makeApp({ store: redisStore({ client, prefix }), rateLimits: limits, logger: false }, trustLoopback);
+      await onCluster(kind, only({ resendCooldownSeconds: 30, failedVerifiesPerPhonePerHour: 5 }), async (t, c, prefix) => {
         const phone = `+1415555${String(1400 + i)}`;
         const address = `10.9.1.${i + 1}`;
         await start(t.app, phone, address).expect(200);
@@ -518,11 +506,25 @@ describe('codes and limits on a Redis Cluster while its slots move (resharding)'
         // Once the slot has moved: the cooldown is still running, and the code still logs in.
         expect429(await start(t.app, phone, address));
         await verify(t.app, code, phone, address).expect(200);
-      } finally {
-        closeClient(client);
-      }
+      });
     });
   });
+
+  /** An app on a prefix of its own, its store on a cluster client of `kind` (closed afterwards). */
+  async function onCluster(
+    kind: Kind,
+    rateLimits: RateLimitOptions,
+    test: (t: TestApp, c: LocalCluster, prefix: string) => Promise<void>,
+  ): Promise<void> {
+    const c = cluster as LocalCluster;
+    const client = await clusterClient(kind, c, 0);
+    try {
+      const prefix = uniquePrefix();
+      await test(makeApp({ store: redisStore({ client, prefix }), rateLimits, logger: false }, trustLoopback), c, prefix);
+    } finally {
+      closeClient(client);
+    }
+  }
 });
 
 /** The hash slot of the first key under `prefix` whose name contains `part`, asked of every master. */

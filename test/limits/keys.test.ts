@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { outboxSender } from '../../lib';
+import { resolveOptions } from '../../lib/config/options';
 import { createKeyring } from '../../lib/core/crypto';
 import { createLimits, type ResolvedRateLimits } from '../../lib/limits';
 import { memoryLimits } from '../../lib/limits/memory';
@@ -10,21 +12,16 @@ import { memoryLimits } from '../../lib/limits/memory';
 describe('limit keys', () => {
   const USER_ID_SECRET = 'a-user-id-secret-that-never-rotates-0123';
   const keyring = createKeyring(['c'.repeat(32)], USER_ID_SECRET);
-  const every: ResolvedRateLimits = {
-    resendCooldownSeconds: 30,
-    sendsPerPhonePerHour: 5,
-    sendsPerPhonePerDay: 10,
-    startsPerIpPerHour: 50,
-    failedVerifiesPerPhonePerHour: 10,
-    failedVerifiesPerIpPerHour: 100,
-    failedClientAuthPerIpPerHour: 10,
-    sendsPerClientPerDay: 1000,
-    sendsPerDay: 10000,
-    sendsPerPrefixPerHour: 100,
-    ipv6Subnet: 64,
-  };
-  const fraud = { prefixDigits: 6, minSends: 100, minConversion: 0.1, windowMs: 3_600_000, blockMs: 3_600_000, allowPrefixes: [] };
-  const limits = createLimits(every, fraud, memoryLimits(), keyring);
+  // Every limit on: the three that are off by default get a count.
+  const config = resolveOptions({
+    secret: 'c'.repeat(32),
+    userIdSecret: USER_ID_SECRET,
+    sender: outboxSender(),
+    clients: [{ clientId: 'app-public', name: 'App' }],
+    logger: false,
+    rateLimits: { sendsPerClientPerDay: 1000, sendsPerDay: 10000, sendsPerPrefixPerHour: 100 },
+  });
+  const limits = createLimits(config.rateLimits as ResolvedRateLimits, config.fraudGuard, memoryLimits(), keyring);
 
   /** The definition every limit key has had: the first 16 bytes of HMAC(userIdSecret, ["limit", kind:value]). */
   function keyOf(value: string): string {
