@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { checkObject, integerIn, keysOf } from '../config/validate';
 import { estimate, freshFraudRecord, looksPumped, rotate, type FraudRecord } from './fraud';
-import type { Bucket, BucketGroup, FraudCheck, LimitBackend, Refusal, TakeResult } from './types';
+import type { Bucket, BucketGroup, FraudCheck, LimitBackend, LimitName, Refusal, TakeResult } from './types';
 
 export interface MemoryLimitsOptions {
   /** Most keys tracked per group (numbers, addresses, prefixes, global). Default 100 000. */
@@ -17,20 +17,50 @@ export interface MemoryLimitsOptions {
 
 const OPTIONS = keysOf<MemoryLimitsOptions>()(['maxKeys']);
 
-/** A count in a window: `c` events until `e` (injected clock, ms). */
-interface Count {
-  c: number;
-  e: number;
-}
-
 export interface MemoryLimitBackend extends LimitBackend {
   readonly kind: 'memory';
   /** Keys tracked now (numbers, addresses, prefixes, global), over all groups: the bench's memory-per-key figure. */
   size(): number;
 }
 
-/** The counts of one number, address, prefix or global key: one cache entry holds all its buckets. */
-type Entity = Record<string, Count>;
+/**
+ * The counts of one number, address, prefix or global key: one cache entry holds all its
+ * buckets, each a pair of doubles at `2 × SLOT[name]`: the count `c`, then the end of its window
+ * `e` on the injected clock (0: no window). One array of doubles instead of an object per count
+ * and a boxed double per end: 4 objects per start instead of 10 for the collector, and about 110
+ * bytes less per number tracked.
+ */
+type Entity = number[];
+
+/**
+ * Where each bucket's pair sits in its entity. The buckets that share an entity (a number's
+ * cooldown, hour and day; an address's starts, failed verifies and failed client secrets) have
+ * distinct slots; the others are alone in theirs (a prefix, a client, every send, a number's
+ * failures from one address).
+ */
+const SLOT: Readonly<Record<LimitName, number>> = {
+  resendCooldownSeconds: 0,
+  sendsPerPhonePerHour: 1,
+  sendsPerPhonePerDay: 2,
+  startsPerIpPerHour: 0,
+  failedVerifiesPerIpPerHour: 1,
+  failedClientAuthPerIpPerHour: 2,
+  failedVerifiesPerPhonePerHour: 0,
+  sendsPerPrefixPerHour: 0,
+  sendsPerClientPerDay: 0,
+  sendsPerDay: 0,
+  fraudGuard: 0,
+};
+
+/** A new entity with room for every slot of `b`'s group (an array literal gets exactly this capacity). */
+function newEntity(b: Bucket): Entity {
+  return b.group === 'global' || b.sub !== undefined ? [0, 0] : [0, 0, 0, 0, 0, 0];
+}
+
+/** The index of `b`'s count in its entity (its window's end is next). */
+function at(b: Bucket): number {
+  return SLOT[b.name] * 2;
+}
 
 function sameKey(a: Bucket, b: Bucket): boolean {
   return a.group === b.group && a.key === b.key && a.sub === b.sub;
@@ -55,16 +85,11 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     return c;
   }
   const isEmpty = (entity: Entity, now: number): boolean => {
-    for (const name in entity) {
-      const count = entity[name] as Count;
-      if (count.c > 0 && count.e > now) return false;
-    }
+    for (let i = 0; i < entity.length; i += 2) if ((entity[i] as number) > 0 && (entity[i + 1] as number) > now) return false;
     return true;
   };
-  const live = (entity: Entity | undefined, b: Bucket, now: number): Count | undefined => {
-    const count = entity?.[b.name];
-    return count && count.e > now ? count : undefined;
-  };
+  /** Whether the window of the pair at `i` in `entity` is running at `now` (its count then counts). */
+  const live = (entity: Entity | undefined, i: number, now: number): entity is Entity => entity !== undefined && (entity[i + 1] ?? 0) > now;
   /**
    * Each bucket's entity (undefined while it has none), each key looked up once: a number's
    * cooldown, hour and day buckets come one after another and share one entry.
@@ -82,8 +107,10 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
   function firstFull(buckets: readonly Bucket[], entities: ReadonlyArray<Entity | undefined>, now: number): Refusal | undefined {
     for (let i = 0; i < buckets.length; i++) {
       const b = buckets[i] as Bucket;
-      const count = live(entities[i], b, now);
-      if (count && count.c >= b.limit) return { bucket: b.name, refusal: b.refusal, retryAfterMs: count.e - now };
+      const entity = entities[i];
+      const j = at(b);
+      if (live(entity, j, now) && (entity[j] as number) >= b.limit)
+        return { bucket: b.name, refusal: b.refusal, retryAfterMs: (entity[j + 1] as number) - now };
     }
     return undefined;
   }
@@ -92,20 +119,20 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     for (let i = 0; i < buckets.length; i++) {
       const b = buckets[i] as Bucket;
       let entity = entities[i];
-      const count = live(entity, b, now);
-      if (count) {
-        count.c = Math.max(0, count.c + delta);
+      const j = at(b);
+      if (live(entity, j, now)) {
+        entity[j] = Math.max(0, (entity[j] as number) + delta);
         continue;
       }
       if (delta <= 0) continue;
       if (!entity) {
-        // A plain object keeps V8's fast properties (the names are this package's own bucket names).
-        entity = {} as Entity;
+        entity = newEntity(b);
         cache(b.group).set(entityKey(b), entity);
-        for (let j = i + 1; j < buckets.length; j++)
-          if (entities[j] === undefined && sameKey(buckets[j] as Bucket, b)) entities[j] = entity;
+        for (let k = i + 1; k < buckets.length; k++)
+          if (entities[k] === undefined && sameKey(buckets[k] as Bucket, b)) entities[k] = entity;
       }
-      entity[b.name] = { c: delta, e: now + b.windowMs };
+      entity[j] = delta;
+      entity[j + 1] = now + b.windowMs;
     }
   }
   /**
@@ -176,9 +203,8 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     async succeeded(buckets, f, now) {
       const entities = lookup(buckets);
       for (let i = 0; i < buckets.length; i++) {
-        // Spent in place, not deleted: a delete would turn the entity into a slow dictionary.
-        const count = entities[i]?.[(buckets[i] as Bucket).name];
-        if (count) count.e = 0;
+        const entity = entities[i];
+        if (entity) entity[at(buckets[i] as Bucket) + 1] = 0;
       }
       forgetEmpty(buckets, entities, now);
       if (f) fraudRecord(f, now).r1 += 1;

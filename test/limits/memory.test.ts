@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
+import type { Bucket, BucketGroup, LimitName } from '../../lib/limits/types';
 import { PHONE, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
 import { expect429, only, start, verify } from '../helpers/limits';
 
@@ -137,6 +138,27 @@ describe('limits (memory backend)', () => {
       await start(t.app, '+14155550101', '192.0.2.1').expect(200);
       await start(t.app, '+14155550102', '::ffff:192.0.2.1').expect(429);
     });
+  });
+
+  describe('one entry per key', () => {
+    // A number's buckets (cooldown, hour, day) share one entry, and so do an address's (starts,
+    // wrong codes, wrong client secrets): each must still count on its own.
+    const sharing: Array<[BucketGroup, LimitName[]]> = [
+      ['number', ['resendCooldownSeconds', 'sendsPerPhonePerHour', 'sendsPerPhonePerDay']],
+      ['address', ['startsPerIpPerHour', 'failedVerifiesPerIpPerHour', 'failedClientAuthPerIpPerHour']],
+    ];
+    for (const [group, names] of sharing) {
+      it(`counts each bucket of one ${group} apart`, async () => {
+        const backend = memoryLimits();
+        const bucket = (name: LimitName): Bucket => ({ name, group, key: 'k', limit: 1, windowMs: HOUR, refusal: 'cooldown' });
+        for (const name of names) assert.deepEqual(await backend.take([bucket(name)], undefined, 0, Infinity), {}, `${name} was full`);
+        for (const name of names) assert.equal((await backend.take([bucket(name)], undefined, 0, Infinity)).refused?.bucket, name);
+        // Giving one back frees that one only.
+        await backend.give([bucket(names[1] as LimitName)], undefined, 0, Infinity);
+        assert.deepEqual(await backend.peek([bucket(names[1] as LimitName)], 0, Infinity), undefined);
+        assert.equal((await backend.peek([bucket(names[0] as LimitName)], 0, Infinity))?.bucket, names[0]);
+      });
+    }
   });
 
   describe('bounded memory', () => {
