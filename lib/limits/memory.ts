@@ -26,9 +26,10 @@ export interface MemoryLimitBackend extends LimitBackend {
 /**
  * The counts of one number, address, prefix or global key: one cache entry holds all its
  * buckets, each a pair of doubles at `2 × SLOT[name]`: the count `c`, then the end of its window
- * `e` on the injected clock (0: no window). One array of doubles instead of an object per count
- * and a boxed double per end: 4 objects per start instead of 10 for the collector, and about 110
- * bytes less per number tracked.
+ * `e` on the injected clock (-Infinity for none, so that no clock reading, not even one below 0
+ * as an injected clock may give, finds a window there). One array of doubles instead of an
+ * object per count and a boxed double per end: 4 objects per start instead of 10 for the
+ * collector, and about 110 bytes less per number tracked.
  */
 type Entity = number[];
 
@@ -54,7 +55,7 @@ const SLOT: Readonly<Record<LimitName, number>> = {
 
 /** A new entity with room for every slot of `b`'s group (an array literal gets exactly this capacity). */
 function newEntity(b: Bucket): Entity {
-  return b.group === 'global' || b.sub !== undefined ? [0, 0] : [0, 0, 0, 0, 0, 0];
+  return b.group === 'global' || b.sub !== undefined ? [0, -Infinity] : [0, -Infinity, 0, -Infinity, 0, -Infinity];
 }
 
 /** The index of `b`'s count in its entity (its window's end is next). */
@@ -89,7 +90,8 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     return true;
   };
   /** Whether the window of the pair at `i` in `entity` is running at `now` (its count then counts). */
-  const live = (entity: Entity | undefined, i: number, now: number): entity is Entity => entity !== undefined && (entity[i + 1] ?? 0) > now;
+  const live = (entity: Entity | undefined, i: number, now: number): entity is Entity =>
+    entity !== undefined && (entity[i + 1] ?? -Infinity) > now;
   /**
    * Each bucket's entity (undefined while it has none), each key looked up once: a number's
    * cooldown, hour and day buckets come one after another and share one entry.
@@ -204,7 +206,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       const entities = lookup(buckets);
       for (let i = 0; i < buckets.length; i++) {
         const entity = entities[i];
-        if (entity) entity[at(buckets[i] as Bucket) + 1] = 0;
+        if (entity) entity[at(buckets[i] as Bucket) + 1] = -Infinity;
       }
       forgetEmpty(buckets, entities, now);
       if (f) fraudRecord(f, now).r1 += 1;

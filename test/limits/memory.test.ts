@@ -8,8 +8,12 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { memoryLimits, redisStore, type Logger, type SmsSender } from '../../lib';
 import { PasswordlessError } from '../../lib';
-import type { Bucket, BucketGroup, LimitName } from '../../lib/limits/types';
-import { PHONE, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
+import { outboxSender } from '../../lib';
+import { resolveOptions } from '../../lib/config/options';
+import { createKeyring } from '../../lib/core/crypto';
+import { createLimits, type ResolvedRateLimits } from '../../lib/limits';
+import type { Bucket } from '../../lib/limits/types';
+import { CLIENT, PHONE, SECRET, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
 import { expect429, only, start, verify } from '../helpers/limits';
 
 const HOUR = 3_600_000;
@@ -141,24 +145,62 @@ describe('limits (memory backend)', () => {
   });
 
   describe('one entry per key', () => {
-    // A number's buckets (cooldown, hour, day) share one entry, and so do an address's (starts,
-    // wrong codes, wrong client secrets): each must still count on its own.
-    const sharing: Array<[BucketGroup, LimitName[]]> = [
-      ['number', ['resendCooldownSeconds', 'sendsPerPhonePerHour', 'sendsPerPhonePerDay']],
-      ['address', ['startsPerIpPerHour', 'failedVerifiesPerIpPerHour', 'failedClientAuthPerIpPerHour']],
+    // Buckets under one key share one entry (a number's cooldown, hour and day; an address's
+    // starts, wrong codes and wrong client secrets), each at its own place in it. Every bucket the
+    // limits make, with every limit on, for one address, number and client: those that share a
+    // key must count apart, or one limit would spend another's allowance.
+    const config = resolveOptions({
+      secret: SECRET,
+      sender: outboxSender(),
+      clients: [CLIENT],
+      logger: false,
+      rateLimits: { sendsPerClientPerDay: 1000, sendsPerDay: 10000, sendsPerPrefixPerHour: 100 },
+    });
+    const limits = createLimits(config.rateLimits as ResolvedRateLimits, undefined, memoryLimits(), createKeyring([SECRET], SECRET));
+    const address = '203.0.113.7';
+    const verifyPlan = limits.verify(address, PHONE);
+    const all = [
+      ...limits.start(address, PHONE, CLIENT.clientId).buckets,
+      verifyPlan.address,
+      verifyPlan.phone,
+      limits.clientAuth(address),
     ];
-    for (const [group, names] of sharing) {
-      it(`counts each bucket of one ${group} apart`, async () => {
-        const backend = memoryLimits();
-        const bucket = (name: LimitName): Bucket => ({ name, group, key: 'k', limit: 1, windowMs: HOUR, refusal: 'cooldown' });
-        for (const name of names) assert.deepEqual(await backend.take([bucket(name)], undefined, 0, Infinity), {}, `${name} was full`);
-        for (const name of names) assert.equal((await backend.take([bucket(name)], undefined, 0, Infinity)).refused?.bucket, name);
-        // Giving one back frees that one only.
-        await backend.give([bucket(names[1] as LimitName)], undefined, 0, Infinity);
-        assert.deepEqual(await backend.peek([bucket(names[1] as LimitName)], 0, Infinity), undefined);
-        assert.equal((await backend.peek([bucket(names[0] as LimitName)], 0, Infinity))?.bucket, names[0]);
-      });
+    const byEntry = new Map<string, Bucket[]>();
+    for (const b of all) {
+      if (!b) continue;
+      const entry = `${b.group} ${b.key} ${b.sub ?? ''}`;
+      const list = byEntry.get(entry) ?? [];
+      if (!list.some((o) => o.name === b.name)) byEntry.set(entry, [...list, b]);
     }
+    const shared = [...byEntry.values()].filter((list) => list.length > 1);
+
+    it('counts apart the buckets that share a key', async () => {
+      // The two known sharers are among them, so the check below is not vacuous.
+      const names = shared.map((list) => list.map((b) => b.name).sort()).sort();
+      assert.deepEqual(names, [
+        ['failedClientAuthPerIpPerHour', 'failedVerifiesPerIpPerHour', 'startsPerIpPerHour'],
+        ['resendCooldownSeconds', 'sendsPerPhonePerDay', 'sendsPerPhonePerHour'],
+      ]);
+      for (const list of shared) {
+        const backend = memoryLimits();
+        const one = list.map((b) => ({ ...b, limit: 1 }));
+        for (const b of one) assert.deepEqual(await backend.take([b], undefined, 0, Infinity), {}, `${b.name} was full`);
+        for (const b of one) assert.equal((await backend.take([b], undefined, 0, Infinity)).refused?.bucket, b.name);
+        // Giving one back frees that one only.
+        await backend.give([one[1] as Bucket], undefined, 0, Infinity);
+        assert.equal(await backend.peek([one[1] as Bucket], 0, Infinity), undefined);
+        assert.equal((await backend.peek([one[0] as Bucket], 0, Infinity))?.bucket, one[0]?.name);
+      }
+    });
+
+    it('keeps every window on a clock that reads below 0 (an injected now)', async () => {
+      const backend = memoryLimits();
+      const number = shared.find((list) => list[0]?.group === 'number') as Bucket[];
+      const plan = number.map((b) => ({ ...b, limit: 1 }));
+      assert.deepEqual(await backend.take(plan, undefined, -1000, Infinity), {});
+      // Past the cooldown, the hour is still running: its window began at -1000, not at 0.
+      assert.equal((await backend.take(plan, undefined, 31_000, Infinity)).refused?.bucket, 'sendsPerPhonePerHour');
+    });
   });
 
   describe('bounded memory', () => {
