@@ -1,12 +1,14 @@
 /**
  * The one middleware in front of each route: the session check, the browser-origin check
- * (login CSRF), the `trust proxy` warning and the body parsers (JSON or urlencoded, 8 kB),
- * as a single function so that a request crosses one router layer instead of four.
+ * (login CSRF, ./origin), the `trust proxy` and secure-cookie warnings and the body parsers
+ * (JSON or urlencoded, 8 kB), as a single function so that a request crosses one router layer
+ * instead of four.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { fail } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
+import { fromOtherSite } from './origin';
 import { answerError } from './respond';
 
 /** Small on purpose: no valid request comes near it. */
@@ -18,46 +20,6 @@ export interface BodyOptions {
   session: boolean;
   allowCrossSite: boolean;
   allowedOrigins: ReadonlySet<string>;
-}
-
-/** The app's own origin as the browser sees it (scheme from `req.protocol`, which follows `trust proxy`). */
-function ownOrigin(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? ''}`;
-}
-
-/**
- * Whether `origin` is the app's own. A `Host` with a default port or capitals (some proxies
- * forward `example.com:443`) names the same origin as the browser's `https://example.com`, so
- * when the strings differ the Host alone is normalised by the URL parser: the scheme must be
- * exactly http or https (under `trust proxy` it comes from X-Forwarded-Proto, which a page
- * allowed to send that header could fill with a URL of its own), the Host a bare host and port,
- * and the Origin the serialised origin a browser sends. Anything else is refused.
- */
-function isOwnOrigin(origin: string, req: Request): boolean {
-  const own = ownOrigin(req);
-  if (origin === own) return true;
-  const protocol = req.protocol;
-  if (protocol !== 'http' && protocol !== 'https') return false;
-  try {
-    const ours = new URL(own);
-    if (ours.username || ours.password || ours.pathname !== '/' || ours.search || ours.hash) return false;
-    return ours.origin === origin;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether a browser says this request comes from a page of another site: `Sec-Fetch-Site:
- * cross-site`, or an `Origin` that is neither the app's own nor listed in `allowedOrigins`
- * (a sibling subdomain is `same-site` to the browser, so only `Origin` tells it apart).
- * Native apps and servers send neither header and are not affected.
- */
-export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boolean {
-  const origin = req.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') return !isOwnOrigin(origin, req) && !allowed.has(origin);
-  if (origin === 'null') return true;
-  return req.headers['sec-fetch-site'] === 'cross-site';
 }
 
 /**

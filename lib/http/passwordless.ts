@@ -11,7 +11,7 @@ import { logEvent } from '../core/log';
 import { checkMessageLengths, segmentWarnings } from '../core/message';
 import type { PasswordlessUser } from '../core/users';
 import { PasswordlessError, fail } from '../errors';
-import { fromOtherSite } from './body';
+import { fromOtherSite } from './origin';
 import { createRouter } from './router';
 import { startFromRequest, verifyFromRequest, type StartAnswer } from './routes';
 import { requireAuthMiddleware, sessionUser } from './session';
