@@ -114,22 +114,15 @@ export class RedisBackend implements LimitBackend {
   private async call(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown[]> {
     const remaining = deadline - Date.now();
     if (remaining <= 0 || !this.runner.ready()) throw unavailable();
-    const waitMs = remaining + REPLY_MARGIN_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Late()), waitMs);
-    });
     try {
       const argv = [String(deadline), ...args];
       const sent = this.scriptsLoaded ? this.runner.run(s, keys, argv) : this.runAfterLoad(s, keys, argv, deadline);
-      const reply = (await Promise.race([sent, timeout])) as unknown[];
+      const reply = (await withTimeout(sent, remaining + REPLY_MARGIN_MS, () => new Late())) as unknown[];
       if (Number(reply[0]) === -1) throw new Late();
       return reply;
     } catch (err) {
       if (err instanceof Late) throw unavailable();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
