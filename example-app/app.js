@@ -4,7 +4,7 @@
 const path = require('node:path');
 const express = require('express');
 const session = require('express-session');
-const { passwordless, outboxSender, twilioSender, memoryStore, redisStore } = require('express-passwordless-sms');
+const { passwordless, consoleSender, outboxSender, twilioSender, memoryStore, redisStore } = require('express-passwordless-sms');
 // The package's own dependency, used by the page to show numbers the way people write them.
 const { parsePhoneNumberFromString } = require('libphonenumber-js');
 const messages = require('./messages');
@@ -15,13 +15,14 @@ const { securityHeaders } = require('./security-headers');
 const CLIENT = { clientId: 'example-web', name: 'Example App' };
 const CONNECTION = 'sms';
 
-/** The development sender: keeps messages for /dev/outbox and prints each to the console. */
+/** The development sender: keeps messages for /dev/outbox and prints each (its number masked) to the console. */
 function developmentSender(print) {
   const outbox = outboxSender({ max: 50 });
+  const printer = consoleSender({ write: print });
   return {
     outbox,
     async send(message) {
-      print(`[example-app] SMS to ${message.to}: ${message.body}`);
+      await printer.send(message);
       return outbox.send(message);
     },
   };

@@ -1,9 +1,11 @@
 /**
  * A development sender that prints each message instead of sending it. It prints codes, so
- * it refuses to exist in production unless told otherwise.
+ * it refuses to exist in production unless told otherwise. The number is masked like in every
+ * log line: a terminal's scrollback and a CI log keep what was printed.
  */
 import { checkObject, keysOf, optionError } from '../config/validate';
 import { newId } from '../core/crypto';
+import { maskPhone } from '../core/phone';
 import type { SmsMessage, SmsSender } from '../types';
 
 export interface ConsoleSenderOptions {
@@ -29,7 +31,7 @@ export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
     name: 'console',
     async send(message: SmsMessage) {
       const id = `SM${newId()}`;
-      write(`[express-passwordless-sms] SMS to ${message.to} (client ${message.clientId}): ${message.body}`);
+      write(`[express-passwordless-sms] SMS to ${maskPhone(message.to)} (client ${message.clientId}): ${message.body}`);
       return { id };
     },
   };

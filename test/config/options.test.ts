@@ -133,7 +133,8 @@ describe('passwordless(options) validation at construction', () => {
         request: { ip: '127.0.0.1', userAgent: 'test' },
       });
       assert.equal(lines.length, 1);
-      assert.match(lines[0] ?? '', /SMS to \+14155550123 .*: code 123456$/);
+      assert.match(lines[0] ?? '', /SMS to \+1\*{8}23 .*: code 123456$/);
+      assert.doesNotMatch(lines[0] ?? '', /4155550123/, 'the number is masked');
     } finally {
       if (saved === undefined) delete process.env.NODE_ENV;
       else process.env.NODE_ENV = saved;

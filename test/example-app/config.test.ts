@@ -22,7 +22,8 @@ describe('example app configuration', () => {
       .post('/passwordless/start')
       .send({ client_id: 'example-web', connection: 'sms', phone_number: '+14155550123' })
       .expect(200);
-    assert.match(printed[0] ?? '', /SMS to \+14155550123: Example App: your verification code is \d{6}/);
+    assert.match(printed[0] ?? '', /SMS to \+1\*{8}23 \(client example-web\): Example App: your verification code is \d{6}/);
+    assert.doesNotMatch(printed[0] ?? '', /4155550123/, 'the number is masked');
     const outbox = await request(app).get('/dev/outbox').expect(200);
     assert.match(outbox.text, /your verification code is \d{6}/);
     await close();
