@@ -89,6 +89,32 @@ describe('wired through passwordless()', () => {
     });
   });
 
+  describe("the app's JSON settings", () => {
+    it("answers as res.json would under json spaces, json replacer and json escape: a profile's markup is not sniffable", async () => {
+      const t = makeApp({ users: { find: () => ({ name: '<img src=x onerror=alert(1)> & co' }) } }, (app) => {
+        app.set('json spaces', 2);
+        app.set('json escape', true);
+        app.set('json replacer', (key: string, value: unknown) => (key === 'request_language' ? undefined : value));
+      });
+      const agent = request.agent(t.app);
+      const started = await agent.post('/passwordless/start').send(startBody()).expect(200);
+      assert.equal(started.text, JSON.stringify({ _id: started.body._id, phone_number: PHONE }, null, 2));
+      const wrong = await agent
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(lastCode(t.outbox))))
+        .expect(403);
+      assert.equal(wrong.text, JSON.stringify(wrong.body, null, 2));
+      const login = await agent
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
+      assert.equal(login.body.user.name, '<img src=x onerror=alert(1)> & co');
+      assert.doesNotMatch(login.text, /[<>&]/);
+      assert.match(login.text, /\\u003cimg src=x onerror=alert\(1\)\\u003e \\u0026 co/);
+      assert.match(login.text, /^{\n {2}"user": {\n/);
+    });
+  });
+
   describe('metrics', () => {
     async function values(registry: Registry, name: string): Promise<Array<{ labels: Record<string, unknown>; value: number }>> {
       const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
