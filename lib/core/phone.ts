@@ -59,7 +59,7 @@ let fastPath = true;
  */
 export function parsePhone(input: unknown, withType = true): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
-  const fast = fastPath ? readE164(input) : undefined;
+  const fast = fastPath ? readFast(input) : undefined;
   if (fast && fastAnswers++ % CHECK_EVERY !== 0) return fastPhone(input, fast, withType);
   const cacheKey = `${withType ? 't' : 'n'}${input}`;
   const cached = fast ? undefined : recent.get(cacheKey);
@@ -73,6 +73,20 @@ export function parsePhone(input: unknown, withType = true): Phone | undefined {
   const answer = phone && !withType && phone.type !== undefined ? Object.freeze({ ...phone, type: undefined }) : phone;
   recent.set(cacheKey, answer ?? false);
   return answer;
+}
+
+/**
+ * The fast path's answer, or `undefined` (libphonenumber-js then answers) when it throws: it
+ * reads libphonenumber-js's metadata through methods its types do not declare, and a release
+ * that renamed one must make every start slower, never a 500. It is then off for the process.
+ */
+function readFast(input: string): PlanAnswer | undefined {
+  try {
+    return readE164(input);
+  } catch {
+    fastPath = false;
+    return undefined;
+  }
 }
 
 function fastPhone(e164: string, fast: PlanAnswer, withType: boolean): Phone {

@@ -76,6 +76,31 @@ describe('phone number fast path', () => {
     assert.ok(state.answers > 8_000);
   });
 
+  it('falls back to libphonenumber-js when its metadata methods are gone (a release that renamed one): slower, never a 500', () => {
+    // Fresh copies of the two modules, made against a libphonenumber-js/core whose Metadata has
+    // none of the methods the fast path reads (libphonenumber-js/max itself stays whole).
+    const paths = [require.resolve('../../lib/core/phone'), require.resolve('../../lib/core/phone-plans')];
+    const corePath = require.resolve('libphonenumber-js/core');
+    const saved = paths.map((p) => require.cache[p]);
+    const core = require.cache[corePath] as NodeJS.Module;
+    for (const p of paths) delete require.cache[p];
+    require.cache[corePath] = Object.assign(Object.create(core) as NodeJS.Module, {
+      exports: { ...(core.exports as object), Metadata: class Renamed {} },
+    });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, not an import
+      const fresh = require(paths[0] as string) as typeof import('../../lib/core/phone');
+      assert.deepEqual(fresh.parsePhone('+14155550123'), library('+14155550123'));
+      assert.deepEqual(fresh.parsePhone('+447400123456'), library('+447400123456'));
+      assert.equal(fresh.fastPathState().on, false);
+    } finally {
+      require.cache[corePath] = core;
+      paths.forEach((p, i) => {
+        if (saved[i]) require.cache[p] = saved[i];
+      });
+    }
+  });
+
   it('leaves other forms, national prefixes and shared codes without a country to libphonenumber-js', () => {
     for (const input of ['+1 415 555 0123', '+44 07400 123456', '+4407400123456', '+80012345678', ' +14155550123', '+0123']) {
       assert.equal(readE164(input), undefined, input);
