@@ -90,6 +90,8 @@ describe('phone number fast path', () => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, not an import
       const fresh = require(paths[0] as string) as typeof import('../../lib/core/phone');
+      // Logging masks numbers through the same path.
+      assert.equal(fresh.maskPhone('+447400123456'), '+44********56');
       assert.deepEqual(fresh.parsePhone('+14155550123'), library('+14155550123'));
       assert.deepEqual(fresh.parsePhone('+447400123456'), library('+447400123456'));
       assert.equal(fresh.fastPathState().on, false);
