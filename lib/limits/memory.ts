@@ -193,7 +193,15 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       forgetEmpty(buckets, entities, now);
       if (f) {
         const r = fraud.get(f.key);
-        if (r && r.s1 > 0) r.s1 -= 1;
+        if (r && r.s1 > 0) {
+          r.s1 -= 1;
+          // A pause judged while this send was in flight counted an SMS that never went: lifted
+          // once what remains no longer looks pumped, or failing sends would pause a prefix for free.
+          if (r.p > now) {
+            const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
+            if (!looksPumped(sends, redemptions, f.settings)) r.p = 0;
+          }
+        }
       }
     },
     async peek(buckets, now) {

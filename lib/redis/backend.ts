@@ -310,7 +310,10 @@ export class RedisBackend implements LimitBackend {
         const keys = g.map((b) => this.bucketKey(b));
         const args = [String(now), String(g.length), f ? '1' : '0'];
         pushLimitArgs(args, g);
-        if (f) keys.push(this.fraudKey(f));
+        if (f) {
+          keys.push(this.fraudKey(f));
+          args.push(String(f.settings.minSends), String(f.settings.minConversion), String(f.settings.windowMs));
+        }
         return this.call(GIVE, keys, args, deadline);
       }),
     );

@@ -52,6 +52,13 @@ local function fraud(k, now, window)
   end
   return r
 end
+-- The sends and redemptions over the sliding window ending now, and whether they look pumped.
+local function looksPumped(r, now, window, minSends, minConversion)
+  local weight = 1 - (now - r.w) / window
+  local sends = r.s1 + r.s0 * weight
+  local red = r.r1 + r.r0 * weight
+  return sends >= tonumber(minSends) and red < tonumber(minConversion) * sends, sends, red
+end
 local function saveFraud(k, r, ttl)
   redis.call('HSET', k, 's0', r.s0, 'r0', r.r0, 's1', r.s1, 'r1', r.r1, 'w', r.w, 'p', r.p)
   redis.call('PEXPIRE', k, ttl)
@@ -82,10 +89,8 @@ if ARGV[4] == '1' then
   local window = tonumber(ARGV[a + 2])
   fr = fraud(fk, now, window)
   if fr.p > now then return {2, fr.p - now} end
-  local weight = 1 - (now - fr.w) / window
-  local sends = fr.s1 + fr.s0 * weight
-  local red = fr.r1 + fr.r0 * weight
-  if sends >= tonumber(ARGV[a]) and red < tonumber(ARGV[a + 1]) * sends then
+  local pumped, sends, red = looksPumped(fr, now, window, ARGV[a], ARGV[a + 1])
+  if pumped then
     fr.p = now + tonumber(ARGV[a + 3])
     saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
     return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
@@ -103,7 +108,12 @@ if ARGV[5] == '1' then
 end
 return {0}`);
 
-/** GIVE: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, n x (limit, window), [fraudWindow]. Gives one event back. */
+/**
+ * GIVE: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, n x (limit, window),
+ * [minSends, minConversion, fraudWindow]. Gives one event back. A pause judged while the send
+ * was in flight counted an SMS that never went: it is lifted once what remains no longer looks
+ * pumped, or failing sends would pause a prefix for free.
+ */
 export const GIVE = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
@@ -111,9 +121,13 @@ local n = tonumber(ARGV[3])
 for i = 1, n do add(KEYS[i], now, tonumber(ARGV[4 + i * 2]), -1) end
 if ARGV[4] == '1' then
   local k = KEYS[n + 1]
-  if redis.call('EXISTS', k) == 1 then
-    local s1 = tonumber(redis.call('HGET', k, 's1') or '0')
-    if s1 > 0 then redis.call('HINCRBY', k, 's1', -1) end
+  local a = 5 + n * 2
+  local s1 = tonumber(redis.call('HGET', k, 's1') or '0')
+  if s1 > 0 then
+    redis.call('HINCRBY', k, 's1', -1)
+    local window = tonumber(ARGV[a + 2])
+    local r = fraud(k, now, window)
+    if r.p > now and not looksPumped(r, now, window, ARGV[a], ARGV[a + 1]) then redis.call('HSET', k, 'p', 0) end
   end
 end
 return {0}`);

@@ -4,9 +4,12 @@
  * and the events say what happened without a full number.
  */
 import assert from 'node:assert/strict';
+import type Redis from 'ioredis';
 import request from 'supertest';
+import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
 import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 import { recorder } from '../helpers/log';
+import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
 
 const GUARD = { prefixDigits: 6, minSends: 5, minConversion: 0.5, windowSeconds: 3600, blockSeconds: 600 };
 
@@ -108,4 +111,101 @@ describe('fraud guard (memory backend)', () => {
     assert.throws(() => makeApp({ fraudGuard: { allowPrefixes: ['abc'] } }), /fraudGuard\.allowPrefixes/);
     assert.throws(() => makeApp({ fraudGuard: { minSend: 3 } as never }), /Did you mean `fraudGuard\.minSends`/);
   });
+});
+
+/**
+ * Sends to the attacker's numbers (+14155551…, `pumped()`) held until `fail()`, then failed as a provider refuses a landline;
+ * every other number's SMS goes to `outbox`.
+ */
+function heldFailingSender() {
+  const outbox = outboxSender();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const sender: SmsSender = {
+    async send(message) {
+      if (!message.to.startsWith('+14155551')) return outbox.send(message);
+      held += 1;
+      for (const w of waiters) if (held >= w.count) w.resolve();
+      await released;
+      throw Object.assign(new Error('The number is not a mobile number.'), { code: 21614 });
+    },
+  };
+  const heldAtLeast = (count: number) =>
+    held >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
+  return { sender, outbox, heldAtLeast, fail: release };
+}
+
+type Client = NodeRedisClient | Redis;
+const BACKENDS: Record<string, (() => Promise<{ options: Partial<PasswordlessOptions>; done: () => Promise<void> }>) | undefined> = {
+  memory: undefined,
+  'redisStore (node-redis)': async () => {
+    const client: Client = await nodeRedis();
+    const prefix = uniquePrefix();
+    return {
+      options: { store: redisStore({ client, prefix }) },
+      done: async () => (await deleteKeys(client, prefix), void client.destroy()),
+    };
+  },
+  'redisLimits (ioredis)': async () => {
+    const client: Client = await ioredis();
+    const prefix = uniquePrefix();
+    return {
+      options: { store: memoryStore(), limitStore: redisLimits({ client, prefix }) },
+      done: async () => (await deleteKeys(client, prefix), void client.disconnect()),
+    };
+  },
+};
+
+describe('fraud guard and sends that fail', () => {
+  for (const [name, connect] of Object.entries(BACKENDS)) {
+    describe(name, () => {
+      let done: () => Promise<void> = async () => undefined;
+      let options: Partial<PasswordlessOptions> = {};
+      beforeEach(async function () {
+        if (!connect) return;
+        await requireRedis(this);
+        ({ options, done } = await connect());
+      });
+      afterEach(() => done());
+
+      it('lifts a pause judged on sends still in flight once they fail: no prefix is paused for SMS nobody paid for', async () => {
+        const held = heldFailingSender();
+        const t = guarded({ ...options, sender: held.sender });
+        // An attacker's minSends starts to numbers the provider refuses, all in flight at once…
+        const failing = Promise.all(Array.from({ length: GUARD.minSends }, (_, i) => start(t, pumped(i)).then((r) => r)));
+        await held.heldAtLeast(GUARD.minSends);
+        // …make the next start look like pumping: the prefix is paused.
+        await start(t, pumped(50)).expect(429);
+        assert.equal(t.events.filter((e) => e.event === 'sms_pumping_suspected').length, 1);
+        held.fail();
+        for (const res of await failing) assert.equal(res.body.error, 'sms_provider_error', JSON.stringify(res.body));
+        // Not one SMS went out: a real user of the prefix gets a code at once.
+        held.outbox.clear();
+        await start(t, '+14155550123').expect(200);
+        assert.equal(held.outbox.messages.length, 1);
+      });
+
+      it('keeps the pause when the sends that went out still look pumped', async () => {
+        const held = heldFailingSender();
+        // A 5-digit prefix, 14155: numbers +1415556… get their SMS, +1415555… are held and fail.
+        const t = guarded({ ...options, sender: held.sender, fraudGuard: { ...GUARD, prefixDigits: 5 } });
+        const delivered = (i: number) => `+1415556${String(1000 + i)}`;
+        for (let i = 0; i < GUARD.minSends - 1; i += 1) await start(t, delivered(i)).expect(200);
+        // One more start is in flight when the prefix is judged, and fails after the pause…
+        const failing = start(t, pumped(0)).then((r) => r);
+        await held.heldAtLeast(1);
+        await start(t, delivered(50)).expect(429);
+        held.fail();
+        assert.equal((await failing).body.error, 'sms_provider_error');
+        // …which leaves minSends - 1 SMS sent and none used: below minSends, the pause is lifted.
+        await start(t, delivered(51)).expect(200);
+        // minSends SMS sent, none used: paused again, and it stays.
+        await start(t, delivered(52)).expect(429);
+        await start(t, delivered(53)).expect(429);
+        assert.equal(held.outbox.messages.length, GUARD.minSends);
+      });
+    });
+  }
 });
