@@ -19,7 +19,15 @@ function jsonText(res: Response, value: unknown): string {
   if (!app) return JSON.stringify(value);
   const replacer = app.get('json replacer') as ((key: string, value: unknown) => unknown) | undefined;
   const spaces = app.get('json spaces') as string | number | undefined;
-  const text = replacer || spaces ? JSON.stringify(value, replacer, spaces) : JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = replacer || spaces ? JSON.stringify(value, replacer, spaces) : JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  // A replacer that throws or drops the whole body would leave no answer (and the error's answer
+  // would fail the same way): the package's answers are written as the contract has them then.
+  if (typeof text !== 'string') text = JSON.stringify(value);
   return app.get('json escape') ? text.replace(HTML_SIGNIFICANT, (c) => ESCAPED[c] as string) : text;
 }
 
@@ -79,7 +87,15 @@ export function answerError(logger: Logger, res: Response, err: unknown): void {
 /** Wraps an async handler: its errors are answered here, on Express 4 and 5 alike. */
 export function route(logger: Logger, handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
   return function passwordlessRoute(req: Request, res: Response, next: NextFunction) {
-    handler(req, res).catch((err: unknown) => (res.headersSent ? next(err) : answerError(logger, res, err)));
+    handler(req, res).catch((err: unknown) => {
+      try {
+        if (res.headersSent) next(err);
+        else answerError(logger, res, err);
+      } catch (answerFailed) {
+        // Nothing may escape this promise: an unhandled rejection ends the process.
+        next(answerFailed);
+      }
+    });
   };
 }
 

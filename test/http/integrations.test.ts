@@ -115,6 +115,32 @@ describe('wired through passwordless()', () => {
     });
   });
 
+  describe("the app's JSON settings, broken", () => {
+    for (const [label, replacer] of [
+      [
+        'throws',
+        () => {
+          throw new Error('replacer bug');
+        },
+      ],
+      ['drops the whole body', (key: string, value: unknown) => (key === '' ? undefined : value)],
+    ] as const) {
+      it(`answers as the contract writes it when the app's json replacer ${label}, and the process lives on`, async () => {
+        const t = makeApp({}, (app) => app.set('json replacer', replacer));
+        const agent = request.agent(t.app);
+        const started = await agent.post('/passwordless/start').send(startBody()).expect(200);
+        assert.equal(started.body.phone_number, PHONE);
+        const unknown = await agent.post('/passwordless/start').send(startBody({ client_id: 'nobody' }));
+        assert.equal(unknown.status, 400, unknown.text);
+        assert.equal(unknown.body.error, 'bad.client_id');
+        await agent
+          .post('/passwordless/verify')
+          .send(verifyBody(lastCode(t.outbox)))
+          .expect(200);
+      });
+    }
+  });
+
   describe('metrics', () => {
     async function values(registry: Registry, name: string): Promise<Array<{ labels: Record<string, unknown>; value: number }>> {
       const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
