@@ -31,7 +31,10 @@ export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
     name: 'console',
     async send(message: SmsMessage) {
       const id = `SM${newId()}`;
-      write(`[express-passwordless-sms] SMS to ${maskPhone(message.to)} (client ${message.clientId}): ${message.body}`);
+      const masked = maskPhone(message.to);
+      // A template may print the number too ({{ phone_number }}): masked there as well.
+      const body = message.body.split(message.to).join(masked);
+      write(`[express-passwordless-sms] SMS to ${masked} (client ${message.clientId}): ${body}`);
       return { id };
     },
   };

@@ -127,13 +127,13 @@ describe('passwordless(options) validation at construction', () => {
       const sender = consoleSender({ dangerouslyAllowInProduction: true, write: (line) => lines.push(line) });
       await sender.send({
         to: '+14155550123',
-        body: 'code 123456',
+        body: 'code for +14155550123: 123456',
         clientId: 'app',
         language: '',
         request: { ip: '127.0.0.1', userAgent: 'test' },
       });
       assert.equal(lines.length, 1);
-      assert.match(lines[0] ?? '', /SMS to \+1\*{8}23 .*: code 123456$/);
+      assert.match(lines[0] ?? '', /SMS to \+1\*{8}23 .*: code for \+1\*{8}23: 123456$/);
       assert.doesNotMatch(lines[0] ?? '', /4155550123/, 'the number is masked');
     } finally {
       if (saved === undefined) delete process.env.NODE_ENV;
