@@ -154,6 +154,9 @@ export function createLogin(config: Config): Login {
   const stopHearing = redisBackends.map((backend) => backend.onLateFailure(logLateFailure));
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
+  // A pause judged on sends in flight is lifted when they fail, so one prefix can be paused over
+  // and over: the operator hears of it once a minute, as of the refusals.
+  const suspectLog = throttledLog(60_000);
 
   /** Runs store or limit work; a failure that is not already an answer is the backing service's: 503. */
   async function guarded<T>(operation: () => Promise<T>): Promise<T> {
@@ -273,12 +276,11 @@ export function createLogin(config: Config): Login {
     );
     if (result.paused && plan.fraud) {
       metrics.fraudPause();
-      logEvent(logger, 'sms_pumping_suspected', {
-        prefix: plan.fraud.prefix,
-        sends: Math.round(result.paused.sends),
-        redemptions: Math.round(result.paused.redemptions),
-        clientId,
-      });
+      const { prefix } = plan.fraud;
+      const { sends, redemptions } = result.paused;
+      suspectLog(prefix, ctx.now, () =>
+        logEvent(logger, 'sms_pumping_suspected', { prefix, sends: Math.round(sends), redemptions: Math.round(redemptions), clientId }),
+      );
     }
     if (result.refused) throw refusal(result.refused, phone, clientId);
     if (!fused) {

@@ -119,22 +119,28 @@ describe('fraud guard (memory backend)', () => {
  */
 function heldFailingSender() {
   const outbox = outboxSender();
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
+  let pending: Array<() => void> = [];
   let held = 0;
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const sender: SmsSender = {
     async send(message) {
       if (!message.to.startsWith('+14155551')) return outbox.send(message);
+      const released = new Promise<void>((resolve) => pending.push(resolve));
       held += 1;
       for (const w of waiters) if (held >= w.count) w.resolve();
       await released;
       throw Object.assign(new Error('The number is not a mobile number.'), { code: 21614 });
     },
   };
+  /** Resolves once `count` sends were held in all (every round counts). */
   const heldAtLeast = (count: number) =>
     held >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
-  return { sender, outbox, heldAtLeast, fail: release };
+  /** Fails every send held now. */
+  const fail = () => {
+    for (const release of pending) release();
+    pending = [];
+  };
+  return { sender, outbox, heldAtLeast, fail };
 }
 
 type Client = NodeRedisClient | Redis;
@@ -185,6 +191,24 @@ describe('fraud guard and sends that fail', () => {
         held.outbox.clear();
         await start(t, '+14155550123').expect(200);
         assert.equal(held.outbox.messages.length, 1);
+      });
+
+      it('logs sms_pumping_suspected once a minute per prefix, however often sends in flight pause it', async () => {
+        const held = heldFailingSender();
+        const t = guarded({ ...options, sender: held.sender });
+        const round = async (r: number) => {
+          const failing = Promise.all(Array.from({ length: GUARD.minSends }, (_, i) => start(t, pumped(r * 10 + i)).then((res) => res)));
+          await held.heldAtLeast((r + 1) * GUARD.minSends);
+          await start(t, pumped(90 + r)).expect(429);
+          held.fail();
+          await failing;
+        };
+        const suspected = () => t.events.filter((e) => e.event === 'sms_pumping_suspected').length;
+        for (let r = 0; r < 3; r += 1) await round(r);
+        assert.equal(suspected(), 1);
+        t.clock.advance(60_000);
+        await round(3);
+        assert.equal(suspected(), 2);
       });
 
       it('keeps the pause when the sends that went out still look pumped', async () => {
