@@ -122,7 +122,7 @@ export function maskPhone(e164: string): string {
   // Every logged event masks its number: the fast path reads the calling code of a valid one.
   const cc =
     (/^\d+$/.test(digits)
-      ? (readFast(`+${digits}`)?.callingCode ?? parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode)
+      ? ((fastPath ? readFast(`+${digits}`) : undefined)?.callingCode ?? parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode)
       : undefined) ?? digits.slice(0, 1);
   const rest = digits.slice(cc.length);
   if (rest.length <= 2) return `+${cc}${'*'.repeat(rest.length)}`;
