@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request from 'supertest';
-import { DEFAULTS, type RateLimitOptions } from '../../lib';
+import { DEFAULTS, outboxSender, type RateLimitOptions, type SmsSender } from '../../lib';
 import { PHONE, startBody, verifyBody } from './app';
 
 /** Every count limit off except the ones named: each test then sees one limit at work. */
@@ -40,3 +40,33 @@ export const verify = (app: Express, code: string, phone = PHONE, address = '10.
     .post('/passwordless/verify')
     .set('x-forwarded-for', address)
     .send(verifyBody(code, { phone_number: phone }));
+
+/**
+ * Sends to the attacker's numbers (+14155551…, `pumped()`) held until `fail()`, then failed as a provider refuses a landline;
+ * every other number's SMS goes to `outbox`.
+ */
+export function heldFailingSender() {
+  const outbox = outboxSender();
+  let pending: Array<() => void> = [];
+  let held = 0;
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const sender: SmsSender = {
+    async send(message) {
+      if (!message.to.startsWith('+14155551')) return outbox.send(message);
+      const released = new Promise<void>((resolve) => pending.push(resolve));
+      held += 1;
+      for (const w of waiters) if (held >= w.count) w.resolve();
+      await released;
+      throw Object.assign(new Error('The number is not a mobile number.'), { code: 21614 });
+    },
+  };
+  /** Resolves once `count` sends were held in all (every round counts). */
+  const heldAtLeast = (count: number) =>
+    held >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
+  /** Fails every send held now. */
+  const fail = () => {
+    for (const release of pending) release();
+    pending = [];
+  };
+  return { sender, outbox, heldAtLeast, fail };
+}

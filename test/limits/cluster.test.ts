@@ -13,7 +13,7 @@ import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scri
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix, withDestroy } from '../helpers/redis';
-import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
+import { expect429, heldFailingSender, only, start, trustLoopback, verify } from '../helpers/limits';
 
 const KINDS = ['node-redis', 'node-redis 4', 'ioredis'] as const;
 type Kind = (typeof KINDS)[number];
@@ -414,6 +414,18 @@ describe('codes and limits on a Redis Cluster', function () {
         const paused = await start(t.app, '+14155550104', '10.0.0.2');
         assert.equal(expect429(paused), 3600);
         assert.equal(events.filter((e) => e.event === 'sms_pumping_suspected').length, 1);
+      });
+
+      it('lifts a fraud-guard pause judged on sends in flight once they fail (as on a single Redis)', async () => {
+        const held = heldFailingSender();
+        const t = app({ rateLimits: only({}), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 }, sender: held.sender });
+        const failing = Promise.all([0, 1, 2].map((i) => start(t.app, `+1415555${1000 + i}`, `10.0.1.${i}`).then((r) => r)));
+        await held.heldAtLeast(3);
+        expect429(await start(t.app, '+14155551050'));
+        held.fail();
+        for (const res of await failing) assert.equal(res.body.error, 'sms_provider_error');
+        await start(t.app, '+14155550123').expect(200);
+        assert.equal(held.outbox.messages.length, 1);
       });
 
       it('shares a fraud-guard pause between two instances', async () => {

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
 import request from 'supertest';
-import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
+import { memoryStore, redisLimits, redisStore, type PasswordlessOptions } from '../../lib';
 import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 import { recorder } from '../helpers/log';
+import { heldFailingSender } from '../helpers/limits';
 import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
 
 const GUARD = { prefixDigits: 6, minSends: 5, minConversion: 0.5, windowSeconds: 3600, blockSeconds: 600 };
@@ -112,36 +113,6 @@ describe('fraud guard (memory backend)', () => {
     assert.throws(() => makeApp({ fraudGuard: { minSend: 3 } as never }), /Did you mean `fraudGuard\.minSends`/);
   });
 });
-
-/**
- * Sends to the attacker's numbers (+14155551…, `pumped()`) held until `fail()`, then failed as a provider refuses a landline;
- * every other number's SMS goes to `outbox`.
- */
-function heldFailingSender() {
-  const outbox = outboxSender();
-  let pending: Array<() => void> = [];
-  let held = 0;
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  const sender: SmsSender = {
-    async send(message) {
-      if (!message.to.startsWith('+14155551')) return outbox.send(message);
-      const released = new Promise<void>((resolve) => pending.push(resolve));
-      held += 1;
-      for (const w of waiters) if (held >= w.count) w.resolve();
-      await released;
-      throw Object.assign(new Error('The number is not a mobile number.'), { code: 21614 });
-    },
-  };
-  /** Resolves once `count` sends were held in all (every round counts). */
-  const heldAtLeast = (count: number) =>
-    held >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
-  /** Fails every send held now. */
-  const fail = () => {
-    for (const release of pending) release();
-    pending = [];
-  };
-  return { sender, outbox, heldAtLeast, fail };
-}
 
 type Client = NodeRedisClient | Redis;
 const BACKENDS: Record<string, (() => Promise<{ options: Partial<PasswordlessOptions>; done: () => Promise<void> }>) | undefined> = {
