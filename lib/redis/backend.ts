@@ -64,6 +64,13 @@ export interface TakeRequest {
   save?: { key: string; record: CodeRecord; ttlMs: number } | undefined;
 }
 
+/**
+ * What the log says when a call finds the client not connected: it was never connected (the
+ * usual slip) or it is reconnecting after an outage. The request is answered 503 either way.
+ */
+const NOT_CONNECTED =
+  'the Redis client is not connected: connect it before serving requests (node-redis: await client.connect()), or it is reconnecting after an outage';
+
 /** A late or failed Redis call: the request is answered 503 and nothing was (or will be) done. */
 class Late extends Error {}
 
@@ -113,7 +120,8 @@ export class RedisBackend implements LimitBackend {
   /** The request's deadline for this call, or a 503 when it has passed or the client is not connected. */
   private async call(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown[]> {
     const remaining = deadline - Date.now();
-    if (remaining <= 0 || !this.runner.ready()) throw unavailable();
+    if (!this.runner.ready()) throw new Error(NOT_CONNECTED);
+    if (remaining <= 0) throw unavailable();
     try {
       const argv = [String(deadline), ...args];
       const sent = this.scriptsLoaded ? this.runner.run(s, keys, argv) : this.runAfterLoad(s, keys, argv, deadline);

@@ -7,7 +7,9 @@ import request from 'supertest';
 import { outboxSender, passwordless, redisStore, PasswordlessError } from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
 import { createKeyring } from '../../lib/core/crypto';
+import { createClient } from 'redis';
 import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
+import { recorder } from '../helpers/log';
 
 describe('redisStore on a real Redis', function () {
   before(async function () {
@@ -69,6 +71,21 @@ describe('redisStore on a real Redis', function () {
       () => redisStore({ client: {} }),
       (err: unknown) => err instanceof PasswordlessError && /redisStore\.client/.test(err.message),
     );
+  });
+
+  it('answers 503 with a client that was never connected, and the log says to connect it', async () => {
+    const client = createClient({ url: 'redis://127.0.0.1:6379' });
+    const r = recorder();
+    const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], store: redisStore({ client }), logger: r.logger });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
+    const res = await request(app).post('/passwordless/start').send(startBody());
+    assert.equal(res.status, 503);
+    assert.equal(res.body.error, 'temporarily_unavailable');
+    const logged = r.events.filter((e) => e.event === 'store_error').map((e) => String(e.message));
+    assert.equal(logged.length, 1, JSON.stringify(r.events));
+    assert.match(logged[0] as string, /not connected.*client\.connect\(\)/);
   });
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
