@@ -155,7 +155,7 @@ export function createLogin(config: Config): Login {
   const sends = sendTimer();
   const pumpLog = throttledLog(60_000);
   // A pause judged on sends in flight is lifted when they fail, so one prefix can be paused over
-  // and over: the operator hears of it once a minute, as of the refusals.
+  // and over: each instance logs it once a minute per prefix, as it logs the refusals.
   const suspectLog = throttledLog(60_000);
 
   /** Runs store or limit work; a failure that is not already an answer is the backing service's: 503. */

@@ -172,8 +172,11 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       const refused = firstFull(buckets, entities, now);
       if (refused) return { refused };
       if (f) {
+        // A paused prefix's record is left unrotated, as the Redis script leaves it: a later
+        // give-back then judges the same counts on either backend.
+        const pausedUntil = fraud.get(f.key)?.p ?? 0;
+        if (pausedUntil > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: pausedUntil - now } };
         const r = fraudRecord(f, now);
-        if (r.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: r.p - now } };
         const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
         if (looksPumped(sends, redemptions, f.settings)) {
           r.p = now + f.settings.blockMs;

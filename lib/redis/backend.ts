@@ -117,7 +117,10 @@ export class RedisBackend implements LimitBackend {
     return `${this.prefix}{p:${f.key}}:fraud`;
   }
 
-  /** The request's deadline for this call, or a 503 when it has passed or the client is not connected. */
+  /**
+   * One script call within the request's deadline: a 503 when the deadline has passed, an error
+   * naming the fix when the client is not connected (the login logs it and answers 503).
+   */
   private async call(s: Script, keys: string[], args: string[], deadline: number): Promise<unknown[]> {
     const remaining = deadline - Date.now();
     if (!this.runner.ready()) throw new Error(NOT_CONNECTED);

@@ -33,7 +33,7 @@ export function consoleSender(options: ConsoleSenderOptions = {}): SmsSender {
       const id = `SM${newId()}`;
       const masked = maskPhone(message.to);
       // A template may print the number too ({{ phone_number }}): masked there as well.
-      const body = message.body.split(message.to).join(masked);
+      const body = message.to ? message.body.split(message.to).join(masked) : message.body;
       write(`[express-passwordless-sms] SMS to ${masked} (client ${message.clientId}): ${body}`);
       return { id };
     },

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
 import { memoryLimits, redisLimits } from '../../lib';
-import type { Bucket, LimitBackend } from '../../lib/limits/types';
+import type { Bucket, FraudCheck, LimitBackend } from '../../lib/limits/types';
 import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
 
 const T0 = 1_700_000_000_000;
@@ -67,6 +67,55 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
       await backend.give([cooldown], undefined, T0, deadline());
       // Two failed sends leave no cooldown: the user can ask again at once.
       assert.deepEqual(await backend.take([cooldown], undefined, T0 + 2000, deadline()), {});
+    });
+
+    it('keeps a fraud-guard pause when a failed send leaves the prefix still looking pumped, and lifts it once it does not', async () => {
+      const backend = await subject.backend();
+      const deadline = () => Date.now() + 2000;
+      const fraud: FraudCheck = {
+        key: 'test-prefix',
+        prefix: '141555',
+        settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
+        counts: true,
+      };
+      // A converting first window, then sends nobody uses until the prefix is paused.
+      for (let i = 0; i < 10; i += 1) {
+        assert.deepEqual(await backend.take([], fraud, T0 + i, deadline()), {});
+        await backend.succeeded([], fraud, T0 + i, deadline());
+      }
+      let pausedAt = 0;
+      for (let i = 0; i < 40 && pausedAt === 0; i += 1) {
+        if ((await backend.take([], fraud, T0 + 1000 + i, deadline())).paused) pausedAt = T0 + 1000 + i;
+      }
+      assert.ok(pausedAt > 0, 'the prefix was paused');
+      // One of those sends fails: what went out still looks pumped, so the pause and its end stay.
+      await backend.give([], fraud, T0 + 1500, deadline());
+      assert.deepEqual((await backend.take([], fraud, T0 + 1501, deadline())).refused, {
+        bucket: 'fraudGuard',
+        refusal: 'fraudPause',
+        retryAfterMs: pausedAt + 10_000 - (T0 + 1501),
+      });
+      // Enough of them fail that what went out no longer looks pumped: lifted.
+      for (let i = 0; i < 6; i += 1) await backend.give([], fraud, T0 + 1500, deadline());
+      assert.deepEqual(await backend.take([], fraud, T0 + 1502, deadline()), {});
+    });
+
+    it('lifts a pause judged on a send that fails later, even after a paused start in the next window', async () => {
+      const backend = await subject.backend();
+      const deadline = () => Date.now() + 2000;
+      const fraud: FraudCheck = {
+        key: 'test-prefix',
+        prefix: '141555',
+        settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
+        counts: true,
+      };
+      for (let i = 0; i < 3; i += 1) assert.deepEqual(await backend.take([], fraud, T0 + i, deadline()), {});
+      assert.ok((await backend.take([], fraud, T0 + 999, deadline())).paused);
+      // Refused in the next window: the record is not moved on by a refusal, on any backend.
+      assert.equal((await backend.take([], fraud, T0 + 1100, deadline())).refused?.bucket, 'fraudGuard');
+      // The send taken at T0 + 2 was still in flight, and fails: two sent, under minSends.
+      await backend.give([], fraud, T0 + 2, deadline());
+      assert.deepEqual(await backend.take([], fraud, T0 + 1101, deadline()), {});
     });
 
     it('gives back a count within its own window', async () => {
