@@ -20,6 +20,14 @@ const BUCKET: Bucket = Object.freeze({
   refusal: 'startsPerAddress',
 });
 
+/** A fraud-guard prefix with small settings: 3 sends judged, half must be used, 1 s windows, 10 s pauses. */
+const FRAUD: FraudCheck = Object.freeze({
+  key: 'test-prefix',
+  prefix: '141555',
+  settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
+  counts: true,
+});
+
 interface Subject {
   backend(): Promise<LimitBackend>;
   done(): Promise<void>;
@@ -72,12 +80,7 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
     it('keeps a fraud-guard pause when a failed send leaves the prefix still looking pumped, and lifts it once it does not', async () => {
       const backend = await subject.backend();
       const deadline = () => Date.now() + 2000;
-      const fraud: FraudCheck = {
-        key: 'test-prefix',
-        prefix: '141555',
-        settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
-        counts: true,
-      };
+      const fraud = FRAUD;
       // A converting first window, then sends nobody uses until the prefix is paused.
       for (let i = 0; i < 10; i += 1) {
         assert.deepEqual(await backend.take([], fraud, T0 + i, deadline()), {});
@@ -103,12 +106,7 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
     it('lifts a pause judged on a send that fails later, even after a paused start in the next window', async () => {
       const backend = await subject.backend();
       const deadline = () => Date.now() + 2000;
-      const fraud: FraudCheck = {
-        key: 'test-prefix',
-        prefix: '141555',
-        settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
-        counts: true,
-      };
+      const fraud = FRAUD;
       for (let i = 0; i < 3; i += 1) assert.deepEqual(await backend.take([], fraud, T0 + i, deadline()), {});
       assert.ok((await backend.take([], fraud, T0 + 999, deadline())).paused);
       // Refused in the next window: the record is not moved on by a refusal, on any backend.
