@@ -159,6 +159,9 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       r = freshFraudRecord(now);
       fraud.set(f.key, r);
     }
+    return rotated(r, f, now);
+  }
+  function rotated(r: FraudRecord, f: FraudCheck, now: number): FraudRecord {
     rotate(r, now, f.settings.windowMs);
     return r;
   }
@@ -174,9 +177,9 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       if (f) {
         // A paused prefix's record is left unrotated, as the Redis script leaves it: a later
         // give-back then judges the same counts on either backend.
-        const pausedUntil = fraud.get(f.key)?.p ?? 0;
-        if (pausedUntil > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: pausedUntil - now } };
-        const r = fraudRecord(f, now);
+        const kept = fraud.get(f.key);
+        if (kept && kept.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
+        const r = kept ? rotated(kept, f, now) : fraudRecord(f, now);
         const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
         if (looksPumped(sends, redemptions, f.settings)) {
           r.p = now + f.settings.blockMs;
