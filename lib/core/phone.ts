@@ -59,7 +59,7 @@ let fastPath = true;
  */
 export function parsePhone(input: unknown, withType = true): Phone | undefined {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT) return undefined;
-  const fast = fastPath ? readFast(input) : undefined;
+  const fast = readFast(input);
   if (fast && fastAnswers++ % CHECK_EVERY !== 0) return fastPhone(input, fast, withType);
   const cacheKey = `${withType ? 't' : 'n'}${input}`;
   const cached = fast ? undefined : recent.get(cacheKey);
@@ -76,11 +76,13 @@ export function parsePhone(input: unknown, withType = true): Phone | undefined {
 }
 
 /**
- * The fast path's answer, or `undefined` (libphonenumber-js then answers) when it throws: it
- * reads libphonenumber-js's metadata through methods its types do not declare, and a release
- * that renamed one must make every start slower, never a 500. It is then off for the process.
+ * The fast path's answer, or `undefined` (libphonenumber-js then answers) while it is off or
+ * when it throws: it reads libphonenumber-js's metadata through methods its types do not
+ * declare, and a release that renamed one must make every start slower, never a 500. It is then
+ * off for the process.
  */
 function readFast(input: string): PlanAnswer | undefined {
+  if (!fastPath) return undefined;
   try {
     return readE164(input);
   } catch {
@@ -122,7 +124,7 @@ export function maskPhone(e164: string): string {
   // Every logged event masks its number: the fast path reads the calling code of a valid one.
   const cc =
     (/^\d+$/.test(digits)
-      ? ((fastPath ? readFast(`+${digits}`) : undefined)?.callingCode ?? parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode)
+      ? (readFast(`+${digits}`)?.callingCode ?? parsePhoneNumberFromString(`+${digits}`)?.countryCallingCode)
       : undefined) ?? digits.slice(0, 1);
   const rest = digits.slice(cc.length);
   if (rest.length <= 2) return `+${cc}${'*'.repeat(rest.length)}`;

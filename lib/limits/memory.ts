@@ -153,15 +153,13 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       if (c.size > 1) c.delete(entityKey(b));
     }
   }
-  function fraudRecord(f: FraudCheck, now: number): FraudRecord {
-    let r = fraud.get(f.key);
+  /** The prefix's record moved on to `now`, made when there is none; `kept` when the caller has read it already. */
+  function fraudRecord(f: FraudCheck, now: number, kept = fraud.get(f.key)): FraudRecord {
+    let r = kept;
     if (!r) {
       r = freshFraudRecord(now);
       fraud.set(f.key, r);
     }
-    return rotated(r, f, now);
-  }
-  function rotated(r: FraudRecord, f: FraudCheck, now: number): FraudRecord {
     rotate(r, now, f.settings.windowMs);
     return r;
   }
@@ -179,7 +177,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         // give-back then judges the same counts on either backend.
         const kept = fraud.get(f.key);
         if (kept && kept.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
-        const r = kept ? rotated(kept, f, now) : fraudRecord(f, now);
+        const r = fraudRecord(f, now, kept);
         const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
         if (looksPumped(sends, redemptions, f.settings)) {
           r.p = now + f.settings.blockMs;
