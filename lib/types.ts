@@ -216,6 +216,11 @@ export interface PasswordlessOptions {
   users?: UserHooks;
   /** Only numbers that `users.find` returns may log in; others get no SMS and the wrong-code answer. Default false. */
   disableSignup?: boolean;
+  /**
+   * The client ids the connection enables (Auth0's `enabled_clients`, which `fromAuth0Connection`
+   * returns): the other `clients` answer 400 `bad.connection` "Connection is disabled". Default: all.
+   */
+  enabledClients?: readonly string[];
   /** Appends the WebOTP line `@domain #code`, so browsers autofill the code only on that site. */
   webOtp?: { domain: string };
   /** Accept start/verify/logout from pages of other sites. Default false: refused with 403 (login CSRF). */

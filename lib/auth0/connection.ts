@@ -62,7 +62,7 @@ export interface FromAuth0ConnectionExtras {
   twilio?: Pick<TwilioSenderOptions, 'httpClient' | 'timeoutMs'>;
 }
 
-/** What `fromAuth0Connection` returns: options for `passwordless()` plus `enabledClients`, which is not one. */
+/** What `fromAuth0Connection` returns: options for `passwordless()`, to spread next to `secret` and `clients`. */
 export interface Auth0ConnectionSettings {
   connection: string;
   sender: SmsSender;
@@ -70,8 +70,8 @@ export interface Auth0ConnectionSettings {
   templateSyntax: 'liquid' | 'md_with_macros';
   otp: { length: number; ttlSeconds: number };
   disableSignup: boolean;
-  /** The client ids Auth0 had enabled (empty when the connection did not say). */
-  enabledClients: string[];
+  /** The client ids Auth0 had enabled; left out when the connection did not say (every client is then enabled). */
+  enabledClients?: string[];
   /** `extras.clients`, with `enabled: false` for those the connection did not enable. */
   clients?: Client[];
 }
@@ -313,8 +313,8 @@ export function fromAuth0Connection(connection: Auth0Connection, extras: FromAut
     ...template,
     otp,
     disableSignup,
-    enabledClients: enabledClients ?? [],
   };
+  if (enabledClients !== undefined) settings.enabledClients = enabledClients;
   if (clients !== undefined) settings.clients = clients;
   return settings;
 }

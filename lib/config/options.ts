@@ -103,6 +103,7 @@ const OPTIONS = keysOf<PasswordlessOptions>()([
   'onDeliveryStatus',
   'users',
   'disableSignup',
+  'enabledClients',
   'webOtp',
   'allowCrossSite',
   'allowedOrigins',
@@ -138,11 +139,16 @@ const MIN_HS256_SECRET = 32;
 /** Shorter client secrets are accepted (they are compared, never signed with) but warned about. */
 const WARN_CLIENT_SECRET = 16;
 
-function resolveSecrets(secret: unknown, userIdSecret: unknown): Keyring {
+function resolveSecrets(secret: unknown, userIdSecret: unknown, warnings: string[]): Keyring {
   const list = Array.isArray(secret) ? secret : [secret];
   if (list.length === 0)
     throw optionError('secret', 'must be a string, or a non-empty list of strings (the first signs, all are accepted).');
   const secrets = list.map((s, i) => secretOption(Array.isArray(secret) ? `secret[${i}]` : 'secret', s, 32));
+  // Mid-rotation is when the next step, removing the old secret, would change every user id.
+  if (userIdSecret === undefined && secrets.length > 1)
+    warnings.push(
+      `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry. Set \`userIdSecret\` to that secret before you remove it from the list, or every user gets a new user_id.`,
+    );
   const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
   return createKeyring(secrets, idSecret);
 }
@@ -191,18 +197,41 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
   return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg });
 }
 
-function resolveClients(clients: unknown, tokens: ResolvedTokens | undefined, warnings: string[]): Map<string, ResolvedClient> {
+/** `enabledClients` (Auth0's `enabled_clients`, as `fromAuth0Connection` returns it): undefined enables every client. */
+function resolveEnabledClients(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string' && id !== '')) {
+    throw optionError('enabledClients', "must be an array of client ids (Auth0's enabled_clients), or left out to enable every client.");
+  }
+  return new Set(value as string[]);
+}
+
+function resolveClients(
+  clients: unknown,
+  enabledClients: unknown,
+  tokens: ResolvedTokens | undefined,
+  warnings: string[],
+): Map<string, ResolvedClient> {
   if (!Array.isArray(clients) || clients.length === 0) {
     throw optionError('clients', 'must be a non-empty array of { clientId, name } objects: the applications allowed to log in.');
   }
+  const enabled = resolveEnabledClients(enabledClients);
   const map = new Map<string, ResolvedClient>();
   clients.forEach((client, index) => {
-    const resolved = resolveClient(client, index, tokens, warnings);
+    let resolved = resolveClient(client, index, tokens, warnings);
     if (map.has(resolved.clientId)) {
       throw optionError(`clients[${index}].clientId`, `repeats "${resolved.clientId}": each client needs its own clientId.`);
     }
+    // A client the connection does not enable answers "Connection is disabled", as on Auth0.
+    if (enabled && resolved.enabled && !enabled.has(resolved.clientId)) resolved = Object.freeze({ ...resolved, enabled: false });
     map.set(resolved.clientId, resolved);
   });
+  if (enabled && ![...map.values()].some((c) => c.enabled)) {
+    throw optionError(
+      'enabledClients',
+      `enables none of \`clients\` (${[...map.keys()].map((id) => JSON.stringify(id)).join(', ')}), so nobody could log in: list their client ids, or keep the client ids your applications had on Auth0.`,
+    );
+  }
   return map;
 }
 
@@ -445,7 +474,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   if (o.now !== undefined && typeof o.now !== 'function')
     throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
   const warnings: string[] = [];
-  const keyring = resolveSecrets(o.secret, o.userIdSecret);
+  const keyring = resolveSecrets(o.secret, o.userIdSecret, warnings);
   const tokens = resolveTokens(o.tokens, keyring);
   const ownsStore = o.store === undefined;
   const store = ownsStore ? memoryStore() : resolveStore(o.store);
@@ -469,7 +498,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   return Object.freeze({
     keyring,
     sender: resolveSender(o.sender),
-    clients: resolveClients(o.clients, tokens, warnings),
+    clients: resolveClients(o.clients, o.enabledClients, tokens, warnings),
     connection,
     ...resolveTemplates(options),
     store,

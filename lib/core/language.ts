@@ -2,11 +2,10 @@
  * The message language, decided from the request's two headers without Express: the
  * negotiation is `negotiator`'s, the library behind Express's `req.acceptsLanguages`.
  *
- * The rule (Auth0's): `x-request-language`, when the request carries a well-formed one,
- * alone decides; otherwise `accept-language` does. Either is matched against
- * `defaultLanguage` and the keys of `templates`, with fallback to shorter forms (`zh-Hant-TW` ->
- * `zh-Hant` -> `zh`, `pt-BR` -> `pt`);
- * `*` or no match means `template`.
+ * The rule (Auth0's): `x-request-language`, when the request carries one, alone decides (one
+ * that is not a language tag matches nothing); otherwise `accept-language` does. Either is
+ * matched against `defaultLanguage` and the keys of `templates`, with fallback to shorter forms
+ * (`zh-Hant-TW` -> `zh-Hant` -> `zh`, `pt-BR` -> `pt`); `*` or no match means `template`.
  */
 import Negotiator from 'negotiator';
 
@@ -26,10 +25,13 @@ export function isLanguageTag(value: string): boolean {
   return value.length <= 35 && TAG.test(value);
 }
 
-/** `x-request-language` if well formed, else a well-formed `accept-language`, else `''`: what templates see as `request_language`. */
+/**
+ * What templates see as `request_language`: the header that decides, when it is well formed,
+ * else `''` (a caller's free text never reaches a message sent under the app's sender ID).
+ */
 export function requestLanguage(headers: LanguageHeaders): string {
   const x = headers.requestLanguage?.trim();
-  if (x && isLanguageTag(x)) return x;
+  if (x) return isLanguageTag(x) ? x : '';
   const accept = headers.acceptLanguage?.trim();
   return accept && ACCEPT_LIST.test(accept) ? accept : '';
 }
@@ -47,15 +49,17 @@ function withShorterForms(range: string): string[] {
   return forms;
 }
 
-/** The header that decides, and its value: `x-request-language` when well formed, else `accept-language`. */
+/**
+ * The deciding header's ranges: `x-request-language` when the request has one (an empty header
+ * is none), else `accept-language`; undefined when that header is malformed, so `template`.
+ */
 function decidingList(headers: LanguageHeaders): string | undefined {
   const x = headers.requestLanguage?.trim();
-  if (x && isLanguageTag(x)) return withShorterForms(x).join(',');
+  if (x) return isLanguageTag(x) ? withShorterForms(x).join(',') : undefined;
   const accept = headers.acceptLanguage?.trim();
   if (!accept || !ACCEPT_LIST.test(accept)) return undefined;
-  // `*` is "anything": it must not pick the first template over `template`.
-  const ranges = accept.split(',').filter((r) => r.split(';')[0]?.trim() !== '*');
-  return ranges.length > 0 ? ranges.flatMap(withShorterForms).join(',') : undefined;
+  // `*` stays: it matches `defaultLanguage`, listed first, at its own weight, as in Express.
+  return accept.split(',').flatMap(withShorterForms).join(',');
 }
 
 /**

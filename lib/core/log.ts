@@ -86,7 +86,13 @@ export function throttledLog(intervalMs: number, maxKeys = 1000): (key: string, 
 }
 
 /** Warnings that mean the operator should act, printed by the default logger. */
-const OPERATOR_WARNINGS = new Set<string>(['config_warning', 'sms_pumping_suspected', 'send_failover', 'delivery_report_refused']);
+const OPERATOR_WARNINGS = new Set<string>([
+  'config_warning',
+  'sms_pumping_suspected',
+  'send_failover',
+  'delivery_report_refused',
+  'delivery_report_ignored',
+]);
 
 /**
  * The logger used when none is given: quiet for routine events, but warnings and errors

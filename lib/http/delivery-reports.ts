@@ -120,7 +120,7 @@ function reportOf(params: Record<string, string | string[]>): DeliveryReport | u
 /**
  * Mount with `app.post(deliveryReportPath(url), deliveryReportHandler({ url, ... }))`. It
  * parses its own body (plain `extended: false` form parsing, so the parameters are exactly
- * the strings Twilio signed) and answers 204, or 403 for anything not signed by Twilio.
+ * the strings Twilio signed) and answers 204 to whatever Twilio signed, or 403 for anything else.
  */
 export function deliveryReportHandler(options: DeliveryReportHandlerOptions): RequestHandler {
   validate(options);
@@ -143,8 +143,13 @@ export function deliveryReportHandler(options: DeliveryReportHandlerOptions): Re
       return refuse(res, 403, ErrorCodes.unauthorized, 'The X-Twilio-Signature header does not match this request.');
     }
     const report = reportOf(params);
-    if (!report)
-      return refuse(res, 400, ErrorCodes.badRequest, 'Not a message status callback: MessageSid, MessageStatus and To are required.');
+    if (!report) {
+      // Twilio signed it, so an error answer would only make Twilio retry and log 11200s: 204,
+      // and a warning, since the usual cause is another webhook (incoming SMS) set to this URL.
+      safeLog(logger, 'warn', { event: 'delivery_report_ignored', reason: 'not_a_message_status' });
+      res.status(204).end();
+      return;
+    }
 
     safeLog(logger, UNDELIVERED.has(report.status) ? 'warn' : 'info', {
       event: 'delivery_status',

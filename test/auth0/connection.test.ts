@@ -66,11 +66,11 @@ describe('fromAuth0Connection', () => {
   });
 
   function migrated(connection: Auth0Connection = documentedDefaults()) {
-    const { enabledClients, ...options } = fromAuth0Connection(connection, {
+    const settings = fromAuth0Connection(connection, {
       clients: [CLIENT, OLD_APP],
       twilio: { httpClient: emulator.httpClient() },
     });
-    return { enabledClients, ...makeApp(options) };
+    return { enabledClients: settings.enabledClients, ...makeApp({ ...settings }) };
   }
 
   describe("a Twilio connection with Auth0's documented defaults, end to end against the Twilio emulator", () => {
@@ -106,6 +106,31 @@ describe('fromAuth0Connection', () => {
       assert.equal(res.status, 400);
       assert.deepEqual(res.body, { error: 'bad.connection', error_description: 'Connection is disabled' });
     });
+  });
+
+  it('spreads whole into passwordless() next to your own clients: those Auth0 did not enable answer "Connection is disabled"', async () => {
+    const { app } = makeApp({
+      clients: [CLIENT, OLD_APP],
+      ...fromAuth0Connection(documentedDefaults(), { twilio: { httpClient: emulator.httpClient() } }),
+    });
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    const res = await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ client_id: OLD_APP.clientId }));
+    assert.deepEqual([res.status, res.body], [400, { error: 'bad.connection', error_description: 'Connection is disabled' }]);
+  });
+
+  it('enables every client when the connection does not list enabled_clients', async () => {
+    const settings = fromAuth0Connection(
+      { ...documentedDefaults(), enabled_clients: undefined },
+      { twilio: { httpClient: emulator.httpClient() } },
+    );
+    assert.equal('enabledClients' in settings, false);
+    const { app } = makeApp({ clients: [CLIENT, OLD_APP], ...settings });
+    await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ client_id: OLD_APP.clientId }))
+      .expect(200);
   });
 
   it('sends through the Messaging Service when messaging_service_sid is set', async () => {

@@ -50,6 +50,16 @@ describe('passwordless(options) validation at construction', () => {
       (o) => (o.clients = [{ ...CLIENT, enabled: 'no' }]),
       /`clients\[0\]\.enabled` must be true or false/,
     ],
+    [
+      'enabledClients that is not a list of ids',
+      (o) => (o.enabledClients = 'app-public'),
+      /`enabledClients` must be an array of client ids/,
+    ],
+    [
+      'enabledClients that enables none of the clients',
+      (o) => (o.enabledClients = ['someone-else']),
+      /`enabledClients` enables none of `clients` \("app-public"\), so nobody could log in/,
+    ],
     ['an unknown option, with a guess', (o) => (o.templat = 'x'), /`templat` is not an option.*Did you mean `template`/],
     ['an unknown otp option, with a guess', (o) => (o.otp = { maxAttempt: 3 }), /`otp\.maxAttempt`.*Did you mean `otp\.maxAttempts`/],
     ['otp.length below 4', (o) => (o.otp = { length: 3 }), /`otp\.length` must be an integer from 4 to 10 \(got 3\)/],

@@ -151,6 +151,14 @@ describe('construction: templates, secrets and warnings', () => {
     assert.match(lines[1] as string, /error: send_failed/);
   });
 
+  it('warns mid-rotation that removing the last secret would change user ids, until userIdSecret is set', async () => {
+    const other = `${SECRET}-next`;
+    const rotating = await stderrOf(() => passwordless(options({ secret: [other, SECRET] })));
+    assert.match(rotating, /config_warning .*`userIdSecret` is not set: user ids and limit keys come from `secret\[1\]`/);
+    const kept = await stderrOf(() => passwordless(options({ secret: [other, SECRET], userIdSecret: SECRET })));
+    assert.equal(kept, '');
+  });
+
   it('stays silent with logger: false', async () => {
     const text = await stderrOf(() => passwordless(options({ logger: false, template: `${'A long message. '.repeat(12)}{{ code }}` })));
     assert.equal(text, '');

@@ -68,6 +68,12 @@ describe('message templates', () => {
     assert.match(long, /^\d{6} \[\]$/);
   });
 
+  it('prints nothing for a malformed x-request-language, even next to a well-formed accept-language', async () => {
+    const template = '{{ code }} [{{ request_language }}]';
+    const { text } = await messageFor({ template }, { 'x-request-language': 'fr_FR', 'accept-language': 'de' });
+    assert.match(text, /^\d{6} \[\]$/);
+  });
+
   describe('per-language templates', () => {
     const templates = {
       nl: 'Uw code is {{ code }}',
@@ -111,7 +117,22 @@ describe('message templates', () => {
         { 'accept-language': '*' },
         /^Your verification code is: \d{6}$/,
       ],
-      ['French for accept-language "*, fr;q=0.5"', { 'accept-language': '*, fr;q=0.5' }, /^Votre code est \d{6}$/],
+      [
+        'the default template for accept-language "*, fr;q=0.5" (anything first, French after)',
+        { 'accept-language': '*, fr;q=0.5' },
+        /^Your verification code is: \d{6}$/,
+      ],
+      ['French for accept-language "fr, *;q=0.5"', { 'accept-language': 'fr, *;q=0.5' }, /^Votre code est \d{6}$/],
+      [
+        'the default template for a malformed x-request-language, whatever accept-language says',
+        { 'x-request-language': 'fr_FR', 'accept-language': 'nl' },
+        /^Your verification code is: \d{6}$/,
+      ],
+      [
+        'Dutch from accept-language when x-request-language is empty',
+        { 'x-request-language': ' ', 'accept-language': 'nl' },
+        /^Uw code is \d{6}$/,
+      ],
       ['the default template for an unknown language', { 'accept-language': 'de-DE' }, /^Your verification code is: \d{6}$/],
       ['the default template without a language header', {}, /^Your verification code is: \d{6}$/],
     ];

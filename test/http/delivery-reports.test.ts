@@ -184,15 +184,19 @@ describe('Twilio delivery reports', () => {
     assert.equal(done, true);
   });
 
-  it('answers 400 to a signed request that is not a message status', async () => {
+  it('answers 204 to a signed request that is not a message status, and warns instead of calling the hook', async () => {
     let called = 0;
-    const { app } = appWith(() => {
+    const { app, entries } = appWith(() => {
       called += 1;
     });
     const { MessageStatus: _dropped, ...params } = statusParams();
     const res = await post(app, params, sign(params));
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 204);
     assert.equal(called, 0);
+    assert.deepEqual(
+      entries.map((e) => [e.level, e.event.event, e.event.reason]),
+      [['warn', 'delivery_report_ignored', 'not_a_message_status']],
+    );
   });
 
   it('answers 405 to anything but POST', async () => {
