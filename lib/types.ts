@@ -206,7 +206,7 @@ export interface PasswordlessOptions {
   blockedNumberTypes?: readonly PhoneNumberType[];
   /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
-  /** Structured events. Default: warnings and errors to stderr, once each; `false`: nothing. */
+  /** Structured events. Default: warnings and errors to stderr, each at most once an hour; `false`: nothing. */
   logger?: Logger | false;
   /** Counters and a latency histogram in a prom-client registry. */
   metrics?: MetricsOptions;

@@ -444,8 +444,9 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
   return new Set((value as string[]).map((origin) => new URL(origin).origin));
 }
 
-function resolveLogger(logger: unknown): Logger {
-  if (logger === undefined) return defaultLogger();
+function resolveLogger(logger: unknown, now: (() => number) | undefined): Logger {
+  // On the injected clock, like everything else that counts time.
+  if (logger === undefined) return defaultLogger(undefined, now);
   if (logger === false) return SILENT;
   if (!isPlainObject(logger) && typeof logger !== 'function')
     throw optionError('logger', 'must be an object with info, warn and error methods (console, pino and winston fit), or false.');
@@ -515,7 +516,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
     allowedCountries: resolveCountries(o.allowedCountries),
     blockedNumberTypes: resolveBlockedTypes(o.blockedNumberTypes),
     now: o.now ?? Date.now,
-    logger: resolveLogger(o.logger),
+    logger: resolveLogger(o.logger, o.now),
     metrics: createMetrics(o.metrics),
     ...resolveUsers(o.users, o.disableSignup),
     tokens,

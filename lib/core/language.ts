@@ -18,11 +18,22 @@ export interface LanguageHeaders {
 
 /** One BCP 47 tag (shape only): `en`, `pt-BR`, `zh-Hant-TW`. Longer is not a tag any client sends. */
 const TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
-/** An accept-language list: tags, `*`, q-values. Nothing else reaches a template. */
-const ACCEPT_LIST = /^[A-Za-z0-9*\-;=.,\s]{1,256}$/;
+/** One range of an accept-language list: a tag or `*`, and an optional q-value (RFC 9110). */
+const ACCEPT_RANGE = /^(?:[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,3}|\*)(?:[ \t]*;[ \t]*q=(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?))?$/;
 
 export function isLanguageTag(value: string): boolean {
   return value.length <= 35 && TAG.test(value);
+}
+
+/**
+ * Whether `value` is an accept-language list by its grammar, range by range: a list of words
+ * in the right characters (`en. call 1800… now; q=1`) is not one, and never reaches a template.
+ */
+function isAcceptList(value: string): boolean {
+  if (value.length > 256) return false;
+  const ranges = value.split(',');
+  // Empty elements (`en, , fr`) are allowed in HTTP lists.
+  return ranges.length <= 32 && ranges.every((r) => r.trim() === '' || ACCEPT_RANGE.test(r.trim()));
 }
 
 /**
@@ -33,7 +44,7 @@ export function requestLanguage(headers: LanguageHeaders): string {
   const x = headers.requestLanguage?.trim();
   if (x) return isLanguageTag(x) ? x : '';
   const accept = headers.acceptLanguage?.trim();
-  return accept && ACCEPT_LIST.test(accept) ? accept : '';
+  return accept && isAcceptList(accept) ? accept : '';
 }
 
 /**
@@ -57,7 +68,7 @@ function decidingList(headers: LanguageHeaders): string | undefined {
   const x = headers.requestLanguage?.trim();
   if (x) return isLanguageTag(x) ? withShorterForms(x).join(',') : undefined;
   const accept = headers.acceptLanguage?.trim();
-  if (!accept || !ACCEPT_LIST.test(accept)) return undefined;
+  if (!accept || !isAcceptList(accept)) return undefined;
   // `*` stays: it matches `defaultLanguage`, listed first, at its own weight, as in Express.
   return accept.split(',').flatMap(withShorterForms).join(',');
 }

@@ -54,6 +54,20 @@ interface Selective {
   [WANTS](event: string, level: Level): boolean;
 }
 
+/** A number in free text: compact E.164, or seven digits or more with spaces, dots, dashes or brackets between. */
+const NUMBER_IN_TEXT = /\+?\d(?:[\s().-]{0,2}\d){6,}/g;
+const COMPACT_E164 = /^\+\d{6,15}$/;
+
+/**
+ * Masks the numbers a free text (a hook's or a provider's message) quotes: compact E.164 as
+ * `phone` fields are masked, any other run of 7+ digits (`(415) 555-4466`, `14155554466`) down
+ * to its last two digits. An id or a date may be masked with them: a log line loses a detail,
+ * never a number.
+ */
+export function maskNumbersIn(text: string): string {
+  return text.replace(NUMBER_IN_TEXT, (found) => (COMPACT_E164.test(found) ? maskPhone(found) : found.replace(/\d(?=(?:\D*\d){2})/g, '*')));
+}
+
 export function logEvent(logger: Logger, event: EventName, fields: EventFields = {}): void {
   const level = LEVEL[event];
   if ((logger as Partial<Selective>)[WANTS]?.(event, level) === false) return;
@@ -61,7 +75,7 @@ export function logEvent(logger: Logger, event: EventName, fields: EventFields =
   const entry: Record<string, unknown> = { event, ...rest };
   // Free text (a hook's or a provider's message) can quote a number: masked like `phone`.
   for (const name of ['message', 'reason'] as const) {
-    if (typeof entry[name] === 'string') entry[name] = (entry[name] as string).replace(/\+\d{6,15}/g, maskPhone);
+    if (typeof entry[name] === 'string') entry[name] = maskNumbersIn(entry[name] as string);
   }
   if (phone !== undefined) entry.phone = maskPhone(phone);
   // Named apart so that nothing called `code` ever reaches a log line.
@@ -94,20 +108,33 @@ const OPERATOR_WARNINGS = new Set<string>([
   'delivery_report_ignored',
 ]);
 
+/** How long the default logger stays quiet about a warning or error it has printed. */
+const REPEAT_AFTER_MS = 3_600_000;
+/** Distinct warnings and errors remembered; past this the memory starts over (more lines, never none). */
+const MAX_REMEMBERED = 500;
+
 /**
  * The logger used when none is given: quiet for routine events, but warnings and errors
- * (a template over one segment, `trust proxy: true`, a provider failing) are written to
- * stderr, each distinct one once, so a misconfiguration is never silent.
+ * (a template over one segment, `trust proxy: true`, a provider failing, a prefix paused) are
+ * written to stderr, each distinct one at most once an hour, so a misconfiguration is never
+ * silent and a recurring problem is seen again. Distinct means the event and its message,
+ * reason or prefix: each paused prefix is its own line.
  */
-export function defaultLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
+export function defaultLogger(
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  now: () => number = Date.now,
+): Logger {
   // A wrong code or a refused resend is a user's everyday mistake, not the operator's concern.
   const prints = (event: string, level: Level) => level === 'error' || (level === 'warn' && OPERATOR_WARNINGS.has(event));
-  const seen = new Set<string>();
+  const printed = new Map<string, number>();
   const once = (level: Level, label: string) => (event: Record<string, unknown>) => {
     if (!prints(String(event.event), level)) return;
-    const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}`;
-    if (seen.has(key) || seen.size > 500) return;
-    seen.add(key);
+    const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}:${String(event.prefix ?? '')}`;
+    const t = now();
+    const at = printed.get(key);
+    if (at !== undefined && t - at < REPEAT_AFTER_MS) return;
+    if (printed.size >= MAX_REMEMBERED) printed.clear();
+    printed.set(key, t);
     const { event: name, ...rest } = event;
     write(`express-passwordless-sms ${label}: ${String(name)} ${JSON.stringify(rest)}`);
   };

@@ -11,6 +11,7 @@ import type { Config, ResolvedClient } from '../config/options';
 import { PasswordlessError, fail, refused, unavailable } from '../errors';
 import {
   createLimits,
+  loggedPrefix,
   type Bucket,
   type LimitBackend,
   type Limits,
@@ -181,7 +182,7 @@ export function createLogin(config: Config): Login {
     metrics.limitRefusal(r.bucket);
     if (r.bucket === 'fraudGuard') {
       const prefix = phone.slice(1, 1 + (config.fraudGuard?.prefixDigits ?? 6));
-      pumpLog(prefix, config.now(), () => logEvent(logger, 'sms_pumping_blocked', { prefix, clientId }));
+      pumpLog(prefix, config.now(), () => logEvent(logger, 'sms_pumping_blocked', { prefix: loggedPrefix(phone, prefix), clientId }));
     } else {
       logEvent(logger, 'rate_limited', { phone, clientId, limit: r.bucket });
     }
@@ -279,7 +280,12 @@ export function createLogin(config: Config): Login {
       const { prefix } = plan.fraud;
       const { sends, redemptions } = result.paused;
       suspectLog(prefix, ctx.now, () =>
-        logEvent(logger, 'sms_pumping_suspected', { prefix, sends: Math.round(sends), redemptions: Math.round(redemptions), clientId }),
+        logEvent(logger, 'sms_pumping_suspected', {
+          prefix: loggedPrefix(phone, prefix),
+          sends: Math.round(sends),
+          redemptions: Math.round(redemptions),
+          clientId,
+        }),
       );
     }
     if (result.refused) throw refusal(result.refused, phone, clientId);

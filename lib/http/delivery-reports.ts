@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { ErrorCodes } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import { maskPhone } from '../core/phone';
+import { maskNumbersIn } from '../core/log';
 import { loadTwilio } from '../senders/twilio-sdk';
 import type { Logger } from '../types';
 import { isAbsoluteHttpUrl } from './absolute-url';
@@ -86,11 +87,6 @@ export function deliveryReportPath(url: string): string {
 function field(params: Record<string, unknown>, name: string): string | undefined {
   const value = params[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** Replaces E.164-looking numbers in free text (a hook's error message) with their masked form. */
-function maskNumbersIn(text: string): string {
-  return text.replace(/\+\d{7,15}/g, (number) => maskPhone(number));
 }
 
 /** A logger that throws must not turn a report into a 500 that Twilio would keep retrying. */

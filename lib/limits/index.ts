@@ -64,6 +64,15 @@ export function fraudPrefix(phone: string, settings: FraudSettings): string | un
   return settings.allowPrefixes.some((p) => digits.startsWith(p)) ? undefined : digits.slice(0, settings.prefixDigits);
 }
 
+/**
+ * A prefix as logs show it: never within four digits of the whole number. A short number (7 or
+ * 8 digits, as in Niue or the Falklands) or a long `prefixDigits` would otherwise log most of
+ * a number, which a masked line's last digits complete.
+ */
+export function loggedPrefix(phone: string, prefix: string): string {
+  return prefix.slice(0, Math.max(0, phone.length - 1 - 4));
+}
+
 export function createLimits(
   settings: ResolvedRateLimits,
   fraud: FraudSettings | undefined,

@@ -151,6 +151,28 @@ describe('construction: templates, secrets and warnings', () => {
     assert.match(lines[1] as string, /error: send_failed/);
   });
 
+  it('prints each paused prefix apart, and a warning again after an hour, never stopping after many', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const logger = defaultLogger(
+      (line) => lines.push(line),
+      () => t,
+    );
+    for (const prefix of ['336123', '336124', '336123']) logger.warn({ event: 'sms_pumping_suspected', prefix, sends: 100 });
+    assert.deepEqual(
+      lines.map((l) => /"prefix":"(\d+)"/.exec(l)?.[1]),
+      ['336123', '336124'],
+    );
+    t = 3_599_999;
+    logger.warn({ event: 'sms_pumping_suspected', prefix: '336123', sends: 100 });
+    assert.equal(lines.length, 2);
+    t = 3_600_000;
+    logger.warn({ event: 'sms_pumping_suspected', prefix: '336123', sends: 100 });
+    assert.equal(lines.length, 3);
+    for (let i = 0; i < 600; i += 1) logger.error({ event: 'store_error', message: `distinct ${i}` });
+    assert.equal(lines.length, 603);
+  });
+
   it('warns mid-rotation that removing the last secret would change user ids, until userIdSecret is set', async () => {
     const other = `${SECRET}-next`;
     const rotating = await stderrOf(() => passwordless(options({ secret: [other, SECRET] })));

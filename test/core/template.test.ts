@@ -68,6 +68,14 @@ describe('message templates', () => {
     assert.match(long, /^\d{6} \[\]$/);
   });
 
+  it('prints an accept-language list only when it is one by its grammar, not words in its characters', async () => {
+    const template = '{{ code }} [{{ request_language }}]';
+    const list = 'fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5';
+    assert.equal((await messageFor({ template }, { 'accept-language': list })).text.split(' [')[1], `${list}]`);
+    const scam = 'en. URGENT your bank account is locked, call 18005550199 or reply YES to unlock; q=1';
+    assert.match((await messageFor({ template }, { 'accept-language': scam })).text, /^\d{6} \[\]$/);
+  });
+
   it('prints nothing for a malformed x-request-language, even next to a well-formed accept-language', async () => {
     const template = '{{ code }} [{{ request_language }}]';
     const { text } = await messageFor({ template }, { 'x-request-language': 'fr_FR', 'accept-language': 'de' });

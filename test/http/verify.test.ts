@@ -460,6 +460,27 @@ describe('failures inside async handlers', () => {
     assert.match(String(events[0]?.message), /users\.find threw: x is undefined/);
   });
 
+  it("masks a number a hook's error quotes in any common notation, not only +E.164", async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
+    const t = makeApp({
+      logger,
+      users: {
+        find: () => {
+          throw new Error('duplicate key (phone)=(14155550123) / tel +1 (415) 555-0123 / +14155550123');
+        },
+      },
+    });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(500);
+    const message = String(events.find((e) => e.event === 'hook_error')?.message);
+    assert.doesNotMatch(message.replace(/\D/g, ' '), /\d{3}/, message);
+    assert.match(message, /\*23\b.*\*23\b.*\*23\b/, message);
+  });
+
   it('keeps working when the logger throws', async () => {
     const boom = () => {
       throw new Error('logger down');

@@ -56,6 +56,15 @@ describe('fraud guard (memory backend)', () => {
     assert.ok(!JSON.stringify(t.events.filter((e) => String(e.event).startsWith('sms_pumping'))).includes('14155551'), 'no full number');
   });
 
+  it('logs no more of a number than all but its last four digits, however long prefixDigits is', async () => {
+    // One number is its own 12-digit prefix: its own limits are off so that only the guard counts.
+    const rateLimits = { startsPerIpPerHour: 0, resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0 };
+    const t = guarded({ rateLimits, fraudGuard: { ...GUARD, prefixDigits: 12 } });
+    for (let i = 0; i < GUARD.minSends + 2; i += 1) await start(t, '+14155551000');
+    const prefixes = t.events.filter((e) => String(e.event).startsWith('sms_pumping')).map((e) => e.prefix);
+    assert.deepEqual(prefixes, ['1415555', '1415555']);
+  });
+
   for (const [label, rateLimits] of [
     ['the default limits', { startsPerIpPerHour: 0 }],
     ['the failed-verify limits off', { startsPerIpPerHour: 0, failedVerifiesPerIpPerHour: 0, failedVerifiesPerPhonePerHour: 0 }],
