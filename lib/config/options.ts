@@ -14,6 +14,7 @@ import { memoryLimits } from '../limits/memory';
 import type { FraudSettings, LimitBackend } from '../limits/types';
 import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
+import { lacksErrorListener } from '../redis/client';
 import { memoryStore } from '../stores/memory';
 import { isSessionBound } from '../stores/session';
 import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
@@ -323,7 +324,23 @@ function resolveLimitStore(
       "`limitStore` is memoryLimits() while codes are kept in Redis: every instance counts its own limits, so N instances allow N times the limits. Leave `limitStore` out to count in the store's Redis, or pass redisLimits({ client }).",
     );
   }
+  if (backend.kind === 'redis' && !lentRedis(store)) {
+    warnings.push(
+      '`limitStore` is redisLimits(), shared by every instance, while codes are kept in this process: with several instances a code started on one is unknown to the others, and its verify fails there. Pass store: redisStore({ client }) (or sessionStore({ ledger: redisStore({ client }) })).',
+    );
+  }
   return backend;
+}
+
+/** A node-redis client that would end the process on its first dropped connection. */
+function redisListenerWarnings(store: CodeStore, limits: LimitBackend | undefined, warnings: string[]): void {
+  const clients = new Set([lentRedis(store)?.client, limits instanceof RedisBackend ? limits.client : undefined]);
+  for (const client of clients) {
+    if (client !== undefined && lacksErrorListener(client))
+      warnings.push(
+        "The node-redis client has no 'error' listener: when its connection drops, node-redis emits 'error' and Node ends the process, instead of this package answering 503 until Redis is back. Add client.on('error', (err) => console.error(err)) before connecting.",
+      );
+  }
 }
 
 function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {
@@ -496,6 +513,8 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   }
   const length = integerIn('otp.length', otp.length, 4, 10, DEFAULTS.otp.length);
   functionOption('onDeliveryStatus', o.onDeliveryStatus, '(report) called with each Twilio delivery report');
+  const limitStore = resolveLimitStore(o.limitStore, store, rateLimits, warnings);
+  redisListenerWarnings(store, limitStore, warnings);
   return Object.freeze({
     keyring,
     sender: resolveSender(o.sender),
@@ -510,7 +529,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
       maxAttempts: integerIn('otp.maxAttempts', otp.maxAttempts, 1, 10, DEFAULTS.otp.maxAttempts),
     }),
     rateLimits,
-    limitStore: resolveLimitStore(o.limitStore, store, rateLimits, warnings),
+    limitStore,
     fraudGuard: resolveFraudGuard(o.fraudGuard, rateLimits),
     testNumbers: resolveTestNumbers(o.testNumbers, length, warnings),
     allowedCountries: resolveCountries(o.allowedCountries),

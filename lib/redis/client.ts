@@ -62,8 +62,13 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
   const method = (node: unknown, name: string, ...args: unknown[]) => ((node as Record<string, Fn>)[name] as Fn).apply(node, args);
   const call = (name: string, ...args: unknown[]) => method(c, name, ...args);
   if (c && typeof c.evalSha === 'function') {
-    // node-redis: a client has isReady; a cluster (createCluster) has only isOpen.
+    // node-redis: a client has isReady; a cluster (createCluster) has only isOpen, and its masters.
     const cluster = !('isReady' in c);
+    if (cluster && !Array.isArray(c.masters))
+      throw optionError(
+        option,
+        'is a node-redis client pool (createClientPool), which cannot run the scripts: pass a client (createClient) or a cluster (createCluster).',
+      );
     return {
       library: 'node-redis',
       cluster,
@@ -107,5 +112,22 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
   throw optionError(
     option,
     'must be a connected client of the `redis` package (createClient() or createCluster()) or of `ioredis` (new Redis() or new Cluster()).',
+  );
+}
+
+/**
+ * Whether `client` is a node-redis client with no `error` listener: node-redis emits `error`
+ * when its connection drops, and an `error` event nobody listens to ends the process, so the
+ * first Redis restart would take the app down instead of answering 503. ioredis and node-redis
+ * clusters log instead.
+ */
+export function lacksErrorListener(client: unknown): boolean {
+  const c = client as Record<string, unknown> | null | undefined;
+  return (
+    !!c &&
+    typeof c.evalSha === 'function' &&
+    'isReady' in c &&
+    typeof c.listenerCount === 'function' &&
+    (c.listenerCount as (event: string) => number)('error') === 0
   );
 }

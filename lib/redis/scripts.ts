@@ -69,13 +69,21 @@ end
  * TAKE: KEYS = n buckets, then the fraud record (if any), then the code (if any).
  * ARGV = deadline, now, n, hasFraud, hasCode, n x (limit, window),
  *        [minSends, minConversion, window, block, counts], [hash, expiresAt, ttlMs, id, data].
- * Returns {0} taken (and the code saved), {1, i, retryMs} bucket i full, {2, retryMs}
- * prefix paused, {3, retryMs, sends, redemptions} prefix paused now, {-1} late.
+ * Returns {0} taken (and the code saved, now or by an earlier run of the same call), {1, i,
+ * retryMs} bucket i full, {2, retryMs} prefix paused, {3, retryMs, sends, redemptions} prefix
+ * paused now, {-1} late.
  */
 export const TAKE = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+-- This start's code already saved: a replay of this very call (ioredis resends a command whose
+-- reply a dropped connection lost) answers as the first run did instead of refusing it.
+if ARGV[5] == '1' then
+  local ca = 6 + n * 2
+  if ARGV[4] == '1' then ca = ca + 5 end
+  if redis.call('HGET', KEYS[#KEYS], 'i') == ARGV[ca + 3] then return {0} end
+end
 local seen = {}
 for i = 1, n do
   local c, e = live(KEYS[i], now)

@@ -342,6 +342,20 @@ describe('limits in Redis', function () {
             await verify(t.app, code, PHONE, '2001:db8:1:2::1').expect(200);
           }));
 
+        if (setup === 'fused') {
+          it('answers a start whose script ran twice (a reply lost, the call resent) as it ran once: sent, not refused (fused)', () =>
+            run({ rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 1 }) }, async (t, c) => {
+              const replayed = aroundScripts(c, (_name, args, send) => (args.includes(TAKE.sha) ? send().then(() => send()) : send()));
+              try {
+                await start(t.app).expect(200);
+              } finally {
+                replayed();
+              }
+              assert.equal(t.outbox.messages.length, 1);
+              await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
+            }));
+        }
+
         if (setup === 'redisLimits') {
           it('keeps a login a login when the limits fail after its code was spent, and counts no failure when a reply is lost (redisLimits)', () =>
             run({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) }, async (t, c) => {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { outboxSender, passwordless, redisStore, PasswordlessError } from '../../lib';
+import { outboxSender, passwordless, redisLimits, redisStore, PasswordlessError, type PasswordlessOptions } from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
 import { createKeyring } from '../../lib/core/crypto';
-import { createClient } from 'redis';
+import { createClient, createClientPool } from 'redis';
 import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
 import { recorder } from '../helpers/log';
 
@@ -70,6 +70,40 @@ describe('redisStore on a real Redis', function () {
     assert.throws(
       () => redisStore({ client: {} }),
       (err: unknown) => err instanceof PasswordlessError && /redisStore\.client/.test(err.message),
+    );
+  });
+
+  it('refuses a node-redis client pool at construction, naming the clients it takes', () => {
+    assert.throws(
+      () => redisStore({ client: createClientPool({ url: 'redis://127.0.0.1:6379' }) }),
+      /`redisStore\.client` is a node-redis client pool \(createClientPool\).*createClient.*createCluster/,
+    );
+  });
+
+  it("warns at construction about a node-redis client without an 'error' listener, which a dropped connection would crash", () => {
+    const build = (extra: Partial<PasswordlessOptions>) => {
+      const r = recorder();
+      passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: r.logger, ...extra });
+      return r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
+    };
+    const bare = createClient({ url: 'redis://127.0.0.1:6379' });
+    assert.deepEqual(build({ store: redisStore({ client: bare }) }).filter((m) => /'error' listener/.test(m)).length, 1);
+    assert.match(build({ limitStore: redisLimits({ client: bare }) }).join('\n'), /'error' listener.*client\.on\('error'/);
+    const listened = createClient({ url: 'redis://127.0.0.1:6379' });
+    listened.on('error', () => {});
+    assert.deepEqual(build({ store: redisStore({ client: listened }) }), []);
+  });
+
+  it('warns when the limits are shared in Redis but the codes are kept in this process', () => {
+    const client = createClient({ url: 'redis://127.0.0.1:6379' });
+    client.on('error', () => {});
+    const r = recorder();
+    passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: r.logger, limitStore: redisLimits({ client }) });
+    const warnings = r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0] as string,
+      /redisLimits\(\), shared by every instance, while codes are kept in this process.*store: redisStore/,
     );
   });
 
