@@ -26,7 +26,7 @@ export interface MetricsOptions {
 
 export type StartOutcome = 'sent' | 'refused' | 'error';
 export type SendOutcome = 'ok' | 'failed' | 'refused';
-export type VerifyMetricOutcome = 'ok' | 'invalid' | 'exhausted' | 'refused';
+export type VerifyMetricOutcome = 'ok' | 'invalid' | 'exhausted' | 'refused' | 'error';
 
 /** What the core records. Every method is synchronous and never throws. */
 export interface Metrics {
@@ -40,25 +40,37 @@ export interface Metrics {
   limitRefusal(limit: string): void;
   /** The fraud guard paused sending. */
   fraudPause(): void;
+  /** The code store or the limits failed or did not answer in time (each `store_error` event). */
+  storeError(): void;
 }
 
 const KNOWN = keysOf<MetricsOptions>()(['registry', 'prefix']);
 const START_OUTCOMES: readonly StartOutcome[] = ['sent', 'refused', 'error'];
-const VERIFY_OUTCOMES: readonly VerifyMetricOutcome[] = ['ok', 'invalid', 'exhausted', 'refused'];
+const VERIFY_OUTCOMES: readonly VerifyMetricOutcome[] = ['ok', 'invalid', 'exhausted', 'refused', 'error'];
 /** From a fast API answer (50 ms) to the sender's default timeout (10 s). */
 const SEND_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A country calling code is 1 to 3 digits; anything else (a whole number, by mistake) is dropped. */
 const CALLING_CODE = /^[1-9]\d{0,2}$/;
-/** Provider and limit names are identifiers; anything else becomes `other`, to bound the series. */
-const NAME_LABEL = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+/**
+ * Provider and limit names are identifiers, with an index for unnamed failover members
+ * (`twilio[1]`); anything else becomes `other`, to bound the series.
+ */
+const NAME_LABEL = /^[A-Za-z][A-Za-z0-9_.:[\]-]{0,63}$/;
 
 function noop(): void {
   // Metrics are off.
 }
 
 /** The metrics of an app without a registry: shared, frozen, free. */
-const NO_METRICS: Metrics = Object.freeze({ start: noop, send: noop, verify: noop, limitRefusal: noop, fraudPause: noop });
+const NO_METRICS: Metrics = Object.freeze({
+  start: noop,
+  send: noop,
+  verify: noop,
+  limitRefusal: noop,
+  fraudPause: noop,
+  storeError: noop,
+});
 
 function validate(options: MetricsOptions): void {
   checkObject<MetricsOptions>(options, 'metrics', KNOWN, '{ registry, prefix? }', false);
@@ -167,6 +179,14 @@ export function createMetrics(options: MetricsOptions | undefined): Metrics {
     'limit',
   ]);
   const fraudPauses = counter(prom, registry, `${p}passwordless_fraud_guard_pauses_total`, 'Times the fraud guard paused sending.', []);
+  const storeErrors = counter(
+    prom,
+    registry,
+    `${p}passwordless_store_errors_total`,
+    'Failures of the code store or the limits (Redis down, slow or refusing), each also a store_error event.',
+    [],
+  );
+  storeErrors.inc(0);
 
   // Every outcome shows from the first scrape, at 0: rate() and alerts need the series to exist.
   for (const outcome of START_OUTCOMES) starts.inc({ outcome }, 0);
@@ -191,6 +211,9 @@ export function createMetrics(options: MetricsOptions | undefined): Metrics {
     },
     fraudPause(): void {
       fraudPauses.inc();
+    },
+    storeError(): void {
+      storeErrors.inc();
     },
   });
 }

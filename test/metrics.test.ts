@@ -75,7 +75,7 @@ describe('metrics', () => {
   it('puts the prefix before every name', async () => {
     createMetrics({ registry, prefix: 'myapp_' }).start('sent');
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
-    assert.equal(names.length, 6);
+    assert.equal(names.length, 7);
     for (const name of names) assert.match(name, /^myapp_passwordless_/);
     assert.equal(await valueOf(registry, 'myapp_passwordless_starts_total', { outcome: 'sent' }), 1);
   });

@@ -165,10 +165,14 @@ export function createLogin(config: Config): Login {
       return await operation();
     } catch (err) {
       if (err instanceof PasswordlessError) {
-        if (err.status === 503) logEvent(logger, 'store_error', { message: 'the store or the limits did not answer in time' });
+        if (err.status === 503) {
+          metrics.storeError();
+          logEvent(logger, 'store_error', { message: 'the store or the limits did not answer in time' });
+        }
         throw err;
       }
       if (err instanceof HookError) throw err;
+      metrics.storeError();
       logEvent(logger, 'store_error', { message: err instanceof Error ? err.message : String(err) });
       throw unavailable();
     }
@@ -520,10 +524,21 @@ export function createLogin(config: Config): Login {
 
   /** Limits work that failed where no answer can tell (after the answer, or on a path already failing): logged. */
   function logLateFailure(what: string, err: unknown): void {
+    metrics.storeError();
     logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` });
   }
 
+  /** A verify, counted in the metrics by how it was answered; `error` for an outage or a hook's failure. */
   async function redeem(input: RedeemInput): Promise<Redeemed> {
+    try {
+      return await redeemOnce(input);
+    } catch (err) {
+      if (!(err instanceof PasswordlessError) || err.status >= 500) metrics.verify('error');
+      throw err;
+    }
+  }
+
+  async function redeemOnce(input: RedeemInput): Promise<Redeemed> {
     const now = config.now();
     const code = input.code.slice(0, MAX_CODE_INPUT);
     const clientId = input.client.clientId;

@@ -10,7 +10,7 @@ import session from 'express-session';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import twilio from 'twilio';
-import { fallbackSender, outboxSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
+import { fallbackSender, memoryStore, outboxSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
 import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { createKeyring } from '../../lib/core/crypto';
 import { resolveTokens } from '../../lib/tokens/config';
@@ -177,6 +177,21 @@ describe('wired through passwordless()', () => {
       );
       assert.doesNotMatch(await registry.metrics(), /4155550123/);
     });
+  });
+
+  it('counts a verify answered 503 as an error, and every store failure', async () => {
+    const registry = new Registry();
+    const store = memoryStore();
+    const t = makeApp({ logger: false, metrics: { registry }, store });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    store.verify = () => Promise.reject(new Error('ECONNRESET'));
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(503);
+    const text = await registry.metrics();
+    assert.match(text, /^passwordless_verifies_total\{outcome="error"\} 1$/m);
+    assert.match(text, /^passwordless_store_errors_total 1$/m);
   });
 
   describe('/userinfo', () => {

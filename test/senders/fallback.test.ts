@@ -175,6 +175,18 @@ describe('fallbackSender', () => {
     ]);
   });
 
+  it('labels two members of one name by their position, twilio[0] and twilio[1], not other', async () => {
+    const registry = new Registry();
+    const down = custom('twilio', new PasswordlessError('sms_provider_error', 503, 'down'));
+    const t = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down, custom('twilio')]) });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    assert.deepEqual(sends.sort(), [
+      'passwordless_sms_sends_total{provider="twilio[0]",outcome="failed",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="twilio[1]",outcome="ok",country_code="1"} 1',
+    ]);
+  });
+
   it('logs in through passwordless() with the code the secondary delivered while the primary answers 500', async () => {
     const to = '+14155553500';
     primary.behave(to, { status: 500 });
