@@ -81,8 +81,11 @@ export interface Keyring {
   limitKey(value: string): string;
   /** `sms|` + a stable id: the same on every login of a number, and not the number itself. */
   userId(phone: string): string;
-  /** Key material for the internal access-token key (derived, never the secret itself). */
-  derive(label: string): Buffer;
+  /**
+   * Key material for the internal access-token key (derived, never the secret itself): one per
+   * secret, the first signing, all verifying, so a rotation keeps issued tokens valid.
+   */
+  derive(label: string): Buffer[];
 }
 
 export function createKeyring(secrets: readonly string[], userIdSecret: string): Keyring {
@@ -96,7 +99,7 @@ export function createKeyring(secrets: readonly string[], userIdSecret: string):
     limitKey: (value: string) => first16Bytes(mac(userKey, ['limit', value], 'base64url')),
     // The message is unchanged from the first release, so ids issued then stay valid.
     userId: (phone: string) => `sms|${mac(userKey, ['user', phone], 'hex').slice(0, 24)}`,
-    derive: (label: string) => createHmac('sha256', first).update(label).digest(),
+    derive: (label: string) => keys.map((key) => createHmac('sha256', key).update(label).digest()),
   });
 }
 

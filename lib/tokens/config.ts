@@ -37,8 +37,11 @@ export interface ResolvedTokens {
   readonly audiences: ReadonlyMap<string, ReadonlySet<string> | undefined>;
   /** The audience of access tokens issued without one: this server's /userinfo. */
   readonly userinfoAudience: string;
-  /** HS256 key for /userinfo tokens when no asymmetric key is configured (only this server verifies them). */
-  readonly internalKey: Uint8Array;
+  /**
+   * HS256 keys for /userinfo tokens when no asymmetric key is configured (only this server
+   * verifies them), one per `secret`: the first signs, every one verifies.
+   */
+  readonly internalKeys: readonly [Uint8Array, ...Uint8Array[]];
 }
 
 const NAMES = keysOf<TokensOptions>()(['issuer', 'idTokenTtlSeconds', 'accessTokenTtlSeconds', 'signingKeys', 'audiences']);
@@ -94,7 +97,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     keys,
     audiences,
     userinfoAudience: `${issuer}userinfo`,
-    internalKey: keyring.derive('access-token-key'),
+    internalKeys: keyring.derive('access-token-key') as [Buffer, ...Buffer[]],
   });
 }
 

@@ -4,7 +4,7 @@
  * client's algorithm. Access tokens are signed with the first configured key, so APIs can
  * verify them from the JWKS; without keys they only serve this server's /userinfo.
  */
-import type { JWTPayload } from 'jose';
+import type { JWTPayload, JWTVerifyOptions } from 'jose';
 import { loadJose } from './jose';
 import type { ResolvedClient } from '../config/options';
 import type { PasswordlessUser } from '../core/users';
@@ -60,7 +60,7 @@ export async function signAccessToken(
     .setExpirationTime(iat + tokens.accessTtl);
   const key = tokens.keys[0];
   if (key) return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
-  return jwt.setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(tokens.internalKey);
+  return jwt.setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(tokens.internalKeys[0]);
 }
 
 /** The `kid` of a token's header; undefined for a header that is not a JSON object (anyone can send one). */
@@ -73,11 +73,27 @@ function headerKid(token: string): unknown {
   }
 }
 
+/**
+ * An HS256 access token under the key of any `secret`, newest first: a token signed before a
+ * rotation stays valid for its lifetime. Only a wrong signature moves on to the next key.
+ */
+async function verifyInternal(tokens: ResolvedTokens, token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
+  const jose = loadJose();
+  for (const [i, key] of tokens.internalKeys.entries()) {
+    try {
+      return (await jose.jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
+    } catch (err) {
+      const wrongKey = (err as { code?: unknown }).code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+      if (!wrongKey || i === tokens.internalKeys.length - 1) throw err;
+    }
+  }
+  throw new Error('no key');
+}
+
 /** Verifies an access token for /userinfo: our issuer, our userinfo audience, our key, not expired. */
 export async function verifyAccessToken(tokens: ResolvedTokens, token: string, nowMs: number): Promise<JWTPayload> {
   const options = { issuer: tokens.issuer, audience: tokens.userinfoAudience, currentDate: new Date(nowMs), typ: 'at+jwt' };
-  if (tokens.keys.length === 0)
-    return (await loadJose().jwtVerify(token, tokens.internalKey, { ...options, algorithms: ['HS256'] })).payload;
+  if (tokens.keys.length === 0) return verifyInternal(tokens, token, options);
   const kid = headerKid(token);
   const key = kid === undefined ? undefined : tokens.keys.find((k) => k.kid === kid);
   if (!key) throw new Error('unknown key');

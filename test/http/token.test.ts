@@ -162,6 +162,17 @@ describe('POST /oauth/token', () => {
     await request(t.app).get('/userinfo').set('authorization', 'Bearer nope').expect(401);
   });
 
+  it('keeps /userinfo tokens signed without signingKeys valid across a rotation of secret, and refuses those of a retired one', async () => {
+    const NEXT = `${SECRET}-next`;
+    const hs = (secret: string | string[]) => makeApp({ secret, userIdSecret: SECRET, clients: [HS_CLIENT], tokens: { issuer: ISSUER } });
+    const before = hs(SECRET);
+    const code = await codeFor(before, HS_CLIENT);
+    const { access_token } = (await request(before.app).post('/oauth/token').send(grant(HS_CLIENT, code)).expect(200)).body;
+    const userinfo = (t: ReturnType<typeof hs>) => request(t.app).get('/userinfo').set('authorization', `Bearer ${access_token}`);
+    assert.equal((await userinfo(hs([NEXT, SECRET])).expect(200)).body.phone_number, PHONE);
+    await userinfo(hs(NEXT)).expect(401);
+  });
+
   it('redeems a sessionStore code for the agent whose session started it, and warns at construction that others cannot', async () => {
     const warnings: Array<Record<string, unknown>> = [];
     const t = tokenApp({ store: sessionStore(), logger: { info: () => {}, warn: (e) => void warnings.push(e), error: () => {} } });
