@@ -148,7 +148,7 @@ function resolveSecrets(secret: unknown, userIdSecret: unknown, warnings: string
   // Mid-rotation is when the next step, removing the old secret, would change every user id.
   if (userIdSecret === undefined && secrets.length > 1)
     warnings.push(
-      `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry. Set \`userIdSecret\` to that secret before you remove it from the list, or every user gets a new user_id.`,
+      `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry, which must be the secret they came from so far (new secrets go first). Set \`userIdSecret\` to that secret, so the order no longer matters and before you remove it from the list, or every user gets a new user_id.`,
     );
   const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
   return createKeyring(secrets, idSecret);

@@ -154,6 +154,8 @@ export function createLogin(config: Config): Login {
   // What a Redis sends after an answer (a cluster's give-backs) fails where no request waits: logged here.
   const stopHearing = redisBackends.map((backend) => backend.onLateFailure(logLateFailure));
   const sends = sendTimer();
+  /** `sendInBackground` sends not yet settled. */
+  const inFlight = new Set<Promise<void>>();
   const pumpLog = throttledLog(60_000);
   // A pause judged on sends in flight is lifted when they fail, so one prefix can be paused over
   // and over: each instance logs it once a minute per prefix, as it logs the refusals.
@@ -414,7 +416,10 @@ export function createLogin(config: Config): Login {
     if (config.sendInBackground) {
       // Answered now; a failure is logged (send_failed) and gives the limits back, except under
       // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
-      void deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup).catch(() => undefined);
+      const sending = deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup).catch(() => undefined);
+      // close() waits for it: a graceful shutdown must not drop an SMS the user was told is coming.
+      inFlight.add(sending);
+      void sending.finally(() => inFlight.delete(sending));
       return answer;
     }
     await deliver(config.sender, sms, code, phone, plan, { key, record }, ctx);
@@ -579,7 +584,9 @@ export function createLogin(config: Config): Login {
     return { user, nonce: result.data };
   }
 
-  function close(): void {
+  /** Waits for the background sends still in flight (each bounded by its sender's timeout), then stops listening. */
+  async function close(): Promise<void> {
+    await Promise.all([...inFlight]);
     for (const stop of stopHearing) stop();
   }
 

@@ -93,7 +93,8 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     start: (req: Request) => outcome(req, () => startFromRequest(login, req)),
     verify: (req: Request) => outcome(req, async () => ({ user: await verifyFromRequest(login, req) })),
     async close() {
-      login.close();
+      // Before the stores close: a background send that fails still gives its limits back.
+      await login.close();
       if (config.ownsStore) await config.store.close?.();
       if (options.limitStore === undefined) await config.limitStore?.close?.();
     },

@@ -225,6 +225,30 @@ describe('login core', () => {
     });
   });
 
+  describe('sendInBackground and close()', () => {
+    it('waits in close() for a send still in flight, so a graceful shutdown delivers what it answered', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const delivered: string[] = [];
+      const sender: SmsSender = {
+        async send(message) {
+          await gate;
+          delivered.push(message.to);
+          return { id: 'SM1' };
+        },
+      };
+      const t = makeApp({ logger: false, sender, sendInBackground: true });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+      let closed = false;
+      const closing = t.pl.close().then(() => (closed = true));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(closed, false, 'close() resolved while the send was in flight');
+      release();
+      await closing;
+      assert.deepEqual(delivered, [PHONE]);
+    });
+  });
+
   describe('secret rotation', () => {
     it('accepts codes pending under the previous secret and keeps user ids', async () => {
       const store = memoryStore();
