@@ -49,12 +49,14 @@ export interface DeliveryReportHandlerOptions {
   url: string;
   /** The account's auth token, which Twilio signs callbacks with. */
   authToken: string;
+  /** Other accounts (failover members) whose callbacks come to the same path: a report signed by any is taken. */
+  others?: ReadonlyArray<{ readonly url: string; readonly authToken: string }>;
   logger: Logger;
   /** Called once per verified report; its failure is logged, never answered to Twilio. */
   onDeliveryStatus?: (report: DeliveryReport) => void | Promise<void>;
 }
 
-const KNOWN = keysOf<DeliveryReportHandlerOptions>()(['url', 'authToken', 'logger', 'onDeliveryStatus']);
+const KNOWN = keysOf<DeliveryReportHandlerOptions>()(['url', 'authToken', 'others', 'logger', 'onDeliveryStatus']);
 
 /** Statuses that mean the code never arrived: worth a warning, not just a line of info. */
 const UNDELIVERED = new Set(['failed', 'undelivered']);
@@ -121,6 +123,7 @@ function reportOf(params: Record<string, string | string[]>): DeliveryReport | u
 export function deliveryReportHandler(options: DeliveryReportHandlerOptions): RequestHandler {
   validate(options);
   const { url, authToken, logger, onDeliveryStatus } = options;
+  const accounts = [{ url, authToken }, ...(options.others ?? [])];
   // Loaded here, not per request, so a missing SDK shows at start-up.
   const twilio = loadTwilio();
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT });
@@ -133,7 +136,7 @@ export function deliveryReportHandler(options: DeliveryReportHandlerOptions): Re
     }
     // A body some earlier parser already consumed differently fails the check: fail closed.
     const params = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, string | string[]>;
-    if (!twilio.validateRequest(authToken, signature, url, params)) {
+    if (!accounts.some((a) => twilio.validateRequest(a.authToken, signature, a.url, params))) {
       // Most often a wrong URL (a proxy in front, http vs https) or auth token, hence the log.
       safeLog(logger, 'warn', { event: 'delivery_report_refused', reason: 'bad_signature' });
       return refuse(res, 403, ErrorCodes.unauthorized, 'The X-Twilio-Signature header does not match this request.');

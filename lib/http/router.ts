@@ -37,11 +37,12 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
   // answered at the URL's path as the app sees it (the router may be mounted under a prefix),
   // compared as a string, so no character of the URL is read as a route pattern.
   const reports = new Map(
-    deliveryReportTargets(config.sender).map((t) => [
-      deliveryReportPath(t.url),
+    [...deliveryReportTargets(config.sender)].map(([path, [first, ...others]]) => [
+      path,
       deliveryReportHandler({
-        url: t.url,
-        authToken: t.authToken,
+        url: (first as ReportTarget).url,
+        authToken: (first as ReportTarget).authToken,
+        others,
         logger,
         ...(config.onDeliveryStatus ? { onDeliveryStatus: config.onDeliveryStatus } : {}),
       }),
@@ -64,11 +65,23 @@ interface ReportTarget {
   authToken: string;
 }
 
-function deliveryReportTargets(sender: SmsSender): ReportTarget[] {
+function reportTargetsOf(sender: SmsSender): ReportTarget[] {
   const s = sender as SmsSender & { deliveryReports?: ReportTarget; senders?: readonly SmsSender[] };
   const own = s.deliveryReports ? [s.deliveryReports] : [];
-  const nested = (s.senders ?? []).flatMap(deliveryReportTargets);
-  const byPath = new Map<string, ReportTarget>();
-  for (const t of [...own, ...nested]) if (!byPath.has(deliveryReportPath(t.url))) byPath.set(deliveryReportPath(t.url), t);
-  return [...byPath.values()];
+  return [...own, ...(s.senders ?? []).flatMap(reportTargetsOf)];
+}
+
+/**
+ * Every path delivery reports come to, with the accounts that sign them there: failover members
+ * of two Twilio accounts may share one `statusCallback`, and each signs with its own auth token.
+ */
+function deliveryReportTargets(sender: SmsSender): Map<string, ReportTarget[]> {
+  const byPath = new Map<string, ReportTarget[]>();
+  for (const t of reportTargetsOf(sender)) {
+    const path = deliveryReportPath(t.url);
+    const list = byPath.get(path) ?? [];
+    if (!list.some((o) => o.url === t.url && o.authToken === t.authToken)) list.push(t);
+    byPath.set(path, list);
+  }
+  return byPath;
 }

@@ -3,7 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import twilio from 'twilio';
 import session from 'express-session';
-import { PasswordlessError, passwordless, twilioSender, type DeliveryReport } from '../../lib';
+import { PasswordlessError, fallbackSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
 import { CLIENT, SECRET } from '../helpers/app';
 import { deliveryReportHandler, deliveryReportPath } from '../../lib/http/delivery-reports';
 import {
@@ -265,6 +265,24 @@ describe('twilioSender with statusCallback', () => {
         .expect(204);
     });
   }
+
+  it('takes reports signed by either account when two failover members share one statusCallback', async () => {
+    const OTHER_TOKEN = 'another-accounts-auth-token-0123';
+    const first = twilioSender({ ...base, authToken: AUTH_TOKEN, statusCallback: URL_ });
+    const second = twilioSender({ ...base, authToken: OTHER_TOKEN, statusCallback: URL_ });
+    const pl = passwordless({ secret: SECRET, sender: fallbackSender([first, second]), clients: [CLIENT], logger: false });
+    const app = express().use(pl.router);
+    const params = statusParams();
+    const report = (token: string) =>
+      request(app)
+        .post('/twilio/status')
+        .type('form')
+        .set('X-Twilio-Signature', sign(params, URL_, token))
+        .send(new URLSearchParams(params).toString());
+    await report(AUTH_TOKEN).expect(204);
+    await report(OTHER_TOKEN).expect(204);
+    await report('not-either-accounts-token-012345').expect(403);
+  });
 
   it('has no deliveryReports without statusCallback', () => {
     assert.equal(twilioSender({ ...base, authToken: AUTH_TOKEN }).deliveryReports, undefined);
