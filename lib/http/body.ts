@@ -4,6 +4,7 @@
  * (JSON or urlencoded, 8 kB), as a single function so that a request crosses one router layer
  * instead of four.
  */
+import { BlockList, isIPv6 } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { fail } from '../errors';
 import { logEvent } from '../core/log';
@@ -35,6 +36,39 @@ function seenAsHttps(req: Request): boolean {
 /** Property names that reach an object's prototype; refused in any body, JSON or form. */
 const PROTO = /(^|\[)(__proto__|constructor|prototype)(\]|\[|$)/;
 
+/** Where a proxy in front of the app usually sits: loopback and private networks. */
+const PROXY_NETWORKS = new BlockList();
+for (const [net, prefix] of [
+  ['127.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+] as const)
+  PROXY_NETWORKS.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  PROXY_NETWORKS.addSubnet(net, prefix, 'ipv6');
+
+/**
+ * Whether the request came through a proxy Express does not trust: an X-Forwarded-For from a
+ * private or loopback peer that `trust proxy` leaves out. Every user behind that proxy then has
+ * the proxy's req.ip, and shares its per-address limits (50 starts an hour for all of them).
+ */
+function untrustedProxy(req: Request): string | undefined {
+  if (req.headers['x-forwarded-for'] === undefined) return undefined;
+  const peer = req.socket?.remoteAddress;
+  if (!peer) return undefined;
+  const trusts = req.app?.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
+  if (typeof trusts === 'function' && trusts(peer, 0)) return undefined;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1];
+  const inside = v4 ? PROXY_NETWORKS.check(v4, 'ipv4') : PROXY_NETWORKS.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
+  return inside ? peer : undefined;
+}
+
 export function bodyMiddleware(options: BodyOptions): RequestHandler {
   const json = express.json({ limit: BODY_LIMIT, strict: true });
   // `depth` is a body-parser option that Express 4's types do not list yet.
@@ -48,6 +82,7 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
     verify: refuseProtoKeys,
   } as Parameters<typeof express.urlencoded>[0]);
   let warnedTrustProxy = false;
+  let warnedUntrustedProxy = false;
   let warnedInsecureCookie = false;
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
@@ -60,6 +95,15 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
       logEvent(logger, 'config_warning', {
         message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
       });
+    }
+    if (!warnedUntrustedProxy) {
+      const proxy = untrustedProxy(req);
+      if (proxy) {
+        warnedUntrustedProxy = true;
+        logEvent(logger, 'config_warning', {
+          message: `requests arrive through a proxy at ${proxy} (they carry X-Forwarded-For) that \`trust proxy\` does not trust: req.ip is the proxy's, so every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Set app.set('trust proxy', 1) for one proxy in front, or its addresses or subnets.`,
+        });
+      }
     }
     // express-session sets no cookie when `cookie.secure` is on (any truthy value, the string
     // 'false' too) and the request is not HTTPS: the answers still say 200, but no login (nor

@@ -103,6 +103,28 @@ describe('construction: templates, secrets and warnings', () => {
     assert.doesNotMatch(text, /code_sent/);
   });
 
+  it('warns once when a proxy on a private address forwards requests that trust proxy does not trust', async () => {
+    const proxyWarnings = async (trust: unknown, forwarded: boolean) => {
+      const warnings: string[] = [];
+      const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
+      const pl = passwordless(options({ logger, rateLimits: false }));
+      const app = express();
+      if (trust !== undefined) app.set('trust proxy', trust);
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      for (const n of [1, 2]) {
+        const req = request(app).post('/passwordless/start');
+        if (forwarded) req.set('x-forwarded-for', `203.0.113.${n}`);
+        await req.send(startBody()).expect(200);
+      }
+      return warnings.filter((w) => /X-Forwarded-For/.test(w));
+    };
+    const untrusted = await proxyWarnings(undefined, true);
+    assert.equal(untrusted.length, 1);
+    assert.match(untrusted[0] as string, /through a proxy at (::ffff:)?127\.0\.0\.1 .*app\.set\('trust proxy', 1\)/);
+    assert.deepEqual(await proxyWarnings('loopback', true), []);
+    assert.deepEqual(await proxyWarnings(undefined, false), []);
+  });
+
   it('warns once when a secure session cookie meets plain HTTP, where express-session sets no cookie', async () => {
     const warnings: string[] = [];
     const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
