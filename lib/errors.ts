@@ -91,7 +91,7 @@ export const CATALOGUE = Object.freeze({
   numberTypeBlocked: entry('bad.phone_number', 400, 'This kind of phone number cannot receive login codes. Use a mobile number.'),
   badSend: entry('bad.send', 400, 'Only send="code" is supported by an SMS connection.'),
   badAuthParams: entry('bad.authParams', 400, 'authParams must be an object.'),
-  badNonce: entry('bad.authParams', 400, 'authParams.nonce must be a string of at most 512 characters.'),
+  badNonce: entry('bad.authParams', 400, 'authParams.nonce must be a string of at most 256 characters.'),
   missingCode: entry('bad.verification_code', 400, 'Missing required parameter: {name}'),
   // Outcomes of a code
   wrongCode: entry('invalid_grant', 403, WRONG_CODE_MESSAGE),

@@ -60,7 +60,7 @@ export interface CodeRecord {
   hash: string;
   /** Absolute expiry in ms on the injected clock (`now`). */
   expiresAt: number;
-  /** Opaque per-login data handed back on success (the `authParams.nonce`); at most 512 characters. */
+  /** Opaque per-login data handed back on success (the `authParams.nonce`); at most 256 characters. */
   data?: string;
 }
 

@@ -116,13 +116,19 @@ function sendTimer() {
   };
 }
 
+/**
+ * Longest `authParams.nonce` kept with a code: OpenID clients send 22 to 86 characters, and a
+ * pending code's memory grows with it (a decoy's too), so the bound keeps each code small.
+ */
+const MAX_NONCE = 256;
+
 /** The nonce of `authParams` (an object); kept with the code for the ID token. */
 function readAuthParams(authParams: unknown): string | undefined {
   if (authParams === undefined) return undefined;
   if (authParams === null || typeof authParams !== 'object' || Array.isArray(authParams)) throw fail('badAuthParams');
   const nonce = Object.hasOwn(authParams, 'nonce') ? (authParams as Record<string, unknown>).nonce : undefined;
   if (nonce === undefined) return undefined;
-  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 512) throw fail('badNonce');
+  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > MAX_NONCE) throw fail('badNonce');
   return nonce;
 }
 
@@ -131,10 +137,15 @@ function failureBuckets(plan: VerifyPlan): Bucket[] {
   return [plan.address, plan.phone].filter((b): b is Bucket => b !== undefined);
 }
 
+/** Whether `text` holds the code's digits in order, even spaced out or with invisible characters between them. */
+function quotesCode(text: string, code: string): boolean {
+  return new RegExp(code.split('').join('\\D{0,3}')).test(text);
+}
+
 /** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
 function sendFailure(err: unknown, code: string): PasswordlessError {
   if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
-  return err.message.includes(code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
+  return quotesCode(err.message, code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
 }
 
 export function createLogin(config: Config): Login {
@@ -392,7 +403,8 @@ export function createLogin(config: Config): Login {
       hash: keys.codeHash(phone.e164, client.clientId, binding, code),
       expiresAt: now + config.otp.ttlMs,
     };
-    if (nonce !== undefined) record.data = nonce;
+    // Only an ID token reads it: without `tokens`, nothing is kept with the code.
+    if (nonce !== undefined && config.tokens) record.data = nonce;
     const answer: StartResult = { id: record.id, phoneNumber: phone.e164, requestLanguage: message.requestLanguage };
     // Under disableSignup an unknown number is stored a decoy (a code nobody receives), so that
     // its verifies answer exactly as a registered number's do. A decoy is no send: it does not

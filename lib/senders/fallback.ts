@@ -69,7 +69,8 @@ function isRefusedDestination(err: unknown): boolean {
 function reasonOf(err: unknown): string {
   if (err instanceof PasswordlessError) return `${err.status} ${err.code}`;
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
-  const token = [e?.code, e?.name].find((t) => typeof t === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(t));
+  // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
+  const token = [e?.code, e?.name].find((t) => typeof t === 'string' && /^(?=.*[A-Za-z])[A-Za-z0-9_.-]{1,40}$/.test(t));
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 

@@ -117,6 +117,10 @@ describe('POST /passwordless/start', () => {
       expectError(await post(startBody({ authParams: 'x' })), 400, 'bad.authParams'));
     it('400 bad.authParams when authParams is an array', async () =>
       expectError(await post(startBody({ authParams: [1] })), 400, 'bad.authParams'));
+    it('400 bad.authParams for a nonce over 256 characters, which would grow every pending code', async () => {
+      expectError(await post(startBody({ authParams: { nonce: 'n'.repeat(257) } })), 400, 'bad.authParams', /at most 256 characters/);
+      assert.equal((await post(startBody({ authParams: { nonce: 'n'.repeat(256) } }))).status, 200);
+    });
     it('400 bad.request for a property that is not allowed', async () =>
       expectError(await post(startBody({ email: 'a@b.c' })), 400, 'bad.request', /email/));
     it('400 bad.request for a JSON array body', async () => expectError(await post([startBody()]), 400, 'bad.request'));
@@ -225,6 +229,20 @@ describe('POST /passwordless/start', () => {
       const res = await request(app).post('/passwordless/start').send(startBody());
       assert.equal(res.status, 400);
       assert.doesNotMatch(res.body.error_description, /\d{6}/);
+    });
+
+    it('never puts the code in the error a sender raises, spaced out or with invisible characters between its digits', async () => {
+      for (const spread of [(d: string[]) => d.join(' '), (d: string[]) => d.join('\u200b'), (d: string[]) => d.join('-')]) {
+        const sender: SmsSender = {
+          async send(message) {
+            const code = /\d{6}/.exec(message.body)?.[0] ?? '';
+            throw new PasswordlessError('sms_provider_error', 400, `cannot deliver "${spread(code.split(''))}"`);
+          },
+        };
+        const res = await request(makeApp({ sender }).app).post('/passwordless/start').send(startBody());
+        assert.equal(res.status, 400);
+        assert.doesNotMatch(res.body.error_description.replace(/\D/g, ''), /\d{6}/, res.body.error_description);
+      }
     });
   });
 

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { AuthenticationClient } from 'auth0';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import request from 'supertest';
-import { PasswordlessError, passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
+import { PasswordlessError, memoryStore, passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
 import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, wrongCodeFor } from '../helpers/app';
 
 const ISSUER = 'https://auth.example.com/';
@@ -212,6 +212,24 @@ describe('POST /oauth/token', () => {
         .expect(401);
     }
     assert.deepEqual(errors, []);
+  });
+
+  it('keeps no authParams.nonce with the code when no token can carry it (no tokens option)', async () => {
+    const saved: Array<string | undefined> = [];
+    const store = memoryStore();
+    const save = store.save.bind(store);
+    store.save = (key, record, ctx) => {
+      saved.push(record.data);
+      return save(key, record, ctx);
+    };
+    const plain = makeApp({ store });
+    await request(plain.app)
+      .post('/passwordless/start')
+      .send(startBody({ authParams: { nonce: 'n-start' } }))
+      .expect(200);
+    const withTokens = tokenApp({ store });
+    await codeFor(withTokens, RS_CLIENT, { authParams: { nonce: 'n-start' }, phone_number: '+14155550199' });
+    assert.deepEqual(saved, [undefined, 'n-start']);
   });
 
   it('puts the nonce of authParams (start) or of the token request in the ID token', async () => {

@@ -253,6 +253,16 @@ describe('fallbackSender', () => {
     assert.deepEqual(events, [{ from: 'flaky', to: 'steady', reason: '502 sms_provider_error (TypeError)' }]);
   });
 
+  it("names no error code made only of digits in the reason: it could be the message's code", async () => {
+    const events: FailoverEvent[] = [];
+    const quoted = Object.assign(new Error('rejected'), { code: '271828', name: 'ProviderError' });
+    await fallbackSender([custom('flaky', quoted), custom('steady')], { onFailover: (e) => events.push(e) }).send(message(PHONE));
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ['502 sms_provider_error (ProviderError)'],
+    );
+  });
+
   it('fails over from a 5xx PasswordlessError but throws a 4xx one at once', async () => {
     const refused = new PasswordlessError('sms_provider_error', 400, 'Invalid destination (Code: 3)');
     const after = custom('after');
