@@ -90,6 +90,7 @@ describe('message templates', () => {
       'en-GB': 'Your code, mate: {{ code }}',
       'zh-Hant': '您的驗證碼是 {{ code }}',
     };
+    const DEFAULT_TEXT = /^Your verification code is: \d{6}$/;
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['Dutch from accept-language', { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' }, /^Uw code is \d{6}$/],
       [
@@ -113,36 +114,32 @@ describe('message templates', () => {
       [
         'the default template when x-request-language matches nothing, whatever accept-language says',
         { 'x-request-language': 'ja', 'accept-language': 'fr' },
-        /^Your verification code is: \d{6}$/,
+        DEFAULT_TEXT,
       ],
       [
         'the default template for x-request-language: en (defaultLanguage) over accept-language: fr',
         { 'x-request-language': 'en', 'accept-language': 'fr' },
-        /^Your verification code is: \d{6}$/,
+        DEFAULT_TEXT,
       ],
-      [
-        'the default template for accept-language: * (what Node fetch sends)',
-        { 'accept-language': '*' },
-        /^Your verification code is: \d{6}$/,
-      ],
+      ['the default template for accept-language: * (what Node fetch sends)', { 'accept-language': '*' }, DEFAULT_TEXT],
       [
         'the default template for accept-language "*, fr;q=0.5" (anything first, French after)',
         { 'accept-language': '*, fr;q=0.5' },
-        /^Your verification code is: \d{6}$/,
+        DEFAULT_TEXT,
       ],
       ['French for accept-language "fr, *;q=0.5"', { 'accept-language': 'fr, *;q=0.5' }, /^Votre code est \d{6}$/],
       [
         'the default template for a malformed x-request-language, whatever accept-language says',
         { 'x-request-language': 'fr_FR', 'accept-language': 'nl' },
-        /^Your verification code is: \d{6}$/,
+        DEFAULT_TEXT,
       ],
       [
         'Dutch from accept-language when x-request-language is empty',
         { 'x-request-language': ' ', 'accept-language': 'nl' },
         /^Uw code is \d{6}$/,
       ],
-      ['the default template for an unknown language', { 'accept-language': 'de-DE' }, /^Your verification code is: \d{6}$/],
-      ['the default template without a language header', {}, /^Your verification code is: \d{6}$/],
+      ['the default template for an unknown language', { 'accept-language': 'de-DE' }, DEFAULT_TEXT],
+      ['the default template without a language header', {}, DEFAULT_TEXT],
     ];
     for (const [label, headers, expected] of cases) {
       it(`chooses ${label}`, async () => {

@@ -435,21 +435,23 @@ describe('failures inside async handlers', () => {
     assert.equal(res.body.error, 'temporarily_unavailable');
   });
 
-  it('answers 500 server_error and logs hook_error (not a store outage) when a user hook throws', async () => {
+  /** A login whose users.find throws `error`: its answer, and the error events logged. */
+  async function loginWithFailingHook(error: Error) {
     const events: Array<Record<string, unknown>> = [];
     const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
-    const t = makeApp({
-      logger,
-      users: {
-        find: () => {
-          throw new TypeError('x is undefined');
-        },
-      },
-    });
+    const find = () => {
+      throw error;
+    };
+    const t = makeApp({ logger, users: { find } });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
     const res = await request(t.app)
       .post('/passwordless/verify')
       .send(verifyBody(lastCode(t.outbox)));
+    return { res, events };
+  }
+
+  it('answers 500 server_error and logs hook_error (not a store outage) when a user hook throws', async () => {
+    const { res, events } = await loginWithFailingHook(new TypeError('x is undefined'));
     assert.equal(res.status, 500);
     assert.equal(res.body.error, 'server_error');
     assert.doesNotMatch(res.text, /x is undefined/);
@@ -461,21 +463,10 @@ describe('failures inside async handlers', () => {
   });
 
   it("masks a number a hook's error quotes in any common notation, not only +E.164", async () => {
-    const events: Array<Record<string, unknown>> = [];
-    const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
-    const t = makeApp({
-      logger,
-      users: {
-        find: () => {
-          throw new Error('duplicate key (phone)=(14155550123) / tel +1 (415) 555-0123 / +14155550123');
-        },
-      },
-    });
-    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    await request(t.app)
-      .post('/passwordless/verify')
-      .send(verifyBody(lastCode(t.outbox)))
-      .expect(500);
+    const { res, events } = await loginWithFailingHook(
+      new Error('duplicate key (phone)=(14155550123) / tel +1 (415) 555-0123 / +14155550123'),
+    );
+    assert.equal(res.status, 500);
     const message = String(events.find((e) => e.event === 'hook_error')?.message);
     assert.doesNotMatch(message.replace(/\D/g, ' '), /\d{3}/, message);
     assert.match(message, /\*23\b.*\*23\b.*\*23\b/, message);
