@@ -186,7 +186,6 @@ export function createMetrics(options: MetricsOptions | undefined): Metrics {
     'Failures of the code store or the limits (Redis down, slow or refusing), each also a store_error event.',
     [],
   );
-  storeErrors.inc(0);
 
   // Every outcome shows from the first scrape, at 0: rate() and alerts need the series to exist.
   for (const outcome of START_OUTCOMES) starts.inc({ outcome }, 0);

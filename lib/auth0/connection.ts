@@ -236,7 +236,7 @@ function booleanOr(path: string, value: unknown, fallback: boolean): boolean {
 
 function enabledClientsOf(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) {
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string' && id !== '')) {
     throw optionError('connection.enabled_clients', 'must be an array of client ids.');
   }
   return [...value];

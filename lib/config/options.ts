@@ -15,7 +15,7 @@ import type { FraudSettings, LimitBackend } from '../limits/types';
 import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
 import { lacksErrorListener } from '../redis/client';
-import { memoryStore } from '../stores/memory';
+import { isMemoryStore, memoryStore } from '../stores/memory';
 import { isSessionBound } from '../stores/session';
 import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
 import type { DeliveryReport } from '../http/delivery-reports';
@@ -148,7 +148,7 @@ function resolveSecrets(secret: unknown, userIdSecret: unknown, warnings: string
   // Mid-rotation is when the next step, removing the old secret, would change every user id.
   if (userIdSecret === undefined && secrets.length > 1)
     warnings.push(
-      `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry, which must be the secret they came from so far (new secrets go first). Set \`userIdSecret\` to that secret, so the order no longer matters and before you remove it from the list, or every user gets a new user_id.`,
+      `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry, which must be the secret they came from so far (new secrets go first). Set \`userIdSecret\` to that secret before you remove it from the list, or every user gets a new user_id; the order then no longer matters.`,
     );
   const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
   return createKeyring(secrets, idSecret);
@@ -299,6 +299,11 @@ function resolveRateLimits(value: unknown): ResolvedRateLimits | false {
   return Object.freeze(resolved as unknown as ResolvedRateLimits);
 }
 
+/** Whether the codes live in this process: a memoryStore(), or a sessionStore() whose ledger is one. */
+function keptInProcess(store: CodeStore): boolean {
+  return isMemoryStore(isSessionBound(store) ? store.ledger : store);
+}
+
 /** The Redis a store lends to the limits (a redisStore, or a sessionStore with a Redis ledger). */
 function lentRedis(store: CodeStore): RedisBackend | undefined {
   const redis = (store as { redis?: unknown }).redis;
@@ -324,7 +329,7 @@ function resolveLimitStore(
       "`limitStore` is memoryLimits() while codes are kept in Redis: every instance counts its own limits, so N instances allow N times the limits. Leave `limitStore` out to count in the store's Redis, or pass redisLimits({ client }).",
     );
   }
-  if (backend.kind === 'redis' && !lentRedis(store)) {
+  if (backend.kind === 'redis' && keptInProcess(store)) {
     warnings.push(
       '`limitStore` is redisLimits(), shared by every instance, while codes are kept in this process: with several instances a code started on one is unknown to the others, and its verify fails there. Pass store: redisStore({ client }) (or sessionStore({ ledger: redisStore({ client }) })).',
     );

@@ -16,10 +16,17 @@ export interface LanguageHeaders {
   acceptLanguage?: string | undefined;
 }
 
-/** One BCP 47 tag (shape only): `en`, `pt-BR`, `zh-Hant-TW`. Longer is not a tag any client sends. */
-const TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
-/** One range of an accept-language list: a tag or `*`, and an optional q-value (RFC 9110). */
-const ACCEPT_RANGE = /^(?:[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,3}|\*)(?:[ \t]*;[ \t]*q=(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?))?$/;
+/**
+ * One BCP 47 tag of the shape clients send: a language, then an optional script and region
+ * (`en`, `pt-BR`, `es-419`, `zh-Hant-TW`). Variants and extensions are left out: their free
+ * subtags of up to 8 letters or digits would let a caller write words and numbers into an SMS.
+ */
+const TAG_SOURCE = '[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\\d{3}))?';
+const TAG = new RegExp(`^${TAG_SOURCE}$`);
+/** One range of an accept-language list: such a tag or `*`, and an optional q-value (RFC 9110, `q` in either case). */
+const ACCEPT_RANGE = new RegExp(`^(?:${TAG_SOURCE}|\\*)(?:[ \\t]*;[ \\t]*[qQ]=(?:0(?:\\.\\d{0,3})?|1(?:\\.0{0,3})?))?$`);
+/** Ranges a list may hold: browsers send a handful; a long list is a message, not a preference. */
+const MAX_RANGES = 16;
 
 export function isLanguageTag(value: string): boolean {
   return value.length <= 35 && TAG.test(value);
@@ -33,7 +40,7 @@ function isAcceptList(value: string): boolean {
   if (value.length > 256) return false;
   const ranges = value.split(',');
   // Empty elements (`en, , fr`) are allowed in HTTP lists.
-  return ranges.length <= 32 && ranges.every((r) => r.trim() === '' || ACCEPT_RANGE.test(r.trim()));
+  return ranges.length <= MAX_RANGES && ranges.every((r) => r.trim() === '' || ACCEPT_RANGE.test(r.trim()));
 }
 
 /**

@@ -54,9 +54,14 @@ interface Selective {
   [WANTS](event: string, level: Level): boolean;
 }
 
-/** A number in free text: compact E.164, or seven digits or more with spaces, dots, dashes or brackets between. */
-const NUMBER_IN_TEXT = /\+?\d(?:[\s().-]{0,2}\d){6,}/g;
+/**
+ * A number in free text: compact E.164, or seven digits or more with up to three spaces, dots,
+ * slashes, dashes (any Unicode hyphen or dash) or brackets between them.
+ */
+const NUMBER_IN_TEXT = /\+?\d(?:[\s()./\u2010-\u2015-]{0,3}\d){6,}/g;
 const COMPACT_E164 = /^\+\d{6,15}$/;
+/** An IPv4 address (a Redis node in an error), which is not a phone number and stays readable. */
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
  * Masks the numbers a free text (a hook's or a provider's message) quotes: compact E.164 as
@@ -65,7 +70,10 @@ const COMPACT_E164 = /^\+\d{6,15}$/;
  * never a number.
  */
 export function maskNumbersIn(text: string): string {
-  return text.replace(NUMBER_IN_TEXT, (found) => (COMPACT_E164.test(found) ? maskPhone(found) : found.replace(/\d(?=(?:\D*\d){2})/g, '*')));
+  return text.replace(NUMBER_IN_TEXT, (found) => {
+    if (IPV4.test(found)) return found;
+    return COMPACT_E164.test(found) ? maskPhone(found) : found.replace(/\d(?=(?:\D*\d){2})/g, '*');
+  });
 }
 
 export function logEvent(logger: Logger, event: EventName, fields: EventFields = {}): void {

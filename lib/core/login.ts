@@ -91,8 +91,11 @@ export interface Login {
   authenticate(credentials: ClientCredentials, ip: string, style?: 'passwordless' | 'token'): Promise<ResolvedClient>;
   /** A valid number for a start (destination rules applied) or a redeem (parse only). */
   readPhone(value: unknown, forStart: boolean): Phone;
-  /** Stops logging the late failures of the Redis servers it uses (they may outlive it). */
-  close(): void;
+  /**
+   * Waits for background sends in flight (those started meanwhile too, up to CLOSE_WAIT_MS in
+   * all), then stops logging the late failures of the Redis servers it uses (they may outlive it).
+   */
+  close(): Promise<void>;
 }
 
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
@@ -132,14 +135,25 @@ function readAuthParams(authParams: unknown): string | undefined {
   return nonce;
 }
 
+/** Longest `close()` waits for background sends: past a provider's usual timeout (Twilio's 10 s). */
+const CLOSE_WAIT_MS = 15_000;
+
 /** The buckets a wrong code counts in: the address's and the number's (per address). */
 function failureBuckets(plan: VerifyPlan): Bucket[] {
   return [plan.address, plan.phone].filter((b): b is Bucket => b !== undefined);
 }
 
-/** Whether `text` holds the code's digits in order, even spaced out or with invisible characters between them. */
+/**
+ * Whether `text` holds the code's digits in a row, however spaced out, wrapped in entities or
+ * written in other scripts' digits: only its digits are compared. A false alarm only replaces a
+ * provider's message with the generic one.
+ */
 function quotesCode(text: string, code: string): boolean {
-  return new RegExp(code.split('').join('\\D{0,3}')).test(text);
+  return text
+    .normalize('NFKC')
+    .replace(/&#x?[0-9a-f]+;/gi, '')
+    .replace(/\D/g, '')
+    .includes(code);
 }
 
 /** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
@@ -596,9 +610,16 @@ export function createLogin(config: Config): Login {
     return { user, nonce: result.data };
   }
 
-  /** Waits for the background sends still in flight (each bounded by its sender's timeout), then stops listening. */
   async function close(): Promise<void> {
-    await Promise.all([...inFlight]);
+    // Starts that arrive while closing add sends of their own: wait until none is left, but not
+    // for ever (a custom sender may never settle).
+    const until = Date.now() + CLOSE_WAIT_MS;
+    while (inFlight.size > 0 && Date.now() < until) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, until - Date.now())));
+      await Promise.race([Promise.all([...inFlight]), waited]);
+      clearTimeout(timer);
+    }
     for (const stop of stopHearing) stop();
   }
 

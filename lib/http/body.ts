@@ -101,7 +101,7 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
       if (proxy) {
         warnedUntrustedProxy = true;
         logEvent(logger, 'config_warning', {
-          message: `requests arrive through a proxy at ${proxy} (they carry X-Forwarded-For) that \`trust proxy\` does not trust: req.ip is the proxy's, so every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Set app.set('trust proxy', 1) for one proxy in front, or its addresses or subnets.`,
+          message: `requests from ${proxy}, a private address, carry X-Forwarded-For but \`trust proxy\` does not trust it: if that is a proxy in front of the app, req.ip is the proxy's and every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Then set app.set('trust proxy', 1) for one proxy, or its addresses or subnets. If no proxy is in front, leave it: trusting the header would let clients choose their address.`,
         });
       }
     }

@@ -44,6 +44,14 @@ function flat(key: string): string {
   return Buffer.from(key, 'latin1').toString('latin1');
 }
 
+/** The stores memoryStore() made: their codes live in this process only. */
+const IN_PROCESS = new WeakSet<object>();
+
+/** Whether `store` is a memoryStore(), whose codes other instances never see. */
+export function isMemoryStore(store: CodeStore): boolean {
+  return IN_PROCESS.has(store);
+}
+
 export function memoryStore(options?: MemoryStoreOptions): CodeStore {
   const o = checkObject<MemoryStoreOptions>(options, 'memoryStore(options)', OPTIONS, '{ max: 100000 }');
   const max = integerIn('memoryStore.max', o.max, 1, 50_000_000, 100_000);
@@ -68,7 +76,7 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
     if (entry) entry.e = SPENT;
   }
 
-  return {
+  const store: CodeStore = {
     async save(key, record) {
       const entry: Entry = { h: record.hash, e: record.expiresAt, a: 0 };
       if (record.data !== undefined) entry.d = record.data;
@@ -98,4 +106,6 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
       cache.clear();
     },
   };
+  IN_PROCESS.add(store);
+  return store;
 }

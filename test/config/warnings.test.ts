@@ -104,12 +104,15 @@ describe('construction: templates, secrets and warnings', () => {
   });
 
   it('warns once when a proxy on a private address forwards requests that trust proxy does not trust', async () => {
-    const proxyWarnings = async (trust: unknown, forwarded: boolean) => {
+    const proxyWarnings = async (trust: unknown, forwarded: boolean, peer?: string) => {
       const warnings: string[] = [];
       const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
       const pl = passwordless(options({ logger, rateLimits: false }));
       const app = express();
       if (trust !== undefined) app.set('trust proxy', trust);
+      // A peer on a public address: a client, which may send the header itself.
+      if (peer)
+        app.use((req, _res, next) => next(void Object.defineProperty(req.socket, 'remoteAddress', { value: peer, configurable: true })));
       app.use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
       for (const n of [1, 2]) {
         const req = request(app).post('/passwordless/start');
@@ -120,7 +123,8 @@ describe('construction: templates, secrets and warnings', () => {
     };
     const untrusted = await proxyWarnings(undefined, true);
     assert.equal(untrusted.length, 1);
-    assert.match(untrusted[0] as string, /through a proxy at (::ffff:)?127\.0\.0\.1 .*app\.set\('trust proxy', 1\)/);
+    assert.match(untrusted[0] as string, /from (::ffff:)?127\.0\.0\.1, a private address.*app\.set\('trust proxy', 1\)/);
+    assert.deepEqual(await proxyWarnings(undefined, true, '203.0.113.9'), []);
     assert.deepEqual(await proxyWarnings('loopback', true), []);
     assert.deepEqual(await proxyWarnings(undefined, false), []);
   });
@@ -193,6 +197,10 @@ describe('construction: templates, secrets and warnings', () => {
     assert.equal(lines.length, 3);
     for (let i = 0; i < 600; i += 1) logger.error({ event: 'store_error', message: `distinct ${i}` });
     assert.equal(lines.length, 603);
+    // Its memory is bounded: past 500 distinct lines it starts over, so a line printed before
+    // then prints again, within the hour (never held in memory for good).
+    logger.warn({ event: 'sms_pumping_suspected', prefix: '336123', sends: 100 });
+    assert.equal(lines.length, 604);
   });
 
   it('warns mid-rotation that removing the last secret would change user ids, until userIdSecret is set', async () => {

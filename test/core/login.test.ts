@@ -11,6 +11,7 @@ import { resolveOptions } from '../../lib/config/options';
 import { createLogin } from '../../lib/core/login';
 import {
   CONFIDENTIAL,
+  OTHER_PHONE,
   PHONE,
   SECRET,
   lastCode,
@@ -226,13 +227,12 @@ describe('login core', () => {
   });
 
   describe('sendInBackground and close()', () => {
-    it('waits in close() for a send still in flight, so a graceful shutdown delivers what it answered', async () => {
-      let release: () => void = () => {};
-      const gate = new Promise<void>((resolve) => (release = resolve));
+    it('waits in close() for the sends still in flight, those started while it waits too', async () => {
+      const gates: Array<() => void> = [];
       const delivered: string[] = [];
       const sender: SmsSender = {
         async send(message) {
-          await gate;
+          await new Promise<void>((resolve) => gates.push(resolve));
           delivered.push(message.to);
           return { id: 'SM1' };
         },
@@ -241,11 +241,16 @@ describe('login core', () => {
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       let closed = false;
       const closing = t.pl.close().then(() => (closed = true));
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: OTHER_PHONE }))
+        .expect(200);
+      gates[0]?.();
       await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.equal(closed, false, 'close() resolved while the send was in flight');
-      release();
+      assert.equal(closed, false, 'close() resolved while a send started during it was in flight');
+      gates[1]?.();
       await closing;
-      assert.deepEqual(delivered, [PHONE]);
+      assert.deepEqual(delivered, [PHONE, OTHER_PHONE]);
     });
   });
 

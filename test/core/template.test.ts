@@ -72,8 +72,13 @@ describe('message templates', () => {
     const template = '{{ code }} [{{ request_language }}]';
     const list = 'fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5';
     assert.equal((await messageFor({ template }, { 'accept-language': list })).text.split(' [')[1], `${list}]`);
-    const scam = 'en. URGENT your bank account is locked, call 18005550199 or reply YES to unlock; q=1';
-    assert.match((await messageFor({ template }, { 'accept-language': scam })).text, /^\d{6} \[\]$/);
+    for (const scam of [
+      'en. URGENT your bank account is locked, call 18005550199 or reply YES to unlock; q=1',
+      'URGENT, account-locked, call-1800-555-0199, or-reply-YES',
+    ])
+      assert.match((await messageFor({ template }, { 'accept-language': scam })).text, /^\d{6} \[\]$/, scam);
+    assert.match((await messageFor({ template }, { 'x-request-language': 'cal-1800-555-0199' })).text, /^\d{6} \[\]$/);
+    assert.match((await messageFor({ template }, { 'accept-language': 'es-419, zh-Hant-TW;Q=0.5' })).text, /\[es-419, zh-Hant-TW;Q=0.5\]$/);
   });
 
   it('prints nothing for a malformed x-request-language, even next to a well-formed accept-language', async () => {

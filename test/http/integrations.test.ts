@@ -10,7 +10,7 @@ import session from 'express-session';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import twilio from 'twilio';
-import { fallbackSender, memoryStore, outboxSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
+import { PasswordlessError, fallbackSender, memoryStore, outboxSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
 import { ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, startTwilioEmulator, type TwilioEmulator } from '../helpers/twilio-emulator';
 import { createKeyring } from '../../lib/core/crypto';
 import { resolveTokens } from '../../lib/tokens/config';
@@ -189,9 +189,15 @@ describe('wired through passwordless()', () => {
       .post('/passwordless/verify')
       .send(verifyBody(lastCode(t.outbox)))
       .expect(503);
+    // A store that gives up at its deadline answers with the 503 itself.
+    store.verify = () => Promise.reject(new PasswordlessError('temporarily_unavailable', 503, 'timed out'));
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(503);
     const text = await registry.metrics();
-    assert.match(text, /^passwordless_verifies_total\{outcome="error"\} 1$/m);
-    assert.match(text, /^passwordless_store_errors_total 1$/m);
+    assert.match(text, /^passwordless_verifies_total\{outcome="error"\} 2$/m);
+    assert.match(text, /^passwordless_store_errors_total 2$/m);
   });
 
   describe('/userinfo', () => {

@@ -232,7 +232,14 @@ describe('POST /passwordless/start', () => {
     });
 
     it('never puts the code in the error a sender raises, spaced out or with invisible characters between its digits', async () => {
-      for (const spread of [(d: string[]) => d.join(' '), (d: string[]) => d.join('\u200b'), (d: string[]) => d.join('-')]) {
+      const fullWidth = (d: string[]) => d.map((c) => String.fromCharCode(0xff10 + Number(c))).join('');
+      for (const spread of [
+        (d: string[]) => d.join(' '),
+        (d: string[]) => d.join('\u200b'),
+        (d: string[]) => d.join(' -- '),
+        (d: string[]) => d.join('&#32;'),
+        fullWidth,
+      ]) {
         const sender: SmsSender = {
           async send(message) {
             const code = /\d{6}/.exec(message.body)?.[0] ?? '';
@@ -241,7 +248,7 @@ describe('POST /passwordless/start', () => {
         };
         const res = await request(makeApp({ sender }).app).post('/passwordless/start').send(startBody());
         assert.equal(res.status, 400);
-        assert.doesNotMatch(res.body.error_description.replace(/\D/g, ''), /\d{6}/, res.body.error_description);
+        assert.equal(res.body.error_description, 'The SMS provider could not send the message. Try again later.', spread(['1', '2']));
       }
     });
   });

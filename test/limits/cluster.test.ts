@@ -5,6 +5,7 @@
  * scripts run on every node and a request spans nodes.
  */
 import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { createCluster as createCluster4 } from 'redis4';
@@ -323,11 +324,13 @@ describe('codes and limits on a Redis Cluster', function () {
         }
       }
 
-      it('logs a follow-up that fails after the answer (store_error), and the login stands', async () => {
+      it('logs and counts a follow-up that fails after the answer (store_error), and the login stands', async () => {
         const errors = storeErrors();
-        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), logger: errors.logger });
+        const registry = new Registry();
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 2 }), logger: errors.logger, metrics: { registry } });
         const entry = await loginWithFailingFollowUp(t, errors);
         assert.match(String(entry.message), /^could not give back a login's address and count the login: CLUSTERDOWN/);
+        assert.match(await registry.metrics(), /^passwordless_store_errors_total 1$/m);
       });
 
       it("lets go of a closed instance's logger: a shared store's late failure is logged by the open instance only", async () => {

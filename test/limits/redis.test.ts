@@ -343,17 +343,27 @@ describe('limits in Redis', function () {
           }));
 
         if (setup === 'fused') {
-          it('answers a start whose script ran twice (a reply lost, the call resent) as it ran once: sent, not refused (fused)', () =>
-            run({ rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 1 }) }, async (t, c) => {
-              const replayed = aroundScripts(c, (_name, args, send) => (args.includes(TAKE.sha) ? send().then(() => send()) : send()));
-              try {
-                await start(t.app).expect(200);
-              } finally {
-                replayed();
-              }
-              assert.equal(t.outbox.messages.length, 1);
-              await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
-            }));
+          for (const [guard, fraudGuard] of [
+            ['with', undefined],
+            ['without', false],
+          ] as const)
+            it(`answers a start whose script ran twice (a reply lost, the call resent) as it ran once: sent, not refused (fused, ${guard} the fraud guard)`, () =>
+              run(
+                {
+                  rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 1 }),
+                  ...(fraudGuard === false ? { fraudGuard } : {}),
+                },
+                async (t, c) => {
+                  const replayed = aroundScripts(c, (_name, args, send) => (args.includes(TAKE.sha) ? send().then(() => send()) : send()));
+                  try {
+                    await start(t.app).expect(200);
+                  } finally {
+                    replayed();
+                  }
+                  assert.equal(t.outbox.messages.length, 1);
+                  await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
+                },
+              ));
         }
 
         if (setup === 'redisLimits') {

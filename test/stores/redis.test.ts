@@ -4,7 +4,16 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { outboxSender, passwordless, redisLimits, redisStore, PasswordlessError, type PasswordlessOptions } from '../../lib';
+import {
+  memoryStore,
+  outboxSender,
+  passwordless,
+  redisLimits,
+  redisStore,
+  PasswordlessError,
+  type CodeStore,
+  type PasswordlessOptions,
+} from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
 import { createKeyring } from '../../lib/core/crypto';
 import { createClient, createClientPool } from 'redis';
@@ -104,6 +113,21 @@ describe('redisStore on a real Redis', function () {
     assert.match(
       warnings[0] as string,
       /redisLimits\(\), shared by every instance, while codes are kept in this process.*store: redisStore/,
+    ); // A store of the app's own (a database, say) may well be shared: no warning.
+    const memory = memoryStore();
+    const own: CodeStore = { save: memory.save, verify: memory.verify, remove: memory.remove };
+    const r2 = recorder();
+    passwordless({
+      secret: SECRET,
+      sender: outboxSender(),
+      clients: [CLIENT],
+      logger: r2.logger,
+      store: own,
+      limitStore: redisLimits({ client }),
+    });
+    assert.deepEqual(
+      r2.events.filter((e) => e.event === 'config_warning'),
+      [],
     );
   });
 
