@@ -559,17 +559,14 @@ export function createLogin(config: Config): Login {
     logEvent(logger, 'store_error', { message: `could not ${what}: ${err instanceof Error ? err.message : String(err)}` });
   }
 
-  /** A verify, counted in the metrics by how it was answered; `error` for an outage or a hook's failure. */
-  async function redeem(input: RedeemInput): Promise<Redeemed> {
-    try {
-      return await redeemOnce(input);
-    } catch (err) {
-      if (!(err instanceof PasswordlessError) || err.status >= 500) metrics.verify('error');
-      throw err;
-    }
+  /** The metrics' `error` outcome of a verify: an outage or a hook's failure, not an answer about the code. */
+  function countedVerifyError(err: unknown): unknown {
+    if (!(err instanceof PasswordlessError) || err.status >= 500) metrics.verify('error');
+    return err;
   }
 
-  async function redeemOnce(input: RedeemInput): Promise<Redeemed> {
+  /** A verify, counted in the metrics by how it was answered. */
+  async function redeem(input: RedeemInput): Promise<Redeemed> {
     const now = config.now();
     const code = input.code.slice(0, MAX_CODE_INPUT);
     const clientId = input.client.clientId;
@@ -578,7 +575,12 @@ export function createLogin(config: Config): Login {
     const request = { ip: address, userAgent: input.request.userAgent };
     const tag = numberKey(input.phone);
     const plan = limits?.verify(addressKey(address, subnet), input.phone, tag);
-    const result = await verifyInStore(input, code, context(now), tag, plan);
+    let result: Awaited<ReturnType<typeof verifyInStore>>;
+    try {
+      result = await verifyInStore(input, code, context(now), tag, plan);
+    } catch (err) {
+      throw countedVerifyError(err);
+    }
     if (result.refused) {
       metrics.verify('refused');
       throw refusal(result.refused, input.phone, clientId);
@@ -598,7 +600,7 @@ export function createLogin(config: Config): Login {
     try {
       user = await resolveUser(base, config.users, config.disableSignup, input.phone, { clientId, request });
     } catch (err) {
-      throw hookFailure(err);
+      throw countedVerifyError(hookFailure(err));
     }
     if (!user) {
       // Sign-up is off and the number has no user: the same answer as a wrong code.

@@ -59,11 +59,11 @@ for (const [net, prefix] of [
  * the proxy's req.ip, and shares its per-address limits (50 starts an hour for all of them).
  */
 function untrustedProxy(req: Request): string | undefined {
-  if (req.headers['x-forwarded-for'] === undefined) return undefined;
+  // Any `trust proxy` setting is the operator's decision: only an app that left it off is warned
+  // (and the check then costs one header lookup per request).
+  if (req.headers['x-forwarded-for'] === undefined || req.app?.get('trust proxy')) return undefined;
   const peer = req.socket?.remoteAddress;
   if (!peer) return undefined;
-  const trusts = req.app?.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
-  if (typeof trusts === 'function' && trusts(peer, 0)) return undefined;
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1];
   const inside = v4 ? PROXY_NETWORKS.check(v4, 'ipv4') : PROXY_NETWORKS.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
   return inside ? peer : undefined;
