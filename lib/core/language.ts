@@ -23,10 +23,15 @@ export interface LanguageHeaders {
  */
 const TAG_SOURCE = '[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\\d{3}))?';
 const TAG = new RegExp(`^${TAG_SOURCE}$`);
-/** One range of an accept-language list: such a tag or `*`, and an optional q-value (RFC 9110, `q` in either case). */
-const ACCEPT_RANGE = new RegExp(`^(?:${TAG_SOURCE}|\\*)(?:[ \\t]*;[ \\t]*[qQ]=(?:0(?:\\.\\d{0,3})?|1(?:\\.0{0,3})?))?$`);
-/** Ranges a list may hold: browsers send a handful; a long list is a message, not a preference. */
-const MAX_RANGES = 16;
+/** A q-value (RFC 9110, `q` in either case). */
+const Q_SOURCE = '[qQ]=(?:0(?:\\.\\d{0,3})?|1(?:\\.0{0,3})?)';
+const Q = new RegExp(`^${Q_SOURCE}$`);
+/** One range of an accept-language list: such a tag or `*`, and an optional q-value. */
+const ACCEPT_RANGE = new RegExp(`^(?:${TAG_SOURCE}|\\*)(?:[ \\t]*;[ \\t]*${Q_SOURCE})?$`);
+/** Ranges a list may hold: Chrome sends each regional language and its base, so up to twenty or so. */
+const MAX_RANGES = 32;
+/** Longest list read at all. */
+const MAX_LIST = 512;
 
 export function isLanguageTag(value: string): boolean {
   return value.length <= 35 && TAG.test(value);
@@ -37,7 +42,7 @@ export function isLanguageTag(value: string): boolean {
  * in the right characters (`en. call 1800… now; q=1`) is not one, and never reaches a template.
  */
 function isAcceptList(value: string): boolean {
-  if (value.length > 256) return false;
+  if (value.length > MAX_LIST) return false;
   const ranges = value.split(',');
   // Empty elements (`en, , fr`) are allowed in HTTP lists.
   return ranges.length <= MAX_RANGES && ranges.every((r) => r.trim() === '' || ACCEPT_RANGE.test(r.trim()));
@@ -68,16 +73,50 @@ function withShorterForms(range: string): string[] {
 }
 
 /**
+ * A tag cut to its longest start of the shape above: a variant or an extension goes
+ * (`ca-valencia` → `ca`, `de-CH-1996` → `de-CH`, `de-u-mu-celsius` → `de`); undefined when even
+ * its first subtag is not a language (`x-pig-latin`).
+ */
+function reducedTag(tag: string): string | undefined {
+  const subtags = tag.split('-', 8);
+  for (let n = Math.min(subtags.length, 3); n >= 1; n -= 1) {
+    const start = subtags.slice(0, n).join('-');
+    if (TAG.test(start)) return start;
+  }
+  return undefined;
+}
+
+/** One accept-language range for negotiation: its tag reduced and its q-value kept, or undefined to skip it. */
+function negotiable(range: string): string | undefined {
+  const [tag = '', ...params] = range.split(';');
+  const trimmed = tag.trim();
+  const reduced = trimmed === '*' ? '*' : reducedTag(trimmed);
+  if (!reduced) return undefined;
+  const q = params.map((p) => p.trim()).find((p) => Q.test(p));
+  return q ? `${reduced};${q.toLowerCase()}` : reduced;
+}
+
+/**
  * The deciding header's ranges: `x-request-language` when the request has one (an empty header
- * is none), else `accept-language`; undefined when that header is malformed, so `template`.
+ * is none), else `accept-language`. Each tag is read as far as it has the shape above, and a
+ * range that has none of it is skipped, so that one odd range (a variant, an Android extension,
+ * a private tag) does not cost the user the rest of the list; undefined when nothing is left,
+ * so `template`.
  */
 function decidingList(headers: LanguageHeaders): string | undefined {
   const x = headers.requestLanguage?.trim();
-  if (x) return isLanguageTag(x) ? withShorterForms(x).join(',') : undefined;
+  if (x) {
+    const tag = x.length <= 64 ? reducedTag(x) : undefined;
+    return tag ? withShorterForms(tag).join(',') : undefined;
+  }
   const accept = headers.acceptLanguage?.trim();
-  if (!accept || !isAcceptList(accept)) return undefined;
+  if (!accept || accept.length > MAX_LIST) return undefined;
   // `*` stays: it matches `defaultLanguage`, listed first, at its own weight, as in Express.
-  return accept.split(',').flatMap(withShorterForms).join(',');
+  const ranges = accept
+    .split(',', MAX_RANGES)
+    .map(negotiable)
+    .filter((r): r is string => r !== undefined);
+  return ranges.length > 0 ? ranges.flatMap(withShorterForms).join(',') : undefined;
 }
 
 /**

@@ -60,8 +60,8 @@ interface Selective {
  */
 const NUMBER_IN_TEXT = /\+?\d(?:[\s()./\u2010-\u2015-]{0,3}\d){6,}/g;
 const COMPACT_E164 = /^\+\d{6,15}$/;
-/** An IPv4 address (a Redis node in an error), which is not a phone number and stays readable. */
-const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+/** An IPv4 address: octets 0-255 without leading zeros. */
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
  * Masks the numbers a free text (a hook's or a provider's message) quotes: compact E.164 as
@@ -70,8 +70,10 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
  * never a number.
  */
 export function maskNumbersIn(text: string): string {
-  return text.replace(NUMBER_IN_TEXT, (found) => {
-    if (IPV4.test(found)) return found;
+  return text.replace(NUMBER_IN_TEXT, (found, offset: number) => {
+    // A server's address and port (a Redis node in an error) stays readable; a number written
+    // with dots (Swiss, Belgian: 079.123.45.67) has no port after it.
+    if (text[offset + found.length] === ':' && IPV4.test(found)) return found;
     return COMPACT_E164.test(found) ? maskPhone(found) : found.replace(/\d(?=(?:\D*\d){2})/g, '*');
   });
 }

@@ -143,15 +143,32 @@ function failureBuckets(plan: VerifyPlan): Bucket[] {
   return [plan.address, plan.phone].filter((b): b is Bucket => b !== undefined);
 }
 
+const DECIMAL_DIGIT = /\p{Nd}/u;
+
+/** A decimal digit of any script as its ASCII digit: Unicode lays each script's out as a run from 0 to 9. */
+function asciiDigit(digit: string): string {
+  const cp = digit.codePointAt(0) as number;
+  let zero = cp;
+  while (cp - zero < 40 && DECIMAL_DIGIT.test(String.fromCodePoint(zero - 1))) zero -= 1;
+  return String((cp - zero) % 10);
+}
+
+/** A numeric character reference (`&#50;`, `&#x32;`) as its character. */
+function decodeEntity(_match: string, n: string): string {
+  const cp = n[0] === 'x' || n[0] === 'X' ? Number.parseInt(n.slice(1), 16) : Number.parseInt(n, 10);
+  return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+}
+
 /**
- * Whether `text` holds the code's digits in a row, however spaced out, wrapped in entities or
- * written in other scripts' digits: only its digits are compared. A false alarm only replaces a
+ * Whether `text` holds the code's digits in a row, however spaced out, written as entities or
+ * in another script's digits: only its digits are compared. A false alarm only replaces a
  * provider's message with the generic one.
  */
 function quotesCode(text: string, code: string): boolean {
   return text
+    .replace(/&#(x[0-9a-f]{1,6}|\d{1,7});/gi, decodeEntity)
     .normalize('NFKC')
-    .replace(/&#x?[0-9a-f]+;/gi, '')
+    .replace(/(?![0-9])\p{Nd}/gu, asciiDigit)
     .replace(/\D/g, '')
     .includes(code);
 }
@@ -385,9 +402,22 @@ export function createLogin(config: Config): Login {
   }
 
   /** A start, counted in the metrics by how it was answered: sent, refused (4xx) or an error. */
+  /** Held until it settles, for close(): a background send, or a start that will make one. */
+  function track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+  }
+
   async function start(input: StartInput): Promise<StartResult> {
     try {
-      const answer = await startOnce(input);
+      const running = startOnce(input);
+      // A start still storing its code when close() is called sends after it: waited for too.
+      if (config.sendInBackground) track(running);
+      const answer = await running;
       metrics.start('sent');
       return answer;
     } catch (err) {
@@ -442,10 +472,8 @@ export function createLogin(config: Config): Login {
     if (config.sendInBackground) {
       // Answered now; a failure is logged (send_failed) and gives the limits back, except under
       // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
-      const sending = deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup).catch(() => undefined);
       // close() waits for it: a graceful shutdown must not drop an SMS the user was told is coming.
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending));
+      track(deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup));
       return answer;
     }
     await deliver(config.sender, sms, code, phone, plan, { key, record }, ctx);

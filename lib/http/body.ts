@@ -59,11 +59,10 @@ for (const [net, prefix] of [
  * the proxy's req.ip, and shares its per-address limits (50 starts an hour for all of them).
  */
 function untrustedProxy(req: Request): string | undefined {
-  // Any `trust proxy` setting is the operator's decision: only an app that left it off is warned
-  // (and the check then costs one header lookup per request).
-  if (req.headers['x-forwarded-for'] === undefined || req.app?.get('trust proxy')) return undefined;
   const peer = req.socket?.remoteAddress;
   if (!peer) return undefined;
+  const trusts = req.app?.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
+  if (typeof trusts === 'function' && trusts(peer, 0)) return undefined;
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1];
   const inside = v4 ? PROXY_NETWORKS.check(v4, 'ipv4') : PROXY_NETWORKS.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
   return inside ? peer : undefined;
@@ -83,6 +82,7 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   } as Parameters<typeof express.urlencoded>[0]);
   let warnedTrustProxy = false;
   let warnedUntrustedProxy = false;
+  let checkedTrusted = false;
   let warnedInsecureCookie = false;
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
@@ -96,7 +96,10 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
         message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
       });
     }
-    if (!warnedUntrustedProxy) {
+    // With `trust proxy` off, every forwarded request is looked at until one warns (a header
+    // lookup each); with it set, only the first (a proxy it leaves out, such as Docker's bridge).
+    if (!warnedUntrustedProxy && req.headers['x-forwarded-for'] !== undefined && !(checkedTrusted && req.app?.get('trust proxy'))) {
+      checkedTrusted = true;
       const proxy = untrustedProxy(req);
       if (proxy) {
         warnedUntrustedProxy = true;

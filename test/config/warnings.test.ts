@@ -126,6 +126,8 @@ describe('construction: templates, secrets and warnings', () => {
     assert.match(untrusted[0] as string, /from (::ffff:)?127\.0\.0\.1, a private address.*app\.set\('trust proxy', 1\)/);
     assert.deepEqual(await proxyWarnings(undefined, true, '203.0.113.9'), []);
     assert.deepEqual(await proxyWarnings('loopback', true), []);
+    // A setting that leaves the proxy out (here the app trusts only 10.0.0.0/8) is warned about too.
+    assert.equal((await proxyWarnings('10.0.0.0/8', true)).length, 1);
     assert.deepEqual(await proxyWarnings(undefined, false), []);
   });
 

@@ -227,6 +227,38 @@ describe('login core', () => {
   });
 
   describe('sendInBackground and close()', () => {
+    it('waits in close() for a start still storing its code, and the send it then makes', async () => {
+      const delivered: string[] = [];
+      const sender: SmsSender = {
+        async send(message) {
+          delivered.push(message.to);
+          return { id: 'SM1' };
+        },
+      };
+      const store = memoryStore();
+      const save = store.save.bind(store);
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      store.save = async (key, record, ctx) => {
+        await held;
+        return save(key, record, ctx);
+      };
+      const t = makeApp({ logger: false, sender, sendInBackground: true, store });
+      const started = request(t.app)
+        .post('/passwordless/start')
+        .send(startBody())
+        .then((res) => res.status);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      let closed = false;
+      const closing = t.pl.close().then(() => (closed = true));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(closed, false, 'close() resolved while a start was storing its code');
+      release();
+      await closing;
+      assert.equal(await started, 200);
+      assert.deepEqual(delivered, [PHONE]);
+    });
+
     it('waits in close() for the sends still in flight, those started while it waits too', async () => {
       const gates: Array<() => void> = [];
       const delivered: string[] = [];

@@ -79,6 +79,8 @@ describe('message templates', () => {
       assert.match((await messageFor({ template }, { 'accept-language': scam })).text, /^\d{6} \[\]$/, scam);
     assert.match((await messageFor({ template }, { 'x-request-language': 'cal-1800-555-0199' })).text, /^\d{6} \[\]$/);
     assert.match((await messageFor({ template }, { 'accept-language': 'es-419, zh-Hant-TW;Q=0.5' })).text, /\[es-419, zh-Hant-TW;Q=0.5\]$/);
+    // Negotiated, but not printed: the template sees only lists that are tags through and through.
+    assert.match((await messageFor({ template }, { 'accept-language': 'ca-valencia, ca;q=0.8' })).text, /^\d{6} \[\]$/);
   });
 
   it('prints nothing for a malformed x-request-language, even next to a well-formed accept-language', async () => {
@@ -142,6 +144,16 @@ describe('message templates', () => {
         'Dutch from accept-language when x-request-language is empty',
         { 'x-request-language': ' ', 'accept-language': 'nl' },
         /^Uw code is \d{6}$/,
+      ],
+      [
+        'Dutch past an Android extension and a private tag in accept-language (one odd range does not void the list)',
+        { 'accept-language': 'de-u-mu-celsius, x-pig-latin, nl;q=0.5' },
+        /^Uw code is \d{6}$/,
+      ],
+      [
+        'French for x-request-language: fr-x-private (read as far as it is a tag)',
+        { 'x-request-language': 'fr-x-private' },
+        /^Votre code est \d{6}$/,
       ],
       ['the default template for an unknown language', { 'accept-language': 'de-DE' }, DEFAULT_TEXT],
       ['the default template without a language header', {}, DEFAULT_TEXT],

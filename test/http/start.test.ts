@@ -238,6 +238,8 @@ describe('POST /passwordless/start', () => {
         (d: string[]) => d.join('\u200b'),
         (d: string[]) => d.join(' -- '),
         (d: string[]) => d.join('&#32;'),
+        (d: string[]) => d.map((c) => `&#${c.charCodeAt(0)};`).join(''),
+        (d: string[]) => d.map((c) => String.fromCharCode(0x0660 + Number(c))).join(''),
         fullWidth,
       ]) {
         const sender: SmsSender = {
