@@ -339,13 +339,14 @@ function resolveLimitStore(
 
 /** A node-redis client that would end the process on its first dropped connection. */
 function redisListenerWarnings(store: CodeStore, limits: LimitBackend | undefined, warnings: string[]): void {
-  const clients = new Set([lentRedis(store)?.client, limits instanceof RedisBackend ? limits.client : undefined]);
-  for (const client of clients) {
-    if (client !== undefined && lacksErrorListener(client))
-      warnings.push(
-        "The node-redis client has no 'error' listener: when its connection drops, node-redis emits 'error' and Node ends the process, instead of this package answering 503 until Redis is back. Add client.on('error', (err) => console.error(err)) before connecting.",
-      );
-  }
+  // A set: a redisStore lends its client to the limits, and one client is one warning.
+  const clients = new Set<unknown>();
+  for (const backend of [lentRedis(store), limits instanceof RedisBackend ? limits : undefined])
+    if (backend && lacksErrorListener(backend.runner, backend.client)) clients.add(backend.client);
+  for (let i = 0; i < clients.size; i += 1)
+    warnings.push(
+      "The node-redis client has no 'error' listener: when its connection drops, node-redis emits 'error' and Node ends the process, instead of this package answering 503 until Redis is back. Add client.on('error', (err) => console.error(err)) before connecting.",
+    );
 }
 
 function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {

@@ -13,6 +13,7 @@ import {
   createLimits,
   loggedPrefix,
   type Bucket,
+  type FraudCheck,
   type LimitBackend,
   type Limits,
   type Refusal,
@@ -226,10 +227,12 @@ export function createLogin(config: Config): Login {
     return { now, ttlMs: config.otp.ttlMs, maxAttempts: config.otp.maxAttempts, deadline: Date.now() + timeoutMs };
   }
 
-  function refusal(r: Refusal, phone: string, clientId: string): PasswordlessError {
+  /** A full bucket as its answer, logged; `fraud` is the request's fraud-guard check, whose prefix a pause names. */
+  function refusal(r: Refusal, phone: string, clientId: string, fraud?: FraudCheck): PasswordlessError {
     metrics.limitRefusal(r.bucket);
     if (r.bucket === 'fraudGuard') {
-      const prefix = phone.slice(1, 1 + (config.fraudGuard?.prefixDigits ?? 6));
+      // Only a request with a fraud check meets a paused prefix.
+      const prefix = fraud?.prefix ?? '';
       pumpLog(prefix, config.now(), () => logEvent(logger, 'sms_pumping_blocked', { prefix: loggedPrefix(phone, prefix), clientId }));
     } else {
       logEvent(logger, 'rate_limited', { phone, clientId, limit: r.bucket });
@@ -336,7 +339,7 @@ export function createLogin(config: Config): Login {
         }),
       );
     }
-    if (result.refused) throw refusal(result.refused, phone, clientId);
+    if (result.refused) throw refusal(result.refused, phone, clientId, plan.fraud);
     if (!fused) {
       try {
         await guarded(() => store.save(key, record, ctx));
@@ -401,7 +404,6 @@ export function createLogin(config: Config): Login {
     }
   }
 
-  /** A start, counted in the metrics by how it was answered: sent, refused (4xx) or an error. */
   /** Held until it settles, for close(): a background send, or a start that will make one. */
   function track(work: Promise<unknown>): void {
     const settled = work.then(
@@ -412,6 +414,7 @@ export function createLogin(config: Config): Login {
     void settled.then(() => inFlight.delete(settled));
   }
 
+  /** A start, counted in the metrics by how it was answered: sent, refused (4xx) or an error. */
   async function start(input: StartInput): Promise<StartResult> {
     try {
       const running = startOnce(input);
@@ -611,7 +614,7 @@ export function createLogin(config: Config): Login {
     }
     if (result.refused) {
       metrics.verify('refused');
-      throw refusal(result.refused, input.phone, clientId);
+      throw refusal(result.refused, input.phone, clientId, plan?.fraud);
     }
     if (result.outcome !== 'ok') {
       metrics.verify(result.outcome);

@@ -116,18 +116,13 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
 }
 
 /**
- * Whether `client` is a node-redis client with no `error` listener: node-redis emits `error`
- * when its connection drops, and an `error` event nobody listens to ends the process, so the
- * first Redis restart would take the app down instead of answering 503. ioredis and node-redis
- * clusters log instead.
+ * Whether `client`, for which `runner` was made, is a node-redis client (not a cluster) with no
+ * `error` listener: node-redis emits `error` when its connection drops, and an `error` event
+ * nobody listens to ends the process, so the first Redis restart would take the app down
+ * instead of answering 503. ioredis and node-redis clusters log instead.
  */
-export function lacksErrorListener(client: unknown): boolean {
-  const c = client as Record<string, unknown> | null | undefined;
-  return (
-    !!c &&
-    typeof c.evalSha === 'function' &&
-    'isReady' in c &&
-    typeof c.listenerCount === 'function' &&
-    (c.listenerCount as (event: string) => number)('error') === 0
-  );
+export function lacksErrorListener(runner: RedisRunner, client: unknown): boolean {
+  if (runner.library !== 'node-redis' || runner.cluster) return false;
+  const listeners = (client as { listenerCount?: unknown }).listenerCount;
+  return typeof listeners === 'function' && (listeners as (event: string) => number).call(client, 'error') === 0;
 }
