@@ -7,6 +7,7 @@
  * global ones each share a hash slot (`{…}` tags); a request then makes one call per slot
  * group, the number's last, so that nothing of the number is spent before the others agreed.
  */
+import { newId } from '../core/crypto';
 import { unavailable } from '../errors';
 import { withTimeout } from '../timeout';
 import type { Bucket, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
@@ -479,6 +480,8 @@ export class RedisBackend implements LimitBackend {
       String(fraud ? fraudTtl(fraud) : 0),
       hash,
       String(ctx.maxAttempts),
+      // Tells this call's own redemption from any other, should the client run it twice.
+      newId(),
     ];
     const reply = await this.call(VERIFY, keys, args, deadline);
     const status = Number(reply[0]);

@@ -12,9 +12,12 @@
 import { script } from './client';
 
 const COMMON = `
-local function late(deadline)
+local function clock()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(deadline)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function late(deadline)
+  return clock() > tonumber(deadline)
 end
 local function live(k, now)
   local v = redis.call('HMGET', k, 'c', 'e')
@@ -164,14 +167,18 @@ return {0}`);
 /**
  * VERIFY: KEYS = [address bucket], [phone bucket], [fraud], [code], as flagged.
  * ARGV = deadline, now, hasAddress, hasPhone, hasFraud, hasCode, addressLimit, addressWindow,
- *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts.
+ *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts, call id.
  * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
- * consumption, and the failure or success is counted in the same step.
+ * consumption, and the failure or success is counted in the same step. A redeemed code leaves
+ * { x = call id, d = data } until the deadline has passed: the same call run again (ioredis
+ * resends a command whose reply a dropped connection lost) answers as the first run did, a
+ * login, instead of finding the code spent; any other call finds no code.
  * Returns {3, retryMs} address full, {4, retryMs} number full, {0} checked (no code),
  * {5} no live code, {6} wrong code (counted), {2} code void (exhausted), {1, data} ok, {-1} late.
  */
 export const VERIFY = script(`${COMMON}
-if late(ARGV[1]) then return {-1} end
+local clocked = clock()
+if clocked > tonumber(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
 local i = 1
 local ak, pk, fk, ck
@@ -189,12 +196,15 @@ if pk then
   if pc and pc >= tonumber(ARGV[9]) then return {4, e - now} end
 end
 if not ck then return {0} end
-local r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd')
+local r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd', 'x')
+if r[5] == ARGV[15] then return {1, r[4] or ''} end
 if not r[1] then return {5} end
 if tonumber(r[2]) <= now then redis.call('DEL', ck) return {5} end
 if tonumber(r[3]) >= tonumber(ARGV[14]) then return {2} end
 if r[1] == ARGV[13] then
   redis.call('DEL', ck)
+  redis.call('HSET', ck, 'x', ARGV[15], 'd', r[4] or '')
+  redis.call('PEXPIRE', ck, tonumber(ARGV[1]) - clocked + 1000)
   if pk then redis.call('DEL', pk) end
   if fk then
     local f = fraud(fk, now, tonumber(ARGV[11]))

@@ -250,6 +250,22 @@ describe('codes and limits on a Redis Cluster', function () {
         expect429(await start(t.app, OTHER_PHONE, '10.0.0.1'));
       });
 
+      it("answers a login whose number's script ran twice (a reply lost, the call resent) as it ran once; the code stays spent", async () => {
+        const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) });
+        await start(t.app, PHONE, '10.0.0.1').expect(200);
+        const code = lastCode(t.outbox);
+        const undo = aroundScripts(client as ClusterClient, (_name, args, send) =>
+          args.includes(VERIFY.sha) || args.includes(VERIFY.source) ? send().then(() => send()) : send(),
+        );
+        try {
+          const login = await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
+          assert.equal(login.body.user.phone_number, PHONE);
+        } finally {
+          undo();
+        }
+        await verify(t.app, code, PHONE, '10.0.0.2').expect(403);
+      });
+
       it('counts concurrent wrong guesses from one address exactly: the address is taken before the number is tried', async () => {
         const t = app({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }) });
         const numbers = Array.from({ length: 8 }, (_, i) => `+1415555${String(200 + i).padStart(4, '0')}`);

@@ -20,7 +20,7 @@ import {
   type Clock,
   type TestApp,
 } from '../helpers/app';
-import { GIVE, SUCCEEDED, TAKE } from '../../lib/redis/scripts';
+import { GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import {
   aroundScripts,
   deleteKeys,
@@ -364,6 +364,21 @@ describe('limits in Redis', function () {
                   await verify(t.app, lastCode(t.outbox), PHONE, '10.0.0.1').expect(200);
                 },
               ));
+
+          it('answers a verify whose script ran twice (a reply lost, the call resent) as it ran once: a login, the code still spent for any other call (fused)', () =>
+            run({ rateLimits: only({ failedVerifiesPerPhonePerHour: 3 }) }, async (t, c) => {
+              await start(t.app).expect(200);
+              const code = lastCode(t.outbox);
+              const replayed = aroundScripts(c, (_name, args, send) => (args.includes(VERIFY.sha) ? send().then(() => send()) : send()));
+              try {
+                const login = await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
+                assert.equal(login.body.user.phone_number, PHONE);
+              } finally {
+                replayed();
+              }
+              await verify(t.app, code, PHONE, '10.0.0.1').expect(403);
+              await verify(t.app, code, PHONE, '10.0.0.2').expect(403);
+            }));
         }
 
         if (setup === 'redisLimits') {
