@@ -56,8 +56,11 @@ function formRoutes(app, { pl, client, connection, pages, page }) {
       .send(pages.codePage({ ...page, phoneNumber, national: national(phoneNumber), language, error }));
   });
 
-  app.post('/logout', (req, res, next) => {
-    req.session.destroy((err) => (err ? next(err) : res.redirect(303, '/')));
+  // The package's logout with its origin check: another site's page must not log the person out.
+  app.post('/logout', async (req, res) => {
+    const outcome = await pl.logout(req);
+    if (outcome.ok) return res.redirect(303, '/');
+    res.status(outcome.status).type('text').send(outcome.error_description);
   });
 }
 

@@ -197,14 +197,24 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
  */
 const SHARED = new Map<ErrorName, PasswordlessError>();
 
+/** The errors built from this table (a sender's own `PasswordlessError` is not among them). */
+const CATALOGUED = new WeakSet<PasswordlessError>();
+
 function build(code: string, status: number, message: string, headers?: Readonly<Record<string, string>>): PasswordlessError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new PasswordlessError(code, status, message, headers);
+    const err = new PasswordlessError(code, status, message, headers);
+    CATALOGUED.add(err);
+    return err;
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** Whether `err` is one of this table's answers, its text written here. */
+export function isCatalogued(err: PasswordlessError): boolean {
+  return CATALOGUED.has(err);
 }
 
 /** The catalogue's answer `name`, with its `{placeholders}` filled. */
@@ -224,6 +234,16 @@ export function fail(
   }
   const text = vars ? e.text.replace(/\{(\w+)\}/g, (m, key: string) => (vars[key] === undefined ? m : String(vars[key]))) : e.text;
   return build(e.code, e.status, text, headers);
+}
+
+/**
+ * Caller input quoted in an answer's text (a property's name, a grant type, an audience): at
+ * most `max` characters, each outside a plain set (letters, digits, `_ .:/@+~=,;!?#%()[]-`)
+ * shown as `?`. Apps render `error_description` in their pages, often without escaping it, so
+ * the request must not be able to put markup there.
+ */
+export function shown(input: string, max: number): string {
+  return input.slice(0, max).replace(/[^\w .:/@+~=,;!?#%()[\]-]/g, '?');
 }
 
 /** A limit's refusal: the catalogue's text with the wait, and `Retry-After`. */

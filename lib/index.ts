@@ -1,7 +1,14 @@
 /** The public API of express-passwordless-sms (see the README). */
 import './http/augment';
 
-export { passwordless, type Passwordless, type StartOutcome, type VerifyOutcome, type Refused } from './http/passwordless';
+export {
+  passwordless,
+  type Passwordless,
+  type StartOutcome,
+  type VerifyOutcome,
+  type LogoutOutcome,
+  type Refused,
+} from './http/passwordless';
 export { PasswordlessError, ConfigurationError, ErrorCodes, CATALOGUE, WRONG_CODE_MESSAGE, type ErrorCode, type ErrorName } from './errors';
 export { twilioSender, type TwilioSenderOptions, type TwilioMessagesClient, type TwilioHttpClient } from './senders/twilio';
 export { gatewaySender, type GatewaySenderOptions } from './senders/gateway';

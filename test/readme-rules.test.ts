@@ -11,7 +11,6 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import session from 'express-session';
 import request from 'supertest';
 import { DEFAULTS, outboxSender, passwordless } from '../lib';
 import { lastCode, makeApp, startBody } from './helpers/app';
@@ -81,18 +80,9 @@ describe('README rules', () => {
     }
   });
 
-  it('runs the Quick start curl commands against a live app', async () => {
+  it("runs the Quick start's curl commands against the Quick start's app", async () => {
     const outbox = outboxSender();
-    const auth = passwordless({
-      secret: 'a-secret-of-at-least-32-characters!!',
-      sender: outbox,
-      clients: [{ clientId: 'web', name: 'My App' }],
-      logger: false,
-    });
-    const app = express()
-      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-      .use(auth.router);
-    app.get('/me', auth.requireAuth, (req, res) => res.json(req.user));
+    const { app, auth } = quickStartApp()({ sender: outbox, logger: false });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -120,10 +110,23 @@ describe('README rules', () => {
       assert.equal(JSON.parse(await run(lines[2] as string)).phone_number, '+14155550123');
     } finally {
       server.close();
+      await auth.close();
       fs.rmSync(jar, { recursive: true, force: true });
     }
   });
 });
+
+/** The Quick start's `createApp`, saved as its reader saves it (inside the package, which it requires by name). */
+function quickStartApp(): (overrides: object) => { app: express.Express; auth: ReturnType<typeof passwordless> } {
+  const section = readme.slice(readme.indexOf('## Quick start'));
+  const code = /```js\n([\s\S]*?)^```$/m.exec(section)?.[1];
+  assert.ok(code !== undefined && code.startsWith('// app.js\n'), 'the Quick start is app.js');
+  const dir = path.resolve(__dirname, '..', 'readme-rules');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'app.js'), code);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(dir, 'app.js')) as { createApp: ReturnType<typeof quickStartApp> }).createApp;
+}
 
 function lastCodeOr(outbox: ReturnType<typeof outboxSender>): string {
   return outbox.messages.length > 0 ? lastCode(outbox) : '123456';

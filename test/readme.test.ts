@@ -14,6 +14,16 @@ const root = path.resolve(__dirname, '..', '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m, i) => ({ lang: m[1] ?? '', code: m[2] ?? '', index: i + 1 }));
 const scratch = path.join(root, 'build', 'readme');
+
+/**
+ * Where a JavaScript block runs: at the path its first line names (`// app.js`,
+ * `// test/login.test.js`), as the reader saves it, so that a test block's `require('../app')`
+ * finds the Quick start's app; else as a numbered scratch file.
+ */
+function fileOf(block: { code: string; index: number }): string {
+  const named = /^\/\/ ([\w-]+(?:\/[\w.-]+)*\.js)\n/.exec(block.code)?.[1];
+  return path.join(scratch, named ?? `block-${block.index}.js`);
+}
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 describe('README code blocks', function () {
@@ -21,6 +31,13 @@ describe('README code blocks', function () {
   before(async function () {
     fs.rmSync(scratch, { recursive: true, force: true });
     fs.mkdirSync(scratch, { recursive: true });
+    // Every named file first: a block may require another (a test requires the Quick start's app).
+    for (const b of blocks.filter((x) => x.lang === 'js')) {
+      const file = fileOf(b);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      assert.ok(!fs.existsSync(file), `two README blocks are saved as ${path.relative(scratch, file)}`);
+      fs.writeFileSync(file, b.code);
+    }
     if (blocks.some((b) => b.code.includes('redis://'))) await requireRedis(this);
   });
 
@@ -40,8 +57,7 @@ describe('README code blocks', function () {
         .find((l) => l.trim() && !l.startsWith('const {') && !l.startsWith('const '))
         ?.trim() ?? '';
     it(`runs JavaScript block ${block.index} (${first.slice(0, 50)}…)`, () => {
-      const file = path.join(scratch, `block-${block.index}.js`);
-      fs.writeFileSync(file, block.code);
+      const file = fileOf(block);
       const preload = path.join(root, 'build', 'test', 'helpers', 'readme-preload.js');
       // A block written as a test file (describe/it) runs under mocha, as its reader would run it.
       const args = /\bdescribe\(/.test(block.code)

@@ -29,6 +29,7 @@ import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
 import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
+import { sendFailure } from './scrub';
 import { parsePhone, type Phone } from './phone';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
 
@@ -142,42 +143,6 @@ const CLOSE_WAIT_MS = 15_000;
 /** The buckets a wrong code counts in: the address's and the number's (per address). */
 function failureBuckets(plan: VerifyPlan): Bucket[] {
   return [plan.address, plan.phone].filter((b): b is Bucket => b !== undefined);
-}
-
-const DECIMAL_DIGIT = /\p{Nd}/u;
-
-/** A decimal digit of any script as its ASCII digit: Unicode lays each script's out as a run from 0 to 9. */
-function asciiDigit(digit: string): string {
-  const cp = digit.codePointAt(0) as number;
-  let zero = cp;
-  while (cp - zero < 40 && DECIMAL_DIGIT.test(String.fromCodePoint(zero - 1))) zero -= 1;
-  return String((cp - zero) % 10);
-}
-
-/** A numeric character reference (`&#50;`, `&#x32;`) as its character. */
-function decodeEntity(_match: string, n: string): string {
-  const cp = n[0] === 'x' || n[0] === 'X' ? Number.parseInt(n.slice(1), 16) : Number.parseInt(n, 10);
-  return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
-}
-
-/**
- * Whether `text` holds the code's digits in a row, however spaced out, written as entities or
- * in another script's digits: only its digits are compared. A false alarm only replaces a
- * provider's message with the generic one.
- */
-function quotesCode(text: string, code: string): boolean {
-  return text
-    .replace(/&#(x[0-9a-f]{1,6}|\d{1,7});/gi, decodeEntity)
-    .normalize('NFKC')
-    .replace(/(?![0-9])\p{Nd}/gu, asciiDigit)
-    .replace(/\D/g, '')
-    .includes(code);
-}
-
-/** A sender's error as the contract's answer, scrubbed of the message body (it holds the code). */
-function sendFailure(err: unknown, code: string): PasswordlessError {
-  if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
-  return quotesCode(err.message, code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
 }
 
 export function createLogin(config: Config): Login {

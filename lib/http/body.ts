@@ -6,7 +6,7 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { fail } from '../errors';
+import { fail, shown } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
 import { fromOtherSite } from './origin';
@@ -130,6 +130,6 @@ function refuseProtoKeys(_req: Request, _res: Response, raw: Buffer): void {
   for (const key of new URLSearchParams(raw.toString('utf8')).keys()) {
     const match = PROTO.exec(key);
     // Built with a variable so the error is a fresh object (body-parser annotates it).
-    if (match) throw fail('propertyNotAllowed', { name: JSON.stringify(match[2]), allowed: 'the parameters of this route' });
+    if (match) throw fail('propertyNotAllowed', { name: `"${shown(match[2] as string, 40)}"`, allowed: 'the parameters of this route' });
   }
 }

@@ -14,7 +14,7 @@ import { PasswordlessError, fail } from '../errors';
 import { fromOtherSite } from './origin';
 import { createRouter } from './router';
 import { startFromRequest, verifyFromRequest, type StartAnswer } from './routes';
-import { requireAuthMiddleware, sessionUser } from './session';
+import { logOut, requireAuthMiddleware, sessionUser } from './session';
 import type { PasswordlessOptions } from '../types';
 import './augment';
 
@@ -30,6 +30,7 @@ export interface Refused {
 
 export type StartOutcome = ({ ok: true } & StartAnswer) | Refused;
 export type VerifyOutcome = { ok: true; user: PasswordlessUser } | Refused;
+export type LogoutOutcome = { ok: true } | Refused;
 
 export interface Passwordless {
   /** The routes, with their own body parsers. Mount after express-session. */
@@ -46,6 +47,8 @@ export interface Passwordless {
   start(req: Request): Promise<StartOutcome>;
   /** A verify from your own route: on success the session is logged in (regenerated). */
   verify(req: Request): Promise<VerifyOutcome>;
+  /** A logout from your own route: the routes' origin check, then the session destroyed. Reads no body. */
+  logout(req: Request): Promise<LogoutOutcome>;
   /** Releases what this instance opened (the default store), and lets go of its logger in shared Redis stores. Injected stores and clients stay open. */
   close(): Promise<void>;
 }
@@ -72,11 +75,14 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     logEvent(config.logger, 'config_warning', { message });
   const router = createRouter(login);
 
-  async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
+  async function outcome<T>(req: Request, run: () => Promise<T>, readsBody = true): Promise<({ ok: true } & T) | Refused> {
     try {
       if (!req.session) throw fail('noSession');
       // A form the app did not parse would otherwise read as the client's mistake.
-      if (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0)) {
+      if (
+        readsBody &&
+        (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0))
+      ) {
         throw fail('noBodyParser');
       }
       if (!config.allowCrossSite && fromOtherSite(req, config.allowedOrigins)) throw fail('crossSite');
@@ -92,6 +98,15 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     getUser: sessionUser,
     start: (req: Request) => outcome(req, () => startFromRequest(login, req)),
     verify: (req: Request) => outcome(req, async () => ({ user: await verifyFromRequest(login, req) })),
+    logout: (req: Request) =>
+      outcome(
+        req,
+        async () => {
+          await logOut(req);
+          return {};
+        },
+        false,
+      ),
     async close() {
       // Before the stores close: a background send that fails still gives its limits back.
       await login.close();

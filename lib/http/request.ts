@@ -3,7 +3,7 @@
  * the core to check, and who is asking (address, user agent, language headers).
  */
 import type { Request } from 'express';
-import { fail } from '../errors';
+import { fail, shown } from '../errors';
 import type { RequestInfo } from '../core/login';
 
 export type Body = Readonly<Record<string, unknown>>;
@@ -30,7 +30,7 @@ export function readBody(req: Request, allowed: readonly string[]): Body {
   if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('notAnObject');
   if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
   for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw fail('propertyNotAllowed', { name: JSON.stringify(key.slice(0, 40)), allowed: allowed.join(', ') });
+    if (!allowed.includes(key)) throw fail('propertyNotAllowed', { name: `"${shown(key, 40)}"`, allowed: allowed.join(', ') });
   }
   return body as Body;
 }

@@ -4,7 +4,7 @@
  * Auth0's shapes and texts.
  */
 import type { Request, Response } from 'express';
-import { OTP_GRANT, fail } from '../errors';
+import { OTP_GRANT, fail, shown } from '../errors';
 import type { Login } from '../core/login';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
@@ -30,9 +30,10 @@ function required(body: Record<string, unknown>, name: string): string {
   return value;
 }
 
+/** The OpenID scopes asked for, and those the audience lists (an API without a list grants none of its own). */
 function grantedScope(tokens: ResolvedTokens, requested: string[], audience: string | undefined): string[] {
-  const allowed = audience ? tokens.audiences.get(audience) : undefined;
-  return requested.filter((s) => OIDC_SCOPES.has(s) || (audience !== undefined && (allowed === undefined || allowed.has(s))));
+  const allowed = audience === undefined ? undefined : tokens.audiences.get(audience);
+  return requested.filter((s) => OIDC_SCOPES.has(s) || allowed?.has(s) === true);
 }
 
 export function tokenRoute(login: Login, tokens: ResolvedTokens) {
@@ -42,7 +43,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     if (!parsedBodyType(req) || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
     const b = body as Record<string, unknown>;
     const grantType = required(b, 'grant_type');
-    if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: grantType.slice(0, 100) });
+    if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: shown(grantType, 100) });
     const info = requestInfo(req);
     const client = await login.authenticate(
       { clientId: param(b, 'client_id'), clientSecret: param(b, 'client_secret'), connection: config.connection },
@@ -52,11 +53,11 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     // A public client next to HS256 clients has nothing to sign its ID tokens with.
     if (client.idTokenAlg === undefined) throw fail('grantNotAllowed');
     const realm = required(b, 'realm');
-    if (realm !== config.connection) throw fail('tokenBadRealm', { name: realm.slice(0, 100) });
+    if (realm !== config.connection) throw fail('tokenBadRealm', { name: shown(realm, 100) });
     const username = required(b, 'username');
     const otp = required(b, 'otp');
     const audience = param(b, 'audience');
-    if (audience !== undefined && !tokens.audiences.has(audience)) throw fail('unknownAudience', { name: audience.slice(0, 200) });
+    if (audience !== undefined && !tokens.audiences.has(audience)) throw fail('unknownAudience', { name: shown(audience, 200) });
     const requestNonce = param(b, 'nonce');
     const requested = (param(b, 'scope') ?? 'openid').split(/\s+/).filter(Boolean);
     const phone = parsePhone(username, false);

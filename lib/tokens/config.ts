@@ -11,7 +11,11 @@ export type IdTokenAlg = 'HS256' | 'RS256' | 'ES256';
 export interface AudienceOptions {
   /** The API identifier clients pass as `audience`. */
   audience: string;
-  /** Scopes this API grants; requested scopes outside the list are dropped. Default: any. */
+  /**
+   * Scopes this API grants; requested scopes outside the list are dropped. Default: none but
+   * the OpenID ones (`openid profile email phone`), as an Auth0 API grants only the scopes it
+   * defines: every user who can receive a code gets what is listed here.
+   */
   scopes?: string[];
 }
 
@@ -33,8 +37,8 @@ export interface ResolvedTokens {
   readonly idTtl: number;
   readonly accessTtl: number;
   readonly keys: readonly SigningKey[];
-  /** audience → allowed scopes (undefined: any). */
-  readonly audiences: ReadonlyMap<string, ReadonlySet<string> | undefined>;
+  /** audience → the scopes it grants besides the OpenID ones. */
+  readonly audiences: ReadonlyMap<string, ReadonlySet<string>>;
   /** The audience of access tokens issued without one: this server's /userinfo. */
   readonly userinfoAudience: string;
   /**
@@ -72,7 +76,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     if (kids.has(k.kid)) throw optionError('tokens.signingKeys', `has two keys with kid "${k.kid}"; each key needs its own kid.`);
     kids.add(k.kid);
   }
-  const audiences = new Map<string, ReadonlySet<string> | undefined>();
+  const audiences = new Map<string, ReadonlySet<string>>();
   const rawAudiences = t.audiences ?? [];
   if (!Array.isArray(rawAudiences)) throw optionError('tokens.audiences', 'must be an array of API identifiers or { audience, scopes }.');
   rawAudiences.forEach((a: unknown, i) => {
@@ -82,7 +86,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     if (entry.scopes !== undefined && (!Array.isArray(entry.scopes) || entry.scopes.some((s) => typeof s !== 'string'))) {
       throw optionError(`tokens.audiences[${i}].scopes`, 'must be an array of scope strings.');
     }
-    audiences.set(entry.audience, entry.scopes ? new Set(entry.scopes) : undefined);
+    audiences.set(entry.audience, new Set(entry.scopes ?? []));
   });
   if (audiences.size > 0 && keys.length === 0) {
     throw optionError(

@@ -216,9 +216,36 @@ describe('HTTP layer: what it refuses', () => {
         const outcome = await pl.verify(req);
         res.json(outcome);
       });
+      app.post('/logout', async (req, res) => {
+        res.json(await pl.logout(req));
+      });
       app.get('/me', pl.requireAuth, (req, res) => res.json({ phone: req.user?.phone_number }));
       return { app, outbox };
     }
+
+    it("logs out from the app's own route only for its own site, reading no body", async () => {
+      const { app, outbox } = formApp();
+      const agent = request.agent(app);
+      const body = { client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE };
+      await agent.post('/login').type('form').send(body);
+      assert.equal(
+        (
+          await agent
+            .post('/code')
+            .type('form')
+            .send({ ...body, verification_code: lastCode(outbox) })
+        ).body.ok,
+        true,
+      );
+      const sibling = await agent.post('/logout').set('origin', 'https://evil.example.com').set('sec-fetch-site', 'same-site');
+      assert.deepEqual(
+        { ok: sibling.body.ok, status: sibling.body.status, error: sibling.body.error },
+        { ok: false, status: 403, error: 'bad.request' },
+      );
+      assert.equal((await agent.get('/me')).body.phone, PHONE);
+      assert.deepEqual((await agent.post('/logout')).body, { ok: true });
+      assert.equal((await agent.get('/me')).status, 401);
+    });
 
     it('returns outcomes instead of answering, and logs the session in', async () => {
       const { app, outbox } = formApp();

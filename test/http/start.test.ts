@@ -123,6 +123,19 @@ describe('POST /passwordless/start', () => {
     });
     it('400 bad.request for a property that is not allowed', async () =>
       expectError(await post(startBody({ email: 'a@b.c' })), 400, 'bad.request', /email/));
+    it('400 bad.request naming a property without markup: an app that renders error_description gets no HTML from the request', async () => {
+      const markup = '<svg onload=alert(document.domain)>';
+      for (const res of [
+        await post(startBody({ [markup]: 1 })),
+        await request(app)
+          .post('/passwordless/start')
+          .type('form')
+          .send(`client_id=x&${encodeURIComponent(markup)}=1`),
+      ]) {
+        expectError(res, 400, 'bad.request', /The property "\?svg onload=alert\(document\.domain\)\?" is not allowed/);
+        assert.doesNotMatch(res.body.error_description, /[<>"'&]svg|svg[^"]*[<>'&]/);
+      }
+    });
     it('400 bad.request for a JSON array body', async () => expectError(await post([startBody()]), 400, 'bad.request'));
     it('400 bad.request for malformed JSON', async () =>
       expectError(
@@ -253,6 +266,41 @@ describe('POST /passwordless/start', () => {
         assert.equal(res.body.error_description, 'The SMS provider could not send the message. Try again later.', spread(['1', '2']));
       }
     });
+  });
+
+  it("answers a sender's own error text unless it may quote part of the code, however encoded", async () => {
+    const hex = (s: string) => Buffer.from(s).toString('hex');
+    const encodings: Array<(body: string, code: string) => string> = [
+      (_b, code) => `Rejected "Your code is: ${code.slice(0, 4)}…"`,
+      (_b, code) => `Rejected, code ends in ${code.slice(-3)}`,
+      (body) => `Rejected (body=${Buffer.from(body).toString('base64')})`,
+      (body) => `Rejected (body=${Buffer.from(body).toString('base64url')})`,
+      (body) => `Rejected (body=${hex(body)})`,
+      (_b, code) => `Rejected ${[...code].map((c) => `\\u00${hex(c)}`).join('')}`,
+      (_b, code) => `Rejected ${[...code].map((c) => `%${hex(c)}`).join('')}`,
+    ];
+    for (const encode of encodings) {
+      const sender: SmsSender = {
+        async send(message) {
+          const code = /\d{6}/.exec(message.body)?.[0] ?? '';
+          throw new PasswordlessError('sms_provider_error', 400, encode(message.body, code));
+        },
+      };
+      const res = await request(makeApp({ sender, logger: false }).app)
+        .post('/passwordless/start')
+        .send(startBody());
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error_description, 'The SMS provider could not send the message. Try again later.', encode('body', '123456'));
+    }
+    const plain: SmsSender = {
+      async send() {
+        throw new PasswordlessError('sms_provider_error', 400, 'Invalid destination (Code: 3)');
+      },
+    };
+    const res = await request(makeApp({ sender: plain, logger: false }).app)
+      .post('/passwordless/start')
+      .send(startBody());
+    expectError(res, 400, 'sms_provider_error', /^Invalid destination \(Code: 3\)$/);
   });
 
   it('refuses a message longer than 1600 characters before sending it (a long client name: the template fits with the others)', async () => {

@@ -133,7 +133,7 @@ describe('POST /oauth/token', () => {
     assert.deepEqual(config.body.grant_types_supported, [GRANT]);
   });
 
-  it('issues a JWT access token for a configured audience, and says when the scope differs', async () => {
+  it('issues a JWT access token for a configured audience with the scopes it lists, and says when the scope differs', async () => {
     const t = tokenApp();
     const code = await codeFor(t, RS_CLIENT);
     const res = await request(t.app)
@@ -148,9 +148,20 @@ describe('POST /oauth/token', () => {
     const code2 = await codeFor(t, RS_CLIENT);
     const same = await request(t.app)
       .post('/oauth/token')
-      .send(grant(RS_CLIENT, code2, { audience: 'https://api.example.com/', scope: 'openid read:all' }))
+      .send(grant(RS_CLIENT, code2, { audience: 'https://billing.example.com/', scope: 'openid read:invoices' }))
       .expect(200);
     assert.equal(same.body.scope, undefined, 'no scope field when granted as asked');
+  });
+
+  it('grants an audience without a scopes list only the OpenID scopes: a user cannot give itself an API permission', async () => {
+    const t = tokenApp();
+    const code = await codeFor(t, RS_CLIENT);
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, code, { audience: 'https://api.example.com/', scope: 'openid phone delete:users admin:all' }))
+      .expect(200);
+    assert.equal(res.body.scope, 'openid phone');
+    assert.equal(decodeJwt(res.body.access_token).scope, 'openid phone');
   });
 
   it('serves /userinfo for its access tokens', async () => {
@@ -264,6 +275,18 @@ describe('POST /oauth/token', () => {
       ['a wrong code', grant(RS_CLIENT, '123456'), 403, 'invalid_grant'],
       ['an invalid phone number', grant(RS_CLIENT, '123456', { username: '12' }), 403, 'invalid_grant'],
     ];
+    it('quotes a grant type, realm or audience of the request without markup', async () => {
+      const markup = '<img src=x onerror="alert(1)">';
+      for (const extra of [{ grant_type: markup }, { realm: markup }, { audience: markup }]) {
+        const res = await request(t.app)
+          .post('/oauth/token')
+          .type('form')
+          .send(grant(RS_CLIENT, '1', extra));
+        assert.ok(res.status === 400 || res.status === 403, res.text);
+        assert.match(res.body.error_description, /\?img src=x onerror=\?alert\(1\)\?\?/);
+        assert.doesNotMatch(res.body.error_description, /[<>]|onerror="/);
+      }
+    });
     for (const [label, body, status, error] of cases) {
       it(`${status} ${error} for ${label}`, async () => {
         const res = await request(t.app).post('/oauth/token').type('form').send(body);
