@@ -24,6 +24,12 @@ export interface Client {
   enabled?: boolean;
   /** How its ID tokens are signed (`/oauth/token`): `HS256` with `secret`, or `RS256`/`ES256` with `tokens.signingKeys`. Default: the first signing key's algorithm, else HS256. */
   idTokenSigningAlg?: 'HS256' | 'RS256' | 'ES256';
+  /**
+   * Auth0's application `grant_types`: a list without the passwordless OTP grant
+   * (`http://auth0.com/oauth/grant-type/passwordless/otp`) keeps the client off `/oauth/token`
+   * (sessions only); its other values are ignored. Default: the grant is allowed.
+   */
+  grantTypes?: string[];
 }
 
 /** One message for a sender to deliver. `to` is always E.164. */

@@ -12,6 +12,7 @@ import type { UserHooks } from '../core/users';
 import type { ResolvedRateLimits } from '../limits';
 import { memoryLimits } from '../limits/memory';
 import type { FraudSettings, LimitBackend } from '../limits/types';
+import { OTP_GRANT } from '../errors';
 import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
 import { lacksErrorListener } from '../redis/client';
@@ -41,6 +42,8 @@ export interface ResolvedClient {
   readonly secret: string | undefined;
   readonly enabled: boolean;
   readonly idTokenAlg: IdTokenAlg | undefined;
+  /** Whether `grantTypes` lets the client use the token grant. */
+  readonly otpGrant: boolean;
 }
 
 export interface Config {
@@ -112,7 +115,7 @@ const OPTIONS = keysOf<PasswordlessOptions>()([
   'tokens',
 ]);
 const OTP_KEYS = keysOf<NonNullable<PasswordlessOptions['otp']>>()(['length', 'ttlSeconds', 'maxAttempts']);
-const CLIENT_KEYS = keysOf<Client>()(['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg']);
+const CLIENT_KEYS = keysOf<Client>()(['clientId', 'name', 'secret', 'enabled', 'idTokenSigningAlg', 'grantTypes']);
 const RATE_KEYS = keysOf<ResolvedRateLimits>()([
   'resendCooldownSeconds',
   'sendsPerPhonePerHour',
@@ -195,7 +198,11 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
       `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`,
     );
   }
-  return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg });
+  if (c.grantTypes !== undefined && (!Array.isArray(c.grantTypes) || !c.grantTypes.every((g) => typeof g === 'string'))) {
+    throw optionError(`${path}.grantTypes`, `must be an array of grant types (Auth0's grant_types), such as ['${OTP_GRANT}'].`);
+  }
+  const otpGrant = c.grantTypes === undefined || c.grantTypes.includes(OTP_GRANT);
+  return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg, otpGrant });
 }
 
 /** `enabledClients` (Auth0's `enabled_clients`, as `fromAuth0Connection` returns it): undefined enables every client. */

@@ -50,8 +50,8 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
       info.ip,
       'token',
     );
-    // A public client next to HS256 clients has nothing to sign its ID tokens with.
-    if (client.idTokenAlg === undefined) throw fail('grantNotAllowed');
+    // A public client next to HS256 clients has nothing to sign its ID tokens with; `grantTypes` may leave the grant out.
+    if (client.idTokenAlg === undefined || !client.otpGrant) throw fail('grantNotAllowed');
     const realm = required(b, 'realm');
     if (realm !== config.connection) throw fail('tokenBadRealm', { name: shown(realm, 100) });
     const username = required(b, 'username');

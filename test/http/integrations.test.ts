@@ -234,7 +234,7 @@ describe('wired through passwordless()', () => {
         createKeyring([SECRET], SECRET),
       );
       assert.ok(tokens);
-      const client = { clientId: 'c', name: 'C', secret: undefined, enabled: true, idTokenAlg: 'ES256' as const };
+      const client = { clientId: 'c', name: 'C', secret: undefined, enabled: true, idTokenAlg: 'ES256' as const, otpGrant: true };
       const now = Date.now();
       const token = await signAccessToken(
         tokens,

@@ -153,6 +153,26 @@ describe('POST /oauth/token', () => {
     assert.equal(same.body.scope, undefined, 'no scope field when granted as asked');
   });
 
+  it("keeps a client whose grantTypes leave out the OTP grant off /oauth/token, with Auth0's text; its session login still works", async () => {
+    const web = { clientId: 'web-only', name: 'Web', grantTypes: ['authorization_code', 'implicit'] };
+    const app = { clientId: 'app', name: 'App', grantTypes: [GRANT] };
+    const t = tokenApp({ clients: [web, app] });
+    const refused = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(web, await codeFor(t, web)));
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body, { error: 'unauthorized_client', error_description: `Grant type '${GRANT}' not allowed for the client.` });
+    await request(t.app)
+      .post('/oauth/token')
+      .send(grant(app, await codeFor(t, app, { phone_number: '+14155550100' }), { username: '+14155550100' }))
+      .expect(200);
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send({ client_id: web.clientId, connection: 'sms', phone_number: PHONE, verification_code: await codeFor(t, web) })
+      .expect(200);
+    assert.throws(() => tokenApp({ clients: [{ ...web, grantTypes: GRANT as unknown as string[] }] }), /`clients\[0\]\.grantTypes` must be an array of grant types/);
+  });
+
   it('grants an audience without a scopes list only the OpenID scopes: a user cannot give itself an API permission', async () => {
     const t = tokenApp();
     const code = await codeFor(t, RS_CLIENT);
