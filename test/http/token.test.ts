@@ -161,7 +161,10 @@ describe('POST /oauth/token', () => {
       .post('/oauth/token')
       .send(grant(web, await codeFor(t, web)));
     assert.equal(refused.status, 403);
-    assert.deepEqual(refused.body, { error: 'unauthorized_client', error_description: `Grant type '${GRANT}' not allowed for the client.` });
+    assert.deepEqual(refused.body, {
+      error: 'unauthorized_client',
+      error_description: `Grant type '${GRANT}' not allowed for the client.`,
+    });
     await request(t.app)
       .post('/oauth/token')
       .send(grant(app, await codeFor(t, app, { phone_number: '+14155550100' }), { username: '+14155550100' }))
@@ -170,7 +173,10 @@ describe('POST /oauth/token', () => {
       .post('/passwordless/verify')
       .send({ client_id: web.clientId, connection: 'sms', phone_number: PHONE, verification_code: await codeFor(t, web) })
       .expect(200);
-    assert.throws(() => tokenApp({ clients: [{ ...web, grantTypes: GRANT as unknown as string[] }] }), /`clients\[0\]\.grantTypes` must be an array of grant types/);
+    assert.throws(
+      () => tokenApp({ clients: [{ ...web, grantTypes: GRANT as unknown as string[] }] }),
+      /`clients\[0\]\.grantTypes` must be an array of grant types/,
+    );
   });
 
   it('grants an audience without a scopes list only the OpenID scopes: a user cannot give itself an API permission', async () => {
