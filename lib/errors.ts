@@ -197,24 +197,14 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
  */
 const SHARED = new Map<ErrorName, PasswordlessError>();
 
-/** The errors built from this table (a sender's own `PasswordlessError` is not among them). */
-const CATALOGUED = new WeakSet<PasswordlessError>();
-
 function build(code: string, status: number, message: string, headers?: Readonly<Record<string, string>>): PasswordlessError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    const err = new PasswordlessError(code, status, message, headers);
-    CATALOGUED.add(err);
-    return err;
+    return new PasswordlessError(code, status, message, headers);
   } finally {
     Error.stackTraceLimit = limit;
   }
-}
-
-/** Whether `err` is one of this table's answers, its text written here. */
-export function isCatalogued(err: PasswordlessError): boolean {
-  return CATALOGUED.has(err);
 }
 
 /** The catalogue's answer `name`, with its `{placeholders}` filled. */

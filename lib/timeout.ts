@@ -1,8 +1,11 @@
+/** The longest delay a Node timer keeps: a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /** Bounds a promise in time: a dependency that hangs must become an answer, not a stuck request. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer = setTimeout(() => reject(onTimeout()), Math.min(ms, LONGEST_TIMER_MS));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

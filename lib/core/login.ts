@@ -29,8 +29,8 @@ import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
 import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
-import { sendFailure } from './scrub';
 import { parsePhone, type Phone } from './phone';
+import { sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
 
 /** Who is asking: the end user's address and user agent, and the language headers. */
@@ -355,7 +355,7 @@ export function createLogin(config: Config): Login {
     } catch (err) {
       const failovers = failoversOf(err);
       failedOver(failovers);
-      const failure = sendFailure(err, code);
+      const failure = sendFailure(err, message, code);
       const provider = failovers.at(-1)?.to ?? sender.name ?? 'custom';
       metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged.

@@ -1,9 +1,13 @@
 /**
- * A sender's error on its way to the client, checked for the code it was sending. A provider's
- * error can quote the message it refused, and the message holds the code: such an error is
- * answered with the generic text instead. A false alarm only costs the provider's wording.
+ * A sender's error on its way to the client, checked for the message it was sending. A
+ * provider's error can quote the message it refused, and the message holds the code: such an
+ * error is answered with the generic text instead. The checks depend on the message, not on
+ * which code was drawn, so a given error text is answered the same way every time.
  */
-import { PasswordlessError, fail, isCatalogued } from '../errors';
+import { PasswordlessError, fail } from '../errors';
+
+/** Characters of the message's own text that an error may not quote: enough to be a quote, more than a word. */
+const QUOTE_CHARS = 12;
 
 const DECIMAL_DIGIT = /\p{Nd}/u;
 
@@ -15,65 +19,69 @@ function asciiDigit(digit: string): string {
   return String((cp - zero) % 10);
 }
 
-function fromCodePoint(cp: number): string {
-  return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+function fromCode(n: number): string {
+  return n <= 0x10ffff ? String.fromCodePoint(n) : '';
 }
 
-/** A numeric character reference (`&#50;`, `&#x32;`) as its character. */
-function decodeEntity(_match: string, n: string): string {
-  return fromCodePoint(n[0] === 'x' || n[0] === 'X' ? Number.parseInt(n.slice(1), 16) : Number.parseInt(n, 10));
+/** The text with character references (`&#50;`), JSON, C and URL escapes (twice: `%2531`) read. */
+function unescaped(text: string): string {
+  let out = text
+    .replace(/&#(x[0-9a-f]{1,6}|\d{1,7});/gi, (_m, n: string) =>
+      fromCode(n[0] === 'x' || n[0] === 'X' ? Number.parseInt(n.slice(1), 16) : Number.parseInt(n, 10)),
+    )
+    .replace(/\\u([0-9a-f]{4})|\\x([0-9a-f]{2})/gi, (_m, u: string | undefined, x: string | undefined) =>
+      fromCode(Number.parseInt(u ?? (x as string), 16)),
+    );
+  for (let i = 0; i < 2; i += 1) out = out.replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  return out;
 }
 
-/** The text's digits, of any script and however written between other characters, in a row. */
-function digitsOf(text: string): string {
+/** Each base64 or hex run of the text decoded, from every offset a quoted excerpt could start at. */
+function decodedRuns(text: string): string[] {
+  const out: string[] = [];
+  for (const [run] of text.matchAll(/[A-Za-z0-9+/_-]{4,}/g)) {
+    for (let i = 0; i < 4; i += 1) out.push(Buffer.from(run.slice(i), 'base64').toString('utf8'));
+    const hex = run.replace(/^0x/i, '');
+    if (/^[0-9a-f]{4,}$/i.test(hex)) for (let i = 0; i < 2; i += 1) out.push(Buffer.from(hex.slice(i), 'hex').toString('utf8'));
+  }
+  return out;
+}
+
+/** A text compared for quotes: NFKC (full-width and compatibility forms), other scripts' digits as ASCII, spacing collapsed, lower case. */
+function plain(text: string): string {
   return text
-    .replace(/&#(x[0-9a-f]{1,6}|\d{1,7});/gi, decodeEntity)
     .normalize('NFKC')
     .replace(/(?![0-9])\p{Nd}/gu, asciiDigit)
-    .replace(/\D/g, '');
+    .replace(/[\s\u200b-\u200d\u2060\ufeff]+/g, ' ')
+    .toLowerCase();
 }
 
-/** Whether `text` holds the code's digits in a row, spaced out, as entities or in another script's digits. */
-export function quotesCode(text: string, code: string): boolean {
-  return digitsOf(text).includes(code);
-}
-
-/**
- * The ways a text written by someone else's code may carry a message: as written, with JSON
- * (`\u0031`) and URL (`%31`) escapes read, and each base64 or hex run decoded.
- */
-function readings(text: string): string[] {
-  const unescaped = text
-    .replace(/\\u([0-9a-f]{4})/gi, (_m, h: string) => fromCodePoint(Number.parseInt(h, 16)))
-    .replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
-  const decoded = [...text.matchAll(/[A-Za-z0-9+/_-]{8,}={0,2}/g)].flatMap(([run]) => [
-    Buffer.from(run, 'base64').toString('latin1'),
-    ...(/^(?:[0-9a-f]{2})+$/i.test(run) ? [Buffer.from(run, 'hex').toString('latin1')] : []),
-  ]);
-  return [text, unescaped, ...decoded];
+/** Every run of `QUOTE_CHARS` characters of `text` that is no mere spacing. */
+function windows(text: string): string[] {
+  return Array.from({ length: Math.max(0, text.length - QUOTE_CHARS + 1) }, (_, i) => text.slice(i, i + QUOTE_CHARS)).filter(
+    (w) => w.trim().length === QUOTE_CHARS,
+  );
 }
 
 /**
- * Whether `text` may quote any part of the code: three of its digits in a row (or the whole of
- * a shorter code), in any of the text's readings. For messages the package did not write.
+ * Whether `text`, read every way above, holds the code's digits in a row (however spaced out)
+ * or `QUOTE_CHARS` characters in a row of the message's other text.
  */
-export function mayQuoteCode(text: string, code: string): boolean {
-  const span = Math.min(3, code.length);
-  const parts = Array.from({ length: code.length - span + 1 }, (_, i) => code.slice(i, i + span));
-  return readings(text).some((reading) => {
-    const digits = digitsOf(reading);
-    return parts.some((part) => digits.includes(part));
+export function quotesMessage(text: string, body: string, code: string): boolean {
+  const quotes = new Set(body.split(code).map(plain).flatMap(windows));
+  const first = unescaped(text);
+  return [first, ...decodedRuns(first)].some((reading) => {
+    const read = plain(reading);
+    return read.replace(/\D/g, '').includes(code) || windows(read).some((w) => quotes.has(w));
   });
 }
 
 /**
- * A sender's error as the client's answer: the catalogue's own texts unless they quote the
- * whole code (they quote a provider's reason, which names the number, not the message); any
- * other text unless it may quote part of it, however encoded; anything that is no
- * `PasswordlessError` as the generic failure.
+ * A sender's error as the client's answer: its own status, code and text unless the text may
+ * quote the message; anything that is no `PasswordlessError` (or not a 4xx/5xx) as the generic
+ * failure.
  */
-export function sendFailure(err: unknown, code: string): PasswordlessError {
+export function sendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
   if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
-  const leaks = isCatalogued(err) ? quotesCode(err.message, code) : mayQuoteCode(err.message, code);
-  return leaks ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
+  return quotesMessage(err.message, message.body, code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
 }

@@ -75,16 +75,10 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     logEvent(config.logger, 'config_warning', { message });
   const router = createRouter(login);
 
-  async function outcome<T>(req: Request, run: () => Promise<T>, readsBody = true): Promise<({ ok: true } & T) | Refused> {
+  /** A session route's work from the app's own route: the routes' session and origin checks, then `run`, as an outcome. */
+  async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
     try {
       if (!req.session) throw fail('noSession');
-      // A form the app did not parse would otherwise read as the client's mistake.
-      if (
-        readsBody &&
-        (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0))
-      ) {
-        throw fail('noBodyParser');
-      }
       if (!config.allowCrossSite && fromOtherSite(req, config.allowedOrigins)) throw fail('crossSite');
       return { ok: true, ...(await run()) };
     } catch (err) {
@@ -92,21 +86,31 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     }
   }
 
+  /** `run` once the app has parsed the body: a form nobody parsed would otherwise read as the client's mistake. */
+  function withBody<T>(req: Request, run: () => Promise<T>): () => Promise<T> {
+    return function parsedFirst() {
+      if (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0)) {
+        throw fail('noBodyParser');
+      }
+      return run();
+    };
+  }
+
   return Object.freeze({
     router,
     requireAuth: requireAuthMiddleware(),
     getUser: sessionUser,
-    start: (req: Request) => outcome(req, () => startFromRequest(login, req)),
-    verify: (req: Request) => outcome(req, async () => ({ user: await verifyFromRequest(login, req) })),
-    logout: (req: Request) =>
+    start: (req: Request) =>
       outcome(
         req,
-        async () => {
-          await logOut(req);
-          return {};
-        },
-        false,
+        withBody(req, () => startFromRequest(login, req)),
       ),
+    verify: (req: Request) =>
+      outcome(
+        req,
+        withBody(req, async () => ({ user: await verifyFromRequest(login, req) })),
+      ),
+    logout: (req: Request) => outcome(req, () => logOut(req).then(() => ({}))),
     async close() {
       // Before the stores close: a background send that fails still gives its limits back.
       await login.close();

@@ -7,7 +7,8 @@
  *
  * Buckets are hashes { c = count, e = end of window on the app's clock }; the real TTL
  * only frees memory. Codes are hashes { h = HMAC, e = expiry, a = wrong attempts, i = id,
- * d = data }. The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
+ * d = data, x = '' }; a code just redeemed leaves { x = the verify call's id, d = data } for a
+ * few seconds (see VERIFY). The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
  */
 import { script } from './client';
 
@@ -112,9 +113,10 @@ if ARGV[4] == '1' then
 end
 for i = 1, n do bump(KEYS[i], seen[i] or nil, now, tonumber(ARGV[5 + i * 2])) end
 if ARGV[5] == '1' then
-  -- Every field of a code is written, so a code the number had before is replaced whole.
+  -- Every field of a code is written, so a code the number had before, or the mark a login
+  -- left (x), is replaced whole.
   local ck = KEYS[#KEYS]
-  redis.call('HSET', ck, 'h', ARGV[a], 'e', ARGV[a + 1], 'a', 0, 'i', ARGV[a + 3], 'd', ARGV[a + 4])
+  redis.call('HSET', ck, 'h', ARGV[a], 'e', ARGV[a + 1], 'a', 0, 'i', ARGV[a + 3], 'd', ARGV[a + 4], 'x', '')
   redis.call('PEXPIRE', ck, ARGV[a + 2])
 end
 return {0}`);
@@ -170,9 +172,10 @@ return {0}`);
  *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts, call id.
  * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
  * consumption, and the failure or success is counted in the same step. A redeemed code leaves
- * { x = call id, d = data } until the deadline has passed: the same call run again (ioredis
- * resends a command whose reply a dropped connection lost) answers as the first run did, a
- * login, instead of finding the code spent; any other call finds no code.
+ * { x = call id, d = data } until a second after the deadline (at most a minute): the same
+ * call run again (ioredis resends a command whose reply a dropped connection lost) answers as
+ * the first run did, a login, before any bucket is checked, instead of finding the code spent;
+ * any other call finds no code.
  * Returns {3, retryMs} address full, {4, retryMs} number full, {0} checked (no code),
  * {5} no live code, {6} wrong code (counted), {2} code void (exhausted), {1, data} ok, {-1} late.
  */
@@ -186,6 +189,11 @@ if ARGV[3] == '1' then ak = KEYS[i] i = i + 1 end
 if ARGV[4] == '1' then pk = KEYS[i] i = i + 1 end
 if ARGV[5] == '1' then fk = KEYS[i] i = i + 1 end
 if ARGV[6] == '1' then ck = KEYS[i] end
+local r
+if ck then
+  r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd', 'x')
+  if r[5] == ARGV[15] then return {1, r[4] or ''} end
+end
 local ac, pc, e
 if ak then
   ac, e = live(ak, now)
@@ -196,15 +204,15 @@ if pk then
   if pc and pc >= tonumber(ARGV[9]) then return {4, e - now} end
 end
 if not ck then return {0} end
-local r = redis.call('HMGET', ck, 'h', 'e', 'a', 'd', 'x')
-if r[5] == ARGV[15] then return {1, r[4] or ''} end
 if not r[1] then return {5} end
 if tonumber(r[2]) <= now then redis.call('DEL', ck) return {5} end
 if tonumber(r[3]) >= tonumber(ARGV[14]) then return {2} end
 if r[1] == ARGV[13] then
+  -- Whole milliseconds, within bounds, whatever deadline the caller gave.
+  local mark = math.min(math.max(math.floor(tonumber(ARGV[1]) - clocked), 0), 60000) + 1000
   redis.call('DEL', ck)
   redis.call('HSET', ck, 'x', ARGV[15], 'd', r[4] or '')
-  redis.call('PEXPIRE', ck, tonumber(ARGV[1]) - clocked + 1000)
+  redis.call('PEXPIRE', ck, mark)
   if pk then redis.call('DEL', pk) end
   if fk then
     local f = fraud(fk, now, tonumber(ARGV[11]))

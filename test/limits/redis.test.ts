@@ -379,6 +379,28 @@ describe('limits in Redis', function () {
               await verify(t.app, code, PHONE, '10.0.0.1').expect(403);
               await verify(t.app, code, PHONE, '10.0.0.2').expect(403);
             }));
+
+          it("answers a resent verify as its first run even when the address's wrong guesses filled its bucket in between (fused)", () =>
+            run({ rateLimits: only({ failedVerifiesPerIpPerHour: 1 }) }, async (t, c) => {
+              await start(t.app, PHONE, '10.0.0.5').expect(200);
+              const code = lastCode(t.outbox);
+              await start(t.app, OTHER_PHONE, '10.0.0.6').expect(200);
+              let resent = false;
+              const replayed = aroundScripts(c, (_name, args, send) => {
+                if (resent || !args.includes(VERIFY.sha)) return send();
+                resent = true;
+                // Between the two runs, a wrong guess from the same address fills its bucket.
+                return send()
+                  .then(() => verify(t.app, wrongCodeFor(lastCode(t.outbox, OTHER_PHONE)), OTHER_PHONE, '10.0.0.1').expect(403))
+                  .then(() => send());
+              });
+              try {
+                await verify(t.app, code, PHONE, '10.0.0.1').expect(200);
+              } finally {
+                replayed();
+              }
+              expect429(await verify(t.app, lastCode(t.outbox, OTHER_PHONE), OTHER_PHONE, '10.0.0.1'));
+            }));
         }
 
         if (setup === 'redisLimits') {

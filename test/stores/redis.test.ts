@@ -5,6 +5,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import {
+  DEFAULTS,
   memoryStore,
   outboxSender,
   passwordless,
@@ -68,7 +69,38 @@ describe('redisStore on a real Redis', function () {
       assert.ok(after > 0 && after < ttl, `ttl after a wrong guess ${after} < ${ttl}`);
       assert.equal((await client.hGetAll(key)).a, '1');
       await request(app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
-      assert.equal(await client.exists(key), 0);
+      // The code is gone; the login's mark of its own call stays a second past its deadline at most.
+      assert.equal((await client.hGetAll(key)).h, undefined);
+      const mark = await client.pTTL(key);
+      assert.ok(mark > 0 && mark <= DEFAULTS.redisTimeoutMs + 1000, `mark ttl ${mark}`);
+    } finally {
+      await deleteKeys(client, prefix);
+      await client.quit();
+    }
+  });
+
+  it("redeems a code under a deadline in fractional or far-off milliseconds, and a login's mark lasts a minute at most", async () => {
+    const client = await nodeRedis();
+    const prefix = uniquePrefix();
+    const store = redisStore({ client, prefix });
+    try {
+      for (const [later, most] of [
+        [1500.5, 2500],
+        [1e12, 61_000],
+        [1e22, 61_000],
+      ] as const) {
+        const now = Date.now();
+        const ctx = { now, ttlMs: 60_000, maxAttempts: 3 };
+        await store.save('number', { id: `id-${later}`, hash: 'H', expiresAt: now + 60_000, data: 'nonce' }, ctx);
+        assert.deepEqual(await store.verify('number', 'H', { ...ctx, deadline: Date.now() + later }), { outcome: 'ok', data: 'nonce' });
+        const [key] = await client.keys(`${prefix}*`);
+        const mark = await client.pTTL(key as string);
+        assert.ok(mark > 0 && mark <= most, `deadline +${later}: mark ttl ${mark}`);
+        // The number's next code is whole: no mark of the earlier login rides along on it.
+        await store.save('number', { id: 'next', hash: 'H2', expiresAt: now + 60_000 }, ctx);
+        assert.deepEqual(await client.hGet(key as string, 'x'), '');
+        await store.remove('number', ctx);
+      }
     } finally {
       await deleteKeys(client, prefix);
       await client.quit();
