@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import request from 'supertest';
 import { createKeyring } from '../../lib/core/crypto';
+import { CLIENT, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
 
 // What the keyring writes is stored: user ids in the app's database, code keys and limit keys in
 // Redis. A release that changed them would log every user in under a new id and forget every
@@ -46,5 +48,36 @@ describe('keyring', () => {
     }
     // A 16-byte encoding ends on one of 4 characters (2 bits, then zeros): all four were seen.
     assert.deepEqual([...endings].sort(), ['A', 'Q', 'g', 'w']);
+  });
+});
+
+describe('comparisons of secrets', () => {
+  it("compares a code's hash and a client secret with Node's constant-time comparison, lengths that differ included", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeCrypto = require('node:crypto') as { timingSafeEqual: (a: Buffer, b: Buffer) => boolean };
+    const original = nodeCrypto.timingSafeEqual;
+    const compared: string[] = [];
+    nodeCrypto.timingSafeEqual = function spy(a: Buffer, b: Buffer) {
+      compared.push(`${a.length}:${b.length}`);
+      return original(a, b);
+    };
+    try {
+      const t = makeApp({ clients: [CLIENT, { clientId: 'backend', name: 'Backend', secret: 'a-client-secret-of-32-or-more-chars' }] });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+      compared.length = 0;
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(lastCode(t.outbox))))
+        .expect(403);
+      assert.ok(compared.length > 0, 'the wrong code was compared without timingSafeEqual');
+      compared.length = 0;
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ client_id: 'backend', client_secret: 'short' }))
+        .expect(401);
+      assert.deepEqual(compared, ['5:5'], 'a secret of another length costs one comparison of its own length');
+    } finally {
+      nodeCrypto.timingSafeEqual = original;
+    }
   });
 });

@@ -186,6 +186,24 @@ describe('login core', () => {
       assert.equal(unknown.sent, 0);
     });
 
+    it('answers a right code for a user removed since the start exactly as a wrong code', async () => {
+      const present = new Set([PHONE]);
+      const t = makeApp({
+        logger: false,
+        disableSignup: true,
+        users: { find: (phone: string) => (present.has(phone) ? { name: 'Known' } : null) },
+      });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+      const code = lastCode(t.outbox);
+      const wrong = await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(wrongCodeFor(code)));
+      present.delete(PHONE);
+      const removed = await request(t.app).post('/passwordless/verify').send(verifyBody(code));
+      assert.deepEqual({ status: removed.status, body: removed.body }, { status: wrong.status, body: wrong.body });
+      assert.equal(removed.headers['set-cookie'], undefined, 'nobody was logged in');
+    });
+
     it("makes an unknown number's start wait about as long as recent real sends took", async () => {
       const slow: SmsSender = {
         async send() {

@@ -121,6 +121,23 @@ describe('HTTP layer: what it refuses', () => {
         .expect(403);
     });
 
+    it('refuses an Origin that a Host holding more than a host and port would parse to (userinfo, path, query, fragment)', async () => {
+      const t = makeApp({ logger: false });
+      for (const [i, host] of [
+        'login.example.com@evil.example',
+        'evil.example/login',
+        'evil.example?login',
+        'evil.example#login',
+      ].entries()) {
+        const res = await request(t.app)
+          .post('/passwordless/start')
+          .set('host', host)
+          .set('origin', 'http://evil.example')
+          .send(startBody({ phone_number: `+1415555012${i}` }));
+        assert.equal(res.status, 403, `${host}: ${res.text}`);
+      }
+    });
+
     it('refuses another site whose page fills X-Forwarded-Proto with a URL of its own (trust proxy)', async () => {
       const t = makeApp({ logger: false }, (app) => app.set('trust proxy', 1));
       for (const [i, proto] of ['https://evil.example/', 'https://evil.example#', 'https://evil.example?', 'chrome-extension'].entries()) {

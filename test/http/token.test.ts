@@ -301,6 +301,17 @@ describe('POST /oauth/token', () => {
       ['a wrong code', grant(RS_CLIENT, '123456'), 403, 'invalid_grant'],
       ['an invalid phone number', grant(RS_CLIENT, '123456', { username: '12' }), 403, 'invalid_grant'],
     ];
+    it('400 invalid_request for a JSON array body', async () => {
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .send([grant(RS_CLIENT, '1')]);
+      assert.equal(res.status, 400, res.text);
+      assert.deepEqual(res.body, {
+        error: 'invalid_request',
+        error_description: 'Send the parameters as an urlencoded form or a JSON object.',
+      });
+    });
+
     it('quotes a grant type, realm or audience of the request without markup', async () => {
       const markup = '<img src=x onerror="alert(1)">';
       for (const extra of [{ grant_type: markup }, { realm: markup }, { audience: markup }]) {

@@ -486,15 +486,24 @@ describe('failures inside async handlers', () => {
 });
 
 describe('POST /passwordless/logout and requireAuth', () => {
-  it('destroys the session with 204', async () => {
+  it('destroys the session with 204: the login and whatever else the app kept in it', async () => {
     const t = await started();
+    t.app.post('/cart', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).cart = 'two books';
+      res.end();
+    });
+    t.app.get('/cart', (req, res) => {
+      res.json({ cart: (req.session as unknown as Record<string, unknown>).cart ?? null });
+    });
     const agent = request.agent(t.app);
     await agent.post('/passwordless/verify').send(verifyBody(t.code)).expect(200);
     await agent.get('/me').expect(200);
+    await agent.post('/cart').expect(200);
     await agent.post('/passwordless/logout').expect(204);
     const res = await agent.get('/me');
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { error: 'unauthorized', error_description: 'Log in first.' });
+    assert.deepEqual((await agent.get('/cart')).body, { cart: null });
   });
 
   it('answers 204 without a session to destroy', async () => {

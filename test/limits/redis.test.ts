@@ -330,6 +330,19 @@ describe('limits in Redis', function () {
             await verify(t.app, lastCode(t.outbox, '+14155550102'), '+14155550102').expect(200);
           }));
 
+        it(`starts the number's failed verifies over after a login from that address (${setup})`, () =>
+          run({ rateLimits: only({ failedVerifiesPerPhonePerHour: 3 }), otp: { maxAttempts: 10 } }, async (t) => {
+            await start(t.app).expect(200);
+            const first = lastCode(t.outbox);
+            for (let i = 0; i < 2; i += 1) await verify(t.app, wrongCodeFor(first), PHONE, '10.0.0.3').expect(403);
+            await verify(t.app, first, PHONE, '10.0.0.3').expect(200);
+            await start(t.app).expect(200);
+            const second = lastCode(t.outbox);
+            // Two typos before the login no longer count: one more is the first of three again.
+            await verify(t.app, wrongCodeFor(second), PHONE, '10.0.0.3').expect(403);
+            await verify(t.app, second, PHONE, '10.0.0.3').expect(200);
+          }));
+
         it(`limits failedVerifiesPerIpPerHour per address (an IPv6 /64), not for other addresses (${setup})`, () =>
           run({ rateLimits: only({ failedVerifiesPerIpPerHour: 3 }), otp: { maxAttempts: 10 } }, async (t) => {
             await start(t.app, PHONE, '2001:db8:1:1::1').expect(200);
