@@ -7,8 +7,8 @@
  *
  * Buckets are hashes { c = count, e = end of window on the app's clock }; the real TTL
  * only frees memory. Codes are hashes { h = HMAC, e = expiry, a = wrong attempts, i = id,
- * d = data, x = '' }; a code just redeemed leaves { x = the verify call's id, d = data } for a
- * few seconds (see VERIFY). The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
+ * d = data, x = '' }; a code just redeemed keeps its fields for a few seconds with h = '' (no
+ * code) and x = the verify call's id (see VERIFY). The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
  */
 import { script } from './client';
 
@@ -171,8 +171,9 @@ return {0}`);
  * ARGV = deadline, now, hasAddress, hasPhone, hasFraud, hasCode, addressLimit, addressWindow,
  *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts, call id.
  * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
- * consumption, and the failure or success is counted in the same step. A redeemed code leaves
- * { x = call id, d = data } until a second after the deadline (at most a minute): the same
+ * consumption, and the failure or success is counted in the same step. A redeemed code is
+ * emptied (h = '') and marked with the call's id (x) until a second after the deadline (at most
+ * a minute), instead of deleted: the same
  * call run again (ioredis resends a command whose reply a dropped connection lost) answers as
  * the first run did, a login, before any bucket is checked, instead of finding the code spent;
  * any other call finds no code.
@@ -204,14 +205,13 @@ if pk then
   if pc and pc >= tonumber(ARGV[9]) then return {4, e - now} end
 end
 if not ck then return {0} end
-if not r[1] then return {5} end
+if not r[1] or r[1] == '' then return {5} end
 if tonumber(r[2]) <= now then redis.call('DEL', ck) return {5} end
 if tonumber(r[3]) >= tonumber(ARGV[14]) then return {2} end
 if r[1] == ARGV[13] then
   -- Whole milliseconds, within bounds, whatever deadline the caller gave.
   local mark = math.min(math.max(math.floor(tonumber(ARGV[1]) - clocked), 0), 60000) + 1000
-  redis.call('DEL', ck)
-  redis.call('HSET', ck, 'x', ARGV[15], 'd', r[4] or '')
+  redis.call('HSET', ck, 'h', '', 'x', ARGV[15])
   redis.call('PEXPIRE', ck, mark)
   if pk then redis.call('DEL', pk) end
   if fk then
