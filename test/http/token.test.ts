@@ -3,11 +3,11 @@
  * the passwordless OTP token grant, and validates the ID token itself.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { AuthenticationClient } from 'auth0';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import request from 'supertest';
 import { PasswordlessError, memoryStore, passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
 import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, startBody, wrongCodeFor } from '../helpers/app';
@@ -208,6 +208,39 @@ describe('POST /oauth/token', () => {
     const userinfo = (t: ReturnType<typeof hs>) => request(t.app).get('/userinfo').set('authorization', `Bearer ${access_token}`);
     assert.equal((await userinfo(hs([NEXT, SECRET])).expect(200)).body.phone_number, PHONE);
     await userinfo(hs(NEXT)).expect(401);
+    // A token of the new secret, during the rotation, verifies under its first key.
+    const during = hs([NEXT, SECRET]);
+    const fresh = (
+      await request(during.app)
+        .post('/oauth/token')
+        .send(grant(HS_CLIENT, await codeFor(during, HS_CLIENT)))
+        .expect(200)
+    ).body;
+    await request(during.app).get('/userinfo').set('authorization', `Bearer ${fresh.access_token}`).expect(200);
+  });
+
+  it('serves /userinfo only for its own access tokens: signed by a key of its own named by kid, typed at+jwt, for its userinfo audience', async () => {
+    const t = tokenApp();
+    const key = createPrivateKey(rsaPem);
+    const forged = async (header: Record<string, unknown>, audience: string | string[]) =>
+      new SignJWT({ phone_number: PHONE })
+        .setProtectedHeader({ alg: 'RS256', ...header })
+        .setIssuer(ISSUER)
+        .setSubject('sms|forged')
+        .setAudience(audience)
+        .setIssuedAt(Math.floor(t.clock.now() / 1000))
+        .setExpirationTime(Math.floor(t.clock.now() / 1000) + 3600)
+        .sign(key);
+    const userinfo = async (token: string) => (await request(t.app).get('/userinfo').set('authorization', `Bearer ${token}`)).status;
+    const USERINFO = `${ISSUER}userinfo`;
+    assert.equal(
+      await userinfo(await forged({ kid: 'key-2026', typ: 'at+jwt' }, USERINFO)),
+      200,
+      'the control: a token as the server makes them',
+    );
+    assert.equal(await userinfo(await forged({ kid: 'key-2026', typ: 'at+jwt' }, 'https://api.example.com/')), 401, 'another audience');
+    assert.equal(await userinfo(await forged({ kid: 'key-2026', typ: 'JWT' }, USERINFO)), 401, 'an ID token');
+    assert.equal(await userinfo(await forged({ typ: 'at+jwt' }, USERINFO)), 401, 'no kid');
   });
 
   it('redeems a sessionStore code for the agent whose session started it, and warns at construction that others cannot', async () => {

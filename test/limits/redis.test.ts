@@ -330,6 +330,16 @@ describe('limits in Redis', function () {
             await verify(t.app, lastCode(t.outbox, '+14155550102'), '+14155550102').expect(200);
           }));
 
+        it(`counts each login as a redemption of its prefix: a prefix whose codes are used is never paused (${setup})`, () =>
+          run({ rateLimits: only({}), fraudGuard: { minSends: 3, minConversion: 0.5 } }, async (t) => {
+            const numbers = ['+14155550141', '+14155550142', '+14155550143', '+14155550144'];
+            for (const [i, n] of numbers.slice(0, 3).entries()) {
+              await start(t.app, n, `10.0.2.${i + 1}`).expect(200);
+              await verify(t.app, lastCode(t.outbox, n), n, `10.0.2.${i + 1}`).expect(200);
+            }
+            await start(t.app, numbers[3] as string, '10.0.2.9').expect(200);
+          }));
+
         it(`starts the number's failed verifies over after a login from that address (${setup})`, () =>
           run({ rateLimits: only({ failedVerifiesPerPhonePerHour: 3 }), otp: { maxAttempts: 10 } }, async (t) => {
             await start(t.app).expect(200);

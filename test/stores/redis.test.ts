@@ -114,6 +114,12 @@ describe('redisStore on a real Redis', function () {
     );
   });
 
+  it("refuses a prefix with braces at construction, which would move every key to the prefix's Cluster slot", () => {
+    const client = createClient({ url: 'redis://127.0.0.1:6379' });
+    for (const factory of [redisStore, redisLimits])
+      assert.throws(() => factory({ client, prefix: 'app{1}:' }), /\.prefix` must be a string without braces/);
+  });
+
   it('refuses a node-redis client pool at construction, naming the clients it takes', () => {
     assert.throws(
       () => redisStore({ client: createClientPool({ url: 'redis://127.0.0.1:6379' }) }),
