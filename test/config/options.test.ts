@@ -41,6 +41,16 @@ describe('passwordless(options) validation at construction', () => {
     ['a sender without send()', (o) => (o.sender = {}), /`sender` must be an object with a send\(message\)/],
     ['missing clients', (o) => delete o.clients, /`clients` must be a non-empty array/],
     ['an empty client list', (o) => (o.clients = []), /`clients` must be a non-empty array/],
+    [
+      'an allowed origin without a scheme',
+      (o) => (o.allowedOrigins = ['app.example.com']),
+      /`allowedOrigins` contains "app\.example\.com"; an origin is scheme and host/,
+    ],
+    [
+      'an allowed origin with a path',
+      (o) => (o.allowedOrigins = ['https://app.example.com/login']),
+      /`allowedOrigins` contains .*without a path/,
+    ],
     ['a duplicated client', (o) => (o.clients = [CLIENT, { ...CLIENT }]), /`clients\[1\]\.clientId` repeats "app-public"/],
     ['a client without a name', (o) => (o.clients = [{ clientId: 'a' }]), /`clients\[0\]\.name`/],
     ['a client without an id', (o) => (o.clients = [{ name: 'a' }]), /`clients\[0\]\.clientId`/],
