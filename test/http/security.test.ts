@@ -240,6 +240,37 @@ describe('HTTP layer: what it refuses', () => {
       return { app, outbox };
     }
 
+    it("refuses another site's page on the app's own start and verify routes: no SMS, no login", async () => {
+      const { app, outbox } = formApp();
+      const body = { client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE };
+      for (const foreign of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+        const started = await request(app).post('/login').set(foreign).type('form').send(body);
+        assert.deepEqual({ ok: started.body.ok, status: started.body.status }, { ok: false, status: 403 });
+      }
+      assert.equal(outbox.messages.length, 0);
+      const agent = request.agent(app);
+      assert.equal((await agent.post('/login').type('form').send(body)).body.ok, true);
+      const code = lastCode(outbox);
+      for (const foreign of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+        const verified = await agent
+          .post('/code')
+          .set(foreign)
+          .type('form')
+          .send({ ...body, verification_code: code });
+        assert.deepEqual({ ok: verified.body.ok, status: verified.body.status }, { ok: false, status: 403 });
+      }
+      assert.equal((await agent.get('/me')).status, 401);
+      assert.equal(
+        (
+          await agent
+            .post('/code')
+            .type('form')
+            .send({ ...body, verification_code: code })
+        ).body.ok,
+        true,
+      );
+    });
+
     it("logs out from the app's own route only for its own site, reading no body", async () => {
       const { app, outbox } = formApp();
       const agent = request.agent(app);
