@@ -1,12 +1,13 @@
 /**
  * A sender's error on its way to the client, checked for the message it was sending. A
  * provider's error can quote the message it refused, and the message holds the code: such an
- * error is answered with the generic text instead. The checks depend on the message, not on
- * which code was drawn, so a given error text is answered the same way every time.
+ * error is answered with the generic text instead. Besides the code's own digits, the checks
+ * read only the message's text, not windows of the drawn code, so a provider's own wording is
+ * replaced only by the rare chance that its digits hold the whole code.
  */
 import { PasswordlessError, fail } from '../errors';
 
-/** Characters of the message's own text that an error may not quote: enough to be a quote, more than a word. */
+/** Characters in a row of the message's text that an error may not quote: enough to be a quote, more than a word. */
 const QUOTE_CHARS = 12;
 
 const DECIMAL_DIGIT = /\p{Nd}/u;
@@ -47,7 +48,10 @@ function decodedRuns(text: string): string[] {
   return out;
 }
 
-/** A text compared for quotes: NFKC (full-width and compatibility forms), other scripts' digits as ASCII, spacing collapsed, lower case. */
+/**
+ * A text compared for quotes: NFKC (full-width and compatibility forms), other scripts' digits
+ * as ASCII, spacing collapsed, lower case.
+ */
 function plain(text: string): string {
   return text
     .normalize('NFKC')

@@ -8,7 +8,8 @@
  * Buckets are hashes { c = count, e = end of window on the app's clock }; the real TTL
  * only frees memory. Codes are hashes { h = HMAC, e = expiry, a = wrong attempts, i = id,
  * d = data, x = '' }; a code just redeemed keeps its fields for a few seconds with h = '' (no
- * code) and x = the verify call's id (see VERIFY). The fraud record is { s0, r0, s1, r1, w, p } (see limits/fraud.ts).
+ * code) and x = the verify call's id (see VERIFY). The fraud record is { s0, r0, s1, r1, w, p }
+ * (see limits/fraud.ts).
  */
 import { script } from './client';
 
@@ -173,10 +174,9 @@ return {0}`);
  * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
  * consumption, and the failure or success is counted in the same step. A redeemed code is
  * emptied (h = '') and marked with the call's id (x) until a second after the deadline (at most
- * a minute), instead of deleted: the same
- * call run again (ioredis resends a command whose reply a dropped connection lost) answers as
- * the first run did, a login, before any bucket is checked, instead of finding the code spent;
- * any other call finds no code.
+ * a minute), instead of deleted: the same call run again (ioredis resends a command whose reply
+ * a dropped connection lost) answers as the first run did, a login, before any bucket is
+ * checked, instead of finding the code spent; any other call finds no code.
  * Returns {3, retryMs} address full, {4, retryMs} number full, {0} checked (no code),
  * {5} no live code, {6} wrong code (counted), {2} code void (exhausted), {1, data} ok, {-1} late.
  */
