@@ -227,6 +227,15 @@ export function fail(
 }
 
 /**
+ * A body error on the OAuth token endpoint: the same status and text under OAuth's
+ * `invalid_request`, the code OAuth clients (Auth0's SDKs among them) read there.
+ */
+export function asOAuthError(err: PasswordlessError): PasswordlessError {
+  if (err === fail('notAnObject')) return fail('tokenBadBody');
+  return err.code === 'bad.request' ? build('invalid_request', err.status, err.message, err.headers) : err;
+}
+
+/**
  * Caller input quoted in an answer's text (a property's name, a grant type, an audience): at
  * most `max` characters, each outside a plain set (letters, digits, `_ .:/@+~=,;!?#%()[]-`)
  * shown as `?`. Apps render `error_description` in their pages, often without escaping it, so

@@ -21,6 +21,8 @@ export interface BodyOptions {
   session: boolean;
   allowCrossSite: boolean;
   allowedOrigins: ReadonlySet<string>;
+  /** The OAuth token endpoint: a body it cannot read is answered as OAuth's `invalid_request`. */
+  oauth?: boolean;
 }
 
 /**
@@ -118,7 +120,7 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
           "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto'; a string such as 'false' counts as on).",
       });
     }
-    const done = (err?: unknown) => (err ? answerError(logger, res, err) : next());
+    const done = (err?: unknown) => (err ? answerError(logger, res, err, options.oauth) : next());
     json(req, res, (err?: unknown) => {
       if (err) return done(err);
       form(req, res, done);

@@ -5,7 +5,7 @@
  * it the contract's JSON shape and logs it.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { PasswordlessError, fail } from '../errors';
+import { PasswordlessError, asOAuthError, fail } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
 
@@ -51,6 +51,16 @@ export function sendError(res: Response, err: PasswordlessError): void {
   sendJson(res, err.status, { error: err.code, error_description: err.message });
 }
 
+function parsesAsJson(raw: unknown): boolean {
+  if (typeof raw !== 'string') return false;
+  try {
+    JSON.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** body-parser's and other middlewares' 4xx errors as the contract's answers; undefined for anything else. */
 function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: unknown }): PasswordlessError | undefined {
   const status = typeof err.status === 'number' ? err.status : typeof err.statusCode === 'number' ? err.statusCode : undefined;
@@ -59,7 +69,8 @@ function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: u
     case 'entity.too.large':
       return fail('bodyTooLarge');
     case 'entity.parse.failed':
-      return fail('bodyNotJson');
+      // Strict JSON refuses `123` or `"x"` too: valid JSON, but not the object asked for.
+      return parsesAsJson((err as { body?: unknown }).body) ? fail('notAnObject') : fail('bodyNotJson');
     case 'encoding.unsupported':
       return fail('encodingUnsupported');
     default:
@@ -68,8 +79,16 @@ function clientSideError(err: { type?: unknown; status?: unknown; statusCode?: u
   }
 }
 
+function clientSideErrorOf(err: unknown): PasswordlessError | undefined {
+  return err && typeof err === 'object' ? clientSideError(err as { type?: unknown; status?: unknown }) : undefined;
+}
+
 /** Any error as an answer: the package's own as they are, a client's mistake as 400, the rest as a logged 500. */
-export function answerError(logger: Logger, res: Response, err: unknown): void {
+export function answerError(logger: Logger, res: Response, err: unknown, oauth = false): void {
+  if (oauth) {
+    const clientError = err instanceof PasswordlessError ? err : clientSideErrorOf(err);
+    if (clientError) err = asOAuthError(clientError);
+  }
   if (err instanceof PasswordlessError) {
     // A hook's failure was logged as hook_error where it happened.
     if (err.status >= 500 && err.code === 'server_error' && err !== fail('hookFailed'))
@@ -77,7 +96,7 @@ export function answerError(logger: Logger, res: Response, err: unknown): void {
     sendError(res, err);
     return;
   }
-  const clientError = err && typeof err === 'object' ? clientSideError(err as { type?: unknown; status?: unknown }) : undefined;
+  const clientError = clientSideErrorOf(err);
   if (clientError) return sendError(res, clientError);
   // Anything else is a bug or a broken dependency: say nothing specific to the client.
   logEvent(logger, 'internal_error', { message: err instanceof Error ? err.message : String(err) });

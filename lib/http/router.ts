@@ -27,7 +27,7 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
   router.post('/passwordless/logout', sessionBody, route(logger, logoutRoute()));
   const tokens = config.tokens;
   if (tokens) {
-    const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: config.allowedOrigins });
+    const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: config.allowedOrigins, oauth: true });
     router.post('/oauth/token', tokenBody, route(logger, tokenRoute(login, tokens)));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));

@@ -249,6 +249,16 @@ describe('hostile input (fixed corpus)', () => {
     });
   }
 
+  it('tells a JSON body that is valid but not an object (a number, a string, null) to send an object, not that it is malformed', async () => {
+    for (const body of ['123', '"hello"', 'null', 'true']) {
+      const res = await post('/passwordless/start').set('content-type', 'application/json').send(body);
+      assert.equal(res.status, 400, body);
+      assert.deepEqual(res.body, { error: 'bad.request', error_description: 'Send the parameters as a JSON object or an urlencoded form.' });
+    }
+    const broken = await post('/passwordless/start').set('content-type', 'application/json').send('{"client_id":');
+    assert.equal(broken.body.error_description, 'The request body is not valid JSON.');
+  });
+
   it('is not polluted by __proto__ or constructor.prototype bodies (Object.prototype stays clean)', async () => {
     // Sends the pollution attempts itself, so it proves something when run alone.
     await post('/passwordless/start')

@@ -271,6 +271,25 @@ describe('POST /oauth/token', () => {
     }
   });
 
+  it("answers a token request whose body cannot be read with OAuth's invalid_request, as Auth0's SDKs read it", async () => {
+    const t = tokenApp();
+    const json = (body: string) => () => request(t.app).post('/oauth/token').set('content-type', 'application/json').send(body);
+    const cases: Array<[() => request.Test, number, string]> = [
+      [json('123'), 400, 'Send the parameters as an urlencoded form or a JSON object.'],
+      [json('"otp"'), 400, 'Send the parameters as an urlencoded form or a JSON object.'],
+      [json('null'), 400, 'Send the parameters as an urlencoded form or a JSON object.'],
+      [json('{"grant_type":'), 400, 'The request body is not valid JSON.'],
+      [json(JSON.stringify({ grant_type: 'x'.repeat(20_000) })), 413, 'The request body is too large.'],
+      [() => request(t.app).post('/oauth/token').type('form').send('__proto__[otp]=1'), 400, ''],
+    ];
+    for (const [send, status, text] of cases) {
+      const res = await send();
+      assert.equal(res.status, status, res.text);
+      assert.equal(res.body.error, 'invalid_request', res.text);
+      if (text) assert.equal(res.body.error_description, text);
+    }
+  });
+
   it('answers 401 to malformed /userinfo tokens of every shape, and logs no internal error for them', async () => {
     const errors: Array<Record<string, unknown>> = [];
     const t = tokenApp({ logger: { info: () => {}, warn: () => {}, error: (e) => void errors.push(e) } });
