@@ -253,7 +253,10 @@ describe('hostile input (fixed corpus)', () => {
     for (const body of ['123', '"hello"', 'null', 'true']) {
       const res = await post('/passwordless/start').set('content-type', 'application/json').send(body);
       assert.equal(res.status, 400, body);
-      assert.deepEqual(res.body, { error: 'bad.request', error_description: 'Send the parameters as a JSON object or an urlencoded form.' });
+      assert.deepEqual(res.body, {
+        error: 'bad.request',
+        error_description: 'Send the parameters as a JSON object or an urlencoded form.',
+      });
     }
     const broken = await post('/passwordless/start').set('content-type', 'application/json').send('{"client_id":');
     assert.equal(broken.body.error_description, 'The request body is not valid JSON.');
