@@ -346,13 +346,21 @@ function resolveLimitStore(
 
 /** A node-redis client that would end the process on its first dropped connection. */
 function redisListenerWarnings(store: CodeStore, limits: LimitBackend | undefined, warnings: string[]): void {
-  // A set: a redisStore lends its client to the limits, and one client is one warning.
-  const clients = new Set<unknown>();
-  for (const backend of [lentRedis(store), limits instanceof RedisBackend ? limits : undefined])
-    if (backend && lacksErrorListener(backend.runner, backend.client)) clients.add(backend.client);
-  for (let i = 0; i < clients.size; i += 1)
+  // By client: a redisStore lends its client to the limits, and one client is one warning,
+  // naming every option that holds it so that two clients give two different lines.
+  const holders = new Map<unknown, string[]>();
+  const lent = lentRedis(store);
+  const candidates: Array<[string, RedisBackend | undefined]> = [
+    ['store', lent],
+    // The limits a redisStore lends itself when `limitStore` is left out are the store's.
+    ['limitStore', limits instanceof RedisBackend && limits !== lent ? limits : undefined],
+  ];
+  for (const [option, backend] of candidates)
+    if (backend && lacksErrorListener(backend.runner, backend.client))
+      holders.set(backend.client, [...(holders.get(backend.client) ?? []), option]);
+  for (const options of holders.values())
     warnings.push(
-      "The node-redis client has no 'error' listener: when its connection drops, node-redis emits 'error' and Node ends the process, instead of this package answering 503 until Redis is back. Add client.on('error', (err) => console.error(err)) before connecting.",
+      `The node-redis client of ${options.map((o) => `\`${o}\``).join(' and ')} has no 'error' listener: when its connection drops, node-redis emits 'error' and Node ends the process, instead of this package answering 503 until Redis is back. Add client.on('error', (err) => console.error(err)) before connecting.`,
     );
 }
 

@@ -139,6 +139,22 @@ describe('redisStore on a real Redis', function () {
     const listened = createClient({ url: 'redis://127.0.0.1:6379' });
     listened.on('error', () => {});
     assert.deepEqual(build({ store: redisStore({ client: listened }) }), []);
+    // Two bare clients: one line each, telling which option holds which; one client, one line.
+    const other = createClient({ url: 'redis://127.0.0.1:6379' });
+    const two = build({ store: redisStore({ client: bare }), limitStore: redisLimits({ client: other }) }).filter((m) =>
+      /'error' listener/.test(m),
+    );
+    assert.deepEqual(
+      two.map((m) => /^The node-redis client of (.*?) has/.exec(m)?.[1]),
+      ['`store`', '`limitStore`'],
+    );
+    const shared = build({ store: redisStore({ client: bare }), limitStore: redisLimits({ client: bare }) }).filter((m) =>
+      /'error' listener/.test(m),
+    );
+    assert.deepEqual(
+      shared.map((m) => /^The node-redis client of (.*?) has/.exec(m)?.[1]),
+      ['`store` and `limitStore`'],
+    );
   });
 
   it('warns when the limits are shared in Redis but the codes are kept in this process', () => {
