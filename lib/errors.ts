@@ -39,7 +39,7 @@ export function optionError(option: string, message: string): ConfigurationError
 /** The answer to a wrong, expired or never-sent code: one text for all three, on purpose. */
 export const WRONG_CODE_MESSAGE = 'Wrong phone number or verification code.';
 
-/** Auth0's text for the token grant once the code is void (its mobile SDKs match it). */
+/** Auth0's text for the token grant once the code is void. */
 export const MAX_ATTEMPTS_MESSAGE = "You've reached the maximum number of attempts. Please try to login again.";
 
 export const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';

@@ -127,4 +127,26 @@ describe('fixes from the attacker review', () => {
     assert.equal(addressKey('::192.0.2.1', 64), '192.0.2.1');
     assert.equal(addressKey('2001:db8:1:2:3:4:5:6', 64), '2001:db8:1:2:0:0:0:0/64');
   });
+
+  it('counts the IPv4 users behind a local-use NAT64, SIIT or a Teredo relay as their IPv4 addresses, not as one /64', () => {
+    assert.equal(addressKey('64:ff9b:1::c000:201', 64), '192.0.2.1');
+    assert.equal(addressKey('64:ff9b:1::c000:202', 64), '192.0.2.2');
+    assert.equal(addressKey('::ffff:0:c000:201', 64), '192.0.2.1');
+    assert.equal(addressKey('::ffff:0:c000:202', 64), '192.0.2.2');
+    // Teredo (RFC 4380): server 65.54.227.120, client 192.0.2.45 (the last 32 bits inverted).
+    assert.equal(addressKey('2001:0:4136:e378:8000:63bf:3fff:fdd2', 64), '192.0.2.45');
+    // Not a translator's prefix: still by /64.
+    assert.equal(addressKey('64:ff9b:2::c000:201', 64), '64:ff9b:2:0:0:0:0:0/64');
+  });
+
+  it('counts an address written with its port (some proxies forward one) as the address, not as one per connection', () => {
+    assert.equal(addressKey('198.51.100.7:51234', 64), '198.51.100.7');
+    assert.equal(addressKey('198.51.100.7:51235', 64), '198.51.100.7');
+    assert.equal(addressKey('[2001:db8:1:2::9]:443', 64), '2001:db8:1:2:0:0:0:0/64');
+    assert.equal(addressKey('[2001:db8:1:2::9]', 64), '2001:db8:1:2:0:0:0:0/64');
+    assert.equal(addressKey('[::ffff:198.51.100.7]:80', 64), '198.51.100.7');
+    // Not an address with a port: kept as written, one key of its own.
+    assert.equal(addressKey('unknown', 64), 'unknown');
+    assert.equal(addressKey('999.1.1.1:80', 64), '999.1.1.1:80');
+  });
 });

@@ -31,11 +31,12 @@ export interface Auth0SmsConnectionOptions {
   syntax?: string;
   template?: string;
   totp?: { time_step?: number; length?: number } | null;
-  disable_signup?: boolean;
-  brute_force_protection?: boolean;
+  disable_signup?: boolean | 'true' | 'false';
+  brute_force_protection?: boolean | 'true' | 'false';
   gateway_url?: string | null;
   gateway_authentication?: Auth0GatewayAuthentication | null;
-  forward_req_info?: boolean;
+  /** Auth0's SMS gateway guide writes it as a string: "true". */
+  forward_req_info?: boolean | 'true' | 'false';
   [key: string]: unknown;
 }
 
@@ -154,7 +155,8 @@ function gatewayFrom(options: Auth0SmsConnectionOptions): SmsSender {
   const auth = options.gateway_authentication;
   const gateway: GatewaySenderOptions = { url: options.gateway_url };
   if (!unset(options.from)) gateway.from = options.from;
-  if (options.forward_req_info !== undefined) gateway.forwardRequestInfo = options.forward_req_info;
+  if (options.forward_req_info !== undefined)
+    gateway.forwardRequestInfo = booleanOr('connection.options.forward_req_info', options.forward_req_info, false);
   if (auth !== undefined && auth !== null) {
     if (!isObject(auth))
       throw optionError(
@@ -228,8 +230,13 @@ function templateFrom(options: Auth0SmsConnectionOptions): Pick<Auth0ConnectionS
   return { template: options.template ?? DEFAULT_TEMPLATE[syntax], templateSyntax: syntax };
 }
 
+/**
+ * A flag of the connection. Auth0 keeps `options` as sent, and its own SMS gateway guide sends
+ * `"forward_req_info": "true"`, so the strings "true" and "false" count as the flags they name.
+ */
 function booleanOr(path: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${JSON.stringify(value)}).`);
   return value;
 }

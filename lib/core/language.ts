@@ -54,9 +54,24 @@ function isAcceptList(value: string): boolean {
  */
 export function requestLanguage(headers: LanguageHeaders): string {
   const x = headers.requestLanguage?.trim();
-  if (x) return isLanguageTag(x) ? x : '';
+  if (x) {
+    if (x.length > 64) return '';
+    const tag = hyphenated(x);
+    // A tag with a variant or an extension shows as far as it has the shape (`ca-ES-valencia`
+    // as `ca-ES`), so that `{% if request_language contains 'ca' %}` still finds it.
+    return isLanguageTag(tag) ? x : (reducedTag(tag) ?? '');
+  }
   const accept = headers.acceptLanguage?.trim();
   return accept && isAcceptList(accept) ? accept : '';
+}
+
+/**
+ * A locale identifier as Android's `Locale.toString()` and iOS write it (`es_MX`, `zh_Hant_TW`)
+ * read as the language tag it stands for (`es-MX`). Only `x-request-language` gets this: it
+ * is one value an app sets, often from the device's locale.
+ */
+function hyphenated(value: string): string {
+  return value.includes('_') ? value.replace(/_/g, '-') : value;
 }
 
 /**
@@ -106,7 +121,7 @@ function negotiable(range: string): string | undefined {
 function decidingList(headers: LanguageHeaders): string | undefined {
   const x = headers.requestLanguage?.trim();
   if (x) {
-    const tag = x.length <= 64 ? reducedTag(x) : undefined;
+    const tag = x.length <= 64 ? reducedTag(hyphenated(x)) : undefined;
     return tag ? withShorterForms(tag).join(',') : undefined;
   }
   const accept = headers.acceptLanguage?.trim();

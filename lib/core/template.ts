@@ -56,6 +56,11 @@ export function createLiquid(): Liquid {
   });
 }
 
+/** Liquid's own `.size` of a text variable (`{% if request_language.size > 0 %}`), which templates carried over from Auth0 use. */
+function sizeOfKnown(name: string): boolean {
+  return name.endsWith('.size') && Object.hasOwn(VARIABLES, name.slice(0, -'.size'.length));
+}
+
 function unknownVariable(option: string, name: string, syntax: TemplateSyntax): never {
   const list = syntax === 'liquid' ? KNOWN.map((k) => `{{ ${k} }}`) : KNOWN.map((k) => `@@${k}@@`);
   throw optionError(
@@ -134,7 +139,7 @@ function compileLiquid(engine: Liquid, source: string, option: string): RenderFn
     (m) => `fails to render: ${m}. Templates cannot include files; write the whole message in the template.`,
   );
   for (const name of names) {
-    if (!KNOWN_ROOTS.has(name)) unknownVariable(option, `{{ ${name} }}`, 'liquid');
+    if (!KNOWN_ROOTS.has(name) && !sizeOfKnown(name)) unknownVariable(option, `{{ ${name} }}`, 'liquid');
   }
   return plainLiquid(source) ?? ((v) => String(engine.renderSync(parsed, v)));
 }

@@ -122,7 +122,10 @@ export function createLimits(
         ),
         bucket('resendCooldownSeconds', 'number', phoneKey, 1, settings.resendCooldownSeconds * 1000, 'cooldown'),
         bucket('sendsPerPhonePerHour', 'number', phoneKey, settings.sendsPerPhonePerHour, HOUR, 'sendsPerPhone'),
-        bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday'),
+        // A number's sends today are counted per address, as its wrong codes are: a stranger who
+        // spends them from one address would otherwise keep the owner from any code for a day.
+        // The hour's budget stays the number's: it is what bounds SMS sent to one number.
+        bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday', addressKey),
       ]);
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
       return { buckets, fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: sends } : undefined };

@@ -35,18 +35,18 @@ type Entity = number[];
 
 /**
  * Where each bucket's pair sits in its entity. The buckets that share an entity (a number's
- * cooldown, hour and day; an address's starts, failed verifies and failed client secrets) have
- * distinct slots; the others are alone in theirs (a prefix, a client, every send, a number's
- * failures from one address).
+ * cooldown and hour; an address's starts, failed verifies and failed client secrets; a number's
+ * sends today and wrong codes from one address) have distinct slots; the others are alone in
+ * theirs (a prefix, a client, every send).
  */
 const SLOT: Readonly<Record<LimitName, number>> = {
   resendCooldownSeconds: 0,
   sendsPerPhonePerHour: 1,
-  sendsPerPhonePerDay: 2,
   startsPerIpPerHour: 0,
   failedVerifiesPerIpPerHour: 1,
   failedClientAuthPerIpPerHour: 2,
   failedVerifiesPerPhonePerHour: 0,
+  sendsPerPhonePerDay: 1,
   sendsPerPrefixPerHour: 0,
   sendsPerClientPerDay: 0,
   sendsPerDay: 0,
@@ -55,7 +55,8 @@ const SLOT: Readonly<Record<LimitName, number>> = {
 
 /** A new entity with room for every slot of `b`'s group (an array literal gets exactly this capacity). */
 function newEntity(b: Bucket): Entity {
-  return b.group === 'global' || b.sub !== undefined ? [0, -Infinity] : [0, -Infinity, 0, -Infinity, 0, -Infinity];
+  if (b.group === 'global') return [0, -Infinity];
+  return b.group === 'address' ? [0, -Infinity, 0, -Infinity, 0, -Infinity] : [0, -Infinity, 0, -Infinity];
 }
 
 /** The index of `b`'s count in its entity (its window's end is next). */

@@ -202,6 +202,18 @@ describe('fromAuth0Connection', () => {
       assert.equal((got.body.req as Record<string, string>)['user-agent'], 'Migrated/1.0');
     });
 
+    it('reads the flags as Auth0\'s gateway guide writes them, as strings ("true", "false")', async () => {
+      const as = (flag: string) => {
+        const c = gatewayConnection(gateway.url, {});
+        return migrated({ ...c, options: { ...c.options, forward_req_info: flag as 'true' | 'false' } }).app;
+      };
+      await request(as('true')).post('/passwordless/start').set('user-agent', 'Migrated/2.0').send(startBody()).expect(200);
+      assert.equal((gateway.received.at(-1)?.body.req as Record<string, string> | undefined)?.['user-agent'], 'Migrated/2.0');
+      await request(as('false')).post('/passwordless/start').set('user-agent', 'Migrated/3.0').send(startBody()).expect(200);
+      assert.equal(gateway.received.at(-1)?.body.req, undefined);
+      assert.throws(() => as('yes'), /`connection\.options\.forward_req_info` must be true or false \(got "yes"\)/);
+    });
+
     it('decodes the secret when secret_base64_encoded is true', async () => {
       const { app } = migrated(
         gatewayConnection(base64Gateway.url, { secret: Buffer.from(keyBytes).toString('base64'), secret_base64_encoded: true }),

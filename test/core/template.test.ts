@@ -77,7 +77,8 @@ describe('message templates', () => {
       'URGENT, account-locked, call-1800-555-0199, or-reply-YES',
     ])
       assert.match((await messageFor({ template }, { 'accept-language': scam })).text, /^\d{6} \[\]$/, scam);
-    assert.match((await messageFor({ template }, { 'x-request-language': 'cal-1800-555-0199' })).text, /^\d{6} \[\]$/);
+    // Read as far as it has a tag's shape: the number never reaches the message.
+    assert.match((await messageFor({ template }, { 'x-request-language': 'cal-1800-555-0199' })).text, /^\d{6} \[cal\]$/);
     assert.match((await messageFor({ template }, { 'accept-language': 'es-419, zh-Hant-TW;Q=0.5' })).text, /\[es-419, zh-Hant-TW;Q=0.5\]$/);
     // Negotiated, but not printed: the template sees only lists that are tags through and through.
     assert.match((await messageFor({ template }, { 'accept-language': 'ca-valencia, ca;q=0.8' })).text, /^\d{6} \[\]$/);
@@ -85,8 +86,26 @@ describe('message templates', () => {
 
   it('prints nothing for a malformed x-request-language, even next to a well-formed accept-language', async () => {
     const template = '{{ code }} [{{ request_language }}]';
-    const { text } = await messageFor({ template }, { 'x-request-language': 'fr_FR', 'accept-language': 'de' });
-    assert.match(text, /^\d{6} \[\]$/);
+    for (const x of ['français', '12-FR', 'x-pig-latin']) {
+      const { text } = await messageFor({ template }, { 'x-request-language': x, 'accept-language': 'de' });
+      assert.match(text, /^\d{6} \[\]$/, x);
+    }
+  });
+
+  it("prints a device locale's x-request-language as sent (es_MX), and a tag with a variant as far as it is one (ca-ES)", async () => {
+    const template = '{{ code }} [{{ request_language }}]';
+    assert.match((await messageFor({ template }, { 'x-request-language': 'es_MX' })).text, /^\d{6} \[es_MX\]$/);
+    assert.match((await messageFor({ template }, { 'x-request-language': 'zh_Hant_TW' })).text, /^\d{6} \[zh_Hant_TW\]$/);
+    assert.match((await messageFor({ template }, { 'x-request-language': 'ca-ES-valencia' })).text, /^\d{6} \[ca-ES\]$/);
+    assert.match((await messageFor({ template }, { 'x-request-language': 'de-u-mu-celsius' })).text, /^\d{6} \[de\]$/);
+  });
+
+  it("templates carried over from Auth0 may read Liquid's .size of a text variable; other properties are still refused", async () => {
+    const template = '{% if request_language.size > 0 %}[{{ request_language }}] {% endif %}Your {{ code.size }}-digit code: {{ code }}';
+    assert.match((await messageFor({ template }, { 'x-request-language': 'es' })).text, /^\[es\] Your 6-digit code: \d{6}$/);
+    assert.match((await messageFor({ template }, {})).text, /^Your 6-digit code: \d{6}$/);
+    await assert.rejects(messageFor({ template: '{{ code }} {{ code.length }}' }), /unknown variable \{\{ code\.length \}\}/);
+    await assert.rejects(messageFor({ template: '{{ code }} {{ secret.size }}' }), /unknown variable \{\{ secret\.size \}\}/);
   });
 
   describe('per-language templates', () => {
@@ -137,9 +156,15 @@ describe('message templates', () => {
       ['French for accept-language "fr, *;q=0.5"', { 'accept-language': 'fr, *;q=0.5' }, /^Votre code est \d{6}$/],
       [
         'the default template for a malformed x-request-language, whatever accept-language says',
-        { 'x-request-language': 'fr_FR', 'accept-language': 'nl' },
+        { 'x-request-language': 'français', 'accept-language': 'nl' },
         DEFAULT_TEXT,
       ],
+      [
+        "French for x-request-language: fr_FR (Android's and iOS's locale form)",
+        { 'x-request-language': 'fr_FR', 'accept-language': 'nl' },
+        /^Votre code est \d{6}$/,
+      ],
+      ['a script with a region in the locale form (zh_Hant_TW → zh-Hant)', { 'x-request-language': 'zh_Hant_TW' }, /^您的驗證碼是 \d{6}$/],
       [
         'Dutch from accept-language when x-request-language is empty',
         { 'x-request-language': ' ', 'accept-language': 'nl' },
