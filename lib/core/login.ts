@@ -401,7 +401,6 @@ export function createLogin(config: Config): Login {
     const nonce = readAuthParams(input.authParams);
     const address = endUserAddress(input, client);
     const now = config.now();
-    const ctx = context(now);
     const testCode = config.testNumbers.get(phone.e164);
     const code = testCode ?? generateCode(config.otp.length);
     const binding = input.binding ?? '';
@@ -424,7 +423,8 @@ export function createLogin(config: Config): Login {
     const known = config.disableSignup ? await isKnownUser(phone.e164, client.clientId, request) : true;
     const plan = limits?.start(addressKey(address, subnet), phone.e164, client.clientId, tag, known && testCode === undefined);
     if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
-
+    // The store's deadline starts after the users hook: a slow user database is not a Redis outage.
+    const ctx = context(now);
     await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
     // Under disableSignup a test number is a user like any other, or a decoy like any other.
     if (testCode !== undefined && known) {

@@ -62,6 +62,12 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
   const method = (node: unknown, name: string, ...args: unknown[]) => ((node as Record<string, Fn>)[name] as Fn).apply(node, args);
   const call = (name: string, ...args: unknown[]) => method(c, name, ...args);
   if (c && typeof c.evalSha === 'function') {
+    // A node-redis 4 client in legacyMode answers through callbacks: every script call would fail.
+    if ((c.options as { legacyMode?: unknown } | undefined)?.legacyMode === true)
+      throw optionError(
+        option,
+        'is a node-redis client created with legacyMode: true, whose commands take callbacks. Pass a client created without legacyMode (connect-redis 7 and later take the same client).',
+      );
     // node-redis: a client has isReady; a cluster (createCluster) has only isOpen, and its masters.
     const cluster = !('isReady' in c);
     if (cluster && !Array.isArray(c.masters))
@@ -116,13 +122,14 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
 }
 
 /**
- * Whether `client`, for which `runner` was made, is a node-redis client (not a cluster) with no
- * `error` listener: node-redis emits `error` when its connection drops, and an `error` event
- * nobody listens to ends the process, so the first Redis restart would take the app down
- * instead of answering 503. ioredis and node-redis clusters log instead.
+ * Whether `client`, for which `runner` was made, is a node-redis client or cluster with no
+ * `error` listener: node-redis emits `error` when its connection drops (a node-redis 4 cluster
+ * too, when one of its nodes goes), and an `error` event nobody listens to ends the process,
+ * so the first Redis restart would take the app down instead of answering 503. ioredis logs
+ * instead.
  */
 export function lacksErrorListener(runner: RedisRunner, client: unknown): boolean {
-  if (runner.library !== 'node-redis' || runner.cluster) return false;
+  if (runner.library !== 'node-redis') return false;
   const listeners = (client as { listenerCount?: unknown }).listenerCount;
   return typeof listeners === 'function' && (listeners as (event: string) => number).call(client, 'error') === 0;
 }

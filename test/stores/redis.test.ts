@@ -17,7 +17,8 @@ import {
 } from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, startBody, verifyBody } from '../helpers/app';
 import { createKeyring } from '../../lib/core/crypto';
-import { createClient, createClientPool } from 'redis';
+import { createClient, createClientPool, createCluster } from 'redis';
+import { createClient as createClient4 } from 'redis4';
 import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
 import { recorder } from '../helpers/log';
 
@@ -107,6 +108,37 @@ describe('redisStore on a real Redis', function () {
     }
   });
 
+  it("starts the store's deadline after a slow users hook: a slow user database is not answered as a Redis outage", async () => {
+    const client = await nodeRedis();
+    const prefix = uniquePrefix();
+    const outbox = outboxSender();
+    const r = recorder();
+    const pl = passwordless({
+      secret: SECRET,
+      sender: outbox,
+      clients: [CLIENT],
+      store: redisStore({ client, prefix, timeoutMs: 300 }),
+      disableSignup: true,
+      users: { find: async () => new Promise((resolve) => setTimeout(() => resolve({ user_id: 'db|1' }), 500)) },
+      logger: r.logger,
+    });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
+    try {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      assert.equal(outbox.messages.length, 1);
+      assert.deepEqual(
+        r.events.filter((e) => e.event === 'store_error'),
+        [],
+      );
+    } finally {
+      await pl.close();
+      await deleteKeys(client, prefix);
+      client.destroy();
+    }
+  });
+
   it('refuses a client that is neither node-redis nor ioredis', () => {
     assert.throws(
       () => redisStore({ client: {} }),
@@ -118,6 +150,15 @@ describe('redisStore on a real Redis', function () {
     const client = createClient({ url: 'redis://127.0.0.1:6379' });
     for (const factory of [redisStore, redisLimits])
       assert.throws(() => factory({ client, prefix: 'app{1}:' }), /\.prefix` must be a string without braces/);
+  });
+
+  it('refuses a node-redis 4 client in legacyMode at construction, naming the fix', () => {
+    const legacy = createClient4({ url: 'redis://127.0.0.1:6379', legacyMode: true });
+    assert.throws(
+      () => redisStore({ client: legacy }),
+      /`redisStore\.client` is a node-redis client created with legacyMode: true.*without legacyMode/,
+    );
+    assert.throws(() => redisLimits({ client: legacy }), /legacyMode: true/);
   });
 
   it('refuses a node-redis client pool at construction, naming the clients it takes', () => {
@@ -139,6 +180,11 @@ describe('redisStore on a real Redis', function () {
     const listened = createClient({ url: 'redis://127.0.0.1:6379' });
     listened.on('error', () => {});
     assert.deepEqual(build({ store: redisStore({ client: listened }) }), []);
+    // A node-redis cluster too: a node-redis 4 cluster emits 'error' when a node goes.
+    const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:6379' }] });
+    assert.equal(build({ store: redisStore({ client: cluster }) }).filter((m) => /'error' listener/.test(m)).length, 1);
+    cluster.on('error', () => {});
+    assert.deepEqual(build({ store: redisStore({ client: cluster }) }), []);
     // Two bare clients: one line each, telling which option holds which; one client, one line.
     const other = createClient({ url: 'redis://127.0.0.1:6379' });
     const two = build({ store: redisStore({ client: bare }), limitStore: redisLimits({ client: other }) }).filter((m) =>
