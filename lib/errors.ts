@@ -124,7 +124,7 @@ export const CATALOGUE = Object.freeze({
   providerFailed: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later.'),
   providerFailedWithCode: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later. (Code: {code})'),
   providerRefusedNumber: entry('sms_provider_error', 400, '{message} (Code: {code})'),
-  providerTimeout: entry('sms_provider_error', 502, 'The {provider} did not answer within {ms} ms. The send was not retried.'),
+  providerTimeout: entry('sms_provider_error', 502, 'The {provider} did not answer within {ms} ms. The SMS may still arrive: its code works if it does.'),
   providerUnreachable: entry('sms_provider_error', 502, 'The SMS gateway could not be reached{reason}. The send was not retried.'),
   gatewayUnexpected: entry('sms_provider_error', 502, 'Unexpected response while calling the SMS gateway: {status}'),
   gatewayAuthFailed: entry('sms_provider_error', 502, 'Authentication failed while calling the SMS gateway: 401'),
@@ -224,6 +224,23 @@ export function fail(
   }
   const text = vars ? e.text.replace(/\{(\w+)\}/g, (m, key: string) => (vars[key] === undefined ? m : String(vars[key]))) : e.text;
   return build(e.code, e.status, text, headers);
+}
+
+/**
+ * Sends whose outcome is unknown: the request reached the provider (or may have) and no answer
+ * came back in time, so the SMS may still go out. Kept apart from the error's fields so that a
+ * shared answer is never marked for every later use.
+ */
+const OUTCOME_UNKNOWN = new WeakSet<object>();
+
+/** Marks `err` as a send that may have gone out (a timeout, a connection reset after the request). */
+export function outcomeUnknown<T extends object>(err: T): T {
+  OUTCOME_UNKNOWN.add(err);
+  return err;
+}
+
+export function isOutcomeUnknown(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && OUTCOME_UNKNOWN.has(err);
 }
 
 /**

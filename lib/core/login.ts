@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
-import { PasswordlessError, fail, refused, unavailable } from '../errors';
+import { PasswordlessError, fail, isOutcomeUnknown, refused, unavailable } from '../errors';
 import {
   createLimits,
   loggedPrefix,
@@ -316,11 +316,12 @@ export function createLogin(config: Config): Login {
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
-  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext): Promise<void> {
+  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, keepCooldown = false): Promise<void> {
     if (!plan || !limits) return;
     try {
+      const buckets = limits.refundable(plan).filter((b) => !keepCooldown || b.name !== 'resendCooldownSeconds');
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
-      await limits.backend.give(limits.refundable(plan), plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
+      await limits.backend.give(buckets, plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }
@@ -358,12 +359,21 @@ export function createLogin(config: Config): Login {
       const failure = sendFailure(err, message, code);
       const provider = failovers.at(-1)?.to ?? sender.name ?? 'custom';
       metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
+      // A send that timed out may still be delivered: its code stays pending (the SMS, if it
+      // comes, works) and the number keeps its cooldown, so that a slow provider that still
+      // delivers is not an unlimited SMS cannon. The rest of the limits are given back: a
+      // provider that hangs for everyone uses up nobody's hour or day.
+      const unsure = isOutcomeUnknown(err);
       // The provider's text can quote the number in clear, so only the status is logged.
-      logEvent(logger, 'send_failed', { phone: phone.e164, clientId: message.clientId, reason: `${failure.status} ${failure.code}` });
+      logEvent(logger, 'send_failed', {
+        phone: phone.e164,
+        clientId: message.clientId,
+        reason: `${failure.status} ${failure.code}${unsure ? ' (no answer in time: the SMS may still arrive, its code stays pending)' : ''}`,
+      });
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
       await Promise.all([
-        guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
-        refundOnFailure ? giveBack(plan, ctx) : undefined,
+        unsure ? undefined : guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
+        refundOnFailure ? giveBack(plan, ctx, unsure) : undefined,
       ]);
       throw failure;
     }

@@ -3,7 +3,7 @@
  * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
  * another provider would refuse it too, and the user has to fix the number.
  */
-import { ErrorCodes, PasswordlessError } from '../errors';
+import { ErrorCodes, PasswordlessError, isOutcomeUnknown, outcomeUnknown } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -74,6 +74,18 @@ function reasonOf(err: unknown): string {
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 
+/**
+ * The error a failover ends with, marked as a send that may have gone out when an earlier
+ * provider's did (it timed out, say, before the next one failed): the SMS may still arrive.
+ * A shared (frozen) answer is copied first, so that the mark stays on this send.
+ */
+function unsureAfter(err: unknown, unsure: boolean): unknown {
+  if (!unsure || isOutcomeUnknown(err) || err === null || typeof err !== 'object') return err;
+  const own =
+    err instanceof PasswordlessError && Object.isFrozen(err) ? new PasswordlessError(err.code, err.status, err.message, err.headers) : err;
+  return outcomeUnknown(own);
+}
+
 /** Where a failed send keeps the failovers that came before its error (non-enumerable, so logging the error shows nothing new). */
 const FAILOVERS = Symbol('failovers');
 
@@ -111,6 +123,7 @@ export function fallbackSender(
     senders: list,
     async send(message: SmsMessage) {
       let lastError: unknown;
+      let unsure = false;
       // Handed back with the result, so that the login core can log which providers failed over.
       const failovers: FailoverEvent[] = [];
       for (let i = 0; i < list.length; i += 1) {
@@ -123,7 +136,8 @@ export function fallbackSender(
             ...(failovers.length > 0 ? { failovers } : {}),
           };
         } catch (err) {
-          if (isRefusedDestination(err)) throw withFailovers(err, failovers);
+          if (isRefusedDestination(err)) throw withFailovers(unsureAfter(err, unsure), failovers);
+          unsure ||= isOutcomeUnknown(err);
           lastError = err;
           const next = names[i + 1];
           if (next !== undefined) {
@@ -133,7 +147,7 @@ export function fallbackSender(
           }
         }
       }
-      throw withFailovers(lastError, failovers);
+      throw withFailovers(unsureAfter(lastError, unsure), failovers);
     },
     async close() {
       const results = await Promise.allSettled(list.map(async (s) => s.close?.()));

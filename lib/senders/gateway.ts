@@ -5,7 +5,7 @@
  * retried: a request that timed out may still have reached the gateway.
  */
 import { loadJose } from '../tokens/jose';
-import { fail, type PasswordlessError } from '../errors';
+import { fail, outcomeUnknown, type PasswordlessError } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -166,10 +166,12 @@ function answerError(status: number): PasswordlessError {
 
 /** Only a system error code (ECONNREFUSED, ENOTFOUND…) is quoted: undici's own texts can carry the URL. */
 function networkError(err: unknown, timedOut: boolean, timeoutMs: number): PasswordlessError {
-  if (timedOut) return fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs });
+  if (timedOut) return outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs }));
   const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
   const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause.code) ? ` (${cause.code})` : '';
-  return fail('providerUnreachable', { reason: code });
+  const failure = fail('providerUnreachable', { reason: code });
+  // A connection reset after the request went out may come after the gateway took it.
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' ? outcomeUnknown(failure) : failure;
 }
 
 /** The gateway's message id from a JSON answer's `id` or `sid`, if it has one. */

@@ -5,7 +5,7 @@
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
-import { PasswordlessError, fail } from '../errors';
+import { PasswordlessError, fail, outcomeUnknown } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -166,9 +166,13 @@ function validateWebhookAuthToken(options: TwilioSenderOptions): void {
 }
 
 /** Maps whatever the SDK threw to the contract's answers (400 for a refused destination, else 502). */
+/** The SDK's (axios's) errors for a request that was sent and never answered: the SMS may have gone. */
+const UNANSWERED = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET']);
+
 export function twilioError(err: unknown): PasswordlessError {
   if (err instanceof PasswordlessError) return err;
   const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && UNANSWERED.has(e.code)) return outcomeUnknown(fail('providerFailed', {}));
   const code = typeof e?.code === 'number' ? e.code : undefined;
   if (code !== undefined && REFUSED_DESTINATION.has(code)) {
     return fail('providerRefusedNumber', { message: String(e.message), code });
@@ -205,7 +209,7 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
             ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
           }),
           timeoutMs,
-          () => fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs }),
+          () => outcomeUnknown(fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs })),
         );
         return { id: sent.sid };
       } catch (err) {

@@ -203,6 +203,29 @@ describe('fallbackSender', () => {
       .expect(200);
   });
 
+  it("keeps the code and the cooldown when the primary timed out before the secondary failed: the primary's SMS may still arrive", async () => {
+    const to = '+14155556500';
+    primary.behave(to, { delayMs: 400 });
+    secondary.behave(to, { status: 503 });
+    const { app } = makeApp({
+      sender: fallbackSender([twilioOn(primary, SERVICE_SID, 150), twilioOn(secondary, SECOND_SERVICE_SID)]),
+      rateLimits: undefined,
+      fraudGuard: false,
+    });
+    const start = () =>
+      request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
+    assert.equal((await start()).status, 502);
+    while (!primary.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
+    const code = /\d{6}/.exec(primary.lastMessage(to)?.body ?? '')?.[0] ?? '';
+    assert.equal((await start()).status, 429, 'the cooldown stayed');
+    await request(app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { phone_number: to }))
+      .expect(200);
+  });
+
   it('combines Twilio, the custom gateway and a custom sender: each failure moves on, in order', async () => {
     const to = '+14155554500';
     primary.behave(to, { status: 503 });

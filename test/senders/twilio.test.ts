@@ -13,7 +13,7 @@ import {
   useTwilioEmulator,
   type TwilioEmulator,
 } from '../helpers/twilio-emulator';
-import { CLIENT, PHONE, SECRET, startBody } from '../helpers/app';
+import { CLIENT, PHONE, SECRET, makeApp, startBody, verifyBody } from '../helpers/app';
 
 describe('twilioSender against the Twilio emulator', () => {
   const emulatorOf = useTwilioEmulator();
@@ -133,6 +133,55 @@ describe('twilioSender against the Twilio emulator', () => {
     // Once the slow reply is out, the emulator still saw exactly one request: no retry.
     while (!emulator.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
     assert.equal(emulator.received.filter((m) => m.form.To === to).length - before, 1, 'sent exactly once');
+  });
+
+  it("keeps the code of a send that timed out (the SMS may still arrive) and the number's cooldown, but not its hour", async () => {
+    const to = '+14155557778';
+    emulator.behave(to, { delayMs: 400 });
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: SERVICE_SID,
+      timeoutMs: 150,
+      httpClient: emulator.httpClient(),
+    });
+    // The default limits: a 30 s cooldown and 5 sends per number per hour.
+    const t = makeApp({ sender, rateLimits: undefined, fraudGuard: false });
+    const start = () =>
+      request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
+    const timedOut = await start();
+    assert.equal(timedOut.status, 502);
+    assert.match(timedOut.body.error_description, /did not answer within 150 ms\. The SMS may still arrive/);
+    // The slow reply comes, the SMS with it: its code logs in.
+    while (!emulator.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
+    const code = /\d{6}/.exec(emulator.lastMessage(to)?.body ?? '')?.[0] ?? '';
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { phone_number: to }))
+      .expect(200);
+    // The cooldown stayed: a slow provider that delivers sends one SMS per cooldown, not one per request.
+    assert.equal((await start()).status, 429);
+    // The hour was given back: six more timed-out sends, a cooldown apart, are all tried.
+    const tried: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      t.clock.advance(31_000);
+      tried.push((await start()).status);
+    }
+    assert.deepEqual(tried, Array(6).fill(502));
+  });
+
+  it('leaves no code and no cooldown when Twilio answered with a failure (the SMS did not go)', async () => {
+    const to = '+14155557779';
+    emulator.behave(to, { status: 503 });
+    const t = makeApp({ sender: viaService(), rateLimits: undefined, fraudGuard: false });
+    const start = () =>
+      request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
+    assert.equal((await start()).status, 502);
+    assert.equal((await start()).status, 502, 'no cooldown after a send that certainly failed');
   });
 
   it('answers 502 when Twilio cannot be reached', async () => {
