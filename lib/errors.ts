@@ -124,7 +124,11 @@ export const CATALOGUE = Object.freeze({
   providerFailed: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later.'),
   providerFailedWithCode: entry('sms_provider_error', 502, 'The SMS provider could not send the message. Try again later. (Code: {code})'),
   providerRefusedNumber: entry('sms_provider_error', 400, '{message} (Code: {code})'),
-  providerTimeout: entry('sms_provider_error', 502, 'The {provider} did not answer within {ms} ms. The SMS may still arrive: its code works if it does.'),
+  providerTimeout: entry(
+    'sms_provider_error',
+    502,
+    'The {provider} did not answer within {ms} ms. The SMS may still arrive: its code works if it does.',
+  ),
   providerUnreachable: entry('sms_provider_error', 502, 'The SMS gateway could not be reached{reason}. The send was not retried.'),
   gatewayUnexpected: entry('sms_provider_error', 502, 'Unexpected response while calling the SMS gateway: {status}'),
   gatewayAuthFailed: entry('sms_provider_error', 502, 'Authentication failed while calling the SMS gateway: 401'),
@@ -233,10 +237,17 @@ export function fail(
  */
 const OUTCOME_UNKNOWN = new WeakSet<object>();
 
-/** Marks `err` as a send that may have gone out (a timeout, a connection reset after the request). */
+/**
+ * Marks `err` as a send that may have gone out (a timeout, a connection reset after the
+ * request). A shared (frozen) answer is copied first, so that the mark stays on this send.
+ */
 export function outcomeUnknown<T extends object>(err: T): T {
-  OUTCOME_UNKNOWN.add(err);
-  return err;
+  const own =
+    err instanceof PasswordlessError && Object.isFrozen(err)
+      ? (new PasswordlessError(err.code, err.status, err.message, err.headers) as T)
+      : err;
+  OUTCOME_UNKNOWN.add(own);
+  return own;
 }
 
 export function isOutcomeUnknown(err: unknown): boolean {

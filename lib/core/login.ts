@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
-import { PasswordlessError, fail, isOutcomeUnknown, refused, unavailable } from '../errors';
+import { PasswordlessError, fail, isOutcomeUnknown, outcomeUnknown, refused, unavailable } from '../errors';
 import {
   createLimits,
   loggedPrefix,
@@ -375,7 +375,8 @@ export function createLogin(config: Config): Login {
         unsure ? undefined : guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
         refundOnFailure ? giveBack(plan, ctx, unsure) : undefined,
       ]);
-      throw failure;
+      // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
+      throw unsure ? outcomeUnknown(failure) : failure;
     }
   }
 

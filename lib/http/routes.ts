@@ -3,7 +3,7 @@
  * and its outcome back to Auth0's wire format. They hold no login logic.
  */
 import type { Request, Response } from 'express';
-import { fail } from '../errors';
+import { fail, isOutcomeUnknown } from '../errors';
 import type { Login } from '../core/login';
 import { logEvent } from '../core/log';
 import type { PasswordlessUser } from '../core/users';
@@ -33,19 +33,28 @@ export function bindingOf(login: Login, req: Request, create: boolean): string |
 export async function startFromRequest(login: Login, req: Request): Promise<StartAnswer> {
   const body = readBody(req, START_FIELDS);
   const bound = bindingOf(login, req, true);
-  const result = await login.start({
-    clientId: field(body, 'client_id'),
-    connection: field(body, 'connection'),
-    clientSecret: field(body, 'client_secret'),
-    phoneNumber: field(body, 'phone_number'),
-    send: field(body, 'send'),
-    authParams: field(body, 'authParams'),
-    forwardedFor: forwardedFor(req),
-    request: requestInfo(req),
-    binding: bound,
-  });
   const store = login.config.store;
-  if (bound !== undefined && isSessionBound(store)) keepBinding(req, store.sessionBinding.sessionKey, bound);
+  const keep = () => {
+    if (bound !== undefined && isSessionBound(store)) keepBinding(req, store.sessionBinding.sessionKey, bound);
+  };
+  const result = await login
+    .start({
+      clientId: field(body, 'client_id'),
+      connection: field(body, 'connection'),
+      clientSecret: field(body, 'client_secret'),
+      phoneNumber: field(body, 'phone_number'),
+      send: field(body, 'send'),
+      authParams: field(body, 'authParams'),
+      forwardedFor: forwardedFor(req),
+      request: requestInfo(req),
+      binding: bound,
+    })
+    .catch((err: unknown) => {
+      // A send that may still arrive keeps its code, which only this browser's binding reaches.
+      if (isOutcomeUnknown(err)) keep();
+      throw err;
+    });
+  keep();
   return { _id: result.id, phone_number: result.phoneNumber, request_language: result.requestLanguage };
 }
 

@@ -77,13 +77,9 @@ function reasonOf(err: unknown): string {
 /**
  * The error a failover ends with, marked as a send that may have gone out when an earlier
  * provider's did (it timed out, say, before the next one failed): the SMS may still arrive.
- * A shared (frozen) answer is copied first, so that the mark stays on this send.
  */
 function unsureAfter(err: unknown, unsure: boolean): unknown {
-  if (!unsure || isOutcomeUnknown(err) || err === null || typeof err !== 'object') return err;
-  const own =
-    err instanceof PasswordlessError && Object.isFrozen(err) ? new PasswordlessError(err.code, err.status, err.message, err.headers) : err;
-  return outcomeUnknown(own);
+  return unsure && !isOutcomeUnknown(err) && err !== null && typeof err === 'object' ? outcomeUnknown(err) : err;
 }
 
 /** Where a failed send keeps the failovers that came before its error (non-enumerable, so logging the error shows nothing new). */

@@ -3,7 +3,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import twilio from 'twilio';
-import { passwordless, twilioSender, PasswordlessError } from '../../lib';
+import { passwordless, sessionStore, twilioSender, PasswordlessError } from '../../lib';
 import {
   ACCOUNT_SID,
   API_KEY,
@@ -170,6 +170,27 @@ describe('twilioSender against the Twilio emulator', () => {
       tried.push((await start()).status);
     }
     assert.deepEqual(tried, Array(6).fill(502));
+  });
+
+  it("keeps a timed-out send's code for the browser that asked with sessionStore: its late SMS logs that browser in", async () => {
+    const to = '+14155557780';
+    emulator.behave(to, { delayMs: 400 });
+    const sender = twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: SERVICE_SID,
+      timeoutMs: 150,
+      httpClient: emulator.httpClient(),
+    });
+    const t = makeApp({ sender, store: sessionStore() });
+    const browser = request.agent(t.app);
+    assert.equal((await browser.post('/passwordless/start').send(startBody({ phone_number: to }))).status, 502);
+    while (!emulator.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
+    const code = /\d{6}/.exec(emulator.lastMessage(to)?.body ?? '')?.[0] ?? '';
+    await browser
+      .post('/passwordless/verify')
+      .send(verifyBody(code, { phone_number: to }))
+      .expect(200);
   });
 
   it('leaves no code and no cooldown when Twilio answered with a failure (the SMS did not go)', async () => {
