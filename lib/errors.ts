@@ -237,17 +237,38 @@ export function fail(
  */
 const OUTCOME_UNKNOWN = new WeakSet<object>();
 
-/**
- * Marks `err` as a send that may have gone out (a timeout, a connection reset after the
- * request). A shared (frozen) answer is copied first, so that the mark stays on this send.
- */
+/** `err`, or a copy of it (with its marks) when it is a shared (frozen) answer, so that a mark stays on this send. */
+function ownError<T extends object>(err: T): T {
+  if (!(err instanceof PasswordlessError) || !Object.isFrozen(err)) return err;
+  const copy = new PasswordlessError(err.code, err.status, err.message, err.headers) as T;
+  if (OUTCOME_UNKNOWN.has(err)) OUTCOME_UNKNOWN.add(copy);
+  const said = PROVIDER_CODES.get(err);
+  if (said !== undefined) PROVIDER_CODES.set(copy, said);
+  return copy;
+}
+
+/** Marks `err` as a send that may have gone out (a timeout, a connection reset after the request). */
 export function outcomeUnknown<T extends object>(err: T): T {
-  const own =
-    err instanceof PasswordlessError && Object.isFrozen(err)
-      ? (new PasswordlessError(err.code, err.status, err.message, err.headers) as T)
-      : err;
+  const own = ownError(err);
   OUTCOME_UNKNOWN.add(own);
   return own;
+}
+
+/**
+ * What the provider said, for operators' logs (a Twilio error code such as `20003`, `HTTP 503`,
+ * `timeout`, `ECONNREFUSED`): never a text, which can quote the number. Kept apart from the
+ * answer's fields, which the client sees.
+ */
+const PROVIDER_CODES = new WeakMap<object, string>();
+
+export function withProviderCode<T extends object>(err: T, code: string): T {
+  const own = ownError(err);
+  PROVIDER_CODES.set(own, code);
+  return own;
+}
+
+export function providerCodeOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? PROVIDER_CODES.get(err) : undefined;
 }
 
 export function isOutcomeUnknown(err: unknown): boolean {

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
-import { PasswordlessError, fail, isOutcomeUnknown, outcomeUnknown, refused, unavailable } from '../errors';
+import { PasswordlessError, fail, isOutcomeUnknown, outcomeUnknown, providerCodeOf, refused, unavailable } from '../errors';
 import {
   createLimits,
   loggedPrefix,
@@ -368,6 +368,7 @@ export function createLogin(config: Config): Login {
       logEvent(logger, 'send_failed', {
         phone: phone.e164,
         clientId: message.clientId,
+        code: providerCodeOf(err),
         reason: `${failure.status} ${failure.code}${unsure ? ' (no answer in time: the SMS may still arrive, its code stays pending)' : ''}`,
       });
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.

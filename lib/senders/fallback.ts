@@ -3,7 +3,7 @@
  * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
  * another provider would refuse it too, and the user has to fix the number.
  */
-import { ErrorCodes, PasswordlessError, isOutcomeUnknown, outcomeUnknown } from '../errors';
+import { ErrorCodes, PasswordlessError, isOutcomeUnknown, outcomeUnknown, providerCodeOf } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -67,7 +67,8 @@ function isRefusedDestination(err: unknown): boolean {
 
 /** Status and code only: provider texts can quote the number, and a custom sender's could even hold the body. */
 function reasonOf(err: unknown): string {
-  if (err instanceof PasswordlessError) return `${err.status} ${err.code}`;
+  const said = providerCodeOf(err);
+  if (err instanceof PasswordlessError) return `${err.status} ${err.code}${said === undefined ? '' : ` (${said})`}`;
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
   // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
   const token = [e?.code, e?.name].find((t) => typeof t === 'string' && /^(?=.*[A-Za-z])[A-Za-z0-9_.-]{1,40}$/.test(t));

@@ -5,7 +5,7 @@
  * retried: a request that timed out may still have reached the gateway.
  */
 import { loadJose } from '../tokens/jose';
-import { fail, outcomeUnknown, type PasswordlessError } from '../errors';
+import { fail, outcomeUnknown, withProviderCode, type PasswordlessError } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -161,15 +161,15 @@ async function bearerToken(auth: ResolvedAuthentication): Promise<string> {
 
 /** Auth0's texts for a gateway's non-2xx answer; the status to the client stays 502 (the gateway's fault, not the user's). */
 function answerError(status: number): PasswordlessError {
-  return status === 401 ? fail('gatewayAuthFailed', {}) : fail('gatewayUnexpected', { status });
+  return withProviderCode(status === 401 ? fail('gatewayAuthFailed', {}) : fail('gatewayUnexpected', { status }), `HTTP ${status}`);
 }
 
 /** Only a system error code (ECONNREFUSED, ENOTFOUND…) is quoted: undici's own texts can carry the URL. */
 function networkError(err: unknown, timedOut: boolean, timeoutMs: number): PasswordlessError {
-  if (timedOut) return outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs }));
+  if (timedOut) return withProviderCode(outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs })), 'timeout');
   const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
   const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause.code) ? ` (${cause.code})` : '';
-  const failure = fail('providerUnreachable', { reason: code });
+  const failure = withProviderCode(fail('providerUnreachable', { reason: code }), code === '' ? 'network' : (cause?.code as string));
   // A connection reset after the request went out may come after the gateway took it.
   return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' ? outcomeUnknown(failure) : failure;
 }

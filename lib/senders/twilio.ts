@@ -5,7 +5,7 @@
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
-import { PasswordlessError, fail, outcomeUnknown } from '../errors';
+import { PasswordlessError, fail, outcomeUnknown, withProviderCode } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import { withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -165,19 +165,26 @@ function validateWebhookAuthToken(options: TwilioSenderOptions): void {
   }
 }
 
-/** Maps whatever the SDK threw to the contract's answers (400 for a refused destination, else 502). */
 /** The SDK's (axios's) errors for a request that was sent and never answered: the SMS may have gone. */
 const UNANSWERED = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET']);
 
+/**
+ * Maps whatever the SDK threw to the contract's answers (400 for a refused destination, else
+ * 502), each with what Twilio said for the logs: its error code, else the HTTP status, else
+ * the network error's code.
+ */
 export function twilioError(err: unknown): PasswordlessError {
   if (err instanceof PasswordlessError) return err;
-  const e = err as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string' && UNANSWERED.has(e.code)) return outcomeUnknown(fail('providerFailed', {}));
+  const e = err as { code?: unknown; message?: unknown; status?: unknown };
+  const network = typeof e?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(e.code) ? e.code : undefined;
+  if (network !== undefined && UNANSWERED.has(network)) return withProviderCode(outcomeUnknown(fail('providerFailed', {})), network);
   const code = typeof e?.code === 'number' ? e.code : undefined;
   if (code !== undefined && REFUSED_DESTINATION.has(code)) {
-    return fail('providerRefusedNumber', { message: String(e.message), code });
+    return withProviderCode(fail('providerRefusedNumber', { message: String(e.message), code }), String(code));
   }
-  return code !== undefined ? fail('providerFailedWithCode', { code }) : fail('providerFailed', {});
+  if (code !== undefined) return withProviderCode(fail('providerFailedWithCode', { code }), String(code));
+  const said = typeof e?.status === 'number' ? `HTTP ${e.status}` : network;
+  return said === undefined ? fail('providerFailed', {}) : withProviderCode(fail('providerFailed', {}), said);
 }
 
 export function twilioSender(options: TwilioSenderOptions): TwilioSender {
@@ -209,7 +216,7 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
             ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
           }),
           timeoutMs,
-          () => outcomeUnknown(fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs })),
+          () => withProviderCode(outcomeUnknown(fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs })), 'timeout'),
         );
         return { id: sent.sid };
       } catch (err) {

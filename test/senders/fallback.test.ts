@@ -80,16 +80,17 @@ describe('fallbackSender', () => {
   const sentTo = (emulator: TwilioEmulator, to: string) => emulator.received.filter((m) => m.form.To === to);
 
   describe('over every failure of the Twilio emulator: the primary fails, the secondary sends', () => {
-    const kinds: Array<[string, Behaviour | 'refused', string]> = [
-      ['an HTML 500', { status: 500 }, '+14155551500'],
-      ['a 502', { status: 502 }, '+14155551502'],
-      ['a 503', { status: 503 }, '+14155551503'],
-      ['a timeout (slower than timeoutMs)', { delayMs: 1500 }, '+14155551001'],
-      ['Twilio 20003 (authentication)', { twilioError: 20003 }, '+14155552003'],
-      ['Twilio 20429 (too many requests)', { twilioError: 20429 }, '+14155552429'],
-      ['a refused connection (closed port)', 'refused', '+14155551111'],
+    // Each with what the provider said, in the failover's reason, for operators' logs.
+    const kinds: Array<[string, Behaviour | 'refused', string, string]> = [
+      ['an HTML 500', { status: 500 }, '+14155551500', 'HTTP 500'],
+      ['a 502', { status: 502 }, '+14155551502', 'HTTP 502'],
+      ['a 503', { status: 503 }, '+14155551503', 'HTTP 503'],
+      ['a timeout (slower than timeoutMs)', { delayMs: 1500 }, '+14155551001', 'timeout'],
+      ['Twilio 20003 (authentication)', { twilioError: 20003 }, '+14155552003', '20003'],
+      ['Twilio 20429 (too many requests)', { twilioError: 20429 }, '+14155552429', '20429'],
+      ['a refused connection (closed port)', 'refused', '+14155551111', 'ECONNREFUSED'],
     ];
-    for (const [label, behaviour, to] of kinds) {
+    for (const [label, behaviour, to, said] of kinds) {
       it(`fails over on ${label}`, async () => {
         const first =
           behaviour === 'refused'
@@ -113,7 +114,7 @@ describe('fallbackSender', () => {
         assert.equal(delivered[0]?.form.Body, 'Your verification code is: 271828');
         assert.match(result.id ?? '', /^SM[0-9a-f]{32}$/);
         assert.equal(result.provider, 'twilio[1]');
-        assert.deepEqual(events, [{ from: 'twilio[0]', to: 'twilio[1]', reason: '502 sms_provider_error' }]);
+        assert.deepEqual(events, [{ from: 'twilio[0]', to: 'twilio[1]', reason: `502 sms_provider_error (${said})` }]);
       });
     }
   });
@@ -155,6 +156,30 @@ describe('fallbackSender', () => {
         ['send_failover', 'one', 'two'],
         ['send_failover', 'two', 'three'],
         ['send_failed', undefined, undefined],
+      ],
+    );
+  });
+
+  it("logs what each provider said (Twilio's error code, an HTTP status) with send_failover and send_failed, never its text", async () => {
+    const to = '+14155552004';
+    primary.behave(to, { twilioError: 20003 });
+    secondary.behave(to, { status: 503 });
+    const events: Array<Record<string, unknown>> = [];
+    const logger = {
+      info: () => {},
+      warn: (e: Record<string, unknown>) => void events.push(e),
+      error: (e: Record<string, unknown>) => void events.push(e),
+    };
+    const { app } = makeApp({ logger, sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)]) });
+    await request(app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: to }))
+      .expect(502);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.reason, e.providerCode]),
+      [
+        ['send_failover', '502 sms_provider_error (20003)', undefined],
+        ['send_failed', '502 sms_provider_error', 'HTTP 503'],
       ],
     );
   });
@@ -246,8 +271,8 @@ describe('fallbackSender', () => {
     );
     assert.equal(gateway.received.filter((r) => r.body.recipient === to).length, 1);
     assert.deepEqual(events, [
-      { from: 'twilio', to: 'sms_gateway', reason: '502 sms_provider_error' },
-      { from: 'sms_gateway', to: 'in-house', reason: '502 sms_provider_error' },
+      { from: 'twilio', to: 'sms_gateway', reason: '502 sms_provider_error (HTTP 503)' },
+      { from: 'sms_gateway', to: 'in-house', reason: '502 sms_provider_error (HTTP 500)' },
     ]);
   });
 
