@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { fail, shown } from '../errors';
 import { logEvent } from '../core/log';
 import type { Logger } from '../types';
+import { allowOrigin } from './cors';
 import { fromOtherSite } from './origin';
 import { answerError } from './respond';
 
@@ -88,6 +89,8 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   let warnedInsecureCookie = false;
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
+    // First, so that every answer (errors included) reaches the listed page that asked.
+    if (req.headers.origin !== undefined) allowOrigin(req, res, options.allowedOrigins);
     if (options.session && !req.session) return answerError(logger, res, fail('noSession'));
     if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
       return answerError(logger, res, fail('crossSite'));

@@ -10,6 +10,7 @@ import { deliveryReportHandler, deliveryReportPath } from './delivery-reports';
 import { errorHandler, route } from './respond';
 import { logoutRoute, startRoute, verifyRoute } from './routes';
 import { tokenRoute } from './token';
+import { corsHeaders, preflight } from './cors';
 import { jwksRoute, openIdConfigurationRoute, userinfoRoute } from './well-known';
 
 export function createRouter(login: Login, extra?: (router: Router) => void): Router {
@@ -22,16 +23,23 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
     allowedOrigins: config.allowedOrigins,
   });
   const router = express.Router();
+  const origins = config.allowedOrigins;
   router.post('/passwordless/start', sessionBody, route(logger, startRoute(login)));
   router.post('/passwordless/verify', sessionBody, route(logger, verifyRoute(login)));
   router.post('/passwordless/logout', sessionBody, route(logger, logoutRoute()));
   const tokens = config.tokens;
   if (tokens) {
-    const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: config.allowedOrigins, oauth: true });
+    const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: origins, oauth: true });
     router.post('/oauth/token', tokenBody, route(logger, tokenRoute(login, tokens)));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
-    router.get('/userinfo', route(logger, userinfoRoute(tokens, config.now, logger)));
+    router.get('/userinfo', corsHeaders(origins), route(logger, userinfoRoute(tokens, config.now, logger)));
+  }
+  // The allowed origins' preflights; other OPTIONS requests go on to the app.
+  if (origins.size > 0) {
+    const posts = ['/passwordless/start', '/passwordless/verify', '/passwordless/logout', ...(tokens ? ['/oauth/token'] : [])];
+    router.options(posts, preflight(origins, 'POST'));
+    if (tokens) router.options('/userinfo', preflight(origins, 'GET'));
   }
   // Twilio's delivery reports, for every sender (or failover member) given a statusCallback:
   // answered at the URL's path as the app sees it (the router may be mounted under a prefix),
