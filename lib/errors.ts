@@ -158,6 +158,17 @@ export const CATALOGUE = Object.freeze({
   tokenParameterNotString: entry('invalid_request', 400, 'The parameter {name} must be a string.'),
   tokenBadBody: entry('invalid_request', 400, 'Send the parameters as an urlencoded form or a JSON object.'),
   tokenBadRealm: entry('invalid_request', 400, 'The realm "{name}" is not this connection.'),
+  tokenBadBasic: entry(
+    'invalid_request',
+    400,
+    "The Authorization header's Basic credentials could not be read: send base64 of client_id:client_secret.",
+  ),
+  tokenTwoClientAuth: entry(
+    'invalid_request',
+    400,
+    'Send the client credentials once: in the Authorization header (client_secret_basic) or as client_secret in the body, not both.',
+  ),
+  tokenClientIdMismatch: entry('invalid_request', 400, 'The client_id in the body is not the one in the Authorization header.'),
   unsupportedGrant: entry('unsupported_grant_type', 400, 'Unsupported grant type: {name}'),
   tokenUnknownClient: entry('unauthorized_client', 403, 'Unknown client.'),
   tokenClientAuthFailed: entry('unauthorized_client', 403, 'Client authentication failed: send the right client_secret.'),

@@ -36,6 +36,46 @@ function grantedScope(tokens: ResolvedTokens, requested: string[], audience: str
   return requested.filter((s) => OIDC_SCOPES.has(s) || allowed?.has(s) === true);
 }
 
+/** Basic credentials: `client_id:client_secret`, each form-urlencoded, then base64 (RFC 6749, 2.3.1). */
+const BASIC = /^Basic ([A-Za-z0-9+/]+={0,2})$/i;
+
+function formDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    throw fail('tokenBadBasic');
+  }
+}
+
+/**
+ * The client's id and secret from `Authorization: Basic` (Auth0's `client_secret_basic`), or
+ * undefined when the request has no Basic credentials. Another scheme is no client
+ * authentication of this endpoint's, and is left alone.
+ */
+function basicCredentials(req: Request): { clientId: string; clientSecret: string | undefined } | undefined {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || !/^basic\b/i.test(header.trim())) return undefined;
+  const match = BASIC.exec(header.trim());
+  const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw fail('tokenBadBasic');
+  const clientSecret = formDecoded(decoded.slice(colon + 1));
+  return { clientId: formDecoded(decoded.slice(0, colon)), clientSecret: clientSecret === '' ? undefined : clientSecret };
+}
+
+/** The client's credentials, from the Basic header or the body: one method per request, as RFC 6749 asks. */
+function clientCredentials(
+  req: Request,
+  body: Record<string, unknown>,
+): { clientId: string | undefined; clientSecret: string | undefined } {
+  const basic = basicCredentials(req);
+  const clientId = param(body, 'client_id');
+  if (!basic) return { clientId, clientSecret: param(body, 'client_secret') };
+  if (param(body, 'client_secret') !== undefined) throw fail('tokenTwoClientAuth');
+  if (clientId !== undefined && clientId !== basic.clientId) throw fail('tokenClientIdMismatch');
+  return basic;
+}
+
 export function tokenRoute(login: Login, tokens: ResolvedTokens) {
   const { config } = login;
   return async function token(req: Request, res: Response): Promise<void> {
@@ -45,11 +85,8 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: shown(grantType, 100) });
     const info = requestInfo(req);
-    const client = await login.authenticate(
-      { clientId: param(b, 'client_id'), clientSecret: param(b, 'client_secret'), connection: config.connection },
-      info.ip,
-      'token',
-    );
+    const { clientId, clientSecret } = clientCredentials(req, b);
+    const client = await login.authenticate({ clientId, clientSecret, connection: config.connection }, info.ip, 'token');
     // A public client next to HS256 clients has nothing to sign its ID tokens with; `grantTypes` may leave the grant out.
     if (client.idTokenAlg === undefined || !client.otpGrant) throw fail('grantNotAllowed');
     const realm = required(b, 'realm');

@@ -33,7 +33,7 @@ export function openIdConfigurationRoute(tokens: ResolvedTokens) {
     response_types_supported: ['token id_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...algs],
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
     scopes_supported: ['openid', 'profile', 'email', 'phone'],
     claims_supported: ['iss', 'sub', 'aud', 'iat', 'exp', 'nonce', 'phone_number', 'phone_number_verified'],
   });

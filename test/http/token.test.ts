@@ -133,6 +133,56 @@ describe('POST /oauth/token', () => {
     assert.deepEqual(config.body.grant_types_supported, [GRANT]);
   });
 
+  it('authenticates a confidential client by HTTP Basic (client_secret_basic), one method per request', async () => {
+    const t = tokenApp();
+    const basic = (id: string, secret: string) =>
+      `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+    const { client_secret: _secret, client_id: _id, ...withoutCredentials } = grant(HS_CLIENT, await codeFor(t, HS_CLIENT));
+    const ok = await request(t.app)
+      .post('/oauth/token')
+      .set('authorization', basic(HS_CLIENT.clientId, HS_CLIENT.secret))
+      .send(withoutCredentials);
+    assert.equal(ok.status, 200, ok.text);
+    assert.ok(ok.body.id_token);
+    const otp = await codeFor(t, HS_CLIENT);
+    const cases: Array<[string, Record<string, unknown>, number, string, RegExp]> = [
+      ['a wrong secret', {}, 403, 'unauthorized_client', /^Basic /],
+      ['the secret in the body too', { client_secret: HS_CLIENT.secret }, 400, 'invalid_request', /not both/],
+      [
+        'another client_id in the body',
+        { client_id: RS_CLIENT.clientId },
+        400,
+        'invalid_request',
+        /not the one in the Authorization header/,
+      ],
+    ];
+    for (const [label, extra, status, error, text] of cases) {
+      const header =
+        label === 'a wrong secret'
+          ? basic(HS_CLIENT.clientId, 'not-the-secret-of-this-client-0123456789')
+          : basic(HS_CLIENT.clientId, HS_CLIENT.secret);
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .set('authorization', header)
+        .send({ ...grant(RS_CLIENT, otp, extra), client_id: undefined, ...extra });
+      assert.equal(res.status, status, `${label}: ${res.text}`);
+      assert.equal(res.body.error, error, label);
+      if (status === 400) assert.match(res.body.error_description, text, label);
+    }
+    for (const header of [
+      'Basic',
+      'Basic !!!',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`,
+    ]) {
+      const res = await request(t.app).post('/oauth/token').set('authorization', header).send(withoutCredentials);
+      assert.equal(res.status, 400, header);
+      assert.match(res.body.error_description, /Basic credentials could not be read/, header);
+    }
+    const discovery = await request(t.app).get('/.well-known/openid-configuration');
+    assert.ok(discovery.body.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
+  });
+
   it('issues a JWT access token for a configured audience with the scopes it lists, and says when the scope differs', async () => {
     const t = tokenApp();
     const code = await codeFor(t, RS_CLIENT);
