@@ -103,7 +103,12 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
     return {
       library: 'ioredis',
       cluster: c.isCluster === true,
-      ready: () => c.status === 'ready',
+      ready: () => {
+        // lazyConnect: ioredis connects on its first command, which a client that is not ready
+        // never gets here (requests fail fast instead). Its first request starts the connection.
+        if (c.status === 'wait') void (call('connect') as Promise<unknown>).catch(() => undefined);
+        return c.status === 'ready';
+      },
       run: (s, keys, args) =>
         bySha(
           () => call('evalsha', s.sha, keys.length, ...keys, ...args),

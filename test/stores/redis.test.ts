@@ -20,6 +20,7 @@ import { createKeyring } from '../../lib/core/crypto';
 import { createClient, createClientPool, createCluster } from 'redis';
 import { createClient as createClient4 } from 'redis4';
 import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } from '../helpers/redis';
+import IORedis from 'ioredis';
 import { recorder } from '../helpers/log';
 
 describe('redisStore on a real Redis', function () {
@@ -244,6 +245,32 @@ describe('redisStore on a real Redis', function () {
     const logged = r.events.filter((e) => e.event === 'store_error').map((e) => String(e.message));
     assert.equal(logged.length, 1, JSON.stringify(r.events));
     assert.match(logged[0] as string, /not connected.*client\.connect\(\)/);
+  });
+
+  it('connects an ioredis client made with lazyConnect on its first request (ioredis connects on a first command, which a client not ready never gets)', async () => {
+    const client = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    const prefix = uniquePrefix();
+    const pl = passwordless({
+      secret: SECRET,
+      sender: outboxSender(),
+      clients: [CLIENT],
+      store: redisStore({ client, prefix }),
+      logger: false,
+    });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
+    try {
+      // The first request finds it not connected (503, fast) and starts the connection...
+      assert.equal((await request(app).post('/passwordless/start').send(startBody())).status, 503);
+      while (client.status !== 'ready') await new Promise((r) => setTimeout(r, 20));
+      // ...and the next ones are served.
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    } finally {
+      await pl.close();
+      await deleteKeys(client, prefix);
+      client.disconnect();
+    }
   });
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
