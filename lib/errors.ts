@@ -130,6 +130,11 @@ export const CATALOGUE = Object.freeze({
     'The {provider} did not answer within {ms} ms. The SMS may still arrive: its code works if it does.',
   ),
   providerUnreachable: entry('sms_provider_error', 502, 'The SMS gateway could not be reached{reason}. The send was not retried.'),
+  providerNoAnswer: entry(
+    'sms_provider_error',
+    502,
+    'The SMS provider gave no answer. The SMS may still arrive: its code works if it does.',
+  ),
   gatewayUnexpected: entry('sms_provider_error', 502, 'Unexpected response while calling the SMS gateway: {status}'),
   gatewayAuthFailed: entry('sms_provider_error', 502, 'Authentication failed while calling the SMS gateway: 401'),
   messageTooLong: entry(
@@ -243,27 +248,12 @@ export function fail(
 
 /**
  * Sends whose outcome is unknown: the request reached the provider (or may have) and no answer
- * came back in time, so the SMS may still go out. Kept apart from the error's fields so that a
- * shared answer is never marked for every later use.
+ * came back in time, so the SMS may still go out. Each may carry its late outcome, a promise of
+ * whether the request, left to finish, was accepted after all (false when it failed or never
+ * finished). Kept apart from the error's fields so that a shared answer is never marked for
+ * every later use.
  */
-const OUTCOME_UNKNOWN = new WeakSet<object>();
-
-/** `err`, or a copy of it (with its marks) when it is a shared (frozen) answer, so that a mark stays on this send. */
-function ownError<T extends object>(err: T): T {
-  if (!(err instanceof PasswordlessError) || !Object.isFrozen(err)) return err;
-  const copy = new PasswordlessError(err.code, err.status, err.message, err.headers) as T;
-  if (OUTCOME_UNKNOWN.has(err)) OUTCOME_UNKNOWN.add(copy);
-  const said = PROVIDER_CODES.get(err);
-  if (said !== undefined) PROVIDER_CODES.set(copy, said);
-  return copy;
-}
-
-/** Marks `err` as a send that may have gone out (a timeout, a connection reset after the request). */
-export function outcomeUnknown<T extends object>(err: T): T {
-  const own = ownError(err);
-  OUTCOME_UNKNOWN.add(own);
-  return own;
-}
+const OUTCOME_UNKNOWN = new WeakMap<object, Promise<boolean> | undefined>();
 
 /**
  * What the provider said, for operators' logs (a Twilio error code such as `20003`, `HTTP 503`,
@@ -271,6 +261,40 @@ export function outcomeUnknown<T extends object>(err: T): T {
  * answer's fields, which the client sees.
  */
 const PROVIDER_CODES = new WeakMap<object, string>();
+
+/** `err`, or a copy of it (with its marks) when it is a shared (frozen) answer, so that a mark stays on this send. */
+function ownError<T extends object>(err: T): T {
+  if (!(err instanceof PasswordlessError) || !Object.isFrozen(err)) return err;
+  return copyWithMarks(err) as T;
+}
+
+/** A fresh copy of a PasswordlessError with the marks of the original. */
+export function copyWithMarks(err: PasswordlessError): PasswordlessError {
+  const copy = new PasswordlessError(err.code, err.status, err.message, err.headers);
+  if (OUTCOME_UNKNOWN.has(err)) OUTCOME_UNKNOWN.set(copy, OUTCOME_UNKNOWN.get(err));
+  const said = PROVIDER_CODES.get(err);
+  if (said !== undefined) PROVIDER_CODES.set(copy, said);
+  return copy;
+}
+
+/**
+ * Marks `err` as a send that may have gone out (a timeout, a connection reset after the
+ * request), with its late outcome when the request is left to finish.
+ */
+export function outcomeUnknown<T extends object>(err: T, late?: Promise<boolean>): T {
+  const own = ownError(err);
+  OUTCOME_UNKNOWN.set(own, late);
+  return own;
+}
+
+export function isOutcomeUnknown(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && OUTCOME_UNKNOWN.has(err);
+}
+
+/** Whether a send of unknown outcome went out after all, when its sender can tell; undefined when it cannot. */
+export function lateOutcomeOf(err: unknown): Promise<boolean> | undefined {
+  return typeof err === 'object' && err !== null ? OUTCOME_UNKNOWN.get(err) : undefined;
+}
 
 export function withProviderCode<T extends object>(err: T, code: string): T {
   const own = ownError(err);
@@ -280,10 +304,6 @@ export function withProviderCode<T extends object>(err: T, code: string): T {
 
 export function providerCodeOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? PROVIDER_CODES.get(err) : undefined;
-}
-
-export function isOutcomeUnknown(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && OUTCOME_UNKNOWN.has(err);
 }
 
 /**

@@ -9,3 +9,6 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** How long a send we stopped waiting for is left to finish, to learn whether it went out. */
+export const LATE_GRACE_MS = 30_000;

@@ -139,6 +139,21 @@ describe('fixes from the attacker review', () => {
     assert.equal(addressKey('64:ff9b:2::c000:201', 64), '64:ff9b:2:0:0:0:0:0/64');
   });
 
+  it("counts a backend's auth0-forwarded-for written with a port as that end user's address, not the backend's", async () => {
+    const t = makeApp({ logger: false, rateLimits: only({ startsPerIpPerHour: 1 }) });
+    const backend = { client_id: CONFIDENTIAL.clientId, client_secret: CONFIDENTIAL.secret, connection: 'sms' };
+    const startAs = (forwarded: string, phone: string) =>
+      request(t.app)
+        .post('/passwordless/start')
+        .set('auth0-forwarded-for', forwarded)
+        .send({ ...backend, phone_number: phone });
+    await startAs('198.51.100.7:5555', '+14155550101').expect(200);
+    // The same user from another port: the same address, over its limit.
+    assert.equal((await startAs('198.51.100.7:6666', '+14155550102')).status, 429);
+    // Another user behind the same backend: an address of its own.
+    await startAs('[2001:db8::7]:443', '+14155550103').expect(200);
+  });
+
   it('counts an address written with its port (some proxies forward one) as the address, not as one per connection', () => {
     assert.equal(addressKey('198.51.100.7:51234', 64), '198.51.100.7');
     assert.equal(addressKey('198.51.100.7:51235', 64), '198.51.100.7');

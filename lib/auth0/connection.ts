@@ -297,13 +297,12 @@ export function fromAuth0Connection(connection: Auth0Connection, extras: FromAut
   }
   const options: Auth0SmsConnectionOptions = connection.options ?? {};
   if (!isObject(options as unknown)) throw optionError('connection.options', "must be the connection's options object.");
-  if (options.brute_force_protection === false) {
+  if (!booleanOr('connection.options.brute_force_protection', options.brute_force_protection, true)) {
     throw optionError(
       'connection.options.brute_force_protection',
       'is false, but this package always limits wrong codes (otp.maxAttempts) and sends (rateLimits); that protection cannot be turned off. Remove the field or set it to true, and tune otp.maxAttempts and rateLimits instead.',
     );
   }
-  booleanOr('connection.options.brute_force_protection', options.brute_force_protection, true);
   const name = connection.name ?? options.name ?? 'sms';
   if (typeof name !== 'string' || name.trim() === '')
     throw optionError('connection.name', 'must be the connection\'s name, such as "sms".');

@@ -33,17 +33,18 @@ function withoutPort(ip: string): string | undefined {
   return v6 ? v6[1] : undefined;
 }
 
+/** `text` as an IP address, its port (if written with one) left out; undefined when it is none. */
+export function ipOf(text: string): string | undefined {
+  if (isIP(text.split('%')[0] as string) !== 0) return text;
+  const bare = withoutPort(text);
+  return bare !== undefined && isIP(bare.split('%')[0] as string) !== 0 ? bare : undefined;
+}
+
 /** The counted form of `ip`: IPv4 (also IPv4-mapped IPv6) as is, IPv6 cut to `/subnet`; `''` when there is none. */
 export function addressKey(ip: string | undefined, subnet: number): string {
   if (!ip) return '';
-  let version = isIP(ip.split('%')[0] as string);
-  if (version === 0) {
-    const bare = withoutPort(ip);
-    if (bare !== undefined && isIP(bare.split('%')[0] as string) !== 0) {
-      ip = bare;
-      version = isIP(ip.split('%')[0] as string);
-    }
-  }
+  ip = ipOf(ip) ?? ip;
+  const version = isIP(ip.split('%')[0] as string);
   if (version === 4) return ip;
   if (version !== 6) return ip;
   const g = groups(ip);

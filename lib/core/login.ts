@@ -5,10 +5,10 @@
  * these calls and their results to answers; the CLI, the bench and tests call them directly.
  */
 import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
-import { PasswordlessError, fail, isOutcomeUnknown, outcomeUnknown, providerCodeOf, refused, unavailable } from '../errors';
+import { PasswordlessError, fail, isOutcomeUnknown, lateOutcomeOf, outcomeUnknown, providerCodeOf, refused, unavailable } from '../errors';
+import { LATE_GRACE_MS } from '../timeout';
 import {
   createLimits,
   loggedPrefix,
@@ -24,13 +24,13 @@ import {
 import { RedisBackend } from '../redis/backend';
 import { failoversOf, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
-import { addressKey } from './address';
+import { addressKey, ipOf } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
 import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
 import { parsePhone, type Phone } from './phone';
-import { sendFailure } from './scrub';
+import { loggableProviderCode, sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
 
 /** Who is asking: the end user's address and user agent, and the language headers. */
@@ -270,7 +270,8 @@ export function createLogin(config: Config): Login {
   /** The end user's address: a trusted `auth0-forwarded-for`, else the request's. */
   function endUserAddress(input: { forwardedFor?: string | undefined; request: RequestInfo }, client: ResolvedClient): string {
     const forwarded = input.forwardedFor?.trim();
-    return client.secret !== undefined && forwarded && isIP(forwarded) ? forwarded : input.request.ip;
+    const ip = forwarded ? ipOf(forwarded) : undefined;
+    return client.secret !== undefined && ip !== undefined ? ip : input.request.ip;
   }
 
   async function takeAndSave(
@@ -316,15 +317,41 @@ export function createLogin(config: Config): Login {
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
-  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, keepCooldown = false): Promise<void> {
+  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext): Promise<void> {
     if (!plan || !limits) return;
     try {
-      const buckets = limits.refundable(plan).filter((b) => !keepCooldown || b.name !== 'resendCooldownSeconds');
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
-      await limits.backend.give(buckets, plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
+      await limits.backend.give(limits.refundable(plan), plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }
+  }
+
+  /**
+   * A send of unknown outcome, once its sender learns whether it went out (at most
+   * LATE_GRACE_MS and a little later): one that did not is undone as a failed send is, its code
+   * removed and its limits given back, on the clock of the start it belongs to.
+   */
+  async function settleLate(
+    late: Promise<boolean>,
+    plan: StartPlan | undefined,
+    saved: { readonly key: string; readonly record: CodeRecord },
+    startedAt: number,
+    refund: boolean,
+  ): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), LATE_GRACE_MS + 5_000);
+      timer.unref();
+    });
+    const wentOut = await Promise.race([late.catch(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (wentOut) return;
+    const ctx = context(startedAt);
+    await Promise.all([
+      guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
+      refund ? giveBack(plan, ctx) : undefined,
+    ]);
   }
 
   async function deliver(
@@ -359,25 +386,32 @@ export function createLogin(config: Config): Login {
       const failure = sendFailure(err, message, code);
       const provider = failovers.at(-1)?.to ?? sender.name ?? 'custom';
       metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
-      // A send that timed out may still be delivered: its code stays pending (the SMS, if it
-      // comes, works) and the number keeps its cooldown, so that a slow provider that still
-      // delivers is not an unlimited SMS cannon. The rest of the limits are given back: a
-      // provider that hangs for everyone uses up nobody's hour or day.
+      // A send that timed out may still be delivered: it counts as a send (every limit and the
+      // fraud guard) and its code stays pending, so the SMS works if it comes and a provider
+      // that is slow but delivers sends no more than the limits allow. When the sender learns
+      // later that it did not go out (the request, left to finish, failed), the code goes and
+      // the limits are given back then: a provider that hangs uses up nobody's budget.
       const unsure = isOutcomeUnknown(err);
-      // The provider's text can quote the number in clear, so only the status is logged.
+      // The provider's text can quote the number in clear, so only the status is logged, and
+      // what the provider said only when it holds none of the message's digits.
       logEvent(logger, 'send_failed', {
         phone: phone.e164,
         clientId: message.clientId,
-        code: providerCodeOf(err),
+        code: loggableProviderCode(providerCodeOf(err), message.body),
         reason: `${failure.status} ${failure.code}${unsure ? ' (no answer in time: the SMS may still arrive, its code stays pending)' : ''}`,
       });
+      if (unsure) {
+        const late = lateOutcomeOf(err);
+        if (late) track(settleLate(late, plan, saved, ctx.now, refundOnFailure));
+        // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
+        throw outcomeUnknown(failure);
+      }
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
       await Promise.all([
-        unsure ? undefined : guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
-        refundOnFailure ? giveBack(plan, ctx, unsure) : undefined,
+        guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
+        refundOnFailure ? giveBack(plan, ctx) : undefined,
       ]);
-      // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
-      throw unsure ? outcomeUnknown(failure) : failure;
+      throw failure;
     }
   }
 

@@ -89,3 +89,17 @@ export function sendFailure(err: unknown, message: { body: string }, code: strin
   if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
   return quotesMessage(err.message, message.body, code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
 }
+
+/** The shapes a provider's word for operators may have: a Twilio error code, an HTTP status, a system error's code. */
+const PROVIDER_CODE = /^(?:\d{5}|HTTP \d{3}|timeout|network|[A-Z][A-Z0-9_]{1,39})$/;
+
+/**
+ * What a provider said (`providerCodeOf`), when it may go to a log: of a known shape, and with
+ * no run of digits the message also holds. A provider, or a proxy in front of one, that echoes
+ * digits of the message as its "error code" would otherwise log the code.
+ */
+export function loggableProviderCode(said: string | undefined, body: string): string | undefined {
+  if (said === undefined || !PROVIDER_CODE.test(said)) return undefined;
+  const digits = /\d+/.exec(said)?.[0];
+  return digits !== undefined && body.replace(/\D+/g, ' ').includes(digits) ? undefined : said;
+}

@@ -3,7 +3,18 @@
  * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
  * another provider would refuse it too, and the user has to fix the number.
  */
-import { ErrorCodes, PasswordlessError, isOutcomeUnknown, outcomeUnknown, providerCodeOf } from '../errors';
+import {
+  ErrorCodes,
+  PasswordlessError,
+  copyWithMarks,
+  fail,
+  isOutcomeUnknown,
+  lateOutcomeOf,
+  outcomeUnknown,
+  providerCodeOf,
+  withProviderCode,
+} from '../errors';
+import { loggableProviderCode } from '../core/scrub';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -65,9 +76,12 @@ function isRefusedDestination(err: unknown): boolean {
   return err instanceof PasswordlessError && err.status >= 400 && err.status < 500;
 }
 
-/** Status and code only: provider texts can quote the number, and a custom sender's could even hold the body. */
-function reasonOf(err: unknown): string {
-  const said = providerCodeOf(err);
+/**
+ * Status and code only: provider texts can quote the number, and a custom sender's could even
+ * hold the body. What the provider said is added when it holds none of the message's digits.
+ */
+function reasonOf(err: unknown, body: string): string {
+  const said = loggableProviderCode(providerCodeOf(err), body);
   if (err instanceof PasswordlessError) return `${err.status} ${err.code}${said === undefined ? '' : ` (${said})`}`;
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
   // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
@@ -76,26 +90,37 @@ function reasonOf(err: unknown): string {
 }
 
 /**
- * The error a failover ends with, marked as a send that may have gone out when an earlier
- * provider's did (it timed out, say, before the next one failed): the SMS may still arrive.
+ * The error a failover ends with when an earlier provider's send may have gone out (it timed
+ * out, say, before the next one failed): a fresh error of unknown outcome, never the member's
+ * own object (a custom sender may throw one shared error every time), whose late outcome is
+ * whether any of those sends went out after all (unknown if one of them cannot tell). A
+ * refused number keeps its 400; anything else says the SMS may still arrive.
  */
-function unsureAfter(err: unknown, unsure: boolean): unknown {
-  return unsure && !isOutcomeUnknown(err) && err !== null && typeof err === 'object' ? outcomeUnknown(err) : err;
+function unsureAfter(err: unknown, unsure: ReadonlyArray<Promise<boolean> | undefined>): unknown {
+  if (unsure.length === 0) return err;
+  const fresh =
+    err instanceof PasswordlessError && isRefusedDestination(err)
+      ? copyWithMarks(err)
+      : withProviderCode(fail('providerNoAnswer', {}), providerCodeOf(err) ?? 'timeout');
+  const late = unsure.every((l) => l !== undefined) ? Promise.all(unsure).then((went) => went.some(Boolean)) : undefined;
+  return outcomeUnknown(fresh, late);
 }
 
-/** Where a failed send keeps the failovers that came before its error (non-enumerable, so logging the error shows nothing new). */
-const FAILOVERS = Symbol('failovers');
+/**
+ * The failovers that came before each failed send's error, kept apart from the error: a
+ * custom sender may throw one shared object every time.
+ */
+const FAILOVERS = new WeakMap<object, readonly FailoverEvent[]>();
 
-/** The error, carrying the failovers that preceded it, when it is an object that can carry them. */
+/** The error, with the failovers that preceded it when it is an object that can carry them. */
 function withFailovers(err: unknown, failovers: readonly FailoverEvent[]): unknown {
-  if (failovers.length > 0 && err !== null && typeof err === 'object' && Object.isExtensible(err))
-    Object.defineProperty(err, FAILOVERS, { value: failovers, enumerable: false });
+  if (failovers.length > 0 && err !== null && typeof err === 'object') FAILOVERS.set(err, failovers);
   return err;
 }
 
 /** The failovers a fallbackSender went through before failing with `err` (none for any other error). */
 export function failoversOf(err: unknown): readonly FailoverEvent[] {
-  return (err !== null && typeof err === 'object' && (err as { [FAILOVERS]?: readonly FailoverEvent[] })[FAILOVERS]) || [];
+  return (err !== null && typeof err === 'object' && FAILOVERS.get(err)) || [];
 }
 
 export function fallbackSender(
@@ -120,7 +145,8 @@ export function fallbackSender(
     senders: list,
     async send(message: SmsMessage) {
       let lastError: unknown;
-      let unsure = false;
+      // The late outcomes of the members' sends that may have gone out.
+      const unsure: Array<Promise<boolean> | undefined> = [];
       // Handed back with the result, so that the login core can log which providers failed over.
       const failovers: FailoverEvent[] = [];
       for (let i = 0; i < list.length; i += 1) {
@@ -134,11 +160,11 @@ export function fallbackSender(
           };
         } catch (err) {
           if (isRefusedDestination(err)) throw withFailovers(unsureAfter(err, unsure), failovers);
-          unsure ||= isOutcomeUnknown(err);
+          if (isOutcomeUnknown(err)) unsure.push(lateOutcomeOf(err));
           lastError = err;
           const next = names[i + 1];
           if (next !== undefined) {
-            const event = { from: names[i] as string, to: next, reason: reasonOf(err) };
+            const event = { from: names[i] as string, to: next, reason: reasonOf(err, message.body) };
             failovers.push(event);
             notify(event);
           }

@@ -6,6 +6,7 @@
  */
 import { loadJose } from '../tokens/jose';
 import { fail, outcomeUnknown, withProviderCode, type PasswordlessError } from '../errors';
+import { LATE_GRACE_MS } from '../timeout';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -165,13 +166,14 @@ function answerError(status: number): PasswordlessError {
 }
 
 /** Only a system error code (ECONNREFUSED, ENOTFOUND…) is quoted: undici's own texts can carry the URL. */
-function networkError(err: unknown, timedOut: boolean, timeoutMs: number): PasswordlessError {
-  if (timedOut) return withProviderCode(outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: timeoutMs })), 'timeout');
+function networkError(err: unknown): PasswordlessError {
   const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
   const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause.code) ? ` (${cause.code})` : '';
-  const failure = withProviderCode(fail('providerUnreachable', { reason: code }), code === '' ? 'network' : (cause?.code as string));
+  const said = code === '' ? 'network' : (cause?.code as string);
   // A connection reset after the request went out may come after the gateway took it.
-  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' ? outcomeUnknown(failure) : failure;
+  if (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET')
+    return withProviderCode(outcomeUnknown(fail('providerNoAnswer', {})), said);
+  return withProviderCode(fail('providerUnreachable', { reason: code }), said);
 }
 
 /** The gateway's message id from a JSON answer's `id` or `sid`, if it has one. */
@@ -200,35 +202,49 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
       if (gateway.authentication) headers.authorization = `Bearer ${await bearerToken(gateway.authentication)}`;
       const controller = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, gateway.timeoutMs);
+      // The request, read to its end. Past `timeoutMs` the send is answered as of unknown
+      // outcome and the request is left to finish for LATE_GRACE_MS more, so that its late
+      // answer tells whether the SMS went out; then it is aborted.
+      const attempt = (async () => {
+        const res = await fetch(gateway.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(payload(gateway, message)),
+          signal: controller.signal,
+          // A redirect would re-post the code to wherever it points; it is an unexpected answer instead.
+          redirect: 'manual',
+        });
+        // Read within the same time: a gateway that sends headers and then stalls is still stuck.
+        return { status: res.status, text: await res.text() };
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), gateway.timeoutMs);
+      });
+      let answer: { status: number; text: string } | 'timeout';
       try {
-        let text: string;
-        let status: number;
-        try {
-          const res = await fetch(gateway.url, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify(payload(gateway, message)),
-            signal: controller.signal,
-            // A redirect would re-post the code to wherever it points; it is an unexpected answer instead.
-            redirect: 'manual',
-          });
-          status = res.status;
-          // Read within the same timeout: a gateway that sends headers and then stalls is still stuck.
-          text = await res.text();
-        } catch (err) {
-          throw networkError(err, timedOut, gateway.timeoutMs);
-        }
-        if (status < 200 || status > 299) throw answerError(status);
-        const id = messageId(text);
-        return id === undefined ? {} : { id };
+        answer = await Promise.race([attempt, timedOut]);
+      } catch (err) {
+        throw networkError(err);
       } finally {
         clearTimeout(timer);
       }
+      if (answer === 'timeout') {
+        const abort = setTimeout(() => controller.abort(), LATE_GRACE_MS);
+        abort.unref();
+        const late = attempt.then(
+          (r) => r.status >= 200 && r.status <= 299,
+          () => false,
+        );
+        void late.finally(() => clearTimeout(abort));
+        throw withProviderCode(
+          outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: gateway.timeoutMs }), late),
+          'timeout',
+        );
+      }
+      if (answer.status < 200 || answer.status > 299) throw answerError(answer.status);
+      const id = messageId(answer.text);
+      return id === undefined ? {} : { id };
     },
   };
 }

@@ -7,7 +7,7 @@ import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
 import { PasswordlessError, fail, outcomeUnknown, withProviderCode } from '../errors';
 import { checkObject, keysOf, optionError } from '../config/validate';
-import { withTimeout } from '../timeout';
+import { LATE_GRACE_MS, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
 /**
@@ -177,7 +177,7 @@ export function twilioError(err: unknown): PasswordlessError {
   if (err instanceof PasswordlessError) return err;
   const e = err as { code?: unknown; message?: unknown; status?: unknown };
   const network = typeof e?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(e.code) ? e.code : undefined;
-  if (network !== undefined && UNANSWERED.has(network)) return withProviderCode(outcomeUnknown(fail('providerFailed', {})), network);
+  if (network !== undefined && UNANSWERED.has(network)) return withProviderCode(outcomeUnknown(fail('providerNoAnswer', {})), network);
   const code = typeof e?.code === 'number' ? e.code : undefined;
   if (code !== undefined && REFUSED_DESTINATION.has(code)) {
     return withProviderCode(fail('providerRefusedNumber', { message: String(e.message), code }), String(code));
@@ -193,7 +193,9 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
   // The SDK ignores its own timeout/autoRetry when given an httpClient, so they
   // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
   const sdk = loadTwilio();
-  const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs, autoRetry: false });
+  // The SDK's own timeout comes LATE_GRACE_MS after ours: a request we stopped waiting for is
+  // left to finish, so that its late answer tells whether the SMS went out after all.
+  const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs + LATE_GRACE_MS, autoRetry: false });
   const client: TwilioMessagesClient =
     options.client ??
     sdk(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {
@@ -208,15 +210,24 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
     name: 'twilio',
     async send(message: SmsMessage) {
       try {
-        const sent = await withTimeout(
-          client.messages.create({
-            to: message.to,
-            body: message.body,
-            ...route,
-            ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
-          }),
-          timeoutMs,
-          () => withProviderCode(outcomeUnknown(fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs })), 'timeout'),
+        const creating = client.messages.create({
+          to: message.to,
+          body: message.body,
+          ...route,
+          ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
+        });
+        const sent = await withTimeout(creating, timeoutMs, () =>
+          withProviderCode(
+            outcomeUnknown(
+              fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs }),
+              // Whether Twilio accepted it after all (false once it failed or the SDK gave up).
+              creating.then(
+                () => true,
+                () => false,
+              ),
+            ),
+            'timeout',
+          ),
         );
         return { id: sent.sid };
       } catch (err) {

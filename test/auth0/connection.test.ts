@@ -212,6 +212,12 @@ describe('fromAuth0Connection', () => {
       await request(as('false')).post('/passwordless/start').set('user-agent', 'Migrated/3.0').send(startBody()).expect(200);
       assert.equal(gateway.received.at(-1)?.body.req, undefined);
       assert.throws(() => as('yes'), /`connection\.options\.forward_req_info` must be true or false \(got "yes"\)/);
+      // The other flags the same way: "false" still refuses brute-force protection off, "true" turns sign-ups off.
+      const c = gatewayConnection(gateway.url, {});
+      const withFlag = (flag: Record<string, string>) => fromAuth0Connection({ ...c, options: { ...c.options, ...flag } });
+      assert.throws(() => withFlag({ brute_force_protection: 'false' }), /`connection\.options\.brute_force_protection` is false/);
+      assert.equal(withFlag({ disable_signup: 'true' }).disableSignup, true);
+      assert.equal(withFlag({ disable_signup: 'false' }).disableSignup, false);
     });
 
     it('decodes the secret when secret_base64_encoded is true', async () => {

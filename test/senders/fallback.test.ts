@@ -21,6 +21,8 @@ import {
 } from '../helpers/twilio-emulator';
 import { closedPortUrl, startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
 import { PHONE, makeApp, startBody, verifyBody } from '../helpers/app';
+import { isOutcomeUnknown, lateOutcomeOf, outcomeUnknown } from '../../lib/errors';
+import { failoversOf } from '../../lib/senders/fallback';
 
 const SECOND_SERVICE_SID = `MG${'d4'.repeat(16)}`;
 
@@ -249,6 +251,37 @@ describe('fallbackSender', () => {
       .post('/passwordless/verify')
       .send(verifyBody(code, { phone_number: to }))
       .expect(200);
+  });
+
+  it("never marks a member's own error object: a custom sender that throws one shared error keeps it unmarked, send after send", async () => {
+    const shared = new Error('down');
+    const down = custom('shared', shared);
+    const unsure = {
+      name: 'slow',
+      async send(): Promise<{ id?: string }> {
+        throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'no answer'), Promise.resolve(false));
+      },
+    };
+    // After a send that may have gone out, the failover's error is a fresh one of unknown outcome.
+    const first = await fallbackSender([unsure, down])
+      .send(message('+14155556600'))
+      .catch((e: unknown) => e);
+    assert.notEqual(first, shared);
+    assert.ok(isOutcomeUnknown(first));
+    assert.equal(await lateOutcomeOf(first), false);
+    // The shared object was not marked: a later failure through it is a certain one.
+    assert.equal(isOutcomeUnknown(shared), false);
+    // Failing over onto the same shared object twice works, and each send has its failovers.
+    for (let i = 0; i < 2; i += 1) {
+      const err = await fallbackSender([custom('a', new PasswordlessError('sms_provider_error', 503, 'x')), down])
+        .send(message('+14155556601'))
+        .catch((e: unknown) => e);
+      assert.equal(err, shared);
+      assert.deepEqual(
+        failoversOf(err).map((f) => [f.from, f.to]),
+        [['a', 'shared']],
+      );
+    }
   });
 
   it('combines Twilio, the custom gateway and a custom sender: each failure moves on, in order', async () => {

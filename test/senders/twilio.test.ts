@@ -4,6 +4,7 @@ import session from 'express-session';
 import request from 'supertest';
 import twilio from 'twilio';
 import { passwordless, sessionStore, twilioSender, PasswordlessError } from '../../lib';
+import { outcomeUnknown } from '../../lib/errors';
 import {
   ACCOUNT_SID,
   API_KEY,
@@ -135,7 +136,7 @@ describe('twilioSender against the Twilio emulator', () => {
     assert.equal(emulator.received.filter((m) => m.form.To === to).length - before, 1, 'sent exactly once');
   });
 
-  it("keeps the code of a send that timed out (the SMS may still arrive) and the number's cooldown, but not its hour", async () => {
+  it('counts a send that timed out but was delivered late as a send: its code works, and the limits hold a slow provider to them', async () => {
     const to = '+14155557778';
     emulator.behave(to, { delayMs: 400 });
     const sender = twilioSender({
@@ -161,15 +162,35 @@ describe('twilioSender against the Twilio emulator', () => {
       .post('/passwordless/verify')
       .send(verifyBody(code, { phone_number: to }))
       .expect(200);
-    // The cooldown stayed: a slow provider that delivers sends one SMS per cooldown, not one per request.
+    // It counted: the cooldown holds, and the hour's five sends are all a slow provider gets.
     assert.equal((await start()).status, 429);
-    // The hour was given back: six more timed-out sends, a cooldown apart, are all tried.
-    const tried: number[] = [];
-    for (let i = 0; i < 6; i += 1) {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
       t.clock.advance(31_000);
-      tried.push((await start()).status);
+      statuses.push((await start()).status);
     }
-    assert.deepEqual(tried, Array(6).fill(502));
+    assert.deepEqual(statuses, [502, 502, 502, 502, 429]);
+    await t.pl.close();
+  });
+
+  it('undoes a send of unknown outcome once its sender learns it did not go out: no code, and the limits given back', async () => {
+    let wentOut: (went: boolean) => void = () => {};
+    const hanging = {
+      name: 'hanging',
+      async send(): Promise<{ id?: string }> {
+        const late = new Promise<boolean>((resolve) => (wentOut = resolve));
+        throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.'), late);
+      },
+    };
+    const t = makeApp({ sender: hanging, rateLimits: undefined, fraudGuard: false });
+    const start = () => request(t.app).post('/passwordless/start').send(startBody());
+    assert.equal((await start()).status, 502);
+    // Until the late outcome is known, it counts: the cooldown holds.
+    assert.equal((await start()).status, 429);
+    wentOut(false);
+    await t.pl.close();
+    // Known not to have gone out: given back, so the user can ask again at once.
+    assert.equal((await start()).status, 502);
   });
 
   it("keeps a timed-out send's code for the browser that asked with sessionStore: its late SMS logs that browser in", async () => {
@@ -203,6 +224,31 @@ describe('twilioSender against the Twilio emulator', () => {
         .send(startBody({ phone_number: to }));
     assert.equal((await start()).status, 502);
     assert.equal((await start()).status, 502, 'no cooldown after a send that certainly failed');
+  });
+
+  it("logs what Twilio said (its error code) with send_failed, unless the code's digits are in it", async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const logger = { info: () => {}, warn: () => {}, error: (e: Record<string, unknown>) => void events.push(e) };
+    // A Twilio-compatible API (or a proxy) that answers with an error code, honest or echoing the message's digits.
+    const answering = (code: (body: string) => number) => ({
+      messages: {
+        create: async (params: { body: string }) => {
+          throw Object.assign(new Error('refused'), { code: code(params.body), status: 400 });
+        },
+      },
+    });
+    const echoing = (body: string) => Number(/\d{5}$/.exec(body)?.[0]);
+    for (const [client, logged] of [
+      [answering(() => 30007), '30007'],
+      [answering(echoing), undefined],
+    ] as const) {
+      events.length = 0;
+      const t = makeApp({ logger, sender: twilioSender({ client: client as never, messagingServiceSid: SERVICE_SID }) });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(502);
+      const failed = events.find((e) => e.event === 'send_failed');
+      assert.ok(failed, JSON.stringify(events));
+      assert.equal(failed.providerCode, logged);
+    }
   });
 
   it('answers 502 when Twilio cannot be reached', async () => {
