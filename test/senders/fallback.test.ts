@@ -235,6 +235,7 @@ describe('fallbackSender', () => {
     primary.behave(to, { delayMs: 400 });
     secondary.behave(to, { status: 503 });
     const { app } = makeApp({
+      logger: false,
       sender: fallbackSender([twilioOn(primary, SERVICE_SID, 150), twilioOn(secondary, SECOND_SERVICE_SID)]),
       rateLimits: undefined,
       fraudGuard: false,

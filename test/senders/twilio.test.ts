@@ -147,7 +147,7 @@ describe('twilioSender against the Twilio emulator', () => {
       httpClient: emulator.httpClient(),
     });
     // The default limits: a 30 s cooldown and 5 sends per number per hour.
-    const t = makeApp({ sender, rateLimits: undefined, fraudGuard: false });
+    const t = makeApp({ logger: false, sender, rateLimits: undefined, fraudGuard: false });
     const start = () =>
       request(t.app)
         .post('/passwordless/start')
@@ -182,7 +182,7 @@ describe('twilioSender against the Twilio emulator', () => {
         throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.'), late);
       },
     };
-    const t = makeApp({ sender: hanging, rateLimits: undefined, fraudGuard: false });
+    const t = makeApp({ logger: false, sender: hanging, rateLimits: undefined, fraudGuard: false });
     const start = () => request(t.app).post('/passwordless/start').send(startBody());
     assert.equal((await start()).status, 502);
     // Until the late outcome is known, it counts: the cooldown holds.
@@ -203,7 +203,7 @@ describe('twilioSender against the Twilio emulator', () => {
       timeoutMs: 150,
       httpClient: emulator.httpClient(),
     });
-    const t = makeApp({ sender, store: sessionStore() });
+    const t = makeApp({ logger: false, sender, store: sessionStore() });
     const browser = request.agent(t.app);
     assert.equal((await browser.post('/passwordless/start').send(startBody({ phone_number: to }))).status, 502);
     while (!emulator.lastMessage(to)) await new Promise((r) => setTimeout(r, 50));
