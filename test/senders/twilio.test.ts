@@ -31,8 +31,15 @@ describe('twilioSender against the Twilio emulator', () => {
     return app;
   }
 
-  const viaService = () =>
-    twilioSender({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, messagingServiceSid: SERVICE_SID, httpClient: emulator.httpClient() });
+  /** Through the emulator's Messaging Service; `timeoutMs` when given. */
+  const viaService = (timeoutMs?: number) =>
+    twilioSender({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      messagingServiceSid: SERVICE_SID,
+      httpClient: emulator.httpClient(),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
 
   it('sends through the Messages API with Basic auth, To, Body and MessagingServiceSid', async () => {
     const before = emulator.received.length;
@@ -139,13 +146,7 @@ describe('twilioSender against the Twilio emulator', () => {
   it('counts a send that timed out but was delivered late as a send: its code works, and the limits hold a slow provider to them', async () => {
     const to = '+14155557778';
     emulator.behave(to, { delayMs: 400 });
-    const sender = twilioSender({
-      accountSid: ACCOUNT_SID,
-      authToken: AUTH_TOKEN,
-      messagingServiceSid: SERVICE_SID,
-      timeoutMs: 150,
-      httpClient: emulator.httpClient(),
-    });
+    const sender = viaService(150);
     // The default limits: a 30 s cooldown and 5 sends per number per hour.
     const t = makeApp({ logger: false, sender, rateLimits: undefined, fraudGuard: false });
     const start = () =>
@@ -196,13 +197,7 @@ describe('twilioSender against the Twilio emulator', () => {
   it("keeps a timed-out send's code for the browser that asked with sessionStore: its late SMS logs that browser in", async () => {
     const to = '+14155557780';
     emulator.behave(to, { delayMs: 400 });
-    const sender = twilioSender({
-      accountSid: ACCOUNT_SID,
-      authToken: AUTH_TOKEN,
-      messagingServiceSid: SERVICE_SID,
-      timeoutMs: 150,
-      httpClient: emulator.httpClient(),
-    });
+    const sender = viaService(150);
     const t = makeApp({ logger: false, sender, store: sessionStore() });
     const browser = request.agent(t.app);
     assert.equal((await browser.post('/passwordless/start').send(startBody({ phone_number: to }))).status, 502);
