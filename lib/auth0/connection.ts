@@ -5,7 +5,7 @@
  * message naming the field, never silently dropped.
  */
 import { PasswordlessError } from '../errors';
-import { checkObject, keysOf, optionError } from '../config/validate';
+import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import { gatewaySender, type GatewaySenderOptions } from '../senders/gateway';
 import { twilioSender, type TwilioSenderOptions } from '../senders/twilio';
 import type { Client, SmsSender } from '../types';
@@ -237,7 +237,7 @@ function templateFrom(options: Auth0SmsConnectionOptions): Pick<Auth0ConnectionS
 function booleanOr(path: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
   if (value === 'true' || value === 'false') return value === 'true';
-  if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${JSON.stringify(value)}).`);
+  if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${shownValue(value)}).`);
   return value;
 }
 

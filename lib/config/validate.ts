@@ -55,10 +55,24 @@ export function checkObject<T>(value: unknown, path: string, known: KeyList<T>, 
   return value as Partial<T>;
 }
 
+/**
+ * A value as a configuration error quotes it: a string in quotes (`"5000"` is not 5000), a
+ * number as written (`NaN`, which JSON would print as null), anything else as JSON or its type.
+ */
+export function shownValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'undefined' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'function' || typeof value === 'symbol') return typeof value;
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
+}
+
 export function integerIn(path: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw optionError(path, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)}).`);
+    throw optionError(path, `must be an integer from ${min} to ${max} (got ${shownValue(value)}).`);
   }
   return value;
 }
@@ -66,14 +80,14 @@ export function integerIn(path: string, value: unknown, min: number, max: number
 export function numberIn(path: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw optionError(path, `must be a number from ${min} to ${max} (got ${JSON.stringify(value)}).`);
+    throw optionError(path, `must be a number from ${min} to ${max} (got ${shownValue(value)}).`);
   }
   return value;
 }
 
 export function booleanOption(path: string, value: unknown, fallback = false): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${JSON.stringify(value)}).`);
+  if (typeof value !== 'boolean') throw optionError(path, `must be true or false (got ${shownValue(value)}).`);
   return value;
 }
 

@@ -7,7 +7,7 @@
 import { loadJose } from '../tokens/jose';
 import { fail, outcomeUnknown, withProviderCode, type PasswordlessError } from '../errors';
 import { LATE_GRACE_MS } from '../timeout';
-import { checkObject, keysOf, optionError } from '../config/validate';
+import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
 /** Auth0's `gateway_authentication`, in this package's spelling. */
@@ -130,7 +130,10 @@ function resolve(options: GatewaySenderOptions): ResolvedGateway {
   }
   const timeout = options.timeoutMs;
   if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 100 || timeout > 120_000)) {
-    throw optionError('gatewaySender.timeoutMs', `must be an integer number of milliseconds from 100 to 120000 (got ${String(timeout)}).`);
+    throw optionError(
+      'gatewaySender.timeoutMs',
+      `must be an integer number of milliseconds from 100 to 120000 (got ${shownValue(timeout)}).`,
+    );
   }
   return {
     url: options.url,

@@ -6,7 +6,7 @@ import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
 import { PasswordlessError, fail, outcomeUnknown, withProviderCode } from '../errors';
-import { checkObject, keysOf, optionError } from '../config/validate';
+import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import { LATE_GRACE_MS, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -141,7 +141,10 @@ function validate(options: TwilioSenderOptions): void {
   validateWebhookAuthToken(options);
   const timeout = options.timeoutMs;
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 100 || timeout > 120_000)) {
-    throw optionError('twilioSender.timeoutMs', `must be an integer number of milliseconds from 100 to 120000 (got ${String(timeout)}).`);
+    throw optionError(
+      'twilioSender.timeoutMs',
+      `must be an integer number of milliseconds from 100 to 120000 (got ${shownValue(timeout)}).`,
+    );
   }
   if (options.httpClient !== undefined && (!options.httpClient || typeof options.httpClient.request !== 'function')) {
     throw optionError('twilioSender.httpClient', 'must be an object with a request(options) method, such as new twilio.RequestClient().');

@@ -3,7 +3,7 @@
  * token grant, resolved once at construction.
  */
 import type { Keyring } from '../core/crypto';
-import { checkObject, keysOf, optionError } from '../config/validate';
+import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import { loadSigningKey, type SigningKey, type SigningKeyOptions } from './keys';
 
 export type IdTokenAlg = 'HS256' | 'RS256' | 'ES256';
@@ -53,7 +53,7 @@ const NAMES = keysOf<TokensOptions>()(['issuer', 'idTokenTtlSeconds', 'accessTok
 function ttl(path: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 60 || value > 2_592_000) {
-    throw optionError(path, `must be an integer number of seconds from 60 to 2592000 (got ${JSON.stringify(value)}).`);
+    throw optionError(path, `must be an integer number of seconds from 60 to 2592000 (got ${shownValue(value)}).`);
   }
   return value;
 }

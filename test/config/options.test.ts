@@ -6,6 +6,7 @@ import {
   memoryStore,
   sessionStore,
   consoleSender,
+  twilioSender,
   type PasswordlessOptions,
 } from '../../lib';
 import { CLIENT, SECRET } from '../helpers/app';
@@ -120,6 +121,9 @@ describe('passwordless(options) validation at construction', () => {
     ['an unknown country', (o) => (o.allowedCountries = ['XX']), /not an ISO 3166/],
     ['an empty country list', (o) => (o.allowedCountries = []), /`allowedCountries` must be a non-empty array/],
     ['an unknown number type', (o) => (o.blockedNumberTypes = ['MOBILE_ONLY']), /`blockedNumberTypes`/],
+    // The value as given: a string in quotes (it is not the number it reads as), NaN as NaN.
+    ['a number given as a string', (o) => (o.otp = { maxAttempts: '3' }), /`otp\.maxAttempts` must be an integer from 1 to 10 \(got "3"\)/],
+    ['NaN', (o) => (o.rateLimits = { startsPerIpPerHour: Number.NaN }), /`rateLimits\.startsPerIpPerHour` must be .* \(got NaN\)/],
   ];
   for (const [label, change, message] of cases) {
     it(`throws for ${label}`, () => {
@@ -136,6 +140,12 @@ describe('passwordless(options) validation at construction', () => {
     assert.throws(() => memoryStore({ maks: 1 } as never), /memoryStore\.maks/);
     assert.throws(() => sessionStore({ ledger: {} as never }), /sessionStore\.ledger/);
     assert.throws(() => outboxSender({ max: -1 }), /outboxSender\.max/);
+    // A timeout given as a string is quoted as one: "5000" is not 5000.
+    assert.throws(
+      () =>
+        twilioSender({ accountSid: `AC${'0'.repeat(32)}`, authToken: 'x'.repeat(32), from: '+15005550006', timeoutMs: '5000' as never }),
+      /`twilioSender\.timeoutMs` must be an integer number of milliseconds from 100 to 120000 \(got "5000"\)/,
+    );
   });
 
   it('refuses consoleSender in production unless dangerouslyAllowInProduction', async () => {
