@@ -22,7 +22,7 @@ import {
   type VerifyPlan,
 } from '../limits';
 import { RedisBackend } from '../redis/backend';
-import { failoversOf, type FailoverEvent } from '../senders/fallback';
+import { answeredByOf, failoversOf, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey, ipOf } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
@@ -384,7 +384,7 @@ export function createLogin(config: Config): Login {
       const failovers = failoversOf(err);
       failedOver(failovers);
       const failure = sendFailure(err, message, code);
-      const provider = failovers.at(-1)?.to ?? sender.name ?? 'custom';
+      const provider = answeredByOf(err) ?? failovers.at(-1)?.to ?? sender.name ?? 'custom';
       metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
       // A send that timed out may still be delivered: it counts as a send (every limit and the
       // fraud guard) and its code stays pending, so the SMS works if it comes and a provider

@@ -118,6 +118,19 @@ function withFailovers(err: unknown, failovers: readonly FailoverEvent[]): unkno
   return err;
 }
 
+/** Which member's answer a failed send ended with, for the metrics' `provider` label. */
+const ANSWERED_BY = new WeakMap<object, string>();
+
+/** The member of a fallbackSender whose failure `err` is (undefined for any other error). */
+export function answeredByOf(err: unknown): string | undefined {
+  return err !== null && typeof err === 'object' ? ANSWERED_BY.get(err) : undefined;
+}
+
+function answeredBy(err: unknown, name: string): unknown {
+  if (err !== null && typeof err === 'object') ANSWERED_BY.set(err, name);
+  return err;
+}
+
 /** The failovers a fallbackSender went through before failing with `err` (none for any other error). */
 export function failoversOf(err: unknown): readonly FailoverEvent[] {
   return (err !== null && typeof err === 'object' && FAILOVERS.get(err)) || [];
@@ -159,7 +172,7 @@ export function fallbackSender(
             ...(failovers.length > 0 ? { failovers } : {}),
           };
         } catch (err) {
-          if (isRefusedDestination(err)) throw withFailovers(unsureAfter(err, unsure), failovers);
+          if (isRefusedDestination(err)) throw answeredBy(withFailovers(unsureAfter(err, unsure), failovers), names[i] as string);
           if (isOutcomeUnknown(err)) unsure.push(lateOutcomeOf(err));
           lastError = err;
           const next = names[i + 1];
@@ -170,7 +183,7 @@ export function fallbackSender(
           }
         }
       }
-      throw withFailovers(unsureAfter(lastError, unsure), failovers);
+      throw answeredBy(withFailovers(unsureAfter(lastError, unsure), failovers), names[list.length - 1] as string);
     },
     async close() {
       const results = await Promise.allSettled(list.map(async (s) => s.close?.()));

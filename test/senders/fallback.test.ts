@@ -202,6 +202,18 @@ describe('fallbackSender', () => {
     ]);
   });
 
+  it('counts a number refused by the first member under that member, not under the fallback', async () => {
+    const registry = new Registry();
+    const refusing = custom(
+      'primary',
+      new PasswordlessError('sms_provider_error', 400, 'The number is not a mobile number. (Code: 21614)'),
+    );
+    const t = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([refusing, custom('backup')]) });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(400);
+    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    assert.deepEqual(sends, ['passwordless_sms_sends_total{provider="primary",outcome="refused",country_code="1"} 1']);
+  });
+
   it('labels two members of one name by their position, twilio[0] and twilio[1], not other', async () => {
     const registry = new Registry();
     const down = custom('twilio', new PasswordlessError('sms_provider_error', 503, 'down'));
