@@ -94,10 +94,11 @@ export interface Login {
   /** A valid number for a start (destination rules applied) or a redeem (parse only). */
   readPhone(value: unknown, forStart: boolean): Phone;
   /**
-   * Waits for background sends in flight (those started meanwhile too, up to CLOSE_WAIT_MS in
-   * all), then stops logging the late failures of the Redis servers it uses (they may outlive it).
+   * Waits for background sends in flight (those started meanwhile too, up to `waitMs`,
+   * CLOSE_WAIT_MS by default, in all), then stops logging the late failures of the Redis
+   * servers it uses (they may outlive it).
    */
-  close(): Promise<void>;
+  close(waitMs?: number): Promise<void>;
 }
 
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
@@ -654,16 +655,21 @@ export function createLogin(config: Config): Login {
     return { user, nonce: result.data };
   }
 
-  async function close(): Promise<void> {
+  async function close(waitMs = CLOSE_WAIT_MS): Promise<void> {
     // Starts that arrive while closing add sends of their own: wait until none is left, but not
     // for ever (a custom sender may never settle).
-    const until = Date.now() + CLOSE_WAIT_MS;
+    const until = Date.now() + waitMs;
     while (inFlight.size > 0 && Date.now() < until) {
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, until - Date.now())));
       await Promise.race([Promise.all([...inFlight]), waited]);
       clearTimeout(timer);
     }
+    // Said, not dropped silently: what is left may still send an SMS, or give its limits back, unlogged.
+    if (inFlight.size > 0)
+      logEvent(logger, 'internal_error', {
+        message: `close() stopped waiting after ${waitMs / 1000} s with ${inFlight.size} send(s) still in flight (background sends, or sends that timed out awaiting their late answer): their SMS may still go out, and what happens to them is no longer logged.`,
+      });
     for (const stop of stopHearing) stop();
   }
 

@@ -390,6 +390,26 @@ describe('login core', () => {
     });
   });
 
+  it('says in the log when close() stops waiting for a send that never settles, instead of dropping it silently', async () => {
+    const r = recorder();
+    const never = { name: 'never', send: () => new Promise<{ id?: string }>(() => {}) };
+    const login = createLogin(
+      resolveOptions({
+        secret: SECRET,
+        sender: never,
+        clients: [{ clientId: 'cli', name: 'CLI' }],
+        logger: r.logger,
+        sendInBackground: true,
+      }),
+    );
+    const request = { ip: '192.0.2.1', userAgent: 'test', headers: {} };
+    await login.start({ clientId: 'cli', connection: 'sms', phoneNumber: PHONE, request });
+    await login.close(50);
+    const said = r.events.filter((e) => e.event === 'internal_error').map((e) => String(e.message));
+    assert.equal(said.length, 1, JSON.stringify(r.events));
+    assert.match(said[0] as string, /close\(\) stopped waiting after 0\.05 s with 1 send\(s\) still in flight/);
+  });
+
   describe('without Express', () => {
     it('starts and redeems through createLogin with plain inputs', async () => {
       const outbox = outboxSender();
