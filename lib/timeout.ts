@@ -10,5 +10,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** How long a send we stopped waiting for is left to finish, to learn whether it went out. */
+/** The longest a send we stopped waiting for is left to finish, to learn whether it went out. */
 export const LATE_GRACE_MS = 30_000;
+
+/**
+ * How long a send that timed out after `timeoutMs` is left to finish: as long again, up to
+ * LATE_GRACE_MS. A provider slower than twice its timeout counts as one that failed; the
+ * sockets (and memory) held by requests left to finish are at most twice what the timeout
+ * alone would hold.
+ */
+export function lateGraceMs(timeoutMs: number): number {
+  return Math.min(timeoutMs, LATE_GRACE_MS);
+}

@@ -470,16 +470,25 @@ function resolveWebOtp(value: unknown): string | undefined {
 function resolveOrigins(value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set();
   if (!Array.isArray(value)) throw optionError('allowedOrigins', 'must be an array of origins like ["https://app.example.com"].');
+  const origins = new Set<string>();
   for (const origin of value) {
-    if (typeof origin !== 'string' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw optionError(
-        'allowedOrigins',
-        `contains ${JSON.stringify(origin)}; an origin is scheme and host (and port), like "https://app.example.com", without a path.`,
-      );
+    const refused = (why: string) =>
+      optionError('allowedOrigins', `contains ${JSON.stringify(origin)}; ${why}, like "https://app.example.com".`);
+    if (typeof origin !== 'string' || !/^https?:\/\/[^/\s]+$/.test(origin))
+      throw refused('an origin is scheme and host (and port), without a path');
+    // Auth0's Allowed Web Origins take `https://*.example.com`; a browser never sends a `*`.
+    if (origin.includes('*')) throw refused('wildcards are not supported: list each origin');
+    if (/[?#@]/.test(origin)) throw refused('an origin has no query, fragment or user name');
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw refused('it is not a valid origin (a port is at most 65535)');
     }
+    // As browsers send it: lower-case host, no default port (`https://App.example.com:443` → `https://app.example.com`).
+    origins.add(url.origin);
   }
-  // As browsers send it: lower-case host, no default port (`https://App.example.com:443` → `https://app.example.com`).
-  return new Set((value as string[]).map((origin) => new URL(origin).origin));
+  return origins;
 }
 
 function resolveLogger(logger: unknown, now: (() => number) | undefined): Logger {

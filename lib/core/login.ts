@@ -331,7 +331,7 @@ export function createLogin(config: Config): Login {
   /**
    * A send of unknown outcome, once its sender learns whether it went out (at most
    * LATE_GRACE_MS and a little later): one that did not is undone as a failed send is, its code
-   * removed and its limits given back, on the clock of the start it belongs to.
+   * removed and its limits given back, on the clock of the start it belongs to. Never rejects.
    */
   async function settleLate(
     late: Promise<boolean>,
@@ -403,7 +403,9 @@ export function createLogin(config: Config): Login {
       });
       if (unsure) {
         const late = lateOutcomeOf(err);
-        if (late) track(settleLate(late, plan, saved, ctx.now, refundOnFailure));
+        // Not held by close(): the answer was given, and its late outcome may take a grace as
+        // long as the timeout (the process may end first; the store's own expiry then applies).
+        if (late) void settleLate(late, plan, saved, ctx.now, refundOnFailure).catch(() => undefined);
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
       }

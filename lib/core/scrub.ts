@@ -99,7 +99,14 @@ const PROVIDER_CODE = /^(?:\d{5}|HTTP \d{3}|timeout|network|[A-Z][A-Z0-9_]{1,39}
  * digits of the message as its "error code" would otherwise log the code.
  */
 export function loggableProviderCode(said: string | undefined, body: string): string | undefined {
-  if (said === undefined || !PROVIDER_CODE.test(said)) return undefined;
-  const digits = /\d+/.exec(said)?.[0];
-  return digits !== undefined && body.replace(/\D+/g, ' ').includes(digits) ? undefined : said;
+  return said !== undefined && PROVIDER_CODE.test(said) && !sharesDigits(said, body) ? said : undefined;
+}
+
+/**
+ * Whether a run of 4 or more digits of `said` and one of `body` overlap, either inside the
+ * other: a code of 4 digits fits in a 5-digit "error code" as well as the other way round.
+ */
+export function sharesDigits(said: string, body: string): boolean {
+  const runs = body.match(/\d{4,}/g) ?? [];
+  return (said.match(/\d{4,}/g) ?? []).some((d) => runs.some((run) => run.includes(d) || d.includes(run)));
 }

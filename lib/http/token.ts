@@ -6,6 +6,8 @@
 import type { Request, Response } from 'express';
 import { OTP_GRANT, fail, shown } from '../errors';
 import type { Login } from '../core/login';
+import { safeEqual } from '../core/crypto';
+import type { Config } from '../config/options';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
@@ -36,15 +38,31 @@ function grantedScope(tokens: ResolvedTokens, requested: string[], audience: str
   return requested.filter((s) => OIDC_SCOPES.has(s) || allowed?.has(s) === true);
 }
 
-/** Basic credentials: `client_id:client_secret`, each form-urlencoded, then base64 (RFC 6749, 2.3.1). */
-const BASIC = /^Basic ([A-Za-z0-9+/]+={0,2})$/i;
+/** Basic credentials: `client_id:client_secret`, then base64 (RFC 7617), one or more spaces after the scheme. */
+const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2})$/i;
 
-function formDecoded(value: string): string {
+/** A form-decoded text (RFC 6749 asks clients to encode the id and secret so), or undefined when it does not decode. */
+function formDecoded(value: string): string | undefined {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw fail('tokenBadBasic');
+    return undefined;
   }
+}
+
+/**
+ * The one of `raw` and its form-decoded reading that `wanted` names: RFC 6749 asks clients to
+ * form-encode the id and secret before base64, and most send them as they are (curl -u, axios'
+ * `auth`): a secret made with `openssl rand -base64` holds `+`, which decoding reads as a space.
+ * Both are compared in constant time, so trying both tells an attacker nothing; `raw` when
+ * neither matches (a wrong secret, counted once).
+ */
+function eitherReading(raw: string, wanted: string | undefined): string {
+  const decoded = formDecoded(raw);
+  if (wanted === undefined || decoded === undefined || decoded === raw) return raw;
+  const rawMatches = safeEqual(raw, wanted);
+  const decodedMatches = safeEqual(decoded, wanted);
+  return decodedMatches && !rawMatches ? decoded : raw;
 }
 
 /**
@@ -52,23 +70,27 @@ function formDecoded(value: string): string {
  * undefined when the request has no Basic credentials. Another scheme is no client
  * authentication of this endpoint's, and is left alone.
  */
-function basicCredentials(req: Request): { clientId: string; clientSecret: string | undefined } | undefined {
+function basicCredentials(req: Request, clients: Config['clients']): { clientId: string; clientSecret: string | undefined } | undefined {
   const header = req.headers.authorization;
   if (typeof header !== 'string' || !/^basic\b/i.test(header.trim())) return undefined;
   const match = BASIC.exec(header.trim());
-  const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
-  const colon = decoded.indexOf(':');
+  const text = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
+  const colon = text.indexOf(':');
   if (colon <= 0) throw fail('tokenBadBasic');
-  const clientSecret = formDecoded(decoded.slice(colon + 1));
-  return { clientId: formDecoded(decoded.slice(0, colon)), clientSecret: clientSecret === '' ? undefined : clientSecret };
+  const rawId = text.slice(0, colon);
+  const clientId = clients.has(rawId) ? rawId : (formDecoded(rawId) ?? rawId);
+  const rawSecret = text.slice(colon + 1);
+  const clientSecret = eitherReading(rawSecret, clients.get(clientId)?.secret);
+  return { clientId, clientSecret: clientSecret === '' ? undefined : clientSecret };
 }
 
 /** The client's credentials, from the Basic header or the body: one method per request, as RFC 6749 asks. */
 function clientCredentials(
   req: Request,
   body: Record<string, unknown>,
+  clients: Config['clients'],
 ): { clientId: string | undefined; clientSecret: string | undefined } {
-  const basic = basicCredentials(req);
+  const basic = basicCredentials(req, clients);
   const clientId = param(body, 'client_id');
   if (!basic) return { clientId, clientSecret: param(body, 'client_secret') };
   if (param(body, 'client_secret') !== undefined) throw fail('tokenTwoClientAuth');
@@ -85,7 +107,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: shown(grantType, 100) });
     const info = requestInfo(req);
-    const { clientId, clientSecret } = clientCredentials(req, b);
+    const { clientId, clientSecret } = clientCredentials(req, b, config.clients);
     const client = await login.authenticate({ clientId, clientSecret, connection: config.connection }, info.ip, 'token');
     // A public client next to HS256 clients has nothing to sign its ID tokens with; `grantTypes` may leave the grant out.
     if (client.idTokenAlg === undefined || !client.otpGrant) throw fail('grantNotAllowed');

@@ -14,7 +14,7 @@ import {
   providerCodeOf,
   withProviderCode,
 } from '../errors';
-import { loggableProviderCode } from '../core/scrub';
+import { loggableProviderCode, sharesDigits } from '../core/scrub';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -85,7 +85,9 @@ function reasonOf(err: unknown, body: string): string {
   if (err instanceof PasswordlessError) return `${err.status} ${err.code}${said === undefined ? '' : ` (${said})`}`;
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
   // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
-  const token = [e?.code, e?.name].find((t) => typeof t === 'string' && /^(?=.*[A-Za-z])[A-Za-z0-9_.-]{1,40}$/.test(t));
+  const token = [e?.code, e?.name].find(
+    (t) => typeof t === 'string' && /^(?=.*[A-Za-z])[A-Za-z0-9_.-]{1,40}$/.test(t) && !sharesDigits(t, body),
+  );
   return `502 ${ErrorCodes.smsProviderError}${token ? ` (${String(token)})` : ''}`;
 }
 

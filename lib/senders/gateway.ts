@@ -6,7 +6,7 @@
  */
 import { loadJose } from '../tokens/jose';
 import { fail, outcomeUnknown, withProviderCode, type PasswordlessError } from '../errors';
-import { LATE_GRACE_MS } from '../timeout';
+import { lateGraceMs } from '../timeout';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -206,8 +206,8 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
       if (gateway.authentication) headers.authorization = `Bearer ${await bearerToken(gateway.authentication)}`;
       const controller = new AbortController();
       // The request, read to its end. Past `timeoutMs` the send is answered as of unknown
-      // outcome and the request is left to finish for LATE_GRACE_MS more, so that its late
-      // answer tells whether the SMS went out; then it is aborted.
+      // outcome and the request is left to finish for a grace (as long again, at most 30 s),
+      // so that its late answer tells whether the SMS went out; then it is aborted.
       const attempt = (async () => {
         const res = await fetch(gateway.url, {
           method: 'POST',
@@ -233,7 +233,7 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
         clearTimeout(timer);
       }
       if (answer === 'timeout') {
-        const abort = setTimeout(() => controller.abort(), LATE_GRACE_MS);
+        const abort = setTimeout(() => controller.abort(), lateGraceMs(gateway.timeoutMs));
         abort.unref();
         const late = attempt.then(
           (r) => r.status >= 200 && r.status <= 299,

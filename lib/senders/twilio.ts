@@ -7,7 +7,7 @@ import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
 import { PasswordlessError, fail, outcomeUnknown, withProviderCode } from '../errors';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
-import { LATE_GRACE_MS, withTimeout } from '../timeout';
+import { lateGraceMs, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
 /**
@@ -196,9 +196,9 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
   // The SDK ignores its own timeout/autoRetry when given an httpClient, so they
   // are set on the RequestClient we build, and our own timer bounds a user-supplied one.
   const sdk = loadTwilio();
-  // The SDK's own timeout comes LATE_GRACE_MS after ours: a request we stopped waiting for is
-  // left to finish, so that its late answer tells whether the SMS went out after all.
-  const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs + LATE_GRACE_MS, autoRetry: false });
+  // The SDK's own timeout comes a grace after ours: a request we stopped waiting for is left
+  // to finish, so that its late answer tells whether the SMS went out after all.
+  const httpClient = options.httpClient ?? new sdk.RequestClient({ timeout: timeoutMs + lateGraceMs(timeoutMs), autoRetry: false });
   const client: TwilioMessagesClient =
     options.client ??
     sdk(options.apiKey ?? options.accountSid, options.apiSecret ?? options.authToken, {

@@ -48,6 +48,17 @@ describe('passwordless(options) validation at construction', () => {
       /`allowedOrigins` contains "app\.example\.com"; an origin is scheme and host/,
     ],
     [
+      'an allowed origin with a wildcard',
+      (o) => (o.allowedOrigins = ['https://*.example.com']),
+      /`allowedOrigins` contains .*wildcards are not supported/,
+    ],
+    ['an allowed origin with a query', (o) => (o.allowedOrigins = ['https://app.example.com?x=1']), /`allowedOrigins` contains .*no query/],
+    [
+      'an allowed origin with a bad port',
+      (o) => (o.allowedOrigins = ['https://app.example.com:99999']),
+      /`allowedOrigins` contains .*not a valid origin/,
+    ],
+    [
       'an allowed origin with a path',
       (o) => (o.allowedOrigins = ['https://app.example.com/login']),
       /`allowedOrigins` contains .*without a path/,

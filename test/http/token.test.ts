@@ -173,7 +173,7 @@ describe('POST /oauth/token', () => {
       'Basic',
       'Basic !!!',
       `Basic ${Buffer.from('no-colon').toString('base64')}`,
-      `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`,
+      `Basic ${Buffer.from(':no-id').toString('base64')}`,
     ]) {
       const res = await request(t.app).post('/oauth/token').set('authorization', header).send(withoutCredentials);
       assert.equal(res.status, 400, header);
@@ -181,6 +181,32 @@ describe('POST /oauth/token', () => {
     }
     const discovery = await request(t.app).get('/.well-known/openid-configuration');
     assert.ok(discovery.body.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
+  });
+
+  it('takes Basic credentials sent as they are (curl -u, axios auth) as well as form-encoded: a secret of openssl rand -base64 holds + and /', async () => {
+    const PLUS = {
+      clientId: 'backend-plus',
+      name: 'Backend+',
+      secret: 'q+Zr/8x%2Bk1+vN0mYw7Pb+3fL9s/Qe1dA=',
+      idTokenSigningAlg: 'HS256' as const,
+    };
+    const t = tokenApp({ clients: [CLIENT, RS_CLIENT, PLUS] });
+    const header = (id: string, secret: string) => `Basic  ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    for (const [label, id, secret] of [
+      ['as it is', PLUS.clientId, PLUS.secret],
+      ['form-encoded (RFC 6749)', encodeURIComponent(PLUS.clientId), encodeURIComponent(PLUS.secret)],
+    ] as const) {
+      const { client_secret: _s, client_id: _i, ...body } = grant(PLUS, await codeFor(t, PLUS));
+      const res = await request(t.app).post('/oauth/token').set('authorization', header(id, secret)).send(body);
+      assert.equal(res.status, 200, `${label}: ${res.text}`);
+    }
+    // The form-decoded reading of the secret as sent (+ as a space) is not the secret.
+    const { client_secret: _s, client_id: _i, ...body } = grant(PLUS, await codeFor(t, PLUS));
+    const wrong = await request(t.app)
+      .post('/oauth/token')
+      .set('authorization', header(PLUS.clientId, PLUS.secret.replace(/\+/g, ' ')))
+      .send(body);
+    assert.equal(wrong.status, 403);
   });
 
   it('issues a JWT access token for a configured audience with the scopes it lists, and says when the scope differs', async () => {

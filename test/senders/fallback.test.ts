@@ -244,7 +244,7 @@ describe('fallbackSender', () => {
 
   it("keeps the code and the cooldown when the primary timed out before the secondary failed: the primary's SMS may still arrive", async () => {
     const to = '+14155556500';
-    primary.behave(to, { delayMs: 400 });
+    primary.behave(to, { delayMs: 250 });
     secondary.behave(to, { status: 503 });
     const { app } = makeApp({
       logger: false,

@@ -156,9 +156,9 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
       assert.equal(gateway.refused.at(-1), 'ERR_JWT_CLAIM_VALIDATION_FAILED');
     });
 
-    it('gives up on a gateway slower than timeoutMs, before its answer arrives', async () => {
+    it('gives up on a gateway slower than timeoutMs, before its answer arrives, and aborts it after a grace as long again', async () => {
       const to = '+14155557001';
-      open.behave(to, { delayMs: 800 });
+      open.behave(to, { delayMs: 2000 });
       const started = Date.now();
       let thrown: unknown;
       await assert.rejects(gatewaySender({ url: open.url, timeoutMs: 200 }).send(message({ to, body })), (err) => {
@@ -167,8 +167,19 @@ describe('gatewaySender (Auth0 custom SMS gateway protocol)', () => {
         return isProviderError(502, /did not answer within 200 ms/)(err) && noBody(err) && isOutcomeUnknown(err);
       });
       const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 190 && elapsed < 700, `gave up after ${elapsed} ms`);
-      // The request was left to finish: its late 200 says the SMS went out after all.
+      assert.ok(elapsed >= 190 && elapsed < 1500, `gave up after ${elapsed} ms`);
+      // No answer within the grace: aborted, and taken for a send that did not go out.
+      assert.equal(await lateOutcomeOf(thrown), false);
+    });
+
+    it('learns from a late answer within the grace that a send that timed out went out after all', async () => {
+      const to = '+14155557002';
+      open.behave(to, { delayMs: 300 });
+      let thrown: unknown;
+      await assert.rejects(gatewaySender({ url: open.url, timeoutMs: 200 }).send(message({ to, body })), (err) => {
+        thrown = err;
+        return isOutcomeUnknown(err);
+      });
       assert.equal(await lateOutcomeOf(thrown), true);
     });
 
