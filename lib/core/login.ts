@@ -275,6 +275,21 @@ export function createLogin(config: Config): Login {
     return client.secret !== undefined && ip !== undefined ? ip : input.request.ip;
   }
 
+  /** A prefix the fraud guard has just paused: counted, and logged once per pause. */
+  function notePause(result: TakeResult, fraud: FraudCheck | undefined, phone: string, clientId: string, now: number): void {
+    if (!result.paused || !fraud) return;
+    metrics.fraudPause();
+    const { sends, redemptions } = result.paused;
+    suspectLog(fraud.prefix, now, () =>
+      logEvent(logger, 'sms_pumping_suspected', {
+        prefix: loggedPrefix(phone, fraud.prefix),
+        sends: Math.round(sends),
+        redemptions: Math.round(redemptions),
+        clientId,
+      }),
+    );
+  }
+
   async function takeAndSave(
     plan: StartPlan | undefined,
     key: string,
@@ -293,19 +308,7 @@ export function createLogin(config: Config): Login {
         ? fused.takeAndSave({ buckets: plan.buckets, fraud: plan.fraud, now: ctx.now, deadline, save: { key, record, ttlMs: ctx.ttlMs } })
         : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
     );
-    if (result.paused && plan.fraud) {
-      metrics.fraudPause();
-      const { prefix } = plan.fraud;
-      const { sends, redemptions } = result.paused;
-      suspectLog(prefix, ctx.now, () =>
-        logEvent(logger, 'sms_pumping_suspected', {
-          prefix: loggedPrefix(phone, prefix),
-          sends: Math.round(sends),
-          redemptions: Math.round(redemptions),
-          clientId,
-        }),
-      );
-    }
+    notePause(result, plan.fraud, phone, clientId, ctx.now);
     if (result.refused) throw refusal(result.refused, phone, clientId, plan.fraud);
     if (!fused) {
       try {
@@ -318,11 +321,13 @@ export function createLogin(config: Config): Login {
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
-  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext): Promise<void> {
+  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, buckets = true, fraud = true): Promise<void> {
     if (!plan || !limits) return;
     try {
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
-      await limits.backend.give(limits.refundable(plan), plan.fraud?.counts ? plan.fraud : undefined, ctx.now, Date.now() + timeoutMs);
+      const sent = fraud && plan.fraud?.counts ? plan.fraud : undefined;
+      if (!buckets && !sent) return;
+      await limits.backend.give(buckets ? limits.refundable(plan) : [], sent, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }
@@ -331,7 +336,9 @@ export function createLogin(config: Config): Login {
   /**
    * A send of unknown outcome, once its sender learns whether it went out (at most
    * LATE_GRACE_MS and a little later): one that did not is undone as a failed send is, its code
-   * removed and its limits given back, on the clock of the start it belongs to. Never rejects.
+   * removed and its limits given back, on the clock of the start it belongs to. Its fraud-guard
+   * count was given back when the send timed out (`refund`), so that a provider's brownout
+   * cannot pause a prefix with sends nobody knows went out: one that did is counted again now.
    */
   async function settleLate(
     late: Promise<boolean>,
@@ -339,6 +346,7 @@ export function createLogin(config: Config): Login {
     saved: { readonly key: string; readonly record: CodeRecord },
     startedAt: number,
     refund: boolean,
+    message: { readonly to: string; readonly clientId: string },
   ): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<boolean>((resolve) => {
@@ -347,11 +355,18 @@ export function createLogin(config: Config): Login {
     });
     const wentOut = await Promise.race([late.catch(() => false), gaveUp]);
     clearTimeout(timer);
-    if (wentOut) return;
     const ctx = context(startedAt);
+    if (wentOut) {
+      const fraud = plan?.fraud;
+      if (refund && fraud?.counts && limits) {
+        const counted = await limits.backend.take([], fraud, startedAt, ctx.deadline as number).catch(() => ({}) as TakeResult);
+        notePause(counted, fraud, message.to, message.clientId, startedAt);
+      }
+      return;
+    }
     await Promise.all([
       guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
-      refund ? giveBack(plan, ctx) : undefined,
+      refund ? giveBack(plan, ctx, true, false) : undefined,
     ]);
   }
 
@@ -405,7 +420,11 @@ export function createLogin(config: Config): Login {
         const late = lateOutcomeOf(err);
         // Not held by close(): the answer was given, and its late outcome may take a grace as
         // long as the timeout (the process may end first; the store's own expiry then applies).
-        if (late) void settleLate(late, plan, saved, ctx.now, refundOnFailure).catch(() => undefined);
+        if (late) {
+          // Counted again if it went out (settleLate): until then it is no send the fraud guard can judge.
+          if (refundOnFailure) await giveBack(plan, ctx, false, true);
+          void settleLate(late, plan, saved, ctx.now, refundOnFailure, message).catch(() => undefined);
+        }
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
       }

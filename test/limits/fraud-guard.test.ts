@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
 import request from 'supertest';
-import { memoryStore, redisLimits, redisStore, type PasswordlessOptions } from '../../lib';
+import { PasswordlessError, memoryStore, redisLimits, redisStore, type PasswordlessOptions } from '../../lib';
+import { outcomeUnknown } from '../../lib/errors';
 import { lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 import { recorder } from '../helpers/log';
 import { heldFailingSender } from '../helpers/limits';
@@ -155,6 +156,27 @@ describe('fraud guard and sends that fail', () => {
         ({ options, done } = await connect());
       });
       afterEach(() => done());
+
+      it("does not judge a prefix on sends whose outcome is unknown (a provider's brownout), and counts those that went out once it knows", async () => {
+        const outcomes: Array<(went: boolean) => void> = [];
+        const slow = {
+          name: 'slow',
+          async send(): Promise<{ id?: string }> {
+            const late = new Promise<boolean>((resolve) => outcomes.push(resolve));
+            throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.'), late);
+          },
+        };
+        const t = guarded({ ...options, sender: slow });
+        // Twice minSends sends that timed out: none of them pauses the prefix while nobody knows.
+        const statuses: number[] = [];
+        for (let i = 0; i < GUARD.minSends * 2; i += 1) statuses.push((await start(t, pumped(i))).status);
+        assert.deepEqual(statuses, Array(GUARD.minSends * 2).fill(502));
+        // They went out after all: counted, and the prefix, never used, is paused.
+        for (const went of outcomes) went(true);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await start(t, pumped(99))).status, 429);
+        assert.equal(t.events.filter((e) => e.event === 'sms_pumping_suspected').length, 1);
+      });
 
       it('lifts a pause judged on sends still in flight once they fail: no prefix is paused for SMS nobody paid for', async () => {
         const held = heldFailingSender();
