@@ -138,6 +138,9 @@ function readAuthParams(authParams: unknown): string | undefined {
   return nonce;
 }
 
+/** The late outcome of a send whose sender cannot learn it: never settles (settleLate gives up). */
+const NO_ANSWER = new Promise<boolean>(() => {});
+
 /** Longest `close()` waits for background sends: past a provider's usual timeout (Twilio's 10 s). */
 const CLOSE_WAIT_MS = 15_000;
 
@@ -417,14 +420,14 @@ export function createLogin(config: Config): Login {
         reason: `${failure.status} ${failure.code}${unsure ? ' (no answer in time: the SMS may still arrive, its code stays pending)' : ''}`,
       });
       if (unsure) {
-        const late = lateOutcomeOf(err);
+        // A reset tells nothing more later: taken for a send that did not go out once the
+        // grace has passed (settleLate gives up), as a request that never answers is.
+        const late = lateOutcomeOf(err) ?? NO_ANSWER;
         // Not held by close(): the answer was given, and its late outcome may take a grace as
         // long as the timeout (the process may end first; the store's own expiry then applies).
-        if (late) {
-          // Counted again if it went out (settleLate): until then it is no send the fraud guard can judge.
-          if (refundOnFailure) await giveBack(plan, ctx, false, true);
-          void settleLate(late, plan, saved, ctx.now, refundOnFailure, message).catch(() => undefined);
-        }
+        // Counted again if it went out (settleLate): until then it is no send the fraud guard can judge.
+        if (refundOnFailure) await giveBack(plan, ctx, false, true);
+        void settleLate(late, plan, saved, ctx.now, refundOnFailure, message).catch(() => undefined);
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
       }
@@ -689,7 +692,7 @@ export function createLogin(config: Config): Login {
     // Said, not dropped silently: what is left may still send an SMS, or give its limits back, unlogged.
     if (inFlight.size > 0)
       logEvent(logger, 'internal_error', {
-        message: `close() stopped waiting after ${waitMs / 1000} s with ${inFlight.size} send(s) still in flight (background sends, or sends that timed out awaiting their late answer): their SMS may still go out, and what happens to them is no longer logged.`,
+        message: `close() stopped waiting after ${waitMs / 1000} s with ${inFlight.size} background send(s) still in flight: their SMS may still go out, and what happens to them is no longer logged.`,
       });
     for (const stop of stopHearing) stop();
   }

@@ -19,6 +19,8 @@ export function allowOrigin(req: Request, res: Response, allowed: ReadonlySet<st
   if (allowed.size === 0 || typeof origin !== 'string' || !allowed.has(origin)) return false;
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
+  // A 429's and a 503's wait, readable by the page (a CORS answer shows it no other header).
+  res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
   res.vary('Origin');
   return true;
 }

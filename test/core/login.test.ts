@@ -407,7 +407,7 @@ describe('login core', () => {
     await login.close(50);
     const said = r.events.filter((e) => e.event === 'internal_error').map((e) => String(e.message));
     assert.equal(said.length, 1, JSON.stringify(r.events));
-    assert.match(said[0] as string, /close\(\) stopped waiting after 0\.05 s with 1 send\(s\) still in flight/);
+    assert.match(said[0] as string, /close\(\) stopped waiting after 0\.05 s with 1 background send\(s\) still in flight/);
   });
 
   describe('without Express', () => {

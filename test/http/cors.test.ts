@@ -47,6 +47,8 @@ describe('CORS for allowedOrigins', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.headers['access-control-allow-origin'], APP);
     assert.equal(ok.headers['access-control-allow-credentials'], 'true');
+    // A 429's wait is readable by the page.
+    assert.match(ok.headers['access-control-expose-headers'] ?? '', /Retry-After/);
     const refused = await request(t.app)
       .post('/passwordless/start')
       .set('origin', APP)

@@ -174,6 +174,19 @@ describe('twilioSender against the Twilio emulator', () => {
     await t.pl.close();
   });
 
+  it('counts a send reset after its request went out (its sender cannot learn more) as a send, code kept, until the grace passes', async () => {
+    const reset = {
+      name: 'reset',
+      async send(): Promise<{ id?: string }> {
+        throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider gave no answer.'));
+      },
+    };
+    const t = makeApp({ logger: false, sender: reset, rateLimits: undefined, fraudGuard: false });
+    const start = () => request(t.app).post('/passwordless/start').send(startBody());
+    assert.equal((await start()).status, 502);
+    assert.equal((await start()).status, 429, 'the cooldown holds: it may have gone out');
+  });
+
   it('undoes a send of unknown outcome once its sender learns it did not go out: no code, and the limits given back', async () => {
     let wentOut: (went: boolean) => void = () => {};
     const hanging = {
