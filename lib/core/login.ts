@@ -22,7 +22,7 @@ import {
   type VerifyPlan,
 } from '../limits';
 import { RedisBackend } from '../redis/backend';
-import { answeredByOf, failoversOf, type FailoverEvent } from '../senders/fallback';
+import { answeredByOf, failoverMs, failoversOf, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey, ipOf } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
@@ -385,26 +385,31 @@ export function createLogin(config: Config): Login {
   ): Promise<void> {
     const started = Date.now();
     // A failover sender's members that failed before the last one tried: logged, and counted
-    // as failed sends of their own (untimed: only the whole send was timed).
-    const failedOver = (failovers: readonly FailoverEvent[]) => {
+    // as failed sends of their own, each with its own time; the last one's time is what is left
+    // (a primary's timeout is not the backup's latency).
+    const failedOver = (failovers: readonly FailoverEvent[]): number => {
+      let spent = 0;
       for (const f of failovers) {
         logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
-        metrics.send(f.from, 'failed', Number.NaN, phone.callingCode);
+        const ms = failoverMs(f);
+        if (ms !== undefined) spent += ms;
+        metrics.send(f.from, 'failed', ms === undefined ? Number.NaN : ms / 1000, phone.callingCode);
       }
+      return spent;
     };
     try {
       const sent = await sender.send(message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
-      failedOver(sent?.failovers ?? []);
+      const spent = failedOver(sent?.failovers ?? []);
       sends.record(Date.now() - started);
-      metrics.send(provider, 'ok', (Date.now() - started) / 1000, phone.callingCode);
+      metrics.send(provider, 'ok', (Date.now() - started - spent) / 1000, phone.callingCode);
       logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
     } catch (err) {
       const failovers = failoversOf(err);
-      failedOver(failovers);
+      const spent = failedOver(failovers);
       const failure = sendFailure(err, message, code);
       const provider = answeredByOf(err) ?? failovers.at(-1)?.to ?? sender.name ?? 'custom';
-      metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started) / 1000, phone.callingCode);
+      metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started - spent) / 1000, phone.callingCode);
       // A send that timed out may still be delivered: it counts as a send (every limit and the
       // fraud guard) and its code stays pending, so the SMS works if it comes and a provider
       // that is slow but delivers sends no more than the limits allow. When the sender learns

@@ -120,6 +120,14 @@ function withFailovers(err: unknown, failovers: readonly FailoverEvent[]): unkno
   return err;
 }
 
+/** How long each failed member took, for the metrics' send durations (kept off the event the app sees). */
+const FAILOVER_MS = new WeakMap<FailoverEvent, number>();
+
+/** How long the member that `event` moved on from took to fail, in ms. */
+export function failoverMs(event: FailoverEvent): number | undefined {
+  return FAILOVER_MS.get(event);
+}
+
 /** Which member's answer a failed send ended with, for the metrics' `provider` label. */
 const ANSWERED_BY = new WeakMap<object, string>();
 
@@ -166,6 +174,7 @@ export function fallbackSender(
       const failovers: FailoverEvent[] = [];
       for (let i = 0; i < list.length; i += 1) {
         const sender = list[i] as SmsSender;
+        const began = Date.now();
         try {
           const sent = await sender.send(message);
           return {
@@ -180,6 +189,7 @@ export function fallbackSender(
           const next = names[i + 1];
           if (next !== undefined) {
             const event = { from: names[i] as string, to: next, reason: reasonOf(err, message.body) };
+            FAILOVER_MS.set(event, Date.now() - began);
             failovers.push(event);
             notify(event);
           }

@@ -202,6 +202,33 @@ describe('fallbackSender', () => {
     ]);
   });
 
+  it("times each member on its own: a primary's timeout is the primary's send time, not the backup's", async () => {
+    const to = '+14155556700';
+    primary.behave(to, { delayMs: 1500 });
+    const registry = new Registry();
+    const t = makeApp({
+      logger: false,
+      metrics: { registry },
+      sender: fallbackSender([twilioOn(primary, SERVICE_SID, 200), twilioOn(secondary, SECOND_SERVICE_SID)]),
+    });
+    await request(t.app)
+      .post('/passwordless/start')
+      .send(startBody({ phone_number: to }))
+      .expect(200);
+    const lines = (await registry.metrics()).split('\n');
+    const value = (name: string) =>
+      Number(
+        lines
+          .find((l) => l.startsWith(name))
+          ?.split(' ')
+          .at(-1),
+      );
+    // The primary's failed send is timed (it took its whole timeout), and only the primary's.
+    assert.equal(value('passwordless_sms_send_duration_seconds_count{provider="twilio[0]"}'), 1);
+    assert.ok(value('passwordless_sms_send_duration_seconds_sum{provider="twilio[0]"}') >= 0.19);
+    assert.equal(value('passwordless_sms_send_duration_seconds_count{provider="twilio[1]"}'), 1);
+  });
+
   it('counts a number refused by the first member under that member, not under the fallback', async () => {
     const registry = new Registry();
     const refusing = custom(
