@@ -296,6 +296,14 @@ export function lateOutcomeOf(err: unknown): Promise<boolean> | undefined {
   return typeof err === 'object' && err !== null ? OUTCOME_UNKNOWN.get(err) : undefined;
 }
 
+/**
+ * A send the provider did not answer within `ms`: of unknown outcome, with `late`, whether the
+ * request left to finish went out after all. One answer for every sender.
+ */
+export function sendTimedOut(provider: string, ms: number, late: Promise<boolean>): PasswordlessError {
+  return withProviderCode(outcomeUnknown(fail('providerTimeout', { provider, ms }), late), 'timeout');
+}
+
 export function withProviderCode<T extends object>(err: T, code: string): T {
   const own = ownError(err);
   PROVIDER_CODES.set(own, code);

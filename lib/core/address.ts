@@ -33,18 +33,23 @@ function withoutPort(ip: string): string | undefined {
   return v6 ? v6[1] : undefined;
 }
 
+/** 4, 6, or 0 when `text` is no IP address; an IPv6 zone (`%eth0`) is left out. */
+function ipVersion(text: string): number {
+  return isIP(text.split('%')[0] as string);
+}
+
 /** `text` as an IP address, its port (if written with one) left out; undefined when it is none. */
 export function ipOf(text: string): string | undefined {
-  if (isIP(text.split('%')[0] as string) !== 0) return text;
+  if (ipVersion(text) !== 0) return text;
   const bare = withoutPort(text);
-  return bare !== undefined && isIP(bare.split('%')[0] as string) !== 0 ? bare : undefined;
+  return bare !== undefined && ipVersion(bare) !== 0 ? bare : undefined;
 }
 
 /** The counted form of `ip`: IPv4 (also IPv4-mapped IPv6) as is, IPv6 cut to `/subnet`; `''` when there is none. */
 export function addressKey(ip: string | undefined, subnet: number): string {
   if (!ip) return '';
   ip = ipOf(ip) ?? ip;
-  const version = isIP(ip.split('%')[0] as string);
+  const version = ipVersion(ip);
   if (version === 4) return ip;
   if (version !== 6) return ip;
   const g = groups(ip);

@@ -5,8 +5,8 @@
  * retried: a request that timed out may still have reached the gateway.
  */
 import { loadJose } from '../tokens/jose';
-import { fail, outcomeUnknown, withProviderCode, type PasswordlessError } from '../errors';
-import { lateGraceMs } from '../timeout';
+import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode } from '../errors';
+import { lateGraceMs, withTimeout } from '../timeout';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -220,19 +220,7 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
         // Read within the same time: a gateway that sends headers and then stalls is still stuck.
         return { status: res.status, text: await res.text() };
       })();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), gateway.timeoutMs);
-      });
-      let answer: { status: number; text: string } | 'timeout';
-      try {
-        answer = await Promise.race([attempt, timedOut]);
-      } catch (err) {
-        throw networkError(err);
-      } finally {
-        clearTimeout(timer);
-      }
-      if (answer === 'timeout') {
+      const leftToFinish = () => {
         const abort = setTimeout(() => controller.abort(), lateGraceMs(gateway.timeoutMs));
         abort.unref();
         const late = attempt.then(
@@ -240,10 +228,14 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
           () => false,
         );
         void late.finally(() => clearTimeout(abort));
-        throw withProviderCode(
-          outcomeUnknown(fail('providerTimeout', { provider: 'SMS gateway', ms: gateway.timeoutMs }), late),
-          'timeout',
-        );
+        return sendTimedOut('SMS gateway', gateway.timeoutMs, late);
+      };
+      let answer: { status: number; text: string };
+      try {
+        answer = await withTimeout(attempt, gateway.timeoutMs, leftToFinish);
+      } catch (err) {
+        // The timeout's own answer as it is; anything else is the network's.
+        throw err instanceof PasswordlessError ? err : networkError(err);
       }
       if (answer.status < 200 || answer.status > 299) throw answerError(answer.status);
       const id = messageId(answer.text);

@@ -5,7 +5,7 @@
 import type twilio from 'twilio';
 import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
-import { PasswordlessError, fail, outcomeUnknown, withProviderCode } from '../errors';
+import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode } from '../errors';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import { lateGraceMs, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -220,16 +220,14 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
           ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
         });
         const sent = await withTimeout(creating, timeoutMs, () =>
-          withProviderCode(
-            outcomeUnknown(
-              fail('providerTimeout', { provider: 'SMS provider', ms: timeoutMs }),
-              // Whether Twilio accepted it after all (false once it failed or the SDK gave up).
-              creating.then(
-                () => true,
-                () => false,
-              ),
+          sendTimedOut(
+            'SMS provider',
+            timeoutMs,
+            // Whether Twilio accepted it after all (false once it failed or the SDK gave up).
+            creating.then(
+              () => true,
+              () => false,
             ),
-            'timeout',
           ),
         );
         return { id: sent.sid };
