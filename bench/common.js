@@ -40,10 +40,18 @@ function settle() {
   return process.memoryUsage();
 }
 
-/** Deletes the keys a run's servers wrote under `prefix` in the local Redis (unique per run). */
+/**
+ * The Redis the -redis rows use: the one `npm run bench` starts for the run (pinned to the load
+ * generator's core, handed to its servers in BENCH_REDIS_URL), else the local one.
+ */
+function redisUrl() {
+  return process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+}
+
+/** Deletes the keys a run's servers wrote under `prefix` in the bench's Redis (unique per run). */
 async function deleteKeysUnder(prefix) {
   const { createClient } = require('redis');
-  const client = createClient({ url: 'redis://127.0.0.1:6379' });
+  const client = createClient({ url: redisUrl() });
   await client.connect();
   let deleted = 0;
   try {
@@ -58,6 +66,7 @@ async function deleteKeysUnder(prefix) {
 }
 
 module.exports = {
+  redisUrl,
   WARMUP_OFFSET,
   WARMUP_SPAN,
   SEED,

@@ -15,7 +15,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
 const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, redisUrl, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -70,9 +70,58 @@ function stopServer(server) {
   });
 }
 
+/**
+ * The run's own Redis, on a spare port, pinned with this process to core 0: in production Redis
+ * has its own host, and on the server's core its work (and the switches to it) would be
+ * charged to the server. Its counters are then the run's alone. Without redis-server, or
+ * without pinning, the rows use the local Redis on 6379.
+ */
+async function startRedis() {
+  if (!PIN) return undefined;
+  const port = await sparePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child = spawn('taskset', ['-c', '0', 'redis-server', ...args], { stdio: 'ignore' });
+  child.on('error', () => {});
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (let i = 0; i < 50; i++) {
+    if (child.exitCode !== null) break;
+    try {
+      execFileSync('redis-cli', ['-p', String(port), 'PING'], { stdio: 'ignore' });
+      process.env.BENCH_REDIS_URL = `redis://127.0.0.1:${port}`;
+      return { child, exited, dir };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGKILL');
+  process.stderr.write('redis-server did not start: the Redis rows use the local Redis on 6379\n');
+  return undefined;
+}
+
+async function stopRedis(redis) {
+  if (!redis) return;
+  redis.child.kill('SIGTERM');
+  await redis.exited;
+  fs.rmSync(redis.dir, { recursive: true, force: true });
+  delete process.env.BENCH_REDIS_URL;
+}
+
+function sparePort() {
+  return new Promise((resolve, reject) => {
+    const s = require('node:net').createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Redis's own counters: script calls (EVALSHA/EVAL) and every command, those run inside scripts included. */
 function redisCommandStats() {
-  const info = execFileSync('redis-cli', ['-h', '127.0.0.1', 'INFO', 'commandstats'], { encoding: 'utf8' });
+  const url = new URL(redisUrl());
+  const info = execFileSync('redis-cli', ['-h', url.hostname, '-p', url.port || '6379', 'INFO', 'commandstats'], { encoding: 'utf8' });
   const counts = { scripts: 0, all: 0 };
   for (const m of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
     if (m[1] === 'info') continue;
@@ -376,7 +425,13 @@ function targetLines(results, memory, limiterMemory, cold, fraud) {
 async function main() {
   const results = [];
   const rows = ROWS.filter((r) => !(r.redis && values['no-redis']) && (!values.only || r.mode.includes(values.only)));
-  for (const row of rows) results.push(await measureRow(row));
+  const redis = rows.some((r) => r.redis) ? await startRedis() : undefined;
+  const ownRedis = redis !== undefined;
+  try {
+    for (const row of rows) results.push(await measureRow(row));
+  } finally {
+    await stopRedis(redis);
+  }
 
   process.stderr.write('memory, cold require, template, fraud simulation...\n');
   const memory = [100_000, 1_000_000].map((n) => childJson(['--expose-gc', path.join(__dirname, 'memory.js'), String(n)]));
@@ -394,7 +449,7 @@ async function main() {
       .map(([k, v]) => `${k}: ${fmt(v)}`)
       .join(', ');
   const lines = [
-    `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? 'each server pinned to core 1 (`taskset -c 1`), autocannon on core 0' : 'no CPU pinning'}; autocannon ${connections} connections, ${duration} s per row in ${Math.max(1, Math.round(duration / WINDOW_SECONDS))} windows of ${WINDOW_SECONDS} s that alternate with the baseline's, after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests, same warm-up) runs in its own process next to each row's server, and the two take turns window by window, so both see the same moments of this shared machine; p50/p99 are the medians of the windows'.`,
+    `Node ${process.version}, ${os.cpus().length} cores, ${PIN ? `each server pinned to core 1 (\`taskset -c 1\`), autocannon${ownRedis ? ' and the run\'s own redis-server' : ''} on core 0` : 'no CPU pinning'}; autocannon ${connections} connections, ${duration} s per row in ${Math.max(1, Math.round(duration / WINDOW_SECONDS))} windows of ${WINDOW_SECONDS} s that alternate with the baseline's, after ${warmup} s of warm-up load. Every request has its own \`X-Forwarded-For\` (\`trust proxy: 'loopback'\`) and its own number, so the per-address and per-number limits count, and never refuse; verify rows redeem codes seeded under the core's store keys (wrong code: one wrong attempt on a pending code). The baseline (a bare Express app with express.json and express-session answering 200 JSON, same requests, same warm-up) runs in its own process next to each row's server, and the two take turns window by window, so both see the same moments of this shared machine; p50/p99 are the medians of the windows'.`,
     '',
     '| row | req/s | p50 ms | p99 ms | answers | baseline req/s | × baseline req/s | server CPU µs / request (baseline) | × baseline by CPU | Redis round trips / request (EVALSHA+EVAL / all commands, from INFO) |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',

@@ -4,7 +4,7 @@
 //   ROUTE    start | verify-wrong | verify-right (verify rows get SEED codes seeded first)
 //   -limits  the default rate limits and fraud guard on (else rateLimits: false)
 //   -session sessionStore() (codes bound to the session; SEED sessions seeded too)
-//   -redis   redisStore on 127.0.0.1:6379 (node-redis, keys under PREFIX); with -limits the
+//   -redis   redisStore on the bench's Redis (bench/common.js redisUrl(); node-redis, keys under PREFIX); with -limits the
 //            limits are counted in the store's Redis (the lent backend: one script per request)
 // Requests come through `trust proxy: 'loopback'`, each with its own X-Forwarded-For, so the
 // per-address limits count one request per address. GET /__bench/redis answers the Redis
@@ -15,7 +15,7 @@ const session = require('express-session');
 const { passwordless, memoryStore, sessionStore, redisStore } = require('..');
 const { createKeyring, newId } = require('../dist/core/crypto');
 const { phoneAt } = require('./phones');
-const { SECRET, SESSION_SECRET, CLIENT, codeAt, sessionIdAt, bindingAt } = require('./common');
+const { SECRET, SESSION_SECRET, CLIENT, codeAt, sessionIdAt, bindingAt, redisUrl } = require('./common');
 
 const mode = process.argv[2] || 'baseline';
 const seedCount = Number(process.argv[3] || 0);
@@ -33,10 +33,10 @@ function countCalls(client, counts) {
   }
 }
 
-/** The local Redis the -redis rows use, through node-redis (required only by those rows). */
+/** The bench's Redis (`redisUrl()`), through node-redis (required only by the -redis rows). */
 async function connectRedis() {
   const { createClient } = require('redis');
-  const client = createClient({ url: 'redis://127.0.0.1:6379' });
+  const client = createClient({ url: redisUrl() });
   await client.connect();
   return client;
 }
