@@ -25,7 +25,8 @@ export interface MetricsOptions {
 }
 
 export type StartOutcome = 'sent' | 'refused' | 'error';
-export type SendOutcome = 'ok' | 'failed' | 'refused';
+/** `unknown`: no answer in time (or a reset after the request went out): the SMS may still arrive. */
+export type SendOutcome = 'ok' | 'failed' | 'refused' | 'unknown';
 export type VerifyMetricOutcome = 'ok' | 'invalid' | 'exhausted' | 'refused' | 'error';
 
 /** What the core records. Every method is synchronous and never throws. */

@@ -409,13 +409,15 @@ export function createLogin(config: Config): Login {
       const spent = failedOver(failovers);
       const failure = sendFailure(err, message, code);
       const provider = answeredByOf(err) ?? failovers.at(-1)?.to ?? sender.name ?? 'custom';
-      metrics.send(provider, failure.status < 500 ? 'refused' : 'failed', (Date.now() - started - spent) / 1000, phone.callingCode);
       // A send that timed out may still be delivered: it counts as a send (every limit and the
       // fraud guard) and its code stays pending, so the SMS works if it comes and a provider
       // that is slow but delivers sends no more than the limits allow. When the sender learns
       // later that it did not go out (the request, left to finish, failed), the code goes and
       // the limits are given back then: a provider that hangs uses up nobody's budget.
       const unsure = isOutcomeUnknown(err);
+      // Its own outcome in the metrics: a provider that is slow is not one that refuses.
+      const outcome = unsure ? 'unknown' : failure.status < 500 ? 'refused' : 'failed';
+      metrics.send(provider, outcome, (Date.now() - started - spent) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged, and
       // what the provider said only when it holds none of the message's digits.
       logEvent(logger, 'send_failed', {

@@ -17,6 +17,7 @@ import { resolveTokens } from '../../lib/tokens/config';
 import { signAccessToken, verifyAccessToken } from '../../lib/tokens/sign';
 import { CLIENT, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, wrongCodeFor, backendBody, otpGrant } from '../helpers/app';
 import { recorder } from '../helpers/log';
+import { outcomeUnknown } from '../../lib/errors';
 
 const STATUS_URL = 'https://login.example.com/hooks/twilio-status';
 
@@ -176,6 +177,28 @@ describe('wired through passwordless()', () => {
         [['resendCooldownSeconds', 1]],
       );
       assert.doesNotMatch(await registry.metrics(), /4155550123/);
+    });
+
+    it('counts a send with no answer in time as unknown (it may still arrive), apart from one that failed', async () => {
+      const registry = new Registry();
+      let unsure = true;
+      const flaky = {
+        name: 'flaky',
+        async send(): Promise<{ id?: string }> {
+          const err = new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.');
+          throw unsure ? outcomeUnknown(err, Promise.resolve(true)) : err;
+        },
+      };
+      const t = makeApp({ logger: false, metrics: { registry }, sender: flaky, rateLimits: false, fraudGuard: false });
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(502);
+      unsure = false;
+      await request(t.app).post('/passwordless/start').send(startBody()).expect(502);
+      const sends = await values(registry, 'passwordless_sms_sends_total');
+      assert.deepEqual(sends.map((v) => [v.labels.provider, v.labels.outcome, v.value]).sort(), [
+        ['flaky', 'failed', 1],
+        ['flaky', 'unknown', 1],
+      ]);
+      await t.pl.close();
     });
   });
 
