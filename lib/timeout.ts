@@ -1,13 +1,25 @@
 /** The longest delay a Node timer keeps: a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-/** Bounds a promise in time: a dependency that hangs must become an answer, not a stuck request. */
+/**
+ * Bounds a promise in time: a dependency that hangs must become an answer, not a stuck request.
+ * One promise and one timer (not a race of two promises and a `finally`): it runs on every
+ * Redis call. A late settlement of `promise` is still handled, so it is never unhandled.
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.min(ms, LONGEST_TIMER_MS));
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), Math.min(ms, LONGEST_TIMER_MS));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The longest a send we stopped waiting for is left to finish, to learn whether it went out. */
