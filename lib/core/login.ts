@@ -101,6 +101,8 @@ export interface Login {
   close(waitMs?: number): Promise<void>;
 }
 
+/** A client secret this long is beyond guessing at any request rate: its right guess need not hide behind the limit. */
+const GUESSPROOF_SECRET = 32;
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 /** How long `disableSignup`'s unknown numbers wait at most, imitating a real send. */
@@ -226,13 +228,15 @@ export function createLogin(config: Config): Login {
       if (!client.enabled) throw fail('connectionDisabled');
     }
     if (client.secret !== undefined) {
-      const bucket = limits?.clientAuth(addressKey(ip, subnet));
-      const now = config.now();
       // The secret is compared first (in constant time); what the answer may say depends on the
-      // address's failures. A wrong one is checked and counted in one step, so concurrent
-      // guesses are answered 401 at most `failedClientAuthPerIpPerHour` times and 429 after; a
-      // right one only reads the count, so a busy backend's concurrent calls hold nothing.
-      const right = typeof clientSecret === 'string' && safeEqual(clientSecret, client.secret);
+      // failures of this client from this address. A wrong one is checked and counted in one
+      // step, so concurrent guesses are answered 401 at most `failedClientAuthPerIpPerHour`
+      // times and 429 after. No secret at all is no guess: not counted, so a neighbour cannot
+      // spend the count by naming the client.
+      const given = typeof clientSecret === 'string' && clientSecret !== '';
+      const right = given && safeEqual(clientSecret, client.secret);
+      const bucket = given ? limits?.clientAuth(addressKey(ip, subnet), clientId) : undefined;
+      const now = config.now();
       if (!right) {
         if (bucket) {
           const taken = await guarded(() => (limits as Limits).backend.take([bucket], undefined, now, Date.now() + timeoutMs));
@@ -241,7 +245,11 @@ export function createLogin(config: Config): Login {
         logEvent(logger, 'client_auth_failed', { clientId });
         throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
       }
-      if (bucket) {
+      // A right secret of a client whose secret no one can guess in a lifetime of hours (32
+      // characters or more) passes even while its count is full: wrong guesses from a
+      // neighbour behind the same address must not lock the backend out. A shorter one is
+      // refused like a wrong one then, so the answer never tells a right guess from a wrong one.
+      if (bucket && client.secret.length < GUESSPROOF_SECRET) {
         const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
         if (full) throw refusal(full, '', clientId);
       }

@@ -49,7 +49,8 @@ export interface Limits {
   /** `numberKey` is the number's hashed key when the caller has it already (`limitKey('phone:' + phone)`). */
   start(address: string, phone: string, clientId: string, numberKey?: string, sends?: boolean): StartPlan;
   verify(address: string, phone: string, numberKey?: string): VerifyPlan;
-  clientAuth(address: string): Bucket | undefined;
+  /** Wrong secrets for one client from one address. */
+  clientAuth(address: string, clientId: string): Bucket | undefined;
   /** The buckets a failed send gives back: all but the address's. */
   refundable(plan: StartPlan): readonly Bucket[];
 }
@@ -157,7 +158,9 @@ export function createLimits(
         fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: true } : undefined,
       };
     },
-    clientAuth(address) {
+    clientAuth(address, clientId) {
+      // Per address and client: a neighbour behind the same NAT or /64 who names another
+      // backend's (public) client id spends only that pair's count, not every client's.
       return bucket(
         'failedClientAuthPerIpPerHour',
         'address',
@@ -165,6 +168,7 @@ export function createLimits(
         settings.failedClientAuthPerIpPerHour,
         HOUR,
         'clientAuthPerAddress',
+        () => clientKey(clientId),
       );
     },
     refundable(plan) {

@@ -35,16 +35,16 @@ type Entity = number[];
 
 /**
  * Where each bucket's pair sits in its entity. The buckets that share an entity (a number's
- * cooldown and hour; an address's starts, failed verifies and failed client secrets; a number's
- * sends today and wrong codes from one address) have distinct slots; the others are alone in
- * theirs (a prefix, a client, every send).
+ * cooldown and hour; an address's starts and failed verifies; a number's sends today and wrong
+ * codes from one address) have distinct slots; the others are alone in theirs (a prefix, a
+ * client, every send, a client's wrong secrets from one address).
  */
 const SLOT: Readonly<Record<LimitName, number>> = {
   resendCooldownSeconds: 0,
   sendsPerPhonePerHour: 1,
   startsPerIpPerHour: 0,
   failedVerifiesPerIpPerHour: 1,
-  failedClientAuthPerIpPerHour: 2,
+  failedClientAuthPerIpPerHour: 0,
   failedVerifiesPerPhonePerHour: 0,
   sendsPerPhonePerDay: 1,
   sendsPerPrefixPerHour: 0,
@@ -55,8 +55,9 @@ const SLOT: Readonly<Record<LimitName, number>> = {
 
 /** A new entity with room for every slot of `b`'s group (an array literal gets exactly this capacity). */
 function newEntity(b: Bucket): Entity {
-  if (b.group === 'global') return [0, -Infinity];
-  return b.group === 'address' ? [0, -Infinity, 0, -Infinity, 0, -Infinity] : [0, -Infinity, 0, -Infinity];
+  // A client's wrong secrets from an address are alone in their (address, client) entity.
+  if (b.group === 'global' || b.name === 'failedClientAuthPerIpPerHour') return [0, -Infinity];
+  return [0, -Infinity, 0, -Infinity];
 }
 
 /** The index of `b`'s count in its entity (its window's end is next). */

@@ -49,7 +49,9 @@ describe('limit keys', () => {
     assert.equal(verify.address?.key, keyOf('ip:203.0.113.7'));
     assert.equal(verify.phone?.key, keyOf('phone:+14155550123'));
     assert.equal(verify.phone?.sub, keyOf('ip:203.0.113.7'));
-    assert.equal(limits.clientAuth('203.0.113.7')?.key, keyOf('ip:203.0.113.7'));
+    const clientAuth = limits.clientAuth('203.0.113.7', 'app-backend');
+    assert.equal(clientAuth?.key, keyOf('ip:203.0.113.7'));
+    assert.equal(clientAuth?.sub, keyOf('client:app-backend'));
   });
 
   it('gives each client its own key, also once its key is remembered', () => {

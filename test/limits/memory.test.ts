@@ -13,7 +13,7 @@ import { resolveOptions } from '../../lib/config/options';
 import { createKeyring } from '../../lib/core/crypto';
 import { createLimits, type ResolvedRateLimits } from '../../lib/limits';
 import type { Bucket } from '../../lib/limits/types';
-import { CLIENT, PHONE, SECRET, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
+import { CLIENT, CONFIDENTIAL, PHONE, SECRET, lastCode, makeApp, wrongCodeFor } from '../helpers/app';
 import { expect429, only, start, verify } from '../helpers/limits';
 
 const HOUR = 3_600_000;
@@ -163,7 +163,7 @@ describe('limits (memory backend)', () => {
       ...limits.start(address, PHONE, CLIENT.clientId).buckets,
       verifyPlan.address,
       verifyPlan.phone,
-      limits.clientAuth(address),
+      limits.clientAuth(address, CLIENT.clientId),
     ];
     const byEntry = new Map<string, Bucket[]>();
     for (const b of all) {
@@ -178,7 +178,7 @@ describe('limits (memory backend)', () => {
       // The two known sharers are among them, so the check below is not vacuous.
       const names = shared.map((list) => list.map((b) => b.name).sort()).sort();
       assert.deepEqual(names, [
-        ['failedClientAuthPerIpPerHour', 'failedVerifiesPerIpPerHour', 'startsPerIpPerHour'],
+        ['failedVerifiesPerIpPerHour', 'startsPerIpPerHour'],
         ['failedVerifiesPerPhonePerHour', 'sendsPerPhonePerDay'],
         ['resendCooldownSeconds', 'sendsPerPhonePerHour'],
       ]);
@@ -277,6 +277,36 @@ describe('limits (memory backend)', () => {
       assert.equal(events.filter((e) => e.event === 'client_auth_failed').length, 2);
       // Another address is not affected.
       await request(t.app).post('/passwordless/start').set('x-forwarded-for', '198.51.100.7').send(confidential).expect(401);
+    });
+
+    it('cannot be used by a neighbour to lock a backend out: its long secret still passes, other clients count apart, and no secret counts nothing', async () => {
+      const short = { clientId: 'app-short', name: 'Short', secret: 'short-secret-0123456' };
+      const t = makeApp(
+        { logger: false, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }), clients: [CLIENT, CONFIDENTIAL, short] },
+        (app) => app.set('trust proxy', 1),
+      );
+      const startAs = (clientId: string, secret: string | undefined, phone = PHONE) =>
+        request(t.app)
+          .post('/passwordless/start')
+          .set('x-forwarded-for', '203.0.113.9')
+          .send({
+            client_id: clientId,
+            connection: 'sms',
+            phone_number: phone,
+            ...(secret === undefined ? {} : { client_secret: secret }),
+          });
+      // Requests without a secret are no guesses: however many, they spend nothing.
+      for (let i = 0; i < 5; i += 1) assert.equal((await startAs(CONFIDENTIAL.clientId, undefined)).status, 401);
+      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 429);
+      // The backend behind the same address still logs in with its (32+ character) secret.
+      assert.equal((await startAs(CONFIDENTIAL.clientId, CONFIDENTIAL.secret)).status, 200);
+      // Another client's count is its own; a short secret, which guessing could find, is
+      // refused like a wrong one once its count is full, so the answer tells nothing.
+      assert.equal((await startAs(short.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(short.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(short.clientId, short.secret, '+14155550124')).status, 429);
     });
   });
 });

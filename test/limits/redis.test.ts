@@ -214,7 +214,7 @@ describe('limits in Redis', function () {
           }
         }
 
-        it(`answers concurrent wrong client secrets 401 only failedClientAuthPerIpPerHour times, and never refuses concurrent right ones (${setup})`, () =>
+        it(`answers concurrent wrong client secrets 401 only failedClientAuthPerIpPerHour times, and never refuses right ones (${setup})`, () =>
           run({ rateLimits: only({ failedClientAuthPerIpPerHour: 2 }) }, async (t) => {
             const backendStart = (secret: string, i: number) =>
               request(t.app)
@@ -229,8 +229,8 @@ describe('limits in Redis', function () {
             const wrong = await Promise.all(Array.from({ length: 20 }, (_, i) => backendStart('not-the-secret', i)));
             const statuses = wrong.map((r) => r.status).sort();
             assert.deepEqual(statuses, [...Array(2).fill(401), ...Array(18).fill(429)]);
-            // Once refused, the right secret is refused too: the answer tells nothing.
-            expect429(await backendStart(CONFIDENTIAL.secret, 99));
+            // A neighbour's wrong guesses do not lock the backend out: its 32+ character secret passes.
+            assert.equal((await backendStart(CONFIDENTIAL.secret, 99)).status, 200);
           }));
 
         it(`follows the injected clock: the cooldown ends when the clock passes it (${setup})`, () =>
