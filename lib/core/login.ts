@@ -4,7 +4,6 @@
  * return outcomes or throw a catalogue error. The HTTP layer only translates requests to
  * these calls and their results to answers; the CLI, the bench and tests call them directly.
  */
-import { randomInt } from 'node:crypto';
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
 import { PasswordlessError, fail, isOutcomeUnknown, lateOutcomeOf, outcomeUnknown, providerCodeOf, refused, unavailable } from '../errors';
@@ -30,6 +29,7 @@ import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
 import { parsePhone, type Phone } from './phone';
+import { sendTimer } from './send-timer';
 import { loggableProviderCode, sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
 
@@ -105,25 +105,6 @@ export interface Login {
 const GUESSPROOF_SECRET = 32;
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
-/** How long `disableSignup`'s unknown numbers wait at most, imitating a real send. */
-const MAX_IMITATED_SEND_MS = 3000;
-
-/** Running mean of recent send durations: what an unknown number's start waits under `disableSignup`. */
-function sendTimer() {
-  // Seeded with a typical provider latency, so a fresh process does not answer unknown numbers at once.
-  let mean = 300;
-  return {
-    record(ms: number) {
-      mean = mean * 0.8 + ms * 0.2;
-    },
-    wait(): Promise<void> {
-      // Jitter of ±10 % from the CSPRNG, so the wait's spread cannot be predicted either.
-      const ms = Math.min(MAX_IMITATED_SEND_MS, (mean * (900 + randomInt(201))) / 1000);
-      return ms > 1 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-    },
-  };
-}
-
 /**
  * Longest `authParams.nonce` kept with a code: OpenID clients send 22 to 86 characters, and a
  * pending code's memory grows with it (a decoy's too), so the bound keeps each code small.

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { sendTimer } from '../../lib/core/send-timer';
+
+describe("disableSignup's decoy wait (sendTimer)", () => {
+  const draws = (timer: ReturnType<typeof sendTimer>, n = 400) => Array.from({ length: n }, () => timer.delayMs());
+
+  it('waits a typical provider latency before any real send was timed', () => {
+    for (const ms of draws(sendTimer())) assert.ok(ms >= 270 && ms <= 330, `${ms}`);
+  });
+
+  it('waits as long as the real sends take from the first one on, not a mean that a fresh process has yet to learn', () => {
+    const timer = sendTimer();
+    timer.record(5);
+    for (const ms of draws(timer)) assert.ok(ms >= 4.5 && ms <= 5.5, `${ms}`);
+  });
+
+  it("draws from recent sends' durations, so its spread is the provider's, not one mean's", () => {
+    const timer = sendTimer();
+    timer.record(10);
+    timer.record(200);
+    const all = draws(timer);
+    for (const ms of all) assert.ok((ms >= 9 && ms <= 11) || (ms >= 180 && ms <= 220), `${ms}`);
+    assert.ok(all.some((ms) => ms < 20) && all.some((ms) => ms > 100), 'both durations are drawn');
+  });
+
+  it('forgets old sends: the provider that got faster is imitated as it is now', () => {
+    const timer = sendTimer();
+    timer.record(1000);
+    for (let i = 0; i < 32; i += 1) timer.record(20);
+    for (const ms of draws(timer)) assert.ok(ms >= 18 && ms <= 22, `${ms}`);
+  });
+
+  it('never waits longer than 3 s, and ignores durations that are no durations', () => {
+    const timer = sendTimer();
+    timer.record(60_000);
+    timer.record(Number.NaN);
+    timer.record(-5);
+    for (const ms of draws(timer)) assert.equal(ms, 3000);
+  });
+});
