@@ -93,6 +93,11 @@ export const CATALOGUE = Object.freeze({
   badAuthParams: entry('bad.authParams', 400, 'authParams must be an object.'),
   badNonce: entry('bad.authParams', 400, 'authParams.nonce must be a string of at most 256 characters.'),
   missingCode: entry('bad.verification_code', 400, 'Missing required parameter: {name}'),
+  codeNotString: entry(
+    'bad.verification_code',
+    400,
+    '{name} must be a string of digits, such as "012345": a number loses its leading zeros.',
+  ),
   // Outcomes of a code
   wrongCode: entry('invalid_grant', 403, WRONG_CODE_MESSAGE),
   tooManyAttempts: entry('too_many_attempts', 429, 'Too many wrong codes were entered. Request a new code.'),
@@ -182,6 +187,7 @@ export const CATALOGUE = Object.freeze({
   tokenMaxAttempts: entry('invalid_grant', 403, MAX_ATTEMPTS_MESSAGE),
   unknownAudience: entry('access_denied', 403, 'Service not found: {name}'),
   invalidToken: entry('invalid_token', 401, 'The access token is missing, invalid or expired.'),
+  insufficientScope: entry('insufficient_scope', 403, 'The access token was not granted the openid scope that /userinfo needs.'),
 } satisfies Record<string, Entry>);
 
 export type ErrorName = keyof typeof CATALOGUE;
@@ -201,6 +207,7 @@ export const ErrorCodes = Object.freeze({
   unsupportedGrantType: 'unsupported_grant_type',
   accessDenied: 'access_denied',
   invalidToken: 'invalid_token',
+  insufficientScope: 'insufficient_scope',
   tooManyAttempts: 'too_many_attempts',
   tooManyRequests: 'too_many_requests',
   smsProviderError: 'sms_provider_error',

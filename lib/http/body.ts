@@ -18,8 +18,14 @@ const BODY_LIMIT = '8kb';
 
 export interface BodyOptions {
   logger: Logger;
-  /** The route works on the browser's session: it needs express-session and refuses other sites' pages. */
+  /** The route works on the browser's session: it refuses other sites' pages, and needs express-session unless `sessionOptional`. */
   session: boolean;
+  /**
+   * The routes (as declared) that work without express-session: the start, with a store that
+   * keeps nothing in the session, so that a backend using only the token grant (Auth0's mobile
+   * flow) needs none.
+   */
+  sessionOptional?: ReadonlySet<string>;
   allowCrossSite: boolean;
   allowedOrigins: ReadonlySet<string>;
   /** The OAuth token endpoint: a body it cannot read is answered as OAuth's `invalid_request`. */
@@ -91,7 +97,8 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
     // First, so that every answer (errors included) reaches the listed page that asked.
     if (req.headers.origin !== undefined) allowOrigin(req, res, options.allowedOrigins);
-    if (options.session && !req.session) return answerError(logger, res, fail('noSession'));
+    if (options.session && !req.session && !options.sessionOptional?.has((req.route as { path?: string } | undefined)?.path ?? ''))
+      return answerError(logger, res, fail('noSession'));
     if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
       return answerError(logger, res, fail('crossSite'));
     // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.

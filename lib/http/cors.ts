@@ -15,13 +15,16 @@ const MAX_AGE = '600';
 
 /** Sets the answer's CORS headers when the request's `Origin` is listed; true when it was. */
 export function allowOrigin(req: Request, res: Response, allowed: ReadonlySet<string>): boolean {
+  if (allowed.size === 0) return false;
+  // Every answer depends on the Origin once some are listed: a cache must not serve one
+  // origin's answer (with or without CORS headers) to another.
+  res.vary('Origin');
   const origin = req.headers.origin;
-  if (allowed.size === 0 || typeof origin !== 'string' || !allowed.has(origin)) return false;
+  if (typeof origin !== 'string' || !allowed.has(origin)) return false;
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
   // A 429's and a 503's wait, readable by the page (a CORS answer shows it no other header).
   res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
-  res.vary('Origin');
   return true;
 }
 

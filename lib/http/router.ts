@@ -5,6 +5,7 @@
 import express, { type Router } from 'express';
 import type { Login } from '../core/login';
 import type { SmsSender } from '../types';
+import { isSessionBound } from '../stores/session';
 import { bodyMiddleware } from './body';
 import { deliveryReportHandler, deliveryReportPath } from './delivery-reports';
 import { errorHandler, route } from './respond';
@@ -21,6 +22,7 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
     session: true,
     allowCrossSite: config.allowCrossSite,
     allowedOrigins: config.allowedOrigins,
+    sessionOptional: isSessionBound(config.store) ? new Set() : new Set(['/passwordless/start']),
   });
   const router = express.Router();
   const origins = config.allowedOrigins;
@@ -33,13 +35,16 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
     router.post('/oauth/token', tokenBody, route(logger, tokenRoute(login, tokens)));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
-    router.get('/userinfo', corsHeaders(origins), route(logger, userinfoRoute(tokens, config.now, logger)));
+    const userinfo = route(logger, userinfoRoute(tokens, config.clients, config.now, logger));
+    // OpenID Connect asks for both; the token comes in the Authorization header either way.
+    router.get('/userinfo', corsHeaders(origins), userinfo);
+    router.post('/userinfo', corsHeaders(origins), userinfo);
   }
   // The allowed origins' preflights; other OPTIONS requests go on to the app.
   if (origins.size > 0) {
     const posts = ['/passwordless/start', '/passwordless/verify', '/passwordless/logout', ...(tokens ? ['/oauth/token'] : [])];
     router.options(posts, preflight(origins, 'POST'));
-    if (tokens) router.options('/userinfo', preflight(origins, 'GET'));
+    if (tokens) router.options('/userinfo', preflight(origins, 'GET, POST'));
   }
   // Twilio's delivery reports, for every sender (or failover member) given a statusCallback:
   // answered at the URL's path as the app sees it (the router may be mounted under a prefix),

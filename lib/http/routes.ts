@@ -59,6 +59,8 @@ export async function startFromRequest(login: Login, req: Request): Promise<Star
 }
 
 export function readCode(value: unknown, parameter: string): string {
+  // Sent, but as a number (front-end code often does): said so, not called missing.
+  if (value !== undefined && value !== null && typeof value !== 'string') throw fail('codeNotString', { name: parameter });
   if (typeof value !== 'string' || value.trim() === '') throw fail('missingCode', { name: parameter });
   return value.trim();
 }

@@ -135,14 +135,18 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     });
     const now = config.now();
     const scope = grantedScope(tokens, requested, audience);
+    // An ID token answers an OpenID request: a scope without `openid` (an API's scopes alone)
+    // gets an access token only, as on Auth0. No scope at all means `openid`.
+    const openid = scope.includes('openid');
     const [idToken, accessToken] = await Promise.all([
-      signIdToken(tokens, client, user, requestNonce ?? nonce, now),
+      openid ? signIdToken(tokens, client, user, requestNonce ?? nonce, now) : undefined,
       signAccessToken(tokens, client, user, audience, scope.join(' '), now),
     ]);
-    res.set('Cache-Control', 'no-store');
+    // RFC 6749 section 5.1: no cache may keep tokens.
+    res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     sendJson(res, 200, {
       access_token: accessToken,
-      id_token: idToken,
+      ...(idToken === undefined ? {} : { id_token: idToken }),
       ...(scope.join(' ') !== requested.join(' ') ? { scope: scope.join(' ') } : {}),
       expires_in: tokens.accessTtl,
       token_type: 'Bearer',

@@ -6,7 +6,9 @@ import type { Request, Response } from 'express';
 import { loadJose } from '../tokens/jose';
 import { OTP_GRANT, fail } from '../errors';
 import { logEvent } from '../core/log';
+import type { ResolvedClient } from '../config/options';
 import type { Logger } from '../types';
+import { sendJson } from './respond';
 import type { ResolvedTokens } from '../tokens/config';
 import { verifyAccessToken } from '../tokens/sign';
 
@@ -46,9 +48,23 @@ function isTokenProblem(err: unknown): boolean {
   );
 }
 
-export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger: Logger) {
+/** RFC 6750's header form; the scheme is case-insensitive (RFC 7235), one or more spaces after it. */
+const BEARER = /^Bearer +([A-Za-z0-9_.~+/-]+=*)$/i;
+
+/**
+ * OpenID Connect's UserInfo, on GET and POST (OIDC Core 5.3.1), for the access tokens the token
+ * grant issued: the token in the Authorization header only. A token is honoured only while its
+ * client (`azp`) is still configured and enabled, and only when it was granted `openid`.
+ */
+export function userinfoRoute(tokens: ResolvedTokens, clients: ReadonlyMap<string, ResolvedClient>, now: () => number, logger: Logger) {
   return async function userinfo(req: Request, res: Response): Promise<void> {
-    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(req.headers.authorization ?? '');
+    const header = req.headers.authorization;
+    // No credentials at all: the bare challenge, without an error code (RFC 6750 section 3.1).
+    if (header === undefined || header === '') {
+      res.set('WWW-Authenticate', 'Bearer');
+      throw fail('invalidToken');
+    }
+    const match = BEARER.exec(header);
     let claims: Record<string, unknown> | undefined;
     if (match) {
       try {
@@ -61,10 +77,19 @@ export function userinfoRoute(tokens: ResolvedTokens, now: () => number, logger:
         claims = undefined;
       }
     }
-    if (!claims) {
+    // A client removed or disabled since takes its tokens with it.
+    const client = typeof claims?.azp === 'string' ? clients.get(claims.azp) : undefined;
+    if (!claims || !client || !client.enabled) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw fail('invalidToken');
     }
-    res.json({ sub: claims.sub, phone_number: claims.phone_number, phone_number_verified: true });
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    if (!scopes.includes('openid')) {
+      res.set('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="openid"');
+      throw fail('insufficientScope');
+    }
+    // Personal data: no cache may keep it.
+    res.set('Cache-Control', 'no-store');
+    sendJson(res, 200, { sub: claims.sub, phone_number: claims.phone_number, phone_number_verified: true });
   };
 }

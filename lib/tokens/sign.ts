@@ -7,6 +7,7 @@
 import type { JWTPayload, JWTVerifyOptions } from 'jose';
 import { loadJose } from './jose';
 import type { ResolvedClient } from '../config/options';
+import { newId } from '../core/crypto';
 import type { PasswordlessUser } from '../core/users';
 import type { ResolvedTokens } from './config';
 
@@ -52,10 +53,15 @@ export async function signAccessToken(
   nowMs: number,
 ): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  const jwt = new (loadJose().SignJWT)({ scope, azp: client.clientId, phone_number: user.phone_number })
+  // RFC 9068's claims (`client_id`, `jti`) next to Auth0's (`azp`). The userinfo audience only
+  // with `openid`: without it the token is for the named API alone.
+  const openid = scope.split(' ').includes('openid');
+  const claims = { scope, azp: client.clientId, client_id: client.clientId, phone_number: user.phone_number };
+  const jwt = new (loadJose().SignJWT)(claims)
+    .setJti(newId())
     .setIssuer(tokens.issuer)
     .setSubject(user.user_id)
-    .setAudience(audience ? [audience, tokens.userinfoAudience] : tokens.userinfoAudience)
+    .setAudience(audience ? (openid ? [audience, tokens.userinfoAudience] : audience) : tokens.userinfoAudience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + tokens.accessTtl);
   const key = tokens.keys[0];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import express from 'express';
-import { PasswordlessError, passwordless, outboxSender, type SmsSender } from '../../lib';
+import { PasswordlessError, passwordless, outboxSender, sessionStore, type SmsSender } from '../../lib';
 import { CLIENT, CONFIDENTIAL, DISABLED, PHONE, lastCode, makeApp, startBody, verifyBody } from '../helpers/app';
 
 function expectError(res: request.Response, status: number, error: string, description?: RegExp): void {
@@ -322,12 +322,27 @@ describe('POST /passwordless/start', () => {
     assert.equal(outbox.messages.length, 0);
   });
 
-  it('answers 500 with a clear message when express-session is not mounted', async () => {
+  it('answers 500 with a clear message when express-session is not mounted, where a session is needed', async () => {
     const pl = passwordless({ secret: 'x'.repeat(32), sender: outboxSender(), clients: [CLIENT] });
     const app = express();
     app.use(pl.router);
-    const res = await request(app).post('/passwordless/start').send(startBody());
+    const res = await request(app).post('/passwordless/verify').send(verifyBody('123456'));
     assert.equal(res.status, 500);
     assert.match(res.body.error_description, /express-session/);
+    // sessionStore keeps the code in the session: its start needs one too.
+    const bound = express();
+    bound.use(passwordless({ secret: 'x'.repeat(32), sender: outboxSender(), clients: [CLIENT], store: sessionStore() }).router);
+    const start = await request(bound).post('/passwordless/start').send(startBody());
+    assert.equal(start.status, 500);
+    assert.match(start.body.error_description, /express-session/);
+  });
+
+  it('starts without express-session when the store keeps nothing in it: a backend using only the token grant needs none', async () => {
+    const outbox = outboxSender();
+    const pl = passwordless({ secret: 'x'.repeat(32), sender: outbox, clients: [CLIENT] });
+    const app = express();
+    app.use(pl.router);
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(outbox.messages.length, 1);
   });
 });

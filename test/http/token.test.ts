@@ -299,7 +299,7 @@ describe('POST /oauth/token', () => {
     const t = tokenApp();
     const key = createPrivateKey(rsaPem);
     const forged = async (header: Record<string, unknown>, audience: string | string[]) =>
-      new SignJWT({ phone_number: PHONE })
+      new SignJWT({ phone_number: PHONE, azp: RS_CLIENT.clientId, scope: 'openid' })
         .setProtectedHeader({ alg: 'RS256', ...header })
         .setIssuer(ISSUER)
         .setSubject('sms|forged')
@@ -317,6 +317,76 @@ describe('POST /oauth/token', () => {
     assert.equal(await userinfo(await forged({ kid: 'key-2026', typ: 'at+jwt' }, 'https://api.example.com/')), 401, 'another audience');
     assert.equal(await userinfo(await forged({ kid: 'key-2026', typ: 'JWT' }, USERINFO)), 401, 'an ID token');
     assert.equal(await userinfo(await forged({ typ: 'at+jwt' }, USERINFO)), 401, 'no kid');
+  });
+
+  it('answers /userinfo as OpenID Connect and RFC 6750 ask: GET or POST, any case of Bearer, no-store, a bare challenge without credentials', async () => {
+    const t = tokenApp();
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
+      .expect(200);
+    assert.equal(res.headers.pragma, 'no-cache');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const access = decodeJwt(res.body.access_token);
+    assert.equal(access.client_id, RS_CLIENT.clientId, "RFC 9068's client_id");
+    assert.match(String(access.jti), /^[0-9a-f]{24}$/);
+    for (const [label, send] of [
+      ['GET, Bearer', () => request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`)],
+      ['GET, bearer', () => request(t.app).get('/userinfo').set('authorization', `bearer ${res.body.access_token}`)],
+      ['POST', () => request(t.app).post('/userinfo').set('authorization', `Bearer ${res.body.access_token}`)],
+    ] as const) {
+      const info = await send();
+      assert.equal(info.status, 200, label);
+      assert.equal(info.body.phone_number, PHONE, label);
+      assert.equal(info.headers['cache-control'], 'no-store', label);
+    }
+    const none = await request(t.app).get('/userinfo').expect(401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer', 'no error code when no credentials were sent');
+    const bad = await request(t.app).get('/userinfo').set('authorization', 'Bearer abc.def.ghi').expect(401);
+    assert.equal(bad.headers['www-authenticate'], 'Bearer error="invalid_token"');
+  });
+
+  it('issues no ID token, and no /userinfo access, to a request whose scope leaves out openid', async () => {
+    const t = tokenApp();
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT), { audience: 'https://billing.example.com/', scope: 'read:invoices' }))
+      .expect(200);
+    assert.equal(res.body.id_token, undefined);
+    const access = decodeJwt(res.body.access_token);
+    assert.equal(access.aud, 'https://billing.example.com/');
+    assert.equal(access.scope, 'read:invoices');
+    // A token for the userinfo audience without openid (made as the server makes them) is refused 403.
+    const bare = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT), { scope: 'profile' }))
+      .expect(200);
+    assert.equal(bare.body.id_token, undefined);
+    const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${bare.body.access_token}`).expect(403);
+    assert.equal(info.body.error, 'insufficient_scope');
+    assert.match(info.headers['www-authenticate'] ?? '', /insufficient_scope/);
+    // No scope at all is an OpenID request.
+    const plain = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
+      .expect(200);
+    assert.equal(decodeJwt(plain.body.id_token).aud, RS_CLIENT.clientId);
+  });
+
+  it('refuses at /userinfo the access tokens of a client removed or disabled since they were issued', async () => {
+    const t = tokenApp();
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
+      .expect(200);
+    const keys = { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, kid: 'key-2026' }] };
+    const userinfo = (clients: PasswordlessOptions['clients']) =>
+      request(makeApp({ clients, tokens: keys }).app)
+        .get('/userinfo')
+        .set('authorization', `Bearer ${res.body.access_token}`);
+    await userinfo([CLIENT, RS_CLIENT]).expect(200);
+    await userinfo([CLIENT]).expect(401);
+    await userinfo([CLIENT, { ...RS_CLIENT, enabled: false }]).expect(401);
   });
 
   it('redeems a sessionStore code for the agent whose session started it, and warns at construction that others cannot', async () => {

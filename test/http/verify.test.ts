@@ -196,6 +196,18 @@ describe('POST /passwordless/verify', () => {
         assert.equal(res.body.error, error);
       });
     }
+
+    it('tells a code sent as a JSON number that it must be a string, instead of calling it missing', async () => {
+      const res = await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody('123456', { verification_code: 98765 }));
+      assert.match(res.body.error_description, /verification_code must be a string of digits/);
+      assert.doesNotMatch(res.body.error_description, /98765/, 'the value sent is not echoed');
+      const missing = await request(app)
+        .post('/passwordless/verify')
+        .send(verifyBody('123456', { verification_code: undefined }));
+      assert.equal(missing.body.error_description, 'Missing required parameter: verification_code');
+    });
   });
 
   it('regenerates the session: the pre-login cookie does not log in', async () => {
