@@ -68,9 +68,10 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
         option,
         'is a node-redis client created with legacyMode: true, whose commands take callbacks. Pass a client created without legacyMode (connect-redis 7 and later take the same client).',
       );
-    // node-redis: a client has isReady; a cluster (createCluster) has only isOpen, and its masters.
-    const cluster = !('isReady' in c);
-    if (cluster && !Array.isArray(c.masters))
+    // node-redis: a cluster (createCluster) lists its masters (node-redis 6's has isReady as
+    // well, so that cannot tell it from a client); a client pool has neither.
+    const cluster = Array.isArray(c.masters);
+    if (!cluster && !('isReady' in c))
       throw optionError(
         option,
         'is a node-redis client pool (createClientPool), which cannot run the scripts: pass a client (createClient) or a cluster (createCluster).',

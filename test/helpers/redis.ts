@@ -8,7 +8,9 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { createClient as createClient4 } from 'redis4';
+import { createClient as createClient6 } from 'redis6';
 import Redis from 'ioredis';
+import Redis6 from 'ioredis6';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -65,6 +67,27 @@ export async function nodeRedis4(port = 6379): Promise<NodeRedisClient> {
   client.on('error', () => {});
   await client.connect();
   return withDestroy(client) as unknown as NodeRedisClient;
+}
+
+/** A client of node-redis 6, the newest major the peer range accepts, typed as the tests' node-redis client. */
+export async function nodeRedis6(port = 6379): Promise<NodeRedisClient> {
+  const client = createClient6({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } });
+  client.on('error', () => {});
+  await client.connect();
+  return client as unknown as NodeRedisClient;
+}
+
+/** A client of ioredis 6, typed as the tests' ioredis client (the methods they call are the same). */
+export async function ioredis6(port = 6379): Promise<Redis> {
+  const client = new Redis6({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  await client.connect();
+  return client as unknown as Redis;
+}
+
+/** Whether a test client is ioredis (5 or 6): it has `status`, node-redis has `isReady`. */
+export function isIoredis(client: object): client is Redis {
+  return 'status' in client && !('isReady' in client);
 }
 
 export async function ioredis(port = 6379): Promise<Redis> {

@@ -9,6 +9,8 @@ import { Registry } from 'prom-client';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { createCluster as createCluster4 } from 'redis4';
+import { createCluster as createCluster6 } from 'redis6';
+import Redis6 from 'ioredis6';
 import { redisStore, type PasswordlessOptions, type RateLimitOptions } from '../../lib';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from '../../lib/redis/scripts';
 import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type TestApp } from '../helpers/app';
@@ -16,7 +18,7 @@ import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix, withDestroy } from '../helpers/redis';
 import { expect429, heldFailingSender, only, start, trustLoopback, verify } from '../helpers/limits';
 
-const KINDS = ['node-redis', 'node-redis 4', 'ioredis'] as const;
+const KINDS = ['node-redis', 'node-redis 4', 'node-redis 6', 'ioredis', 'ioredis 6'] as const;
 type Kind = (typeof KINDS)[number];
 type NodeRedisCluster = ReturnType<typeof createCluster>;
 type ClusterClient = NodeRedisCluster | Cluster;
@@ -36,7 +38,14 @@ async function clusterClient(kind: Kind, cluster: LocalCluster, node = 0): Promi
     await client.connect();
     return withDestroy(client) as unknown as NodeRedisCluster;
   }
-  const client = new Redis.Cluster([root]);
+  if (kind === 'node-redis 6') {
+    // The newest major the peer range accepts.
+    const client = createCluster6({ rootNodes: [{ url: `redis://${root.host}:${root.port}` }] });
+    client.on('error', () => {});
+    await client.connect();
+    return client as unknown as NodeRedisCluster;
+  }
+  const client = kind === 'ioredis 6' ? (new Redis6.Cluster([root]) as unknown as Cluster) : new Redis.Cluster([root]);
   client.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
@@ -110,8 +119,9 @@ function storeErrors(): StoreErrors {
 
 function closeClient(client: ClusterClient | undefined): void {
   if (!client) return;
-  if (client instanceof Cluster) client.disconnect();
-  else client.destroy();
+  // ioredis (5 and 6) has no destroy; node-redis has (4 through withDestroy).
+  if (typeof (client as { destroy?: unknown }).destroy !== 'function') (client as Cluster).disconnect();
+  else (client as NodeRedisCluster).destroy();
 }
 
 describe('codes and limits on a Redis Cluster', function () {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import Redis from 'ioredis';
+import Redis6 from 'ioredis6';
 import request from 'supertest';
 import { memoryStore, outboxSender, redisLimits, redisStore, type PasswordlessOptions, type SmsSender } from '../../lib';
 import {
@@ -26,8 +27,11 @@ import {
   deleteKeys,
   freePort,
   ioredis,
+  ioredis6,
+  isIoredis,
   nodeRedis,
   nodeRedis4,
+  nodeRedis6,
   privateRedis,
   requireRedis,
   requireRedisServer,
@@ -38,28 +42,34 @@ import {
 import { expect429, only, start, trustLoopback, verify } from '../helpers/limits';
 
 type Client = NodeRedisClient | Redis;
-const KINDS = ['node-redis', 'node-redis 4', 'ioredis'] as const;
+const KINDS = ['node-redis', 'node-redis 4', 'node-redis 6', 'ioredis', 'ioredis 6'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** `fused`: the default, a redisStore lending its backend to the limits. `redisLimits`: codes in memory, limits in Redis. */
 const SETUPS = ['fused', 'redisLimits'] as const;
 type Setup = (typeof SETUPS)[number];
 
-const CONNECT: Record<Kind, (port: number) => Promise<Client>> = { 'node-redis': nodeRedis, 'node-redis 4': nodeRedis4, ioredis };
+const CONNECT: Record<Kind, (port: number) => Promise<Client>> = {
+  'node-redis': nodeRedis,
+  'node-redis 4': nodeRedis4,
+  'node-redis 6': nodeRedis6,
+  ioredis,
+  'ioredis 6': ioredis6,
+};
 const connect = (kind: Kind, port = 6379): Promise<Client> => CONNECT[kind](port);
 
 function closeClient(client: Client | undefined): void {
   if (!client) return;
-  if (client instanceof Redis) client.disconnect();
+  if (isIoredis(client)) client.disconnect();
   else client.destroy();
 }
 
 function isReady(client: Client): boolean {
-  return client instanceof Redis ? client.status === 'ready' : client.isReady;
+  return isIoredis(client) ? client.status === 'ready' : client.isReady;
 }
 
 async function keysUnder(client: Client, prefix: string): Promise<string[]> {
-  return client instanceof Redis ? client.keys(`${prefix}*`) : client.keys(`${prefix}*`);
+  return isIoredis(client) ? client.keys(`${prefix}*`) : client.keys(`${prefix}*`);
 }
 
 function storeOptions(setup: Setup, client: Client, prefix: string): Partial<PasswordlessOptions> {
@@ -75,8 +85,9 @@ function expect503(res: request.Response): void {
 }
 
 /** An ioredis client as apps make it: its offline queue on, and ioredis' 20 retries per command (the helper's allows 1). */
-async function queueingIoredis(port: number): Promise<Redis> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100 });
+async function queueingIoredis(port: number, major: 5 | 6): Promise<Redis> {
+  const options = { host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100 };
+  const client = major === 6 ? (new Redis6(options) as unknown as Redis) : new Redis(options);
   client.on('error', () => {});
   await client.connect();
   return client;
@@ -649,7 +660,10 @@ describe('limits in Redis', function () {
         try {
           await server.start();
           // Each library with its defaults (an offline queue, ioredis' 20 retries per command): the store must not rely on them.
-          client = kind === 'ioredis' ? await queueingIoredis(server.port) : await connect(kind, server.port);
+          client =
+            kind === 'ioredis' || kind === 'ioredis 6'
+              ? await queueingIoredis(server.port, kind === 'ioredis' ? 5 : 6)
+              : await connect(kind, server.port);
           const c = client;
           const t = makeApp({
             store: redisStore({ client, timeoutMs: 300 }),

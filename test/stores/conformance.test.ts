@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict';
 import { memoryStore, redisStore, sessionStore, type CodeStore, type StoreContext } from '../../lib';
 import { createKeyring } from '../../lib/core/crypto';
-import { deleteKeys, ioredis, nodeRedis, nodeRedis4, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
+import {
+  deleteKeys,
+  ioredis,
+  ioredis6,
+  nodeRedis,
+  nodeRedis4,
+  nodeRedis6,
+  requireRedis,
+  uniquePrefix,
+  type NodeRedisClient,
+} from '../helpers/redis';
 import type Redis from 'ioredis';
 
 const SECRET = 'conformance-secret-0123456789abcdef';
@@ -61,7 +71,9 @@ const fixtures: Array<{ name: string; needsRedis: boolean; make(): Promise<Fixtu
   { name: 'sessionStore (memory ledger)', needsRedis: false, make: async () => plainFixture(sessionStore({ ledger: memoryStore() })) },
   { name: 'redisStore (node-redis)', needsRedis: true, make: () => redisFixture(nodeRedis) },
   { name: 'redisStore (node-redis 4)', needsRedis: true, make: () => redisFixture(nodeRedis4) },
+  { name: 'redisStore (node-redis 6)', needsRedis: true, make: () => redisFixture(nodeRedis6) },
   { name: 'redisStore (ioredis)', needsRedis: true, make: () => redisFixture(ioredis) },
+  { name: 'redisStore (ioredis 6)', needsRedis: true, make: () => redisFixture(ioredis6) },
   {
     name: 'sessionStore (Redis ledger, node-redis)',
     needsRedis: true,
