@@ -35,8 +35,12 @@ export type LogoutOutcome = { ok: true } | Refused;
 export interface Passwordless {
   /** The routes, with their own body parsers. Mount after express-session. */
   readonly router: Router;
-  /** Passes logged-in sessions with `req.user` set; answers 401 otherwise. */
-  readonly requireAuth: RequestHandler;
+  /**
+   * Passes logged-in sessions with `req.user` set; answers 401 otherwise. Mount it as it is
+   * (`app.get('/me', auth.requireAuth, …)`); called with no arguments (`auth.requireAuth()`, as
+   * `cors()` is) it returns itself.
+   */
+  readonly requireAuth: RequestHandler & (() => RequestHandler);
   /** The logged-in user of this request's session, or `undefined` (for pages that redirect instead of answering 401). */
   getUser(req: Request): PasswordlessUser | undefined;
   /**

@@ -112,12 +112,18 @@ export function keepBinding(req: Request, sessionKey: string, id: string): void 
 }
 
 /** Lets logged-in sessions through with `req.user` set; answers 401 otherwise. */
-export function requireAuthMiddleware(): RequestHandler {
-  return function requireAuth(req: Request, res: Response, next: NextFunction) {
+export function requireAuthMiddleware(): RequestHandler & (() => RequestHandler) {
+  function requireAuth(): RequestHandler;
+  function requireAuth(req: Request, res: Response, next: NextFunction): void;
+  function requireAuth(req?: Request, res?: Response, next?: NextFunction): RequestHandler | void {
+    // Called like a factory (`auth.requireAuth()`, as cors() or helmet() are): it is its own
+    // middleware, so both spellings work instead of a TypeError at start-up.
+    if (req === undefined || res === undefined || next === undefined) return requireAuth as RequestHandler;
     if (!req.session) return sendError(res, fail('noSession'));
     const user = sessionUser(req);
     if (!user) return sendError(res, fail('unauthorized'));
     req.user = user;
     next();
-  };
+  }
+  return requireAuth;
 }

@@ -70,7 +70,7 @@ export interface TakeRequest {
  * usual slip) or it is reconnecting after an outage. The request is answered 503 either way.
  */
 const NOT_CONNECTED =
-  'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit), or it is reconnecting after an outage';
+  'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit: await auth.close() before closing the client, so that sends still in flight finish), or it is reconnecting after an outage';
 
 /** A late or failed Redis call: the request is answered 503 and nothing was (or will be) done. */
 class Late extends Error {}

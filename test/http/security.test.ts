@@ -210,6 +210,19 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal(res.body.error, 'server_error');
       assert.match(res.body.error_description, /express-session/);
     });
+
+    it('works called like a factory (auth.requireAuth(), as cors() is) as well as mounted as it is', async () => {
+      const t = makeApp({ logger: false });
+      t.app.get('/called', t.pl.requireAuth(), (req, res) => res.json({ phone: req.user?.phone_number }));
+      await request(t.app).get('/called').expect(401);
+      const agent = request.agent(t.app);
+      await agent.post('/passwordless/start').send(startBody()).expect(200);
+      await agent
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(t.outbox)))
+        .expect(200);
+      assert.equal((await agent.get('/called').expect(200)).body.phone, PHONE);
+    });
   });
 
   describe('server-side start and verify (forms without JavaScript)', () => {
