@@ -79,7 +79,11 @@ export const CATALOGUE = Object.freeze({
   ),
   // Client and connection
   missingClientId: entry('bad.client_id', 400, 'Missing required parameter: client_id'),
-  unknownClient: entry('bad.client_id', 400, 'Unknown client_id.'),
+  unknownClient: entry(
+    'bad.client_id',
+    400,
+    'Unknown client_id: "{name}". It must be the clientId of one of the clients given to passwordless().',
+  ),
   missingConnection: entry('bad.connection', 400, 'Missing required parameter: connection'),
   unknownConnection: entry('bad.connection', 400, 'Connection does not exist.'),
   connectionDisabled: entry('bad.connection', 400, 'Connection is disabled'),

@@ -6,7 +6,17 @@
  */
 import { DEFAULTS } from '../config/defaults';
 import type { Config, ResolvedClient } from '../config/options';
-import { PasswordlessError, fail, isOutcomeUnknown, lateOutcomeOf, outcomeUnknown, providerCodeOf, refused, unavailable } from '../errors';
+import {
+  PasswordlessError,
+  fail,
+  isOutcomeUnknown,
+  lateOutcomeOf,
+  outcomeUnknown,
+  providerCodeOf,
+  refused,
+  shown,
+  unavailable,
+} from '../errors';
 import { LATE_GRACE_MS } from '../timeout';
 import {
   createLimits,
@@ -202,7 +212,7 @@ export function createLogin(config: Config): Login {
     if (typeof clientId !== 'string' || clientId === '')
       throw token ? fail('tokenMissingParameter', { name: 'client_id' }) : fail('missingClientId');
     const client = config.clients.get(clientId);
-    if (!client) throw token ? fail('tokenUnknownClient') : fail('unknownClient');
+    if (!client) throw token ? fail('tokenUnknownClient') : fail('unknownClient', { name: shown(clientId, 100) });
     if (!token) {
       if (typeof connection !== 'string' || connection === '') throw fail('missingConnection');
       if (connection !== config.connection) throw fail('unknownConnection');

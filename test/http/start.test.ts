@@ -83,8 +83,10 @@ describe('POST /passwordless/start', () => {
 
     it('400 bad.client_id when client_id is missing', async () =>
       expectError(await post(startBody({ client_id: undefined })), 400, 'bad.client_id'));
-    it('400 bad.client_id when client_id is unknown', async () =>
-      expectError(await post(startBody({ client_id: 'nope' })), 400, 'bad.client_id'));
+    it('400 bad.client_id when client_id is unknown, quoting it (markup shown as ?)', async () => {
+      expectError(await post(startBody({ client_id: 'nope' })), 400, 'bad.client_id', /Unknown client_id: "nope"/);
+      expectError(await post(startBody({ client_id: '<b>x</b>' })), 400, 'bad.client_id', /Unknown client_id: "\?b\?x\?\/b\?"/);
+    });
     it('400 bad.client_id when client_id is not a string', async () =>
       expectError(await post(startBody({ client_id: ['app-public'] })), 400, 'bad.client_id'));
     it('400 bad.connection when connection is missing', async () =>
