@@ -64,6 +64,16 @@ export const CATALOGUE = Object.freeze({
     'The body looks like JSON sent without `Content-Type: application/json`. Send the header, or send an urlencoded form.',
   ),
   propertyNotAllowed: entry('bad.request', 400, 'The property {name} is not allowed. Allowed: {allowed}.'),
+  bracketPropertyNotAllowed: entry(
+    'bad.request',
+    400,
+    'The property {name} is not allowed. Allowed: {allowed}. If the app mounts express.urlencoded({ extended: false }) before this router, that parser left nested fields unread: mount it after the router, or with extended: true.',
+  ),
+  bodyReadByAnotherParser: entry(
+    'bad.request',
+    400,
+    'The body was read as raw bytes or text by a parser the app mounts before this router (express.raw() or express.text()): mount those on your own routes, or after the router, which reads JSON and urlencoded bodies itself.',
+  ),
   bodyTooLarge: entry('bad.request', 413, 'The request body is too large.'),
   bodyNotJson: entry('bad.request', 400, 'The request body is not valid JSON.'),
   bodyUnreadable: entry('bad.request', 400, 'The request body could not be read. Send JSON or urlencoded UTF-8.'),

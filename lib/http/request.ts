@@ -27,10 +27,18 @@ export function parsedBodyType(req: Request): string | false | null {
 export function readBody(req: Request, allowed: readonly string[]): Body {
   const body: unknown = req.body;
   const parsed = parsedBodyType(req);
+  // An app-wide express.raw() or express.text() in front got there first (body-parser runs once).
+  if (parsed && (typeof body === 'string' || Buffer.isBuffer(body))) throw fail('bodyReadByAnotherParser');
   if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('notAnObject');
   if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
   for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw fail('propertyNotAllowed', { name: `"${shown(key, 40)}"`, allowed: allowed.join(', ') });
+    if (allowed.includes(key)) continue;
+    // `authParams[nonce]` left as one flat name: a form parser without nesting read the body.
+    const flatNested = parsed === 'application/x-www-form-urlencoded' && key.includes('[');
+    throw fail(flatNested ? 'bracketPropertyNotAllowed' : 'propertyNotAllowed', {
+      name: `"${shown(key, 40)}"`,
+      allowed: allowed.join(', '),
+    });
   }
   return body as Body;
 }

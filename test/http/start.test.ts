@@ -339,6 +339,30 @@ describe('POST /passwordless/start', () => {
     assert.match(start.body.error_description, /express-session/);
   });
 
+  it("names the app's own body parser when one in front of the router read the body its way", async () => {
+    const appWith = (parser: express.RequestHandler) => {
+      const app = express();
+      app.use(parser);
+      app.use(passwordless({ secret: 'x'.repeat(32), sender: outboxSender(), clients: [CLIENT], logger: false }).router);
+      return app;
+    };
+    for (const parser of [express.raw({ type: '*/*' }), express.text({ type: '*/*' })]) {
+      const res = await request(appWith(parser)).post('/passwordless/start').send(startBody());
+      expectError(res, 400, 'bad.request', /express\.raw\(\) or express\.text\(\)/);
+    }
+    const flat = await request(appWith(express.urlencoded({ extended: false })))
+      .post('/passwordless/start')
+      .type('form')
+      .send('client_id=app-public&connection=sms&phone_number=%2B14155550123&authParams[nonce]=abc');
+    expectError(flat, 400, 'bad.request', /"authParams\[nonce\]" is not allowed.*extended: false/);
+    // Through the router's own parser the same form is read, nested field included.
+    const own = await request(appWith((_req, _res, next) => next()))
+      .post('/passwordless/start')
+      .type('form')
+      .send('client_id=app-public&connection=sms&phone_number=%2B14155550123&authParams[nonce]=abc');
+    assert.equal(own.status, 200, own.text);
+  });
+
   it('starts without express-session when the store keeps nothing in it: a backend using only the token grant needs none', async () => {
     const outbox = outboxSender();
     const pl = passwordless({ secret: 'x'.repeat(32), sender: outbox, clients: [CLIENT] });
