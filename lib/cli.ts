@@ -35,6 +35,8 @@ Request:
 Exits 1 when the template does not parse or render, 2 on a usage error.`;
 
 const SAMPLE_DIGITS = '4821903756';
+/** The options a --config module is read for. */
+const PREVIEWED = ['template', 'templates', 'templateSyntax', 'webOtp', 'otp', 'clients', 'defaultLanguage'];
 
 interface Loaded {
   options: Partial<PasswordlessOptions>;
@@ -52,6 +54,14 @@ function load(values: Record<string, string | boolean | undefined>): Loaded {
     const options = (
       exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported
     ) as Partial<PasswordlessOptions>;
+    // A module of the app itself (exporting createApp, a router…) would preview the default
+    // template without a word: say what it exports instead.
+    if (!options || typeof options !== 'object' || !PREVIEWED.some((key) => key in options)) {
+      const keys = options && (typeof options === 'object' || typeof options === 'function') ? Object.keys(options) : [];
+      throw new UsageError(
+        `${values.config} exports none of the options the preview reads (${PREVIEWED.join(', ')}); it exports ${keys.length > 0 ? keys.join(', ') : typeof options}. Export the options object you give passwordless(), e.g. module.exports = { template, templates }.`,
+      );
+    }
     return { options, source: file };
   }
   if (typeof values.template === 'string') {

@@ -89,4 +89,13 @@ describe('express-passwordless-sms preview', () => {
     assert.equal(preview().status, 2);
     assert.equal(spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'render'], { encoding: 'utf8' }).status, 2);
   });
+
+  it("refuses a --config module that exports none of the template options (the app's own module), saying what it exports", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-cli-')), 'app.js');
+    fs.writeFileSync(file, 'module.exports = { createApp() {} };\n');
+    const out = preview('--config', file, '--lang', 'fr');
+    assert.equal(out.status, 2);
+    assert.match(out.stderr, /exports none of the options the preview reads .*it exports createApp/);
+    assert.equal(out.stdout, '', "no default template passed off as the app's");
+  });
 });
