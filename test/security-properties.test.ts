@@ -162,12 +162,22 @@ describe('security properties (mutation guards)', () => {
         .post('/passwordless/start')
         .send(startBody({ phone_number: UNKNOWN })),
     );
+    // A custom sender that builds its error's code and headers from the message.
+    failWith = (body) =>
+      new PasswordlessError(`rejected_${body.replace(/\D/g, '')}`, 400, 'The provider rejected the message.', { 'X-Provider-Echo': body });
+    responses.push(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550177' })),
+    );
 
     assert.deepEqual(
       responses.map((r) => r.status),
-      [200, 403, 200, 403, 400, 502],
+      [200, 403, 200, 403, 400, 502, 400],
     );
-    assert.equal(codes.length, 3);
+    assert.equal(responses[6]?.body.error, 'sms_provider_error', 'a code built from the message is not answered');
+    assert.equal(responses[6]?.headers['x-provider-echo'], undefined, "the error's other headers are not answered");
+    assert.equal(codes.length, 4);
     for (const c of codes) assert.match(c, /^\d{10}$/);
     assert.ok(lines.some((l) => l.includes('code_sent')) && lines.some((l) => l.includes('send_failed')), 'the logger saw the sends');
     for (const c of codes) {

@@ -86,8 +86,32 @@ export function quotesMessage(text: string, body: string, code: string): boolean
  * failure.
  */
 export function sendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
-  if (!(err instanceof PasswordlessError) || err.status < 400 || err.status >= 600) return fail('providerFailed');
-  return quotesMessage(err.message, message.body, code) ? new PasswordlessError(err.code, err.status, fail('providerFailed').message) : err;
+  // A status Node cannot write (NaN, 450.5, '400') would leave the request unanswered.
+  if (!(err instanceof PasswordlessError) || !Number.isInteger(err.status) || err.status < 400 || err.status >= 600)
+    return fail('providerFailed');
+  const generic = fail('providerFailed');
+  // The error's code and headers reach the answer and the log as well as its text: a custom
+  // sender may have built any of them from the message.
+  const safeCode = loggableErrorCode(err.code, message.body) ?? generic.code;
+  const safeText = quotesMessage(err.message, message.body, code) ? generic.message : err.message;
+  const headers = retryAfterOnly(err.headers);
+  if (safeCode === err.code && safeText === err.message && headers === err.headers) return err;
+  return new PasswordlessError(safeCode, err.status, safeText, headers);
+}
+
+/** An error's `code` when it may be answered and logged: an identifier (like `sms_provider_error`) with no digits of the message. */
+export function loggableErrorCode(errorCode: string, body: string): string | undefined {
+  return /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/.test(errorCode) && !sharesDigits(errorCode, body) ? errorCode : undefined;
+}
+
+/** Of an error's headers, only a `Retry-After` of seconds: any other could carry what the provider was sent. */
+function retryAfterOnly(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const names = Object.keys(headers);
+  if (names.length === 0) return headers;
+  const name = names.find((n) => n.toLowerCase() === 'retry-after');
+  const value = name === undefined ? undefined : headers[name];
+  const kept: Record<string, string> = typeof value === 'string' && /^\d{1,6}$/.test(value) ? { 'Retry-After': value } : {};
+  return names.length === 1 && name === 'Retry-After' && 'Retry-After' in kept ? headers : kept;
 }
 
 /** The shapes a provider's word for operators may have: a Twilio error code, an HTTP status, a system error's code. */

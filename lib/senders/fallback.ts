@@ -14,7 +14,7 @@ import {
   providerCodeOf,
   withProviderCode,
 } from '../errors';
-import { loggableProviderCode, sharesDigits } from '../core/scrub';
+import { loggableErrorCode, loggableProviderCode, sharesDigits } from '../core/scrub';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -82,7 +82,8 @@ function isRefusedDestination(err: unknown): boolean {
  */
 function reasonOf(err: unknown, body: string): string {
   const said = loggableProviderCode(providerCodeOf(err), body);
-  if (err instanceof PasswordlessError) return `${err.status} ${err.code}${said === undefined ? '' : ` (${said})`}`;
+  if (err instanceof PasswordlessError)
+    return `${err.status} ${loggableErrorCode(err.code, body) ?? ErrorCodes.smsProviderError}${said === undefined ? '' : ` (${said})`}`;
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
   // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
   const token = [e?.code, e?.name].find(

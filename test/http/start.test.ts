@@ -339,6 +339,21 @@ describe('POST /passwordless/start', () => {
     assert.match(start.body.error_description, /express-session/);
   });
 
+  it('answers a custom sender error of an unwritable status (NaN, 450.5) as a 502, not with no answer at all', async () => {
+    for (const status of [Number.NaN, 450.5]) {
+      const broken: SmsSender = {
+        async send() {
+          throw new PasswordlessError('sms_provider_error', status, 'nope');
+        },
+      };
+      const res = await request(makeApp({ logger: false, sender: broken }).app)
+        .post('/passwordless/start')
+        .send(startBody())
+        .timeout(5000);
+      expectError(res, 502, 'sms_provider_error');
+    }
+  });
+
   it("names the app's own body parser when one in front of the router read the body its way", async () => {
     const appWith = (parser: express.RequestHandler) => {
       const app = express();

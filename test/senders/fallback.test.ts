@@ -186,6 +186,28 @@ describe('fallbackSender', () => {
     );
   });
 
+  it("keeps a member's error code out of send_failover when it holds the message's digits", async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const capture = (e: Record<string, unknown>) => void events.push(e);
+    const codes: string[] = [];
+    const echoing: SmsSender = {
+      name: 'echoing',
+      async send(m) {
+        const digits = m.body.replace(/\D/g, '');
+        codes.push(digits);
+        throw new PasswordlessError(`bad_body_${digits}`, 503, 'down');
+      },
+    };
+    const { app } = makeApp({
+      logger: { info: capture, warn: capture, error: capture },
+      sender: fallbackSender([echoing, custom('steady')]),
+    });
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    const failover = events.find((e) => e.event === 'send_failover');
+    assert.equal(failover?.reason, '503 sms_provider_error');
+    for (const e of events) assert.ok(!JSON.stringify(e).includes(codes[0] as string), JSON.stringify(e));
+  });
+
   it('counts each member that failed over as a failed send of its own, whether the send then succeeds or fails', async () => {
     const registry = new Registry();
     const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
