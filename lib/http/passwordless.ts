@@ -90,12 +90,18 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     }
   }
 
-  /** `run` once the app has parsed the body: a form nobody parsed would otherwise read as the client's mistake. */
+  /**
+   * `run` once the app has parsed the body: a JSON or form body no parser read would otherwise
+   * be answered as the client's mistake. A parser that ran has consumed the request (body-parser
+   * 2 leaves only that; 1 also sets `_body`), whatever it made of it: an empty form, a `=` or a
+   * `&` is then the client's (400), as is a body of another type or no body at all.
+   */
   function withBody<T>(req: Request, run: () => Promise<T>): () => Promise<T> {
     return function parsedFirst() {
-      if (req.body === undefined || (req.is('application/x-www-form-urlencoded') && Object.keys(req.body as object).length === 0)) {
-        throw fail('noBodyParser');
-      }
+      const length = req.headers['content-length'];
+      const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+      const parsed = (req as { _body?: unknown })._body === true || req.readableEnded;
+      if (hasBody && !parsed && req.is(['application/json', 'application/x-www-form-urlencoded'])) throw fail('noBodyParser');
       return run();
     };
   }

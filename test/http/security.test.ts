@@ -332,6 +332,14 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal(right.body.ok, true);
       assert.equal((await agent.get('/me')).body.phone, PHONE);
     });
+
+    it("answers a client's empty or odd form 400 (the parser is mounted), never the developer's 500", async () => {
+      const { app } = formApp();
+      for (const body of ['', '=', '&', '__proto__=1']) {
+        const res = await request(app).post('/login').type('form').send(body);
+        assert.deepEqual({ ok: res.body.ok, status: res.body.status }, { ok: false, status: 400 }, `${JSON.stringify(body)}: ${res.text}`);
+      }
+    });
   });
 
   it('says to mount a body parser when auth.start(req) gets a form nobody parsed', async () => {
