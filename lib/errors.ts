@@ -80,7 +80,7 @@ export const CATALOGUE = Object.freeze({
   encodingUnsupported: entry(
     'bad.request',
     415,
-    'The request body uses a Content-Encoding this server does not accept. Send it uncompressed, or as gzip, deflate or br.',
+    'The request body uses a Content-Encoding this server does not accept. Send it uncompressed, or as gzip or deflate (br too where the app runs Express 5).',
   ),
   crossSite: entry(
     'bad.request',
