@@ -171,13 +171,26 @@ describe('security properties (mutation guards)', () => {
         .send(startBody({ phone_number: '+14155550177' })),
     );
 
+    // Split up, or as a Retry-After (whose digits are the message's).
+    failWith = (body) => {
+      const digits = body.replace(/\D/g, '');
+      return new PasswordlessError(`otp_${digits.replace(/(\d\d)/g, '$1_')}`, 429, 'Slow down.', { 'Retry-After': digits.slice(0, 4) });
+    };
+    responses.push(
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550178' })),
+    );
+
     assert.deepEqual(
       responses.map((r) => r.status),
-      [200, 403, 200, 403, 400, 502, 400],
+      [200, 403, 200, 403, 400, 502, 400, 429],
     );
+    assert.equal(responses[7]?.body.error, 'sms_provider_error');
+    assert.equal(responses[7]?.headers['retry-after'], undefined);
     assert.equal(responses[6]?.body.error, 'sms_provider_error', 'a code built from the message is not answered');
     assert.equal(responses[6]?.headers['x-provider-echo'], undefined, "the error's other headers are not answered");
-    assert.equal(codes.length, 4);
+    assert.equal(codes.length, 5);
     for (const c of codes) assert.match(c, /^\d{10}$/);
     assert.ok(lines.some((l) => l.includes('code_sent')) && lines.some((l) => l.includes('send_failed')), 'the logger saw the sends');
     for (const c of codes) {

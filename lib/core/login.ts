@@ -111,8 +111,15 @@ export interface Login {
   close(waitMs?: number): Promise<void>;
 }
 
-/** A client secret this long is beyond guessing at any request rate: its right guess need not hide behind the limit. */
-const GUESSPROOF_SECRET = 32;
+/**
+ * Whether a client secret is beyond guessing at any request rate, so that its right guess need
+ * not hide behind the limit: 32 characters or more, of 16 or more different ones (what
+ * `openssl rand -base64 32` gives; `'x'.repeat(32)` or a word repeated is not, and keeps the
+ * refusal that bounds guessing to the limit).
+ */
+function guessproof(secret: string): boolean {
+  return secret.length >= 32 && new Set(secret).size >= 16;
+}
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 /**
@@ -236,11 +243,11 @@ export function createLogin(config: Config): Login {
         logEvent(logger, 'client_auth_failed', { clientId });
         throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
       }
-      // A right secret of a client whose secret no one can guess in a lifetime of hours (32
-      // characters or more) passes even while its count is full: wrong guesses from a
-      // neighbour behind the same address must not lock the backend out. A shorter one is
-      // refused like a wrong one then, so the answer never tells a right guess from a wrong one.
-      if (bucket && client.secret.length < GUESSPROOF_SECRET) {
+      // A right secret that no one can guess (long and random: guessproof) passes even while
+      // its count is full: wrong guesses from a neighbour behind the same address must not lock
+      // the backend out. Any other is refused like a wrong one then, so the answer never tells a
+      // right guess from a wrong one and guessing stays bounded by the limit.
+      if (bucket && !guessproof(client.secret)) {
         const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
         if (full) throw refusal(full, '', clientId);
       }

@@ -94,24 +94,48 @@ export function sendFailure(err: unknown, message: { body: string }, code: strin
   // sender may have built any of them from the message.
   const safeCode = loggableErrorCode(err.code, message.body) ?? generic.code;
   const safeText = quotesMessage(err.message, message.body, code) ? generic.message : err.message;
-  const headers = retryAfterOnly(err.headers);
-  if (safeCode === err.code && safeText === err.message && headers === err.headers) return err;
-  return new PasswordlessError(safeCode, err.status, safeText, headers);
+  const headers = retryAfterOnly(err.headers as unknown, message.body);
+  const same = safeCode === err.code && safeText === err.message && sameHeaders(headers, err.headers as unknown);
+  return same ? err : new PasswordlessError(safeCode, err.status, safeText, headers);
 }
 
-/** An error's `code` when it may be answered and logged: an identifier (like `sms_provider_error`) with no digits of the message. */
-export function loggableErrorCode(errorCode: string, body: string): string | undefined {
-  return /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/.test(errorCode) && !sharesDigits(errorCode, body) ? errorCode : undefined;
+/** The digits of `text`, all together: a code split by separators (`98_08_37`) is still the code. */
+function digitsOf(text: string): string {
+  return text.replace(/\D/g, '');
 }
 
-/** Of an error's headers, only a `Retry-After` of seconds: any other could carry what the provider was sent. */
-function retryAfterOnly(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
-  const names = Object.keys(headers);
-  if (names.length === 0) return headers;
-  const name = names.find((n) => n.toLowerCase() === 'retry-after');
-  const value = name === undefined ? undefined : headers[name];
-  const kept: Record<string, string> = typeof value === 'string' && /^\d{1,6}$/.test(value) ? { 'Retry-After': value } : {};
-  return names.length === 1 && name === 'Retry-After' && 'Retry-After' in kept ? headers : kept;
+/**
+ * An error's `code` when it may be answered and logged: an identifier (like `sms_provider_error`)
+ * whose digits, even split up, are not among the message's (a code of a JavaScript sender may be
+ * anything, not even a string).
+ */
+export function loggableErrorCode(errorCode: unknown, body: string): string | undefined {
+  if (typeof errorCode !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/.test(errorCode)) return undefined;
+  const digits = digitsOf(errorCode);
+  return digits.length >= 3 && digitsOf(body).includes(digits) ? undefined : errorCode;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Of an error's headers, only a `Retry-After` of 1 to 3600 seconds, written as a number, and not
+ * if its digits are among the message's: any other header, or a longer value, could carry what
+ * the provider was sent, the code included.
+ */
+function retryAfterOnly(headers: unknown, body: string): Readonly<Record<string, string>> {
+  if (!headers || typeof headers !== 'object') return NO_HEADERS;
+  const name = Object.keys(headers).find((n) => n.toLowerCase() === 'retry-after');
+  const value = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
+  const seconds = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds >= 1 && seconds <= 3600)) return NO_HEADERS;
+  const shown = String(seconds);
+  return shown.length >= 2 && digitsOf(body).includes(shown) ? NO_HEADERS : Object.freeze({ 'Retry-After': shown });
+}
+
+function sameHeaders(kept: Readonly<Record<string, string>>, given: unknown): boolean {
+  if (!given || typeof given !== 'object') return false;
+  const names = Object.keys(given);
+  return names.length === Object.keys(kept).length && names.every((n) => (given as Record<string, unknown>)[n] === kept[n]);
 }
 
 /** The shapes a provider's word for operators may have: a Twilio error code, an HTTP status, a system error's code. */

@@ -96,7 +96,8 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   const { logger } = options;
   return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
     // First, so that every answer (errors included) reaches the listed page that asked.
-    if (req.headers.origin !== undefined) allowOrigin(req, res, options.allowedOrigins);
+    // Always (Vary: Origin once origins are listed, whatever this request's Origin).
+    allowOrigin(req, res, options.allowedOrigins);
     if (options.session && !req.session && !options.sessionOptional?.has((req.route as { path?: string } | undefined)?.path ?? ''))
       return answerError(logger, res, fail('noSession'));
     if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))

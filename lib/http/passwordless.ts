@@ -15,6 +15,7 @@ import { fromOtherSite } from './origin';
 import { createRouter } from './router';
 import { startFromRequest, verifyFromRequest, type StartAnswer } from './routes';
 import { logOut, requireAuthMiddleware, sessionUser } from './session';
+import { isSessionBound } from '../stores/session';
 import type { PasswordlessOptions } from '../types';
 import './augment';
 
@@ -80,9 +81,9 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
   const router = createRouter(login);
 
   /** A session route's work from the app's own route: the routes' session and origin checks, then `run`, as an outcome. */
-  async function outcome<T>(req: Request, run: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
+  async function outcome<T>(req: Request, run: () => Promise<T>, sessionOptional = false): Promise<({ ok: true } & T) | Refused> {
     try {
-      if (!req.session) throw fail('noSession');
+      if (!req.session && !sessionOptional) throw fail('noSession');
       if (!config.allowCrossSite && fromOtherSite(req, config.allowedOrigins)) throw fail('crossSite');
       return { ok: true, ...(await run()) };
     } catch (err) {
@@ -110,10 +111,12 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     router,
     requireAuth: requireAuthMiddleware(),
     getUser: sessionUser,
+    // As the start route: no express-session needed unless the store keeps codes in it.
     start: (req: Request) =>
       outcome(
         req,
         withBody(req, () => startFromRequest(login, req)),
+        !isSessionBound(config.store),
       ),
     verify: (req: Request) =>
       outcome(

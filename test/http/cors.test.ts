@@ -62,6 +62,8 @@ describe('CORS for allowedOrigins', () => {
     assert.match(other.headers.vary ?? '', /Origin/);
     const noOrigin = await request(t.app).get('/userinfo');
     assert.match(noOrigin.headers.vary ?? '', /Origin/);
+    const postWithout = await request(t.app).post('/passwordless/start').send(startBody());
+    assert.match(postWithout.headers.vary ?? '', /Origin/);
     const token = await request(t.app).post('/oauth/token').set('origin', APP).send({ grant_type: 'password' });
     assert.equal(token.headers['access-control-allow-origin'], APP);
     const userinfo = await request(t.app).get('/userinfo').set('origin', APP);

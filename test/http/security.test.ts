@@ -342,6 +342,26 @@ describe('HTTP layer: what it refuses', () => {
     });
   });
 
+  it('runs auth.start(req) without express-session, as the start route does, unless the store keeps codes in the session', async () => {
+    const outbox = outboxSender();
+    const made = (store?: ReturnType<typeof sessionStore>) =>
+      passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], logger: false, ...(store ? { store } : {}) });
+    for (const [pl, ok] of [
+      [made(), true],
+      [made(sessionStore()), false],
+    ] as const) {
+      const app = express().use(express.urlencoded({ extended: false }));
+      app.post('/login', async (req, res) => {
+        res.json(await pl.start(req));
+      });
+      const res = await request(app)
+        .post('/login')
+        .type('form')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE });
+      assert.equal(res.body.ok, ok, res.text);
+    }
+  });
+
   it('says to mount a body parser when auth.start(req) gets a form nobody parsed', async () => {
     const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: false });
     const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false }));

@@ -339,6 +339,24 @@ describe('POST /passwordless/start', () => {
     assert.match(start.body.error_description, /express-session/);
   });
 
+  it("answers a JavaScript sender's error with no headers object or no string code as its own failure: the limits given back", async () => {
+    for (const thrown of [
+      new PasswordlessError('sms_provider_error', 502, 'down', null as unknown as Record<string, string>),
+      new PasswordlessError(undefined as unknown as string, 503, 'down'),
+    ]) {
+      const broken: SmsSender = {
+        async send() {
+          throw thrown;
+        },
+      };
+      const t = makeApp({ logger: false, sender: broken, rateLimits: { resendCooldownSeconds: 30 } });
+      const first = await request(t.app).post('/passwordless/start').send(startBody());
+      expectError(first, thrown.status, 'sms_provider_error');
+      // It failed for certain: the cooldown was given back.
+      expectError(await request(t.app).post('/passwordless/start').send(startBody()), thrown.status, 'sms_provider_error');
+    }
+  });
+
   it('answers a custom sender error of an unwritable status (NaN, 450.5) as a 502, not with no answer at all', async () => {
     for (const status of [Number.NaN, 450.5]) {
       const broken: SmsSender = {

@@ -281,8 +281,10 @@ describe('limits (memory backend)', () => {
 
     it('cannot be used by a neighbour to lock a backend out: its long secret still passes, other clients count apart, and no secret counts nothing', async () => {
       const short = { clientId: 'app-short', name: 'Short', secret: 'short-secret-0123456' };
+      // Long, but no random secret: guessable, so it keeps the refusal.
+      const repeated = { clientId: 'app-repeated', name: 'Repeated', secret: 'x'.repeat(40) };
       const t = makeApp(
-        { logger: false, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }), clients: [CLIENT, CONFIDENTIAL, short] },
+        { logger: false, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }), clients: [CLIENT, CONFIDENTIAL, short, repeated] },
         (app) => app.set('trust proxy', 1),
       );
       const startAs = (clientId: string, secret: string | undefined, phone = PHONE) =>
@@ -307,6 +309,9 @@ describe('limits (memory backend)', () => {
       assert.equal((await startAs(short.clientId, 'wrong')).status, 401);
       assert.equal((await startAs(short.clientId, 'wrong')).status, 401);
       assert.equal((await startAs(short.clientId, short.secret, '+14155550124')).status, 429);
+      assert.equal((await startAs(repeated.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(repeated.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(repeated.clientId, repeated.secret, '+14155550125')).status, 429);
     });
   });
 });
