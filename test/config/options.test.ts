@@ -135,6 +135,12 @@ describe('passwordless(options) validation at construction', () => {
     // The value as given: a string in quotes (it is not the number it reads as), NaN as NaN.
     ['a number given as a string', (o) => (o.otp = { maxAttempts: '3' }), /`otp\.maxAttempts` must be an integer from 1 to 10 \(got "3"\)/],
     ['NaN', (o) => (o.rateLimits = { startsPerIpPerHour: Number.NaN }), /`rateLimits\.startsPerIpPerHour` must be .* \(got NaN\)/],
+    // NaN compares false both ways: it would switch the guard off without a word.
+    [
+      'a NaN conversion rate',
+      (o) => (o.fraudGuard = { minConversion: Number.NaN }),
+      /`fraudGuard\.minConversion` must be a number from 0 to 1 \(got NaN\)/,
+    ],
   ];
   for (const [label, change, message] of cases) {
     it(`throws for ${label}`, () => {

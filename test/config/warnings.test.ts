@@ -53,6 +53,8 @@ describe('construction: templates, secrets and warnings', () => {
         assert.throws(() => passwordless(options({ secret })), /placeholder from the documentation.*openssl rand -base64 32/, secret);
       }
       assert.ok(passwordless(options({ secret: 'kU8q2mV1zP0sR7tW4yX6aB9cD3eF5gH1jK2lM4nO6pQ=' })));
+      // Long, but made of nine characters: typed, not generated.
+      assert.throws(() => passwordless(options({ secret: 'abcdefghi'.repeat(5) })), /fewer than \d+ distinct characters/);
     } finally {
       process.env.NODE_ENV = previous;
     }

@@ -76,6 +76,24 @@ describe('comparisons of secrets', () => {
         .send(startBody({ client_id: 'backend', client_secret: 'short' }))
         .expect(401);
       assert.deepEqual(compared, ['5:5'], 'a secret of another length costs one comparison of its own length');
+      // A number with no live code (never sent, or expired) costs a comparison, as a wrong code does.
+      compared.length = 0;
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('123456', { phone_number: '+14155550199' }))
+        .expect(403);
+      assert.equal(compared.length, 1, 'a never-sent code is compared once, as a wrong one is');
+      await request(t.app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550198' }))
+        .expect(200);
+      t.clock.advance(60 * 60 * 1000);
+      compared.length = 0;
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('123456', { phone_number: '+14155550198' }))
+        .expect(403);
+      assert.equal(compared.length, 1, 'an expired code is compared once, as a wrong one is');
     } finally {
       nodeCrypto.timingSafeEqual = original;
     }

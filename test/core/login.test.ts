@@ -224,6 +224,34 @@ describe('login core', () => {
   });
 
   describe('sendInBackground', () => {
+    it("keeps a registered number's failed send counted under disableSignup, as a decoy's is: a retry tells nothing", async () => {
+      const sender: SmsSender = {
+        async send() {
+          throw new PasswordlessError('sms_provider_error', 502, 'down');
+        },
+      };
+      const t = makeApp({
+        logger: false,
+        sender,
+        sendInBackground: true,
+        disableSignup: true,
+        users: { find: (phone: string) => (phone === PHONE ? { name: 'Known' } : null) },
+        rateLimits: { resendCooldownSeconds: 30 },
+      });
+      const startAs = (phone: string) =>
+        request(t.app)
+          .post('/passwordless/start')
+          .send(startBody({ phone_number: phone }));
+      const statuses: number[] = [];
+      for (const phone of [PHONE, '+14155550199']) {
+        statuses.push((await startAs(phone)).status);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        statuses.push((await startAs(phone)).status);
+      }
+      assert.deepEqual(statuses, [200, 429, 200, 429]);
+      await t.pl.close();
+    });
+
     it('answers before the provider does, and a failure gives the limits back and leaves no code', async () => {
       const r = recorder();
       let release: () => void = () => {};
@@ -275,6 +303,22 @@ describe('login core', () => {
       await closing;
       assert.equal(await started, 200);
       assert.deepEqual(delivered, [PHONE]);
+    });
+
+    it('leaves an injected store and limit store open in close(): another instance sharing them keeps its codes and counts', async () => {
+      const store = memoryStore();
+      const limitStore = memoryLimits();
+      const shared = { logger: false as const, store, limitStore, rateLimits: only({ resendCooldownSeconds: 30 }) };
+      const a = makeApp(shared);
+      const b = makeApp(shared);
+      await request(b.app).post('/passwordless/start').send(startBody()).expect(200);
+      await a.pl.close();
+      // The cooldown counted by b still holds, and b's code still logs in.
+      await request(b.app).post('/passwordless/start').send(startBody()).expect(429);
+      await request(b.app)
+        .post('/passwordless/verify')
+        .send(verifyBody(lastCode(b.outbox)))
+        .expect(200);
     });
 
     it('waits in close() for the sends still in flight, those started while it waits too', async () => {

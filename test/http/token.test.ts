@@ -346,6 +346,21 @@ describe('POST /oauth/token', () => {
     assert.equal(bad.headers['www-authenticate'], 'Bearer error="invalid_token"');
   });
 
+  it('gives access tokens the lifetime expires_in says, and /userinfo refuses them once it has passed', async () => {
+    const t = tokenApp();
+    const res = await request(t.app)
+      .post('/oauth/token')
+      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
+      .expect(200);
+    const access = decodeJwt(res.body.access_token);
+    assert.equal((access.exp as number) - (access.iat as number), res.body.expires_in);
+    const userinfo = () => request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`);
+    t.clock.advance((res.body.expires_in - 60) * 1000);
+    await userinfo().expect(200);
+    t.clock.advance(120_000);
+    await userinfo().expect(401);
+  });
+
   it('issues no ID token, and no /userinfo access, to a request whose scope leaves out openid', async () => {
     const t = tokenApp();
     const res = await request(t.app)

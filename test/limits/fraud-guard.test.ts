@@ -43,6 +43,17 @@ describe('fraud guard (memory backend)', () => {
     await start(t, other(1)).expect(200);
   });
 
+  it("does not count a test number's starts as sends: an uptime probe cannot pause its prefix for real users", async () => {
+    const probe = pumped(500);
+    const t = guarded({
+      testNumbers: { [probe]: '246810' },
+      rateLimits: { startsPerIpPerHour: 0, resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0 },
+    });
+    for (let i = 0; i < GUARD.minSends * 2; i += 1) await start(t, probe).expect(200);
+    await start(t, pumped(1)).expect(200);
+    assert.equal(t.outbox.messages.length, 1, 'the real number got its SMS');
+  });
+
   it('logs sms_pumping_suspected once per pause with the prefix, sends and redemptions, and no full number', async () => {
     const t = guarded();
     for (let i = 0; i < GUARD.minSends + 3; i += 1) await start(t, pumped(i));

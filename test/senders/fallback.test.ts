@@ -315,6 +315,42 @@ describe('fallbackSender', () => {
       .expect(200);
   });
 
+  describe('after a member whose send may have gone out', () => {
+    const slow = (name: string, late: Promise<boolean> | undefined) => ({
+      name,
+      async send(): Promise<{ id?: string }> {
+        throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'no answer'), late);
+      },
+    });
+
+    it('takes the SMS as delivered when any of those sends went out late', async () => {
+      const err = await fallbackSender([slow('one', Promise.resolve(true)), slow('two', Promise.resolve(false))])
+        .send(message('+14155556610'))
+        .catch((e: unknown) => e);
+      assert.ok(isOutcomeUnknown(err));
+      assert.equal(await lateOutcomeOf(err), true);
+    });
+
+    it('cannot tell when one of them cannot (a reset): no late outcome, so the grace decides', async () => {
+      const err = await fallbackSender([slow('reset', undefined), slow('gateway', Promise.resolve(false))])
+        .send(message('+14155556611'))
+        .catch((e: unknown) => e);
+      assert.ok(isOutcomeUnknown(err));
+      assert.equal(lateOutcomeOf(err), undefined);
+    });
+
+    it("answers the next member's refusal of the number as that refusal (400), still of unknown outcome", async () => {
+      const refusal = new PasswordlessError('sms_provider_error', 400, 'The number cannot receive SMS (Code: 21614)');
+      const err = await fallbackSender([slow('one', Promise.resolve(false)), custom('strict', refusal)])
+        .send(message('+14155556612'))
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof PasswordlessError);
+      assert.equal(err.status, 400);
+      assert.equal(err.message, refusal.message);
+      assert.ok(isOutcomeUnknown(err), 'the first send may still arrive');
+    });
+  });
+
   it("never marks a member's own error object: a custom sender that throws one shared error keeps it unmarked, send after send", async () => {
     const shared = new Error('down');
     const down = custom('shared', shared);

@@ -189,9 +189,11 @@ describe('twilioSender against the Twilio emulator', () => {
 
   it('undoes a send of unknown outcome once its sender learns it did not go out: no code, and the limits given back', async () => {
     let wentOut: (went: boolean) => void = () => {};
+    const codes: string[] = [];
     const hanging = {
       name: 'hanging',
-      async send(): Promise<{ id?: string }> {
+      async send(message: { body: string }): Promise<{ id?: string }> {
+        codes.push(/\d{6}/.exec(message.body)?.[0] ?? '');
         const late = new Promise<boolean>((resolve) => (wentOut = resolve));
         throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.'), late);
       },
@@ -203,7 +205,12 @@ describe('twilioSender against the Twilio emulator', () => {
     assert.equal((await start()).status, 429);
     wentOut(false);
     await new Promise((r) => setTimeout(r, 50));
-    // Known not to have gone out: given back, so the user can ask again at once.
+    // Known not to have gone out: its code is gone (no SMS carries it)...
+    await request(t.app)
+      .post('/passwordless/verify')
+      .send(verifyBody(codes[0] as string))
+      .expect(403);
+    // ...and the limits given back, so the user can ask again at once.
     assert.equal((await start()).status, 502);
   });
 
@@ -232,6 +239,32 @@ describe('twilioSender against the Twilio emulator', () => {
         .send(startBody({ phone_number: to }));
     assert.equal((await start()).status, 502);
     assert.equal((await start()).status, 502, 'no cooldown after a send that certainly failed');
+  });
+
+  it("takes the SDK's network errors after the request went out (reset, timeouts) as sends that may still arrive, and a refused connection as none", async () => {
+    const failing = (code: string) =>
+      twilioSender({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        messagingServiceSid: SERVICE_SID,
+        httpClient: { request: () => Promise.reject(Object.assign(new Error('socket trouble'), { code })) } as never,
+      });
+    for (const [code, mayArrive] of [
+      ['ECONNRESET', true],
+      ['ETIMEDOUT', true],
+      ['ECONNABORTED', true],
+      ['ESOCKETTIMEDOUT', true],
+      ['ECONNREFUSED', false],
+    ] as const) {
+      const t = makeApp({ logger: false, sender: failing(code), rateLimits: undefined, fraudGuard: false });
+      const start = () => request(t.app).post('/passwordless/start').send(startBody());
+      const first = await start();
+      assert.equal(first.status, 502, code);
+      assert.equal(/may still arrive/.test(first.body.error_description), mayArrive, `${code}: ${first.body.error_description}`);
+      // A send that may have gone out counts (the cooldown holds); one that certainly did not, does not.
+      assert.equal((await start()).status, mayArrive ? 429 : 502, code);
+      await t.pl.close();
+    }
   });
 
   it("logs what Twilio said (its error code) with send_failed, unless the code's digits are in it", async () => {
