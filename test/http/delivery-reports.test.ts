@@ -284,6 +284,27 @@ describe('twilioSender with statusCallback', () => {
     await report('not-either-accounts-token-012345').expect(403);
   });
 
+  it('checks each failover account against its own statusCallback URL when they share a path', async () => {
+    const OTHER_TOKEN = 'another-accounts-auth-token-0123';
+    const firstUrl = `${URL_}?account=1`;
+    const secondUrl = `${URL_}?account=2`;
+    const first = twilioSender({ ...base, authToken: AUTH_TOKEN, statusCallback: firstUrl });
+    const second = twilioSender({ ...base, authToken: OTHER_TOKEN, statusCallback: secondUrl });
+    const pl = passwordless({ secret: SECRET, sender: fallbackSender([first, second]), clients: [CLIENT], logger: false });
+    const app = express().use(pl.router);
+    const params = statusParams();
+    const report = (url: string, token: string) =>
+      request(app)
+        .post(new URL(url).pathname + new URL(url).search)
+        .type('form')
+        .set('X-Twilio-Signature', sign(params, url, token))
+        .send(new URLSearchParams(params).toString());
+    await report(firstUrl, AUTH_TOKEN).expect(204);
+    await report(secondUrl, OTHER_TOKEN).expect(204);
+    // A signature is over its own account's URL: the second token over the first URL is no report.
+    await report(firstUrl, OTHER_TOKEN).expect(403);
+  });
+
   it('has no deliveryReports without statusCallback', () => {
     assert.equal(twilioSender({ ...base, authToken: AUTH_TOKEN }).deliveryReports, undefined);
   });
