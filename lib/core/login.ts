@@ -113,13 +113,38 @@ export interface Login {
 
 /**
  * Whether a client secret is beyond guessing at any request rate, so that its right guess need
- * not hide behind the limit: 32 characters or more, of 16 or more different ones (what
- * `openssl rand -base64 32` gives; `'x'.repeat(32)` or a word repeated is not, and keeps the
- * refusal that bounds guessing to the limit).
+ * not hide behind the limit: by a simple estimate, 128 bits or more (its length in characters
+ * times the bits of the alphabet its characters come from: 4 for hex, about 6 for base64), of
+ * 10 or more different characters, and not a shorter part repeated. A generated secret passes
+ * (`openssl rand -base64 32` or `-hex 16`, a UUID); `'x'.repeat(40)` or a word repeated does not,
+ * and keeps the refusal that bounds guessing to the limit. A phrase a person typed may pass the
+ * estimate: it cannot tell chosen from generated.
  */
 function guessproof(secret: string): boolean {
-  return secret.length >= 32 && new Set(secret).size >= 16;
+  const chars = [...secret];
+  if (new Set(chars).size < 10 || repeats(chars)) return false;
+  const hex = /^[0-9a-f]+$/.test(secret) || /^[0-9A-F]+$/.test(secret);
+  let alphabet = 0;
+  if (hex) alphabet = 16;
+  else {
+    if (/[a-z]/.test(secret)) alphabet += 26;
+    if (/[A-Z]/.test(secret)) alphabet += 26;
+    if (/[0-9]/.test(secret)) alphabet += 10;
+    if (/[^a-zA-Z0-9]/.test(secret)) alphabet += 33;
+  }
+  return chars.length * Math.log2(alphabet) >= 128;
 }
+
+/** Whether `chars` is a shorter run repeated (`abcabcabc`), whole or with a partial last repeat. */
+function repeats(chars: readonly string[]): boolean {
+  for (let period = 1; period <= chars.length / 2; period += 1) {
+    let same = true;
+    for (let i = period; i < chars.length && same; i += 1) same = chars[i] === chars[i - period];
+    if (same) return true;
+  }
+  return false;
+}
+
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 /**
@@ -413,7 +438,7 @@ export function createLogin(config: Config): Login {
     } catch (err) {
       const failovers = failoversOf(err);
       const spent = failedOver(failovers);
-      const failure = sendFailure(err, message, code);
+      const failure = safeSendFailure(err, message, code);
       const provider = answeredByOf(err) ?? failovers.at(-1)?.to ?? sender.name ?? 'custom';
       // A send that timed out may still be delivered: it counts as a send (every limit and the
       // fraud guard) and its code stays pending, so the SMS works if it comes and a provider
@@ -450,6 +475,19 @@ export function createLogin(config: Config): Login {
         refundOnFailure ? giveBack(plan, ctx) : undefined,
       ]);
       throw failure;
+    }
+  }
+
+  /**
+   * The answer to a failed send: `sendFailure`, or the generic failure if reading the sender's
+   * error throws (a JavaScript sender may throw anything, getters included). Nothing may throw
+   * here, or the failed send's code would stay pending and its limits spent.
+   */
+  function safeSendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
+    try {
+      return sendFailure(err, message, code);
+    } catch {
+      return fail('providerFailed');
     }
   }
 

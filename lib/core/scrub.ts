@@ -92,10 +92,12 @@ export function sendFailure(err: unknown, message: { body: string }, code: strin
   const generic = fail('providerFailed');
   // The error's code and headers reach the answer and the log as well as its text: a custom
   // sender may have built any of them from the message.
-  const safeCode = loggableErrorCode(err.code, message.body) ?? generic.code;
-  const safeText = quotesMessage(err.message, message.body, code) ? generic.message : err.message;
+  const text: unknown = err.message;
+  const safeCode =
+    loggableErrorCode(err.code, message.body) !== undefined && !quotesMessage(err.code, message.body, code) ? err.code : generic.code;
+  const safeText = typeof text !== 'string' || quotesMessage(text, message.body, code) ? generic.message : text;
   const headers = retryAfterOnly(err.headers as unknown, message.body);
-  const same = safeCode === err.code && safeText === err.message && sameHeaders(headers, err.headers as unknown);
+  const same = safeCode === err.code && safeText === text && sameHeaders(headers, err.headers as unknown);
   return same ? err : new PasswordlessError(safeCode, err.status, safeText, headers);
 }
 
@@ -104,38 +106,63 @@ function digitsOf(text: string): string {
   return text.replace(/\D/g, '');
 }
 
+/** Whether `reading` holds digits of `body`'s: its digits, all together, inside the body's, or a run of 4+ of the body's inside them, or a run of 4+ overlapping one of the body's. */
+function holdsDigitsOf(reading: string, body: string): boolean {
+  const digits = digitsOf(reading);
+  if (digits.length < 3) return false;
+  return (
+    digitsOf(body).includes(digits) || (body.match(/\d{4,}/g) ?? []).some((run) => digits.includes(run)) || sharesDigits(reading, body)
+  );
+}
+
 /**
  * An error's `code` when it may be answered and logged: an identifier (like `sms_provider_error`)
- * whose digits, even split up, are not among the message's (a code of a JavaScript sender may be
- * anything, not even a string).
+ * none of whose digits are the message's, whichever holds the other (`e1` + the code, the code
+ * split up) and also when read as base64 or hex. A JavaScript sender's code may be anything,
+ * not even a string.
  */
 export function loggableErrorCode(errorCode: unknown, body: string): string | undefined {
   if (typeof errorCode !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/.test(errorCode)) return undefined;
-  const digits = digitsOf(errorCode);
-  return digits.length >= 3 && digitsOf(body).includes(digits) ? undefined : errorCode;
+  // Hex runs inside a word (`x3732…`) too, which the base64 reading of the whole word garbles.
+  const hexRuns = [...errorCode.matchAll(/[0-9a-f]{6,}/gi)].flatMap(([run]) =>
+    [0, 1].map((i) => Buffer.from(run.slice(i), 'hex').toString('utf8')),
+  );
+  return [errorCode, ...decodedRuns(errorCode), ...hexRuns].some((reading) => holdsDigitsOf(reading, body)) ? undefined : errorCode;
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+/** The longest wait a sender's Retry-After is passed on as; a longer one is shown as this. */
+const MAX_RETRY_AFTER = 3600;
 
 /**
- * Of an error's headers, only a `Retry-After` of 1 to 3600 seconds, written as a number, and not
- * if its digits are among the message's: any other header, or a longer value, could carry what
- * the provider was sent, the code included.
+ * Of an error's headers, only a `Retry-After` in seconds, as a number from 1 to 3600 (a longer
+ * wait as 3600): any other header, or a value of another form, could carry what the provider
+ * was sent. A value of four digits that are the message's is dropped (it could be the code's).
  */
 function retryAfterOnly(headers: unknown, body: string): Readonly<Record<string, string>> {
   if (!headers || typeof headers !== 'object') return NO_HEADERS;
-  const name = Object.keys(headers).find((n) => n.toLowerCase() === 'retry-after');
-  const value = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
-  const seconds = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(seconds >= 1 && seconds <= 3600)) return NO_HEADERS;
+  let value: unknown;
+  try {
+    const name = Object.keys(headers).find((n) => n.toLowerCase() === 'retry-after');
+    value = name === undefined ? undefined : (headers as Record<string, unknown>)[name];
+  } catch {
+    return NO_HEADERS;
+  }
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) return NO_HEADERS;
+  const seconds = Math.min(MAX_RETRY_AFTER, Number(value));
+  if (seconds < 1) return NO_HEADERS;
   const shown = String(seconds);
-  return shown.length >= 2 && digitsOf(body).includes(shown) ? NO_HEADERS : Object.freeze({ 'Retry-After': shown });
+  return shown.length >= 4 && digitsOf(body).includes(shown) ? NO_HEADERS : Object.freeze({ 'Retry-After': shown });
 }
 
 function sameHeaders(kept: Readonly<Record<string, string>>, given: unknown): boolean {
   if (!given || typeof given !== 'object') return false;
-  const names = Object.keys(given);
-  return names.length === Object.keys(kept).length && names.every((n) => (given as Record<string, unknown>)[n] === kept[n]);
+  try {
+    const names = Object.keys(given);
+    return names.length === Object.keys(kept).length && names.every((n) => (given as Record<string, unknown>)[n] === kept[n]);
+  } catch {
+    return false;
+  }
 }
 
 /** The shapes a provider's word for operators may have: a Twilio error code, an HTTP status, a system error's code. */

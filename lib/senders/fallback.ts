@@ -82,8 +82,11 @@ function isRefusedDestination(err: unknown): boolean {
  */
 function reasonOf(err: unknown, body: string): string {
   const said = loggableProviderCode(providerCodeOf(err), body);
-  if (err instanceof PasswordlessError)
-    return `${err.status} ${loggableErrorCode(err.code, body) ?? ErrorCodes.smsProviderError}${said === undefined ? '' : ` (${said})`}`;
+  if (err instanceof PasswordlessError) {
+    // A JavaScript sender's status may be anything, the code's digits included.
+    const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 600 ? err.status : 502;
+    return `${status} ${loggableErrorCode(err.code, body) ?? ErrorCodes.smsProviderError}${said === undefined ? '' : ` (${said})`}`;
+  }
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
   // An identifier with a letter (ECONNRESET, TimeoutError): a string of digits could be anything, the code included.
   const token = [e?.code, e?.name].find(

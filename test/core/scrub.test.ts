@@ -4,7 +4,8 @@
  * the message as its "error code" must not log the code.
  */
 import assert from 'node:assert/strict';
-import { loggableProviderCode } from '../../lib/core/scrub';
+import { PasswordlessError } from '../../lib';
+import { loggableErrorCode, loggableProviderCode, sendFailure } from '../../lib/core/scrub';
 
 describe('provider codes in logs', () => {
   const body = 'Your Acme code is: 044538';
@@ -25,5 +26,49 @@ describe('provider codes in logs', () => {
     for (const said of ['refused +14155550123', '123', 'e123', 'Too many requests'])
       assert.equal(loggableProviderCode(said, body), undefined);
     assert.equal(loggableProviderCode(undefined, body), undefined);
+  });
+});
+
+describe("a custom sender's error on its way to the answer and the log (sendFailure)", () => {
+  const code = '724019';
+  const message = { body: `Your Acme code is: ${code}` };
+  const failing = (errorCode: string, headers?: Record<string, string>) =>
+    sendFailure(new PasswordlessError(errorCode, 502, 'The provider said no.', headers), message, code);
+
+  it('keeps an error code of its own', () => {
+    for (const own of ['sms_provider_error', 'quota_exceeded', 'HTTP_503']) assert.equal(failing(own).code, own);
+  });
+
+  it("drops an error code holding the code's digits, whichever way round, split up, or encoded", () => {
+    for (const leaky of [
+      `e1${code}`,
+      `e${code}9`,
+      'otp_72_40_19',
+      `bad_${code.slice(0, 4)}`,
+      Buffer.from(code).toString('base64').replace(/=+$/, ''),
+      `x${Buffer.from(code).toString('hex')}`,
+    ]) {
+      const answered = failing(leaky);
+      assert.equal(answered.code, 'sms_provider_error', leaky);
+      assert.equal(loggableErrorCode(leaky, message.body), undefined, leaky);
+    }
+  });
+
+  it('keeps only a Retry-After of seconds, at most an hour, and no other header', () => {
+    assert.deepEqual(failing('slow_down', { 'Retry-After': '60', 'X-Echo': message.body }).headers, { 'Retry-After': '60' });
+    assert.deepEqual(failing('slow_down', { 'retry-after': '0060' }).headers, { 'Retry-After': '60' });
+    assert.deepEqual(failing('slow_down', { 'Retry-After': '7200' }).headers, { 'Retry-After': '3600' });
+    assert.deepEqual(failing('slow_down', { 'Retry-After': 'Wed, 21 Oct 2026 07:28:00 GMT' }).headers, {});
+    // Four of the message's digits in a row could be the code's.
+    assert.deepEqual(failing('slow_down', { 'Retry-After': code.slice(1, 5) }).headers, {});
+  });
+
+  it('answers anything that is not a text message, status or headers object as the generic failure, never throwing', () => {
+    const odd = new PasswordlessError('x', 502, 'down', null as unknown as Record<string, string>);
+    Object.defineProperty(odd, 'message', { get: () => 42 });
+    const answered = sendFailure(odd, message, code);
+    assert.equal(answered.status, 502);
+    assert.equal(typeof answered.message, 'string');
+    assert.deepEqual(answered.headers, {});
   });
 });

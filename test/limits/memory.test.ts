@@ -283,8 +283,15 @@ describe('limits (memory backend)', () => {
       const short = { clientId: 'app-short', name: 'Short', secret: 'short-secret-0123456' };
       // Long, but no random secret: guessable, so it keeps the refusal.
       const repeated = { clientId: 'app-repeated', name: 'Repeated', secret: 'x'.repeat(40) };
+      const word = { clientId: 'app-word', name: 'Word', secret: 'abcdefghijklmnop'.repeat(2) };
+      // Generated hex (openssl rand -hex 16): 128 bits, though of 16 symbols at most.
+      const hex = { clientId: 'app-hex', name: 'Hex', secret: '3f9a0c17be42d685e1f07a9c3b5d2e84' };
       const t = makeApp(
-        { logger: false, rateLimits: only({ failedClientAuthPerIpPerHour: 2 }), clients: [CLIENT, CONFIDENTIAL, short, repeated] },
+        {
+          logger: false,
+          rateLimits: only({ failedClientAuthPerIpPerHour: 2 }),
+          clients: [CLIENT, CONFIDENTIAL, short, repeated, word, hex],
+        },
         (app) => app.set('trust proxy', 1),
       );
       const startAs = (clientId: string, secret: string | undefined, phone = PHONE) =>
@@ -312,6 +319,14 @@ describe('limits (memory backend)', () => {
       assert.equal((await startAs(repeated.clientId, 'wrong')).status, 401);
       assert.equal((await startAs(repeated.clientId, 'wrong')).status, 401);
       assert.equal((await startAs(repeated.clientId, repeated.secret, '+14155550125')).status, 429);
+      for (const [client, phone, passes] of [
+        [word, '+14155550126', false],
+        [hex, '+14155550127', true],
+      ] as const) {
+        assert.equal((await startAs(client.clientId, 'wrong')).status, 401);
+        assert.equal((await startAs(client.clientId, 'wrong')).status, 401);
+        assert.equal((await startAs(client.clientId, client.secret, phone)).status, passes ? 200 : 429, client.clientId);
+      }
     });
   });
 });

@@ -206,6 +206,23 @@ describe('fallbackSender', () => {
     const failover = events.find((e) => e.event === 'send_failover');
     assert.equal(failover?.reason, '503 sms_provider_error');
     for (const e of events) assert.ok(!JSON.stringify(e).includes(codes[0] as string), JSON.stringify(e));
+    // Nor as its status, which a JavaScript sender may set to anything.
+    events.length = 0;
+    const statusEcho: SmsSender = {
+      name: 'status-echo',
+      async send(m) {
+        const digits = m.body.replace(/\D/g, '');
+        codes.push(digits);
+        throw new PasswordlessError('down', Number(digits), 'down');
+      },
+    };
+    const second = makeApp({
+      logger: { info: capture, warn: capture, error: capture },
+      sender: fallbackSender([statusEcho, custom('steady')]),
+    });
+    await request(second.app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.equal(events.find((e) => e.event === 'send_failover')?.reason, '502 down');
+    for (const e of events) assert.ok(!JSON.stringify(e).includes(codes[1] as string), JSON.stringify(e));
   });
 
   it('counts each member that failed over as a failed send of its own, whether the send then succeeds or fails', async () => {
