@@ -86,19 +86,26 @@ export function quotesMessage(text: string, body: string, code: string): boolean
  * failure.
  */
 export function sendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
+  if (!(err instanceof PasswordlessError)) return fail('providerFailed');
+  // Each field read once, and the answer always a fresh error built from those readings: a
+  // JavaScript sender's error may have getters that answer differently on a later read.
+  const status: unknown = err.status;
+  const errorCode: unknown = err.code;
+  const text: unknown = err.message;
+  const given: unknown = err.headers;
   // A status Node cannot write (NaN, 450.5, '400') would leave the request unanswered.
-  if (!(err instanceof PasswordlessError) || !Number.isInteger(err.status) || err.status < 400 || err.status >= 600)
-    return fail('providerFailed');
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status >= 600) return fail('providerFailed');
   const generic = fail('providerFailed');
   // The error's code and headers reach the answer and the log as well as its text: a custom
   // sender may have built any of them from the message.
-  const text: unknown = err.message;
   const safeCode =
-    loggableErrorCode(err.code, message.body) !== undefined && !quotesMessage(err.code, message.body, code) ? err.code : generic.code;
+    typeof errorCode === 'string' &&
+    loggableErrorCode(errorCode, message.body) !== undefined &&
+    !quotesMessage(errorCode, message.body, code)
+      ? errorCode
+      : generic.code;
   const safeText = typeof text !== 'string' || quotesMessage(text, message.body, code) ? generic.message : text;
-  const headers = retryAfterOnly(err.headers as unknown, message.body);
-  const same = safeCode === err.code && safeText === text && sameHeaders(headers, err.headers as unknown);
-  return same ? err : new PasswordlessError(safeCode, err.status, safeText, headers);
+  return new PasswordlessError(safeCode, status, safeText, retryAfterOnly(given, message.body));
 }
 
 /** The digits of `text`, all together: a code split by separators (`98_08_37`) is still the code. */
@@ -153,16 +160,6 @@ function retryAfterOnly(headers: unknown, body: string): Readonly<Record<string,
   if (seconds < 1) return NO_HEADERS;
   const shown = String(seconds);
   return shown.length >= 4 && digitsOf(body).includes(shown) ? NO_HEADERS : Object.freeze({ 'Retry-After': shown });
-}
-
-function sameHeaders(kept: Readonly<Record<string, string>>, given: unknown): boolean {
-  if (!given || typeof given !== 'object') return false;
-  try {
-    const names = Object.keys(given);
-    return names.length === Object.keys(kept).length && names.every((n) => (given as Record<string, unknown>)[n] === kept[n]);
-  } catch {
-    return false;
-  }
 }
 
 /** The shapes a provider's word for operators may have: a Twilio error code, an HTTP status, a system error's code. */

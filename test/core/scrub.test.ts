@@ -63,6 +63,22 @@ describe("a custom sender's error on its way to the answer and the log (sendFail
     assert.deepEqual(failing('slow_down', { 'Retry-After': code.slice(1, 5) }).headers, {});
   });
 
+  it("reads each field of the sender's error once, and answers a fresh error: a getter cannot show the check one value and the answer another", () => {
+    const reads = { code: 0, message: 0, status: 0, headers: 0 };
+    const sly = new PasswordlessError('x', 502, 'x');
+    const later = <T>(field: keyof typeof reads, first: T, then: T) =>
+      Object.defineProperty(sly, field, { get: () => (reads[field]++ === 0 ? first : then) });
+    later('code', 'provider_down', `e${code}`);
+    later('message', 'The provider said no.', `your code ${code}`);
+    later('status', 502, Number(code));
+    later('headers', {}, { 'X-Otp': code });
+    const answered = sendFailure(sly, message, code);
+    assert.notEqual(answered, sly);
+    const seen = [answered.code, answered.message, String(answered.status), JSON.stringify(answered.headers)].join(' ');
+    assert.doesNotMatch(seen, new RegExp(code));
+    assert.deepEqual(reads, { code: 1, message: 1, status: 1, headers: 1 });
+  });
+
   it('answers anything that is not a text message, status or headers object as the generic failure, never throwing', () => {
     const odd = new PasswordlessError('x', 502, 'down', null as unknown as Record<string, string>);
     Object.defineProperty(odd, 'message', { get: () => 42 });

@@ -286,11 +286,15 @@ describe('limits (memory backend)', () => {
       const word = { clientId: 'app-word', name: 'Word', secret: 'abcdefghijklmnop'.repeat(2) };
       // Generated hex (openssl rand -hex 16): 128 bits, though of 16 symbols at most.
       const hex = { clientId: 'app-hex', name: 'Hex', secret: '3f9a0c17be42d685e1f07a9c3b5d2e84' };
+      // Generated base64 (openssl rand -base64 32).
+      const generated = { clientId: 'app-generated', name: 'Generated', secret: 'kU8q2mV1zP0sR7tW4yX6aB9cD3eF5gH1jK2lM4nO6pQ=' };
+      // Long and mixed, but a phrase a person typed: refused alike.
+      const phrase = { clientId: 'app-phrase', name: 'Phrase', secret: 'MyCompanyBackendSecret2024Production' };
       const t = makeApp(
         {
           logger: false,
           rateLimits: only({ failedClientAuthPerIpPerHour: 2 }),
-          clients: [CLIENT, CONFIDENTIAL, short, repeated, word, hex],
+          clients: [CLIENT, CONFIDENTIAL, short, repeated, word, hex, generated, phrase],
         },
         (app) => app.set('trust proxy', 1),
       );
@@ -305,12 +309,12 @@ describe('limits (memory backend)', () => {
             ...(secret === undefined ? {} : { client_secret: secret }),
           });
       // Requests without a secret are no guesses: however many, they spend nothing.
-      for (let i = 0; i < 5; i += 1) assert.equal((await startAs(CONFIDENTIAL.clientId, undefined)).status, 401);
-      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 401);
-      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 401);
-      assert.equal((await startAs(CONFIDENTIAL.clientId, 'wrong')).status, 429);
-      // The backend behind the same address still logs in with its (32+ character) secret.
-      assert.equal((await startAs(CONFIDENTIAL.clientId, CONFIDENTIAL.secret)).status, 200);
+      for (let i = 0; i < 5; i += 1) assert.equal((await startAs(generated.clientId, undefined)).status, 401);
+      assert.equal((await startAs(generated.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(generated.clientId, 'wrong')).status, 401);
+      assert.equal((await startAs(generated.clientId, 'wrong')).status, 429);
+      // The backend behind the same address still logs in with its generated secret.
+      assert.equal((await startAs(generated.clientId, generated.secret)).status, 200);
       // Another client's count is its own; a short secret, which guessing could find, is
       // refused like a wrong one once its count is full, so the answer tells nothing.
       assert.equal((await startAs(short.clientId, 'wrong')).status, 401);
@@ -322,6 +326,8 @@ describe('limits (memory backend)', () => {
       for (const [client, phone, passes] of [
         [word, '+14155550126', false],
         [hex, '+14155550127', true],
+        [phrase, '+14155550128', false],
+        [CONFIDENTIAL, '+14155550129', false],
       ] as const) {
         assert.equal((await startAs(client.clientId, 'wrong')).status, 401);
         assert.equal((await startAs(client.clientId, 'wrong')).status, 401);
