@@ -1,4 +1,5 @@
 /** A host app as users build it: express-session first, then the passwordless router. */
+import request from 'supertest';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import { passwordless, outboxSender, type OutboxSender, type Passwordless, type PasswordlessOptions } from '../../lib';
@@ -77,6 +78,17 @@ export function lastCode(outbox: OutboxSender, to?: string): string {
 }
 
 /** A code of the same length that is certainly not `code`. */
+/** A browser (supertest agent) logged in on `t` through the routes: a start, then its code. */
+export async function loggedInAgent(t: TestApp): Promise<ReturnType<typeof request.agent>> {
+  const agent = request.agent(t.app);
+  await agent.post('/passwordless/start').send(startBody()).expect(200);
+  await agent
+    .post('/passwordless/verify')
+    .send(verifyBody(lastCode(t.outbox)))
+    .expect(200);
+  return agent;
+}
+
 export function wrongCodeFor(code: string): string {
   return code.replace(/^./, (d) => String((Number(d) + 1) % 10));
 }

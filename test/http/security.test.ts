@@ -9,7 +9,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { passwordless, outboxSender, sessionStore } from '../../lib';
-import { CLIENT, PHONE, SECRET, lastCode, makeApp, startBody, verifyBody, backendBody, otpGrant } from '../helpers/app';
+import { CLIENT, PHONE, SECRET, lastCode, loggedInAgent, makeApp, startBody, verifyBody, backendBody, otpGrant } from '../helpers/app';
 import { recorder } from '../helpers/log';
 
 const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
@@ -215,12 +215,7 @@ describe('HTTP layer: what it refuses', () => {
       const t = makeApp({ logger: false });
       t.app.get('/called', t.pl.requireAuth(), (req, res) => res.json({ phone: req.user?.phone_number }));
       await request(t.app).get('/called').expect(401);
-      const agent = request.agent(t.app);
-      await agent.post('/passwordless/start').send(startBody()).expect(200);
-      await agent
-        .post('/passwordless/verify')
-        .send(verifyBody(lastCode(t.outbox)))
-        .expect(200);
+      const agent = await loggedInAgent(t);
       assert.equal((await agent.get('/called').expect(200)).body.phone, PHONE);
     });
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Logger } from '../../lib';
-import { CONFIDENTIAL, PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
+import { CONFIDENTIAL, PHONE, lastCode, loggedInAgent, makeApp, startBody, wrongCodeFor } from '../helpers/app';
 import { expect429, only, start, verify } from '../helpers/limits';
 
 describe('rate limits', () => {
@@ -119,13 +119,8 @@ describe('rate limits', () => {
   describe('failedVerifiesPerPhonePerHour', () => {
     it('refuses verification for the number once failures pass the limit, across codes; a session stays logged in', async () => {
       const t = makeApp({ rateLimits: only({ failedVerifiesPerPhonePerHour: 3 }), otp: { maxAttempts: 2 } });
-      const agent = request.agent(t.app);
       // A logged-in session first.
-      await agent.post('/passwordless/start').send(startBody()).expect(200);
-      await agent
-        .post('/passwordless/verify')
-        .send(verifyBody(lastCode(t.outbox)))
-        .expect(200);
+      const agent = await loggedInAgent(t);
       // Two codes, three failures between them.
       await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
       const first = lastCode(t.outbox);
