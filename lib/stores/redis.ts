@@ -10,7 +10,7 @@ import { RedisBackend } from '../redis/backend';
 import type { CodeStore } from '../types';
 
 export interface RedisStoreOptions {
-  /** A connected `redis` (node-redis 4/5, `createClient` or `createCluster`) or `ioredis` (`Redis` or `Cluster`) client. */
+  /** A connected `redis` (node-redis 4, 5 or 6: `createClient` or `createCluster`) or `ioredis` (5 or 6: `Redis` or `Cluster`) client. */
   client: unknown;
   /** Prefix of every key this package writes. Default `'pwl:'`. */
   prefix?: string;
