@@ -77,23 +77,21 @@ describe('comparisons of secrets', () => {
         .expect(401);
       assert.deepEqual(compared, ['5:5'], 'a secret of another length costs one comparison of its own length');
       // A number with no live code (never sent, or expired) costs a comparison, as a wrong code does.
-      compared.length = 0;
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody('123456', { phone_number: '+14155550199' }))
-        .expect(403);
-      assert.equal(compared.length, 1, 'a never-sent code is compared once, as a wrong one is');
+      const comparisonsOfAVerify = async (phone: string): Promise<number> => {
+        compared.length = 0;
+        await request(t.app)
+          .post('/passwordless/verify')
+          .send(verifyBody('123456', { phone_number: phone }))
+          .expect(403);
+        return compared.length;
+      };
+      assert.equal(await comparisonsOfAVerify('+14155550199'), 1, 'a never-sent code is compared once, as a wrong one is');
       await request(t.app)
         .post('/passwordless/start')
         .send(startBody({ phone_number: '+14155550198' }))
         .expect(200);
       t.clock.advance(60 * 60 * 1000);
-      compared.length = 0;
-      await request(t.app)
-        .post('/passwordless/verify')
-        .send(verifyBody('123456', { phone_number: '+14155550198' }))
-        .expect(403);
-      assert.equal(compared.length, 1, 'an expired code is compared once, as a wrong one is');
+      assert.equal(await comparisonsOfAVerify('+14155550198'), 1, 'an expired code is compared once, as a wrong one is');
     } finally {
       nodeCrypto.timingSafeEqual = original;
     }

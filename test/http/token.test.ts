@@ -65,6 +65,14 @@ function grant(client: { clientId: string; secret?: string }, otp: string, extra
   };
 }
 
+/** The token grant for a fresh code of `client` (RS256 by default), expected to answer 200. */
+async function granted(t: ReturnType<typeof tokenApp>, extra: Record<string, unknown> = {}, client = RS_CLIENT): Promise<request.Response> {
+  return request(t.app)
+    .post('/oauth/token')
+    .send(grant(client, await codeFor(t, client), extra))
+    .expect(200);
+}
+
 describe('Auth0 compatibility: the official auth0 SDK as the client', function () {
   this.timeout(20_000);
   const t = tokenApp({ now: Date.now });
@@ -321,10 +329,7 @@ describe('POST /oauth/token', () => {
 
   it('answers /userinfo as OpenID Connect and RFC 6750 ask: GET or POST, any case of Bearer, no-store, a bare challenge without credentials', async () => {
     const t = tokenApp();
-    const res = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
-      .expect(200);
+    const res = await granted(t);
     assert.equal(res.headers.pragma, 'no-cache');
     assert.equal(res.headers['cache-control'], 'no-store');
     const access = decodeJwt(res.body.access_token);
@@ -348,10 +353,7 @@ describe('POST /oauth/token', () => {
 
   it('gives access tokens the lifetime expires_in says, and /userinfo refuses them once it has passed', async () => {
     const t = tokenApp();
-    const res = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
-      .expect(200);
+    const res = await granted(t);
     const access = decodeJwt(res.body.access_token);
     assert.equal((access.exp as number) - (access.iat as number), res.body.expires_in);
     const userinfo = () => request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`);
@@ -363,37 +365,25 @@ describe('POST /oauth/token', () => {
 
   it('issues no ID token, and no /userinfo access, to a request whose scope leaves out openid', async () => {
     const t = tokenApp();
-    const res = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT), { audience: 'https://billing.example.com/', scope: 'read:invoices' }))
-      .expect(200);
+    const res = await granted(t, { audience: 'https://billing.example.com/', scope: 'read:invoices' });
     assert.equal(res.body.id_token, undefined);
     const access = decodeJwt(res.body.access_token);
     assert.equal(access.aud, 'https://billing.example.com/');
     assert.equal(access.scope, 'read:invoices');
     // A token for the userinfo audience without openid (made as the server makes them) is refused 403.
-    const bare = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT), { scope: 'profile' }))
-      .expect(200);
+    const bare = await granted(t, { scope: 'profile' });
     assert.equal(bare.body.id_token, undefined);
     const info = await request(t.app).get('/userinfo').set('authorization', `Bearer ${bare.body.access_token}`).expect(403);
     assert.equal(info.body.error, 'insufficient_scope');
     assert.match(info.headers['www-authenticate'] ?? '', /insufficient_scope/);
     // No scope at all is an OpenID request.
-    const plain = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
-      .expect(200);
+    const plain = await granted(t);
     assert.equal(decodeJwt(plain.body.id_token).aud, RS_CLIENT.clientId);
   });
 
   it('refuses at /userinfo the access tokens of a client removed or disabled since they were issued', async () => {
     const t = tokenApp();
-    const res = await request(t.app)
-      .post('/oauth/token')
-      .send(grant(RS_CLIENT, await codeFor(t, RS_CLIENT)))
-      .expect(200);
+    const res = await granted(t);
     const keys = { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, kid: 'key-2026' }] };
     const userinfo = (clients: PasswordlessOptions['clients']) =>
       request(makeApp({ clients, tokens: keys }).app)
