@@ -90,6 +90,34 @@ export function isIoredis(client: object): client is Redis {
   return 'status' in client && !('isReady' in client);
 }
 
+/**
+ * A Redis client on a key prefix of its own, for a test that opens it and a hook that tears it
+ * down: `open` connects (with `connect`) and draws the prefix; `done` deletes the prefix's keys
+ * and closes the client (nothing when it was not opened, or is already done).
+ */
+export function redisOnPrefix(connect: () => Promise<NodeRedisClient | Redis>): {
+  open(): Promise<{ client: NodeRedisClient | Redis; prefix: string }>;
+  done(): Promise<void>;
+} {
+  let client: NodeRedisClient | Redis | undefined;
+  let prefix = '';
+  return {
+    async open() {
+      client = await connect();
+      prefix = uniquePrefix();
+      return { client, prefix };
+    },
+    async done() {
+      if (!client) return;
+      const opened = client;
+      client = undefined;
+      await deleteKeys(opened, prefix);
+      if (isIoredis(opened)) opened.disconnect();
+      else opened.destroy();
+    },
+  };
+}
+
 export async function ioredis(port = 6379): Promise<Redis> {
   const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
   client.on('error', () => {});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
 import { memoryLimits, redisLimits } from '../../lib';
 import type { Bucket, FraudCheck, LimitBackend } from '../../lib/limits/types';
-import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
+import { ioredis, nodeRedis, redisOnPrefix, requireRedis, type NodeRedisClient } from '../helpers/redis';
 
 const T0 = 1_700_000_000_000;
 const WINDOW = 60_000;
@@ -33,27 +33,21 @@ interface Subject {
   done(): Promise<void>;
 }
 
-function onRedis(connect: () => Promise<NodeRedisClient | Redis>, close: (c: NodeRedisClient | Redis) => void): Subject {
-  let client: NodeRedisClient | Redis | undefined;
-  let prefix = '';
+function onRedis(connect: () => Promise<NodeRedisClient | Redis>): Subject {
+  const redis = redisOnPrefix(connect);
   return {
     async backend() {
-      client = await connect();
-      prefix = uniquePrefix();
+      const { client, prefix } = await redis.open();
       return redisLimits({ client, prefix });
     },
-    async done() {
-      if (!client) return;
-      await deleteKeys(client, prefix);
-      close(client);
-    },
+    done: redis.done,
   };
 }
 
 const SUBJECTS: Record<string, Subject> = {
   memoryLimits: { backend: async () => memoryLimits(), done: async () => undefined },
-  'redisLimits (node-redis)': onRedis(nodeRedis, (c) => void (c as NodeRedisClient).destroy()),
-  'redisLimits (ioredis)': onRedis(ioredis, (c) => (c as Redis).disconnect()),
+  'redisLimits (node-redis)': onRedis(nodeRedis),
+  'redisLimits (ioredis)': onRedis(ioredis),
 };
 
 for (const [name, subject] of Object.entries(SUBJECTS)) {

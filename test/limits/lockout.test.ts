@@ -11,7 +11,7 @@ import type Redis from 'ioredis';
 import { redisStore, sessionStore, type PasswordlessOptions } from '../../lib';
 import { PHONE, lastCode, makeApp, startBody, verifyBody, wrongCodeFor } from '../helpers/app';
 import { trustLoopback } from '../helpers/limits';
-import { deleteKeys, ioredis, nodeRedis, requireRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis';
+import { ioredis, nodeRedis, redisOnPrefix, requireRedis, type NodeRedisClient } from '../helpers/redis';
 
 const HOUR = 3_600_000;
 const ATTACKER = '198.51.100.66';
@@ -22,29 +22,22 @@ interface Store {
   done(): Promise<void>;
 }
 
-function onRedis(connect: () => Promise<NodeRedisClient | Redis>, close: (c: NodeRedisClient | Redis) => void): Store {
-  let client: NodeRedisClient | Redis | undefined;
-  let prefix = '';
+function onRedis(connect: () => Promise<NodeRedisClient | Redis>): Store {
+  const redis = redisOnPrefix(connect);
   return {
     async options() {
-      client = await connect();
-      prefix = uniquePrefix();
+      const { client, prefix } = await redis.open();
       return { store: redisStore({ client, prefix }) };
     },
-    async done() {
-      if (!client) return;
-      await deleteKeys(client, prefix);
-      close(client);
-      client = undefined;
-    },
+    done: redis.done,
   };
 }
 
 const STORES: Record<string, Store> = {
   memoryStore: { options: async () => ({}), done: async () => undefined },
   sessionStore: { options: async () => ({ store: sessionStore() }), done: async () => undefined },
-  'redisStore (node-redis)': onRedis(nodeRedis, (c) => void (c as NodeRedisClient).destroy()),
-  'redisStore (ioredis)': onRedis(ioredis, (c) => (c as Redis).disconnect()),
+  'redisStore (node-redis)': onRedis(nodeRedis),
+  'redisStore (ioredis)': onRedis(ioredis),
 };
 
 for (const [name, store] of Object.entries(STORES)) {
