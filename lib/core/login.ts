@@ -39,6 +39,7 @@ import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
 import { parsePhone, type Phone } from './phone';
+import { guessproof } from './secret-shape';
 import { sendTimer } from './send-timer';
 import { loggableProviderCode, sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
@@ -111,50 +112,6 @@ export interface Login {
   close(waitMs?: number): Promise<void>;
 }
 
-/** The shapes of generated secrets: hex, a UUID, base64 or base64url (padding allowed). */
-const GENERATED_SHAPES = [/^[0-9a-f]{32,}$/, /^[0-9A-F]{32,}$/, /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i];
-const BASE64_SHAPE = /^(?:[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_-]{32,})$/;
-
-/**
- * Whether a client secret has the shape of a generated one, beyond guessing at any request
- * rate, so that its right guess need not hide behind the limit: 32 or more hex characters, a
- * UUID, or 32 or more base64/base64url characters that mix upper case, lower case and digits and
- * change between them often (random text does, about two changes in three characters; a phrase
- * does not); in any shape, 10 or more different characters, no part repeated and no run of
- * consecutive characters making up half of it. What `openssl rand -base64 24` (or longer),
- * `openssl rand -hex 16` and `crypto.randomUUID()` give passes; a phrase, a keyboard walk or
- * `'x'.repeat(40)` does not, and keeps the refusal that bounds guessing to the limit.
- */
-function guessproof(secret: string): boolean {
-  const chars = [...secret];
-  if (new Set(chars).size < 10 || patterned(chars)) return false;
-  if (GENERATED_SHAPES.some((shape) => shape.test(secret))) return true;
-  if (!BASE64_SHAPE.test(secret) || !/[a-z]/.test(secret) || !/[A-Z]/.test(secret) || !/[0-9]/.test(secret)) return false;
-  const classOf = (c: string) => (c >= 'a' && c <= 'z' ? 0 : c >= 'A' && c <= 'Z' ? 1 : c >= '0' && c <= '9' ? 2 : 3);
-  let changes = 0;
-  for (let i = 1; i < chars.length; i += 1) if (classOf(chars[i] as string) !== classOf(chars[i - 1] as string)) changes += 1;
-  return changes * 3 >= chars.length;
-}
-
-/**
- * Whether `chars` repeats itself (half or more of it equal to the part a period before:
- * `abcabcabd`) or counts up (half or more of its steps to the next character: `0123456789ab…`).
- * Random text of 16 or more symbols does either with a chance far below one in a million.
- */
-function patterned(chars: readonly string[]): boolean {
-  const n = chars.length;
-  let steps = 0;
-  for (let i = 1; i < n; i += 1)
-    if ((chars[i] as string).codePointAt(0) === ((chars[i - 1] as string).codePointAt(0) as number) + 1) steps += 1;
-  if (steps * 2 >= n - 1) return true;
-  for (let period = 1; period <= n / 2; period += 1) {
-    let same = 0;
-    for (let i = period; i < n; i += 1) if (chars[i] === chars[i - period]) same += 1;
-    if (same * 2 >= n - period) return true;
-  }
-  return false;
-}
-
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 /**
@@ -189,6 +146,10 @@ export function createLogin(config: Config): Login {
   const limits =
     config.rateLimits && config.limitStore ? createLimits(config.rateLimits, config.fraudGuard, config.limitStore, keyring) : undefined;
   const subnet = config.rateLimits ? config.rateLimits.ipv6Subnet : 64;
+  // Judged once here, not per request: the configured secrets do not change.
+  const guessproofClients = new Set(
+    [...config.clients.values()].filter((c) => c.secret !== undefined && guessproof(c.secret)).map((c) => c.clientId),
+  );
   // One script call for limits and code when both live in the same Redis.
   const fused =
     limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
@@ -282,7 +243,7 @@ export function createLogin(config: Config): Login {
       // its count is full: wrong guesses from a neighbour behind the same address must not lock
       // the backend out. Any other is refused like a wrong one then, so the answer never tells a
       // right guess from a wrong one and guessing stays bounded by the limit.
-      if (bucket && !guessproof(client.secret)) {
+      if (bucket && !guessproofClients.has(client.clientId)) {
         const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
         if (full) throw refusal(full, '', clientId);
       }
@@ -448,7 +409,7 @@ export function createLogin(config: Config): Login {
     } catch (err) {
       const failovers = failoversOf(err);
       const spent = failedOver(failovers);
-      const failure = safeSendFailure(err, message, code);
+      const failure = sendFailure(err, message, code);
       const provider = answeredByOf(err) ?? failovers.at(-1)?.to ?? sender.name ?? 'custom';
       // A send that timed out may still be delivered: it counts as a send (every limit and the
       // fraud guard) and its code stays pending, so the SMS works if it comes and a provider
@@ -485,19 +446,6 @@ export function createLogin(config: Config): Login {
         refundOnFailure ? giveBack(plan, ctx) : undefined,
       ]);
       throw failure;
-    }
-  }
-
-  /**
-   * The answer to a failed send: `sendFailure`, or the generic failure if reading the sender's
-   * error throws (a JavaScript sender may throw anything, getters included). Nothing may throw
-   * here, or the failed send's code would stay pending and its limits spent.
-   */
-  function safeSendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
-    try {
-      return sendFailure(err, message, code);
-    } catch {
-      return fail('providerFailed');
     }
   }
 

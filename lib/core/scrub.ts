@@ -86,15 +86,29 @@ export function quotesMessage(text: string, body: string, code: string): boolean
  * failure.
  */
 export function sendFailure(err: unknown, message: { body: string }, code: string): PasswordlessError {
+  // Nothing may throw out of here (a JavaScript sender's error may have getters that throw), or
+  // the failed send's code would stay pending and its limits spent.
+  try {
+    return scrubbed(err, message, code);
+  } catch {
+    return fail('providerFailed');
+  }
+}
+
+/** An error's status when an answer can carry it, an integer from 400 to 599: Node cannot write NaN or 450.5. */
+export function answerableStatus(status: unknown): number | undefined {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 600 ? status : undefined;
+}
+
+function scrubbed(err: unknown, message: { body: string }, code: string): PasswordlessError {
   if (!(err instanceof PasswordlessError)) return fail('providerFailed');
   // Each field read once, and the answer always a fresh error built from those readings: a
   // JavaScript sender's error may have getters that answer differently on a later read.
-  const status: unknown = err.status;
+  const status = answerableStatus(err.status);
   const errorCode: unknown = err.code;
   const text: unknown = err.message;
   const given: unknown = err.headers;
-  // A status Node cannot write (NaN, 450.5, '400') would leave the request unanswered.
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status >= 600) return fail('providerFailed');
+  if (status === undefined) return fail('providerFailed');
   const generic = fail('providerFailed');
   // The error's code and headers reach the answer and the log as well as its text: a custom
   // sender may have built any of them from the message.

@@ -14,7 +14,7 @@ import {
   providerCodeOf,
   withProviderCode,
 } from '../errors';
-import { loggableErrorCode, loggableProviderCode, sharesDigits } from '../core/scrub';
+import { answerableStatus, loggableErrorCode, loggableProviderCode, sharesDigits } from '../core/scrub';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 
@@ -84,7 +84,7 @@ function reasonOf(err: unknown, body: string): string {
   const said = loggableProviderCode(providerCodeOf(err), body);
   if (err instanceof PasswordlessError) {
     // A JavaScript sender's status may be anything, the code's digits included.
-    const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 600 ? err.status : 502;
+    const status = answerableStatus(err.status) ?? 502;
     return `${status} ${loggableErrorCode(err.code, body) ?? ErrorCodes.smsProviderError}${said === undefined ? '' : ` (${said})`}`;
   }
   const e = err as { code?: unknown; name?: unknown } | null | undefined;
