@@ -103,8 +103,20 @@ export function answerError(logger: Logger, res: Response, err: unknown, oauth =
   sendError(res, fail('internal'));
 }
 
-/** Wraps an async handler: its errors are answered here, on Express 4 and 5 alike. */
-export function route(logger: Logger, handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+/**
+ * Wraps an async handler: its errors are answered here, on Express 4 and 5 alike. With `body`,
+ * the route's body middleware runs first inside the same handler: Express's route dispatch
+ * costs about 12 µs of CPU (3-4 % of a start) for each handler it steps through.
+ */
+export function route(logger: Logger, handler: (req: Request, res: Response) => Promise<void>, body?: RequestHandler): RequestHandler {
+  const run = answered(logger, handler);
+  if (!body) return run;
+  return function passwordlessRoute(req: Request, res: Response, next: NextFunction) {
+    body(req, res, (err?: unknown) => (err ? next(err) : run(req, res, next)));
+  };
+}
+
+function answered(logger: Logger, handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
   return function passwordlessRoute(req: Request, res: Response, next: NextFunction) {
     handler(req, res).catch((err: unknown) => {
       try {

@@ -26,13 +26,13 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
   });
   const router = express.Router();
   const origins = config.allowedOrigins;
-  router.post('/passwordless/start', sessionBody, route(logger, startRoute(login)));
-  router.post('/passwordless/verify', sessionBody, route(logger, verifyRoute(login)));
-  router.post('/passwordless/logout', sessionBody, route(logger, logoutRoute()));
+  router.post('/passwordless/start', route(logger, startRoute(login), sessionBody));
+  router.post('/passwordless/verify', route(logger, verifyRoute(login), sessionBody));
+  router.post('/passwordless/logout', route(logger, logoutRoute(), sessionBody));
   const tokens = config.tokens;
   if (tokens) {
     const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: origins, oauth: true });
-    router.post('/oauth/token', tokenBody, route(logger, tokenRoute(login, tokens)));
+    router.post('/oauth/token', route(logger, tokenRoute(login, tokens), tokenBody));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
     const userinfo = route(logger, userinfoRoute(tokens, config.clients, config.now, logger));
