@@ -26,6 +26,11 @@ export interface BodyOptions {
    * flow) needs none.
    */
   sessionOptional?: ReadonlySet<string>;
+  /**
+   * Takes requests that a browser marks as coming from another site's page. Off for the session
+   * routes (login CSRF) and the token grant (its wrong codes count against the visitor's
+   * address: any page could otherwise spend them); listed origins pass either way.
+   */
   allowCrossSite: boolean;
   allowedOrigins: ReadonlySet<string>;
   /** The OAuth token endpoint: a body it cannot read is answered as OAuth's `invalid_request`. */
@@ -100,8 +105,8 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
     allowOrigin(req, res, options.allowedOrigins);
     if (options.session && !req.session && !options.sessionOptional?.has((req.route as { path?: string } | undefined)?.path ?? ''))
       return answerError(logger, res, fail('noSession'));
-    if (options.session && !options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
-      return answerError(logger, res, fail('crossSite'));
+    if (!options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
+      return answerError(logger, res, fail('crossSite'), options.oauth);
     // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.
     if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
       warnedTrustProxy = true;

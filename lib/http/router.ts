@@ -31,7 +31,13 @@ export function createRouter(login: Login, extra?: (router: Router) => void): Ro
   router.post('/passwordless/logout', route(logger, logoutRoute(), sessionBody));
   const tokens = config.tokens;
   if (tokens) {
-    const tokenBody = bodyMiddleware({ logger, session: false, allowCrossSite: true, allowedOrigins: origins, oauth: true });
+    const tokenBody = bodyMiddleware({
+      logger,
+      session: false,
+      allowCrossSite: config.allowCrossSite,
+      allowedOrigins: origins,
+      oauth: true,
+    });
     router.post('/oauth/token', route(logger, tokenRoute(login, tokens), tokenBody));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));

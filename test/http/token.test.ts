@@ -129,6 +129,37 @@ describe('Auth0 compatibility: the official auth0 SDK as the client', function (
 });
 
 describe('POST /oauth/token', () => {
+  it("refuses another site's page before counting its wrong codes (it could spend its visitor's address), admits listed origins and clients without Origin", async () => {
+    const t = tokenApp({ rateLimits: { failedVerifiesPerIpPerHour: 2 } });
+    const code = await codeFor(t, RS_CLIENT);
+    // A form a foreign page posts from the victim's browser: no preflight, the answer unread.
+    for (const foreign of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+      for (let i = 0; i < 3; i++) {
+        const res = await request(t.app)
+          .post('/oauth/token')
+          .set(foreign)
+          .type('form')
+          .send(grant(RS_CLIENT, wrongCodeFor(code)));
+        assert.equal(res.status, 403);
+        assert.equal(res.body.error, 'invalid_request');
+      }
+    }
+    // Nothing was counted against the address: its own login still works.
+    await request(t.app).post('/oauth/token').send(grant(RS_CLIENT, code)).expect(200);
+    const listed = tokenApp({ allowedOrigins: ['https://spa.example'] });
+    await request(listed.app)
+      .post('/oauth/token')
+      .set('origin', 'https://spa.example')
+      .send(grant(RS_CLIENT, await codeFor(listed, RS_CLIENT)))
+      .expect(200);
+    const open = tokenApp({ allowCrossSite: true });
+    await request(open.app)
+      .post('/oauth/token')
+      .set('origin', 'https://elsewhere.example')
+      .send(grant(RS_CLIENT, await codeFor(open, RS_CLIENT)))
+      .expect(200);
+  });
+
   it('publishes every key (rotation) and the OpenID configuration', async () => {
     const t = tokenApp();
     const jwks = await request(t.app).get('/.well-known/jwks.json').expect(200);
