@@ -94,6 +94,22 @@ function compileMacros(source: string, option: string): RenderFn {
   return concatenation(parts);
 }
 
+/**
+ * Auth0's `md_with_macros`: `@@variable@@` macros in text. Auth0 runs Liquid tags in it too, and
+ * its multi-language example is written so (`{% if request_language contains 'fr' %}…@@password@@
+ * {% endif %}`): a template with a `{% tag %}` is Liquid whose macros are its variables. Without
+ * one, `{{ … }}` stays text, as before.
+ */
+function compileAuth0Macros(engine: Liquid, source: string, option: string): RenderFn {
+  const macros = compileMacros(source, option);
+  if (!/\{%/.test(source)) return macros;
+  return compileLiquid(
+    engine,
+    source.replace(MACRO, (_, name: string) => `{{ ${name} }}`),
+    option,
+  );
+}
+
 /** `{{ name }}` with nothing else inside (no filters, no tags). */
 const PLAIN_OUTPUT = /\{\{-?\s*([A-Za-z_][\w.]*)\s*-?\}\}/g;
 
@@ -162,7 +178,7 @@ export function compileTemplate(engine: Liquid, source: string, syntax: Template
       "uses Auth0's @@macro@@ form under Liquid syntax. Set templateSyntax: 'md_with_macros', or write {{ code }} instead of @@password@@.",
     );
   }
-  const render = syntax === 'md_with_macros' ? compileMacros(source, option) : compileLiquid(engine, source, option);
+  const render = syntax === 'liquid' ? compileLiquid(engine, source, option) : compileAuth0Macros(engine, source, option);
   const sampleCode = '90210';
   let sample: string;
   try {

@@ -48,6 +48,21 @@ describe('message templates', () => {
     await assertLogsIn(sent);
   });
 
+  it("runs Liquid tags in an md_with_macros template, as Auth0's multi-language example writes them", async () => {
+    const template =
+      "{% if request_language contains 'fr' %}Ceci est votre code: @@password@@{% else %}Your SMS verification code is: @@password@@{% endif %}";
+    const fr = await messageFor({ templateSyntax: 'md_with_macros', template }, { 'x-request-language': 'fr' });
+    assert.equal(fr.text, `Ceci est votre code: ${fr.code}`);
+    await assertLogsIn(fr);
+    const en = await messageFor({ templateSyntax: 'md_with_macros', template }, { 'accept-language': 'en-US' });
+    assert.equal(en.text, `Your SMS verification code is: ${en.code}`);
+    // Unknown macros are still refused by their macro name, inside tags too.
+    await assert.rejects(
+      messageFor({ templateSyntax: 'md_with_macros', template: '{% if true %}@@pasword@@ @@code@@{% endif %}' }),
+      /unknown variable @@pasword@@/,
+    );
+  });
+
   it('does not expose prototype properties to templates', async () => {
     for (const reach of ['{{ application.constructor }}', '{{ code.length }}', '{{ application.__proto__ }}']) {
       await assert.rejects(messageFor({ template: `{{ code }}|${reach}` }), /unknown variable .* Known variables: \{\{ code \}\}/, reach);
