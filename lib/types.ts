@@ -51,6 +51,13 @@ export interface SmsMessage {
 export interface SmsSender {
   /** The provider's name in logs and metrics (`code_sent.provider`). Default `'custom'`. */
   readonly name?: string;
+  /**
+   * How long the package waits for `send()` before it answers the start as a send of unknown
+   * outcome (502; the code stays pending, and goes with its limits given back unless `send()`
+   * resolves within as long again, up to 30 s). Default 15 000. The built-in senders keep
+   * their own `timeoutMs` option instead.
+   */
+  readonly timeoutMs?: number;
   /** Resolves with the provider's message id and, for senders that pick among several, which one sent it. */
   send(
     message: SmsMessage,

@@ -16,6 +16,7 @@ import { OTP_GRANT } from '../errors';
 import { createMetrics, type Metrics } from '../metrics';
 import { RedisBackend } from '../redis/backend';
 import { lacksErrorListener } from '../redis/client';
+import { checkSenderTimeout } from '../senders/deadline';
 import { isMemoryStore, memoryStore } from '../stores/memory';
 import { isSessionBound } from '../stores/session';
 import { resolveClientAlg, resolveTokens, type IdTokenAlg, type ResolvedTokens } from '../tokens/config';
@@ -170,6 +171,7 @@ function resolveSender(sender: unknown): SmsSender {
       'must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().',
     );
   }
+  checkSenderTimeout('sender', sender as unknown as SmsSender);
   return sender as unknown as SmsSender;
 }
 

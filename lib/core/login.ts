@@ -31,6 +31,7 @@ import {
   type VerifyPlan,
 } from '../limits';
 import { RedisBackend } from '../redis/backend';
+import { sendWithin } from '../senders/deadline';
 import { answeredByOf, failoverMs, failoversOf, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey, ipOf } from './address';
@@ -400,7 +401,7 @@ export function createLogin(config: Config): Login {
       return spent;
     };
     try {
-      const sent = await sender.send(message);
+      const sent = await sendWithin(sender, message);
       const provider = sent?.provider ?? sender.name ?? 'custom';
       const spent = failedOver(sent?.failovers ?? []);
       sends.record(Date.now() - started);

@@ -17,6 +17,7 @@ import {
 import { answerableStatus, loggableErrorCode, loggableProviderCode, sharesDigits } from '../core/scrub';
 import { checkObject, keysOf, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
+import { checkSenderTimeout, selfTimed, sendWithin } from './deadline';
 
 /** What `onFailover` hears: provider names and a reason of status and code, never a message text (it can quote the number). */
 export interface FailoverEvent {
@@ -49,6 +50,7 @@ function validate(senders: unknown, options: unknown): void {
     if (sender === null || typeof sender !== 'object' || typeof (sender as SmsSender).send !== 'function') {
       throw optionError(`fallbackSender(senders)[${i}]`, 'must be a sender: an object with a send(message) method.');
     }
+    checkSenderTimeout(`fallbackSender(senders)[${i}]`, sender as SmsSender);
   });
   checkObject<FallbackSenderOptions>(
     options,
@@ -167,7 +169,7 @@ export function fallbackSender(
     }
   }
 
-  return {
+  return selfTimed({
     name: 'fallback',
     senders: list,
     async send(message: SmsMessage) {
@@ -180,7 +182,7 @@ export function fallbackSender(
         const sender = list[i] as SmsSender;
         const began = Date.now();
         try {
-          const sent = await sender.send(message);
+          const sent = await sendWithin(sender, message);
           return {
             ...(sent?.id !== undefined ? { id: sent.id } : {}),
             provider: names[i] as string,
@@ -206,5 +208,5 @@ export function fallbackSender(
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
-  };
+  });
 }

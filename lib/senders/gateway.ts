@@ -9,6 +9,7 @@ import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode
 import { lateGraceMs, withTimeout } from '../timeout';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
+import { selfTimed } from './deadline';
 
 /** Auth0's `gateway_authentication`, in this package's spelling. */
 export interface GatewayAuthenticationOptions {
@@ -199,7 +200,7 @@ function messageId(text: string): string | undefined {
 export function gatewaySender(options: GatewaySenderOptions): SmsSender {
   const gateway = resolve(options);
 
-  return {
+  return selfTimed({
     name: 'sms_gateway',
     async send(message: SmsMessage) {
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -241,5 +242,5 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
       const id = messageId(answer.text);
       return id === undefined ? {} : { id };
     },
-  };
+  });
 }

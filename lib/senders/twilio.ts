@@ -9,6 +9,7 @@ import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import { lateGraceMs, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
+import { selfTimed } from './deadline';
 
 /**
  * The parts of the SDK this sender touches, written structurally so that the published
@@ -244,5 +245,5 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
     // Not enumerable, so that logging or spreading the sender does not print the token.
     Object.defineProperty(sender, 'deliveryReports', { value: deliveryReports, enumerable: false });
   }
-  return sender;
+  return selfTimed(sender);
 }

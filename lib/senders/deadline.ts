@@ -1,0 +1,62 @@
+/**
+ * A deadline for senders that keep none of their own. The built-in Twilio and gateway senders
+ * time their requests out and fallbackSender bounds its members; a custom sender (any
+ * `{ send(message) }`) that hangs would otherwise leave the start unanswered, its limits
+ * spent, and a failover never tried. Past its `timeoutMs` (default 15 s) such a send is one of
+ * unknown outcome, answered and settled as the built-in senders' timeouts are: if it resolves
+ * within the grace that follows, it went out; otherwise its code goes and its limits come back.
+ */
+import { integerIn } from '../config/validate';
+import { sendTimedOut } from '../errors';
+import { lateGraceMs, withTimeout } from '../timeout';
+import type { SmsMessage, SmsSender } from '../types';
+
+/** How long a custom sender's send is waited for when it names no `timeoutMs`. */
+export const CUSTOM_SENDER_TIMEOUT_MS = 15_000;
+
+/** Refuses a `timeoutMs` that is no number of milliseconds, naming where the sender was given. */
+export function checkSenderTimeout(path: string, sender: SmsSender): void {
+  integerIn(`${path}.timeoutMs`, sender.timeoutMs, 1, 120_000, CUSTOM_SENDER_TIMEOUT_MS);
+}
+
+/** Senders that bound their own sends in time. */
+const SELF_TIMED = new WeakSet<object>();
+
+/** Marks a built-in sender that times its own sends out: its own timeout and grace apply. */
+export function selfTimed<T extends SmsSender>(sender: T): T {
+  SELF_TIMED.add(sender);
+  return sender;
+}
+
+type Sent = Awaited<ReturnType<SmsSender['send']>>;
+
+/** `sender.send(message)`, bounded by the sender's `timeoutMs` unless it bounds itself. */
+export function sendWithin(sender: SmsSender, message: SmsMessage): Promise<Sent> {
+  if (SELF_TIMED.has(sender)) return sender.send(message);
+  let sending: Promise<Sent>;
+  try {
+    sending = Promise.resolve(sender.send(message));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const ms = sender.timeoutMs ?? CUSTOM_SENDER_TIMEOUT_MS;
+  return withTimeout(sending, ms, () => sendTimedOut('SMS provider', ms, lateOutcome(sending, lateGraceMs(ms))));
+}
+
+/** Whether a send we stopped waiting for went out: it resolves within `graceMs`. */
+function lateOutcome(sending: Promise<unknown>, graceMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), graceMs);
+    timer.unref();
+    sending.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
+}

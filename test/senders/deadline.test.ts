@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { fallbackSender, outboxSender, type SmsMessage, type SmsSender } from '../../lib';
+import { makeApp, startBody, verifyBody } from '../helpers/app';
+
+/** A custom sender that never answers while `hanging` is set, and sends as an outbox otherwise. */
+function flakySender(timeoutMs?: number) {
+  const outbox = outboxSender();
+  const sender = {
+    name: 'acme',
+    hanging: true,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    send(message: SmsMessage) {
+      return sender.hanging ? new Promise<never>(() => {}) : outbox.send(message);
+    },
+  };
+  return { sender, outbox };
+}
+
+/** Starts until one is answered 200, for at most `ms`: what a user retrying after an outage sees. */
+async function startsAgainWithin(app: Parameters<typeof request>[0], ms: number): Promise<request.Response> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const res = await request(app).post('/passwordless/start').send(startBody());
+    if (res.status === 200 || Date.now() > until) return res;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('custom senders that hang', () => {
+  it('answers 502 after the sender’s timeoutMs, then gives the number its budget back once the send never came', async () => {
+    const { sender, outbox } = flakySender(100);
+    // The default limits: a send left counted would hold the number in its cooldown.
+    const t = makeApp({ sender, rateLimits: {}, logger: false });
+    const began = Date.now();
+    const res = await request(t.app).post('/passwordless/start').send(startBody()).timeout(3000);
+    assert.equal(res.status, 502);
+    assert.equal(res.body.error, 'sms_provider_error');
+    assert.match(res.body.error_description, /did not answer within 100 ms/);
+    assert.ok(Date.now() - began < 2000, 'answered at its timeout, not left hanging');
+    sender.hanging = false;
+    // Same clock reading: only a given-back cooldown lets this start through.
+    const again = await startsAgainWithin(t.app, 2000);
+    assert.equal(again.status, 200, again.text);
+    assert.equal(outbox.messages.length, 1);
+  });
+
+  it('keeps the code of a send that resolves after the timeout, within its grace', async () => {
+    let release: () => void = () => {};
+    const bodies: string[] = [];
+    const sender: SmsSender = {
+      timeoutMs: 100,
+      async send(message) {
+        bodies.push(message.body);
+        await new Promise<void>((r) => (release = r));
+        return { id: 'SM1' };
+      },
+    };
+    const t = makeApp({ sender, logger: false });
+    const res = await request(t.app).post('/passwordless/start').send(startBody()).timeout(3000);
+    assert.equal(res.status, 502);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    const code = /(\d{6})/.exec(bodies[0] as string)?.[1] as string;
+    await request(t.app).post('/passwordless/verify').send(verifyBody(code)).expect(200);
+  });
+
+  it('fails a hanging member of fallbackSender over to the next one', async () => {
+    const { sender } = flakySender(100);
+    const backup = outboxSender();
+    const t = makeApp({ sender: fallbackSender([sender, backup]), logger: false });
+    await request(t.app).post('/passwordless/start').send(startBody()).timeout(3000).expect(200);
+    assert.equal(backup.messages.length, 1);
+  });
+
+  it('refuses a timeoutMs that is no number of milliseconds, naming where the sender was given', () => {
+    for (const timeoutMs of [0, -5, 1.5, '100', Number.NaN]) {
+      const sender = { timeoutMs, send: async () => ({}) } as unknown as SmsSender;
+      assert.throws(() => makeApp({ sender }), /`sender\.timeoutMs` must be an integer/);
+      assert.throws(() => fallbackSender([outboxSender(), sender]), /`fallbackSender\(senders\)\[1\]\.timeoutMs` must be an integer/);
+    }
+  });
+});
