@@ -8,6 +8,7 @@ import { OTP_GRANT, fail, shown } from '../errors';
 import type { Login } from '../core/login';
 import { safeEqual } from '../core/crypto';
 import type { Config } from '../config/options';
+import { logEvent } from '../core/log';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
@@ -142,6 +143,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
       openid ? signIdToken(tokens, client, user, requestNonce ?? nonce, now) : undefined,
       signAccessToken(tokens, client, user, audience, scope.join(' '), now),
     ]);
+    logEvent(config.logger, 'login', { phone: phone.e164, clientId: client.clientId, grant: 'token' });
     // RFC 6749 section 5.1: no cache may keep tokens.
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     sendJson(res, 200, {

@@ -160,6 +160,14 @@ describe('POST /oauth/token', () => {
       .expect(200);
   });
 
+  it('logs a login by the token grant as the session routes do (masked number, client, grant)', async () => {
+    const infos: Array<Record<string, unknown>> = [];
+    const t = tokenApp({ logger: { info: (e) => void infos.push(e), warn: () => {}, error: () => {} } });
+    await granted(t);
+    const logins = infos.filter((e) => e.event === 'login');
+    assert.deepEqual(logins, [{ event: 'login', phone: '+1********23', clientId: RS_CLIENT.clientId, grant: 'token' }]);
+  });
+
   it('publishes every key (rotation) and the OpenID configuration', async () => {
     const t = tokenApp();
     const jwks = await request(t.app).get('/.well-known/jwks.json').expect(200);
