@@ -10,8 +10,13 @@ import { randomInt } from 'node:crypto';
 const RECENT_SENDS = 32;
 /** The wait before any real send was timed: a typical provider latency, so a fresh process does not answer unknown numbers at once. */
 const FIRST_GUESS_MS = 300;
-/** How long an unknown number's start waits at most, whatever the provider took. */
-const MAX_IMITATED_SEND_MS = 3000;
+/**
+ * The longest recorded duration a wait imitates (before its jitter): as long as the longest
+ * `timeoutMs` a sender may have. A lower cap told numbers apart whenever the provider was slower
+ * (a failover, a gateway near its timeout): registered numbers waited for it, unknown ones
+ * were all answered at the cap.
+ */
+const MAX_IMITATED_SEND_MS = 120_000;
 
 export interface SendTimer {
   /** A real send took `ms`. */
@@ -26,9 +31,9 @@ export function sendTimer(): SendTimer {
   const recent: number[] = [];
   let next = 0;
   function delayMs(): number {
-    const base = recent.length === 0 ? FIRST_GUESS_MS : (recent[randomInt(recent.length)] as number);
+    const base = Math.min(MAX_IMITATED_SEND_MS, recent.length === 0 ? FIRST_GUESS_MS : (recent[randomInt(recent.length)] as number));
     // Jitter of ±10 % from the CSPRNG, so that no two waits repeat a recorded duration exactly.
-    return Math.min(MAX_IMITATED_SEND_MS, (base * (900 + randomInt(201))) / 1000);
+    return (base * (900 + randomInt(201))) / 1000;
   }
   return {
     record(ms: number): void {

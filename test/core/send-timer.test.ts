@@ -30,11 +30,16 @@ describe("disableSignup's decoy wait (sendTimer)", () => {
     for (const ms of draws(timer)) assert.ok(ms >= 18 && ms <= 22, `${ms}`);
   });
 
-  it('never waits longer than 3 s, and ignores durations that are no durations', () => {
+  it('imitates slow sends too (a failover, a gateway near its timeout), up to 120 s, and ignores durations that are no durations', () => {
+    const slow = sendTimer();
+    slow.record(4_000);
+    const waits = draws(slow);
+    for (const ms of waits) assert.ok(ms >= 3_600 && ms <= 4_400, `${ms}`);
+    assert.ok(new Set(waits).size > 1, 'jittered, not pinned to one value');
     const timer = sendTimer();
-    timer.record(60_000);
+    timer.record(600_000);
     timer.record(Number.NaN);
     timer.record(-5);
-    for (const ms of draws(timer)) assert.equal(ms, 3000);
+    for (const ms of draws(timer)) assert.ok(ms >= 108_000 && ms <= 132_000, `${ms}`);
   });
 });
