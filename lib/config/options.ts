@@ -7,6 +7,7 @@ import { createKeyring, type Keyring } from '../core/crypto';
 import { isLanguageTag } from '../core/language';
 import { defaultLogger, SILENT } from '../core/log';
 import { DEFAULT_BLOCKED_TYPES, PHONE_TYPES, isCountryCode, parsePhone } from '../core/phone';
+import { guessproof } from '../core/secret-shape';
 import { compileTemplate, createLiquid, type RenderFn, type TemplateSyntax } from '../core/template';
 import type { UserHooks } from '../core/users';
 import type { ResolvedRateLimits } from '../limits';
@@ -198,6 +199,10 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
   if (c.secret !== undefined && c.secret.length < WARN_CLIENT_SECRET) {
     warnings.push(
       `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`,
+    );
+  } else if (c.secret !== undefined && !guessproof(c.secret)) {
+    warnings.push(
+      `\`${path}.secret\` of client "${c.clientId}" does not have the shape of a generated secret (32+ hex characters, a UUID, or 32+ base64 characters mixing upper case, lower case and digits): once a neighbour behind the same address (a NAT, an IPv6 /64) has sent failedClientAuthPerIpPerHour wrong secrets for this client, its right secret is refused with 429 too until the hour ends. Generated secrets are let through: regenerate it (openssl rand -hex 32).`,
     );
   }
   if (c.grantTypes !== undefined && (!Array.isArray(c.grantTypes) || !c.grantTypes.every((g) => typeof g === 'string'))) {

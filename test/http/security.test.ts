@@ -3,6 +3,7 @@
  * pages of other sites cannot log a visitor in, cookie-less requests create no session, and
  * the token endpoint answers Auth0's texts for clients it cannot serve.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import express from 'express';
@@ -408,6 +409,25 @@ describe('HTTP layer: what it refuses', () => {
           (e) => e.event === 'config_warning' && /`clients\[0\]\.secret` of client "short" is 1 characters long/.test(String(e.message)),
         ),
       );
+    });
+
+    it('warns about a long client secret that does not look generated (its right value is refused once neighbours fill the count), not about generated ones', () => {
+      const phrase = 'correct horse battery staple and more words';
+      const generated = [randomBytes(24).toString('hex'), randomUUID(), 's/OsLSqcWFWAVGgxhHmgGCgwoNWt/UK1'];
+      const r = recorder();
+      makeApp({
+        logger: r.logger,
+        clients: [
+          { clientId: 'phrase', name: 'Phrase', secret: phrase },
+          ...generated.map((secret, i) => ({ clientId: `g${i}`, name: 'G', secret })),
+        ],
+      });
+      const warned = r.events.filter(
+        (e) => e.event === 'config_warning' && /does not have the shape of a generated secret/.test(String(e.message)),
+      );
+      assert.equal(warned.length, 1);
+      assert.match(String(warned[0]?.message), /`clients\[0\]\.secret` of client "phrase"/);
+      assert.doesNotMatch(String(warned[0]?.message), new RegExp(phrase));
     });
 
     it('keeps amr, acr, scope, sid, at_hash, c_hash, cnf and auth_time of a user hook out of the ID token', async () => {
