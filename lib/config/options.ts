@@ -481,8 +481,16 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
   for (const origin of value) {
     const refused = (why: string) =>
       optionError('allowedOrigins', `contains ${JSON.stringify(origin)}; ${why}, like "https://app.example.com".`);
-    if (typeof origin !== 'string' || !/^https?:\/\/[^/\s]+$/.test(origin))
+    if (typeof origin !== 'string' || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+$/.test(origin))
       throw refused('an origin is scheme and host (and port), without a path');
+    // A hybrid app's web view (Capacitor, Ionic, Cordova) sends its own scheme's origin,
+    // `capacitor://localhost`, which the URL parser does not serialise: kept as written.
+    if (!/^https?:/i.test(origin)) {
+      if (/[?#@*]/.test(origin) || /^(file|data|blob|javascript|about):/i.test(origin))
+        throw refused('an origin has no query, fragment, user name or wildcard, and file: or data: pages send `Origin: null`');
+      origins.add(origin.toLowerCase());
+      continue;
+    }
     // Auth0's Allowed Web Origins take `https://*.example.com`; a browser never sends a `*`.
     if (origin.includes('*')) throw refused('wildcards are not supported: list each origin');
     if (/[?#@]/.test(origin)) throw refused('an origin has no query, fragment or user name');

@@ -42,6 +42,19 @@ describe('CORS for allowedOrigins', () => {
     });
   }
 
+  it("admits a hybrid app's web-view origin (capacitor://localhost) once listed, and only that one", async () => {
+    const hybrid = makeApp({ logger: false, allowedOrigins: ['capacitor://localhost', 'IONIC://localhost'] });
+    for (const origin of ['capacitor://localhost', 'ionic://localhost']) {
+      const ok = await request(hybrid.app).post('/passwordless/start').set('origin', origin).send(startBody()).expect(200);
+      assert.equal(ok.headers['access-control-allow-origin'], origin);
+    }
+    for (const origin of ['capacitor://evil', 'null', 'app://localhost']) {
+      await request(hybrid.app).post('/passwordless/start').set('origin', origin).send(startBody()).expect(403);
+    }
+    for (const refused of ['file://localhost', 'capacitor://localhost?x', 'capacitor://*'])
+      assert.throws(() => makeApp({ allowedOrigins: [refused] }), /`allowedOrigins` contains/);
+  });
+
   it("lets a listed origin read the start's answer and its errors, and no other origin", async () => {
     const ok = await request(t.app).post('/passwordless/start').set('origin', APP).send(startBody());
     assert.equal(ok.status, 200, ok.text);
