@@ -62,13 +62,13 @@ export function requestLanguage(headers: LanguageHeaders): string {
     return isLanguageTag(tag) ? x : (reducedTag(tag) ?? '');
   }
   const accept = headers.acceptLanguage?.trim();
-  return accept && isAcceptList(accept) ? accept : '';
+  return accept && isAcceptList(hyphenated(accept)) ? accept : '';
 }
 
 /**
  * A locale identifier as Android's `Locale.toString()` and iOS write it (`es_MX`, `zh_Hant_TW`)
- * read as the language tag it stands for (`es-MX`). Only `x-request-language` gets this: it
- * is one value an app sets, often from the device's locale.
+ * read as the language tag it stands for (`es-MX`): `x-request-language` is one value an app
+ * sets, often from the device's locale, and some clients build `accept-language` from it too.
  */
 function hyphenated(value: string): string {
   return value.includes('_') ? value.replace(/_/g, '-') : value;
@@ -126,8 +126,9 @@ function decidingList(headers: LanguageHeaders): string | undefined {
   }
   const accept = headers.acceptLanguage?.trim();
   if (!accept || accept.length > MAX_LIST) return undefined;
+  const list = hyphenated(accept);
   // `*` stays: it matches `defaultLanguage`, listed first, at its own weight, as in Express.
-  const ranges = accept
+  const ranges = list
     .split(',', MAX_RANGES)
     .map(negotiable)
     .filter((r): r is string => r !== undefined);
