@@ -282,7 +282,13 @@ function checkExtras(extras: unknown): asserts extras is FromAuth0ConnectionExtr
   }
 }
 
-export function fromAuth0Connection(connection: Auth0Connection, extras: FromAuth0ConnectionExtras = {}): Auth0ConnectionSettings {
+export function fromAuth0Connection(
+  given: Auth0Connection | { data: Auth0Connection },
+  extras: FromAuth0ConnectionExtras = {},
+): Auth0ConnectionSettings {
+  // The `auth0` SDK (v4) answers `connections.get` with `{ data, headers, status }`: its `data` is the connection.
+  const sdkAnswer = isObject(given as unknown) && !('strategy' in given) && 'data' in given && isObject(given.data as unknown);
+  const connection = (sdkAnswer ? (given as { data: Auth0Connection }).data : given) as Auth0Connection;
   if (!isObject(connection as unknown))
     throw optionError(
       'fromAuth0Connection(connection)',

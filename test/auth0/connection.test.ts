@@ -229,6 +229,17 @@ describe('fromAuth0Connection', () => {
     });
   });
 
+  it("takes the auth0 SDK's connections.get answer ({ data, headers, status }) as the connection it carries", () => {
+    const extras = { clients: [CLIENT, OLD_APP], twilio: { httpClient: emulator.httpClient() } };
+    const direct = fromAuth0Connection(documentedDefaults(), extras);
+    const fromSdk = fromAuth0Connection({ data: documentedDefaults(), headers: {}, status: 200 } as never, extras);
+    assert.deepEqual(
+      { ...fromSdk, sender: undefined, clients: fromSdk.clients?.map((c) => c.clientId) },
+      { ...direct, sender: undefined, clients: direct.clients?.map((c) => c.clientId) },
+    );
+    assert.equal(fromSdk.connection, 'sms');
+  });
+
   describe('refuses what cannot be carried over, naming the field', () => {
     const withOptions = (patch: Record<string, unknown>): Auth0Connection => {
       const c = documentedDefaults();
