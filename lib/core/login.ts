@@ -32,7 +32,7 @@ import {
 } from '../limits';
 import { RedisBackend } from '../redis/backend';
 import { sendWithin } from '../senders/deadline';
-import { answeredByOf, failoverMs, failoversOf, type FailoverEvent } from '../senders/fallback';
+import { answeredByOf, failoverMs, failoversOf, failoverUnsure, lastMemberUnsure, type FailoverEvent } from '../senders/fallback';
 import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey, ipOf } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
@@ -396,7 +396,7 @@ export function createLogin(config: Config): Login {
         logEvent(logger, 'send_failover', { phone: phone.e164, clientId: message.clientId, from: f.from, to: f.to, reason: f.reason });
         const ms = failoverMs(f);
         if (ms !== undefined) spent += ms;
-        metrics.send(f.from, 'failed', ms === undefined ? Number.NaN : ms / 1000, phone.callingCode);
+        metrics.send(f.from, failoverUnsure(f) ? 'unknown' : 'failed', ms === undefined ? Number.NaN : ms / 1000, phone.callingCode);
       }
       return spent;
     };
@@ -418,8 +418,9 @@ export function createLogin(config: Config): Login {
       // later that it did not go out (the request, left to finish, failed), the code goes and
       // the limits are given back then: a provider that hangs uses up nobody's budget.
       const unsure = isOutcomeUnknown(err);
-      // Its own outcome in the metrics: a provider that is slow is not one that refuses.
-      const outcome = unsure ? 'unknown' : failure.status < 500 ? 'refused' : 'failed';
+      // Its own outcome in the metrics: a provider that is slow is not one that refuses. A
+      // failover's last member is labelled by its own send, not by an earlier member's timeout.
+      const outcome = (lastMemberUnsure(err) ?? unsure) ? 'unknown' : failure.status < 500 ? 'refused' : 'failed';
       metrics.send(provider, outcome, (Date.now() - started - spent) / 1000, phone.callingCode);
       // The provider's text can quote the number in clear, so only the status is logged, and
       // what the provider said only when it holds none of the message's digits.

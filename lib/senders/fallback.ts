@@ -134,16 +134,40 @@ export function failoverMs(event: FailoverEvent): number | undefined {
   return FAILOVER_MS.get(event);
 }
 
+/** Failovers from a member whose send may still have gone out (it timed out): `unknown` in the metrics, not `failed`. */
+const FAILOVER_UNSURE = new WeakSet<FailoverEvent>();
+
+/** Whether the member that `event` moved on from may still have sent (its outcome is unknown). */
+export function failoverUnsure(event: FailoverEvent): boolean {
+  return FAILOVER_UNSURE.has(event);
+}
+
 /** Which member's answer a failed send ended with, for the metrics' `provider` label. */
 const ANSWERED_BY = new WeakMap<object, string>();
+/**
+ * Failed sends whose last member's own send may have gone out. The error itself is of unknown
+ * outcome whenever any member's was (the code stays pending), but the metrics label each
+ * member by its own outcome: a member that surely failed after one that timed out is `failed`.
+ */
+const LAST_UNSURE = new WeakSet<object>();
+
+/** Whether the last member tried by the fallbackSender that failed with `err` may still have sent; undefined for other errors. */
+export function lastMemberUnsure(err: unknown): boolean | undefined {
+  if (err === null || typeof err !== 'object' || !ANSWERED_BY.has(err)) return undefined;
+  return LAST_UNSURE.has(err);
+}
 
 /** The member of a fallbackSender whose failure `err` is (undefined for any other error). */
 export function answeredByOf(err: unknown): string | undefined {
   return err !== null && typeof err === 'object' ? ANSWERED_BY.get(err) : undefined;
 }
 
-function answeredBy(err: unknown, name: string): unknown {
-  if (err !== null && typeof err === 'object') ANSWERED_BY.set(err, name);
+function answeredBy(err: unknown, name: string, unsure: boolean): unknown {
+  if (err !== null && typeof err === 'object') {
+    ANSWERED_BY.set(err, name);
+    if (unsure) LAST_UNSURE.add(err);
+    else LAST_UNSURE.delete(err);
+  }
   return err;
 }
 
@@ -174,6 +198,7 @@ export function fallbackSender(
     senders: list,
     async send(message: SmsMessage) {
       let lastError: unknown;
+      let lastUnsure = false;
       // The late outcomes of the members' sends that may have gone out.
       const unsure: Array<Promise<boolean> | undefined> = [];
       // Handed back with the result, so that the login core can log which providers failed over.
@@ -189,19 +214,21 @@ export function fallbackSender(
             ...(failovers.length > 0 ? { failovers } : {}),
           };
         } catch (err) {
-          if (isRefusedDestination(err)) throw answeredBy(withFailovers(unsureAfter(err, unsure), failovers), names[i] as string);
-          if (isOutcomeUnknown(err)) unsure.push(lateOutcomeOf(err));
+          if (isRefusedDestination(err)) throw answeredBy(withFailovers(unsureAfter(err, unsure), failovers), names[i] as string, false);
+          lastUnsure = isOutcomeUnknown(err);
+          if (lastUnsure) unsure.push(lateOutcomeOf(err));
           lastError = err;
           const next = names[i + 1];
           if (next !== undefined) {
             const event = { from: names[i] as string, to: next, reason: reasonOf(err, message.body) };
             FAILOVER_MS.set(event, Date.now() - began);
+            if (lastUnsure) FAILOVER_UNSURE.add(event);
             failovers.push(event);
             notify(event);
           }
         }
       }
-      throw answeredBy(withFailovers(unsureAfter(lastError, unsure), failovers), names[list.length - 1] as string);
+      throw answeredBy(withFailovers(unsureAfter(lastError, unsure), failovers), names[list.length - 1] as string, lastUnsure);
     },
     async close() {
       const results = await Promise.allSettled(list.map(async (s) => s.close?.()));

@@ -8,7 +8,7 @@ export const SECRET = 'test-secret-that-is-long-enough-0123456789';
 export const PHONE = '+14155550123';
 export const OTHER_PHONE = '+14155550124';
 export const CLIENT = { clientId: 'app-public', name: 'Acme Web' };
-export const CONFIDENTIAL = { clientId: 'app-backend', name: 'Acme Backend', secret: 'backend-secret-value-0123456789abcdef' };
+export const CONFIDENTIAL = { clientId: 'app-backend', name: 'Acme Backend', secret: '7c1e9a04d3b85f26e0a4c9d71b3f8e52' };
 export const DISABLED = { clientId: 'app-disabled', name: 'Old App', enabled: false };
 
 /** An injectable clock: tests move time instead of sleeping. */

@@ -241,6 +241,23 @@ describe('fallbackSender', () => {
     ]);
   });
 
+  it('labels each member by its own outcome: the one that timed out unknown, the one that surely failed failed', async () => {
+    const registry = new Registry();
+    const hanging = (name: string): SmsSender => ({ name, timeoutMs: 50, send: () => new Promise<never>(() => {}) });
+    const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
+    const first = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([hanging('slow'), down('vendor2')]) });
+    await request(first.app).post('/passwordless/start').send(startBody()).expect(502);
+    const last = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('vendor3'), hanging('late')]) });
+    await request(last.app).post('/passwordless/start').send(startBody()).expect(502);
+    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    assert.deepEqual(sends.sort(), [
+      'passwordless_sms_sends_total{provider="late",outcome="unknown",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="slow",outcome="unknown",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="vendor2",outcome="failed",country_code="1"} 1',
+      'passwordless_sms_sends_total{provider="vendor3",outcome="failed",country_code="1"} 1',
+    ]);
+  });
+
   it("times each member on its own: a primary's timeout is the primary's send time, not the backup's", async () => {
     const to = '+14155556700';
     primary.behave(to, { delayMs: 1500 });
