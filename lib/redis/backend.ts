@@ -72,6 +72,11 @@ export interface TakeRequest {
 const NOT_CONNECTED =
   'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit: await auth.close() before closing the client, so that sends still in flight finish), or it is reconnecting after an outage';
 
+/** What the log says when Redis's clock is ahead of this host's by more than a request's deadline allows. */
+function clockSkew(leftMs: number): string {
+  return `Redis judged the call late on its own clock (TIME) while ${Math.round(leftMs)} ms of its deadline were left on this host: the two clocks differ by more than that. Sync this host and Redis with NTP.`;
+}
+
 /** A late or failed Redis call: the request is answered 503 and nothing was (or will be) done. */
 class Late extends Error {}
 
@@ -130,7 +135,13 @@ export class RedisBackend implements LimitBackend {
       const argv = [String(deadline), ...args];
       const sent = this.scriptsLoaded ? this.runner.run(s, keys, argv) : this.runAfterLoad(s, keys, argv, deadline);
       const reply = (await withTimeout(sent, remaining + REPLY_MARGIN_MS, () => new Late())) as unknown[];
-      if (Number(reply[0]) === -1) throw new Late();
+      if (Number(reply[0]) === -1) {
+        // Redis found the deadline passed on its own clock while this host's had time left:
+        // not a slow Redis but clocks apart, which fails every request until they are synced.
+        const left = deadline - Date.now();
+        if (left > REPLY_MARGIN_MS) throw new Error(clockSkew(left));
+        throw new Late();
+      }
       return reply;
     } catch (err) {
       if (err instanceof Late) throw unavailable();

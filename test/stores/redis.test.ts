@@ -247,6 +247,41 @@ describe('redisStore on a real Redis', function () {
     assert.match(logged[0] as string, /not connected.*client\.connect\(\)/);
   });
 
+  it("answers 503 when Redis's clock is ahead of this host's, and the log says to sync the clocks, not that Redis was slow", async () => {
+    const client = await nodeRedis();
+    const prefix = uniquePrefix();
+    const r = recorder();
+    const pl = passwordless({
+      secret: SECRET,
+      sender: outboxSender(),
+      clients: [CLIENT],
+      store: redisStore({ client, prefix }),
+      logger: r.logger,
+    });
+    const app = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(pl.router);
+    const realNow = Date.now;
+    try {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      // This host 3 s behind Redis: every deadline it sends is already past on Redis's clock.
+      Date.now = () => realNow() - 3000;
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: '+14155550124' }));
+      Date.now = realNow;
+      assert.equal(res.status, 503);
+      const logged = r.events.filter((e) => e.event === 'store_error').map((e) => String(e.message));
+      assert.equal(logged.length, 1, JSON.stringify(r.events));
+      assert.match(logged[0] as string, /Redis judged the call late on its own clock .* Sync this host and Redis with NTP/);
+    } finally {
+      Date.now = realNow;
+      await pl.close();
+      await deleteKeys(client, prefix);
+      await client.quit();
+    }
+  });
+
   it('connects an ioredis client made with lazyConnect on its first request (ioredis connects on a first command, which a client not ready never gets)', async () => {
     const client = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     const prefix = uniquePrefix();
