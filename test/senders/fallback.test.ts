@@ -30,6 +30,21 @@ function message(to: string, body = 'Your verification code is: 271828'): SmsMes
   return { to, body, clientId: 'app', language: 'en', request: { ip: '203.0.113.9', userAgent: 'Test/1.0' } };
 }
 
+/** The registry's sends counter, one line per provider and outcome. */
+async function sendLines(registry: Registry): Promise<string[]> {
+  return (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+}
+
+/** The sends counter after one start through a fallbackSender of each member list, each answered its status. */
+async function countedSends(...starts: Array<[SmsSender[], number]>): Promise<string[]> {
+  const registry = new Registry();
+  for (const [members, status] of starts) {
+    const t = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender(members) });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(status);
+  }
+  return (await sendLines(registry)).sort();
+}
+
 /** An SDK httpClient whose requests go to a port where nothing listens. */
 function unreachableClient(origin: string): InstanceType<typeof twilio.RequestClient> {
   const client = new twilio.RequestClient({ autoRetry: false });
@@ -51,6 +66,11 @@ function custom(name: string | undefined, error?: unknown): SmsSender & { calls:
     },
   };
   return sender;
+}
+
+/** A member whose provider is down (503). */
+function down(name: string): SmsSender {
+  return custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
 }
 
 describe('fallbackSender', () => {
@@ -226,14 +246,8 @@ describe('fallbackSender', () => {
   });
 
   it('counts each member that failed over as a failed send of its own, whether the send then succeeds or fails', async () => {
-    const registry = new Registry();
-    const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
-    const ok = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('one'), custom('steady')]) });
-    await request(ok.app).post('/passwordless/start').send(startBody()).expect(200);
-    const failed = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('two'), down('three')]) });
-    await request(failed.app).post('/passwordless/start').send(startBody()).expect(503);
-    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
-    assert.deepEqual(sends.sort(), [
+    const sends = await countedSends([[down('one'), custom('steady')], 200], [[down('two'), down('three')], 503]);
+    assert.deepEqual(sends, [
       'passwordless_sms_sends_total{provider="one",outcome="failed",country_code="1"} 1',
       'passwordless_sms_sends_total{provider="steady",outcome="ok",country_code="1"} 1',
       'passwordless_sms_sends_total{provider="three",outcome="failed",country_code="1"} 1',
@@ -242,15 +256,9 @@ describe('fallbackSender', () => {
   });
 
   it('labels each member by its own outcome: the one that timed out unknown, the one that surely failed failed', async () => {
-    const registry = new Registry();
     const hanging = (name: string): SmsSender => ({ name, timeoutMs: 50, send: () => new Promise<never>(() => {}) });
-    const down = (name: string) => custom(name, new PasswordlessError('sms_provider_error', 503, 'down'));
-    const first = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([hanging('slow'), down('vendor2')]) });
-    await request(first.app).post('/passwordless/start').send(startBody()).expect(502);
-    const last = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down('vendor3'), hanging('late')]) });
-    await request(last.app).post('/passwordless/start').send(startBody()).expect(502);
-    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
-    assert.deepEqual(sends.sort(), [
+    const sends = await countedSends([[hanging('slow'), down('vendor2')], 502], [[down('vendor3'), hanging('late')], 502]);
+    assert.deepEqual(sends, [
       'passwordless_sms_sends_total{provider="late",outcome="unknown",country_code="1"} 1',
       'passwordless_sms_sends_total{provider="slow",outcome="unknown",country_code="1"} 1',
       'passwordless_sms_sends_total{provider="vendor2",outcome="failed",country_code="1"} 1',
@@ -293,7 +301,7 @@ describe('fallbackSender', () => {
     );
     const t = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([refusing, custom('backup')]) });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(400);
-    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    const sends = await sendLines(registry);
     assert.deepEqual(sends, ['passwordless_sms_sends_total{provider="primary",outcome="refused",country_code="1"} 1']);
   });
 
@@ -302,7 +310,7 @@ describe('fallbackSender', () => {
     const down = custom('twilio', new PasswordlessError('sms_provider_error', 503, 'down'));
     const t = makeApp({ logger: false, metrics: { registry }, sender: fallbackSender([down, custom('twilio')]) });
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
-    const sends = (await registry.metrics()).split('\n').filter((line) => line.startsWith('passwordless_sms_sends_total{'));
+    const sends = await sendLines(registry);
     assert.deepEqual(sends.sort(), [
       'passwordless_sms_sends_total{provider="twilio[0]",outcome="failed",country_code="1"} 1',
       'passwordless_sms_sends_total{provider="twilio[1]",outcome="ok",country_code="1"} 1',
