@@ -42,6 +42,7 @@ export type {
   OtpOptions,
   PasswordlessOptions,
   PhoneNumberType,
+  RemovedCode,
   RateLimitOptions,
   SmsMessage,
   SmsSender,

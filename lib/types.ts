@@ -123,9 +123,19 @@ export interface CodeStore {
    * pending code is that one: a send that failed must not remove the code of a newer start for
    * the same number, saved while it was in flight. A store compares the id where it keeps one,
    * else the hash. A store that ignores `code` removes whatever is pending, as before.
+   *
+   * Resolves with what it removed when it can tell (the built-in stores do): a failed send's
+   * limits are given back only when its code was removed untried, so that codes guessed at
+   * while their send was in flight stay counted (a store that tells nothing: given back).
    */
-  remove(key: string, ctx: StoreContext, code?: Pick<CodeRecord, 'id' | 'hash'>): Promise<void>;
+  remove(key: string, ctx: StoreContext, code?: Pick<CodeRecord, 'id' | 'hash'>): Promise<void | RemovedCode>;
   close?(): void | Promise<void>;
+}
+
+/** What `CodeStore.remove` found: whether it removed the code, and the wrong entries it had. */
+export interface RemovedCode {
+  removed: boolean;
+  attempts: number;
 }
 
 /** A structured logger (pino, winston and `console` all fit). Never receives a code. */

@@ -370,10 +370,19 @@ export function createLogin(config: Config): Login {
       }
       return;
     }
-    await Promise.all([
-      guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
-      refund ? giveBack(plan, ctx, true, false) : undefined,
-    ]);
+    const untried = await removeUntried(saved, ctx);
+    if (refund && untried) await giveBack(plan, ctx, true, false);
+  }
+
+  /**
+   * Removes the code of a send that did not go out, and tells whether the number's limits may be
+   * given back: not when the code was guessed at while its send was in flight or unsure, or
+   * every failing or hanging send would buy a guesser three more guesses. A store that tells
+   * nothing (a custom one), or a removal that failed, gives them back, as before.
+   */
+  async function removeUntried(saved: { readonly key: string; readonly record: CodeRecord }, ctx: StoreContext): Promise<boolean> {
+    const removed = await guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined);
+    return !removed || (removed.removed && removed.attempts === 0);
   }
 
   async function deliver(
@@ -443,10 +452,9 @@ export function createLogin(config: Config): Login {
         throw outcomeUnknown(failure);
       }
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
-      await Promise.all([
-        guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined),
-        refundOnFailure ? giveBack(plan, ctx) : undefined,
-      ]);
+      const untried = await removeUntried(saved, ctx);
+      // The fraud guard's count goes back either way: no SMS went out.
+      if (refundOnFailure) await giveBack(plan, ctx, untried, true);
       throw failure;
     }
   }

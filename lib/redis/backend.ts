@@ -11,7 +11,7 @@ import { newId } from '../core/crypto';
 import { unavailable } from '../errors';
 import { withTimeout } from '../timeout';
 import type { Bucket, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
-import type { CodeRecord, StoreContext, VerifyResult } from '../types';
+import type { CodeRecord, RemovedCode, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
 
@@ -521,7 +521,9 @@ export class RedisBackend implements LimitBackend {
    * own, like the limits given back, rather than leaving a code pending that nobody received.
    * A script, not a plain DEL: bounded by the deadline, and a no-op if it reaches Redis late.
    */
-  async removeCode(key: string, ctx?: StoreContext, id?: string): Promise<void> {
-    await this.call(DROP, [this.codeKey(key)], [id ?? ''], this.laterDeadline(this.deadlineOf(ctx)));
+  async removeCode(key: string, ctx?: StoreContext, id?: string): Promise<RemovedCode> {
+    const reply = await this.call(DROP, [this.codeKey(key)], [id ?? ''], this.laterDeadline(this.deadlineOf(ctx)));
+    const attempts = Number(reply[1]);
+    return attempts >= 0 ? { removed: true, attempts } : { removed: false, attempts: 0 };
   }
 }

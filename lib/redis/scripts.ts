@@ -226,10 +226,14 @@ if ak then bump(ak, ac, now, tonumber(ARGV[8])) end
 if pk then bump(pk, pc, now, tonumber(ARGV[10])) end
 return {6}`);
 
-/** DROP: KEYS = code; ARGV = deadline, id or ''. Removes a code (its send failed); late, it does nothing. */
+/**
+ * DROP: KEYS = code; ARGV = deadline, id or ''. Removes a code (its send failed) and answers
+ * {0, wrong entries it had}, or {0, -1} when no such code was pending; late, it does nothing.
+ */
 export const DROP = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
--- With an id, only that code: a newer start's code saved meanwhile stays.
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'i') ~= ARGV[2] then return {0} end
+local r = redis.call('HMGET', KEYS[1], 'h', 'i', 'a')
+-- No code (a redeemed one leaves only its mark), or with an id another code: a newer start's stays.
+if not r[1] or r[1] == '' or (ARGV[2] ~= '' and r[2] ~= ARGV[2]) then return {0, -1} end
 redis.call('DEL', KEYS[1])
-return {0}`);
+return {0, tonumber(r[3]) or 0}`);

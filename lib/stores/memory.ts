@@ -7,12 +7,15 @@
 import { LRUCache } from 'lru-cache';
 import { checkObject, integerIn, keysOf } from '../config/validate';
 import { safeEqual } from '../core/crypto';
-import type { CodeStore, VerifyResult } from '../types';
+import type { CodeStore, RemovedCode, VerifyResult } from '../types';
 
 const OK: VerifyResult = Object.freeze({ outcome: 'ok' });
 const NOT_PENDING: VerifyResult = Object.freeze({ outcome: 'invalid', pending: false });
 const WRONG: VerifyResult = Object.freeze({ outcome: 'invalid', pending: true });
 const EXHAUSTED: VerifyResult = Object.freeze({ outcome: 'exhausted' });
+/** A remove that found no such code pending. */
+const NOT_REMOVED: RemovedCode = Object.freeze({ removed: false, attempts: 0 });
+
 /** The expiry of a removed code kept in place (see `drop`): before any clock's now. */
 const SPENT = Number.NEGATIVE_INFINITY;
 
@@ -97,10 +100,12 @@ export function memoryStore(options?: MemoryStoreOptions): CodeStore {
       entry.a += 1;
       return WRONG;
     },
-    async remove(key, _ctx, code) {
+    async remove(key, ctx, code) {
+      const entry = cache.peek(key);
       // No id is kept (memory per code): the hash tells the codes apart, unless both starts drew the same digits.
-      if (code !== undefined && cache.peek(key)?.h !== code.hash) return;
+      if (!entry || entry.e <= ctx.now || (code !== undefined && entry.h !== code.hash)) return NOT_REMOVED;
       drop(key);
+      return { removed: true, attempts: entry.a };
     },
     close() {
       cache.clear();

@@ -45,6 +45,30 @@ describe('custom senders that hang', () => {
     assert.equal(outbox.messages.length, 1);
   });
 
+  it('keeps the number’s budget spent when its code was guessed at while the send hung or failed: no send buys more guesses', async () => {
+    for (const failing of [true, false]) {
+      const sender: SmsSender = {
+        timeoutMs: 100,
+        // A provider that fails after 150 ms, or one that never answers (timed out at 100 ms).
+        send: () => (failing ? new Promise((_, reject) => setTimeout(() => reject(new Error('down')), 150)) : new Promise<never>(() => {})),
+      };
+      const t = makeApp({ sender: failing ? { ...sender, timeoutMs: 1000 } : sender, rateLimits: {}, logger: false });
+      // Sent now (supertest sends on then()), answered later.
+      const started = request(t.app)
+        .post('/passwordless/start')
+        .send(startBody())
+        .timeout(3000)
+        .then((res) => res);
+      // A guess lands on the pending code while its send is in flight (or of unknown outcome).
+      await new Promise((r) => setTimeout(r, 50));
+      await request(t.app).post('/passwordless/verify').send(verifyBody('000000')).expect(403);
+      assert.equal((await started).status, 502);
+      await new Promise((r) => setTimeout(r, 400));
+      const again = await request(t.app).post('/passwordless/start').send(startBody());
+      assert.equal(again.status, 429, `${failing ? 'failed' : 'hung'} send: ${again.text}`);
+    }
+  });
+
   it('keeps the code of a send that resolves after the timeout, within its grace', async () => {
     let release: () => void = () => {};
     const bodies: string[] = [];

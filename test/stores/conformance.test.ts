@@ -177,6 +177,20 @@ for (const definition of fixtures) {
       assert.equal((await f.store.verify(keyOf(), hashOf('333333'), f.context(T0))).outcome, 'invalid');
     });
 
+    it('tells what it removed: the wrong entries of the code, or that none such was pending', async () => {
+      await f.store.save(keyOf(), record('111111', 'id1'), f.context(T0));
+      assert.deepEqual(await f.store.remove(keyOf(), f.context(T0), record('111111', 'id1')), { removed: true, attempts: 0 });
+      await f.store.save(keyOf(), record('222222', 'id2'), f.context(T0));
+      await f.store.verify(keyOf(), hashOf('000000'), f.context(T0));
+      await f.store.verify(keyOf(), hashOf('999999'), f.context(T0));
+      assert.deepEqual(await f.store.remove(keyOf(), f.context(T0), record('222222', 'id2')), { removed: true, attempts: 2 });
+      assert.deepEqual(await f.store.remove(keyOf(), f.context(T0), record('222222', 'id2')), { removed: false, attempts: 0 });
+      // A redeemed code is no longer there to remove.
+      await f.store.save(keyOf(), record('333333', 'id3'), f.context(T0));
+      assert.equal((await f.store.verify(keyOf(), hashOf('333333'), f.context(T0))).outcome, 'ok');
+      assert.deepEqual(await f.store.remove(keyOf(), f.context(T0), record('333333', 'id3')), { removed: false, attempts: 0 });
+    });
+
     it('logs in exactly one of 50 concurrent right-code verifies', async () => {
       await f.store.save(keyOf(), record('123456', 'id1'), f.context(T0));
       const outcomes = await Promise.all(Array.from({ length: 50 }, () => f.store.verify(keyOf(), hashOf('123456'), f.context(T0))));
