@@ -174,6 +174,7 @@ export const CATALOGUE = Object.freeze({
     'express-passwordless-sms needs express-session: mount app.use(session({ ... })) before the passwordless router and requireAuth.',
   ),
   templateFailed: entry('server_error', 500, 'The message template failed to render.'),
+  templateWithoutCode: entry('server_error', 500, 'The message template rendered no code for this request, so no SMS was sent.'),
   hookFailed: entry('server_error', 500, 'The login failed because of an error in the application. Try again later.'),
   internal: entry('server_error', 500, 'Internal error.'),
   unauthorized: entry('unauthorized', 401, 'Log in first.'),

@@ -62,6 +62,9 @@ export function composeMessage(config: MessageConfig, input: MessageInput): Mess
     // liquidjs errors can quote the context; the code must not reach a client or a log.
     throw fail('templateFailed');
   }
+  // A template proven at construction can still branch its code away for some language it was
+  // not tried with: an SMS without the code would be paid for, counted, and useless.
+  if (!body.includes(input.code)) throw fail('templateWithoutCode');
   if (body.length > MAX_SMS_BODY) throw fail('messageTooLong', { length: body.length, max: MAX_SMS_BODY });
   return { body, requestLanguage: seen, language };
 }

@@ -180,21 +180,26 @@ export function compileTemplate(engine: Liquid, source: string, syntax: Template
   }
   const render = syntax === 'liquid' ? compileLiquid(engine, source, option) : compileAuth0Macros(engine, source, option);
   const sampleCode = '90210';
-  let sample: string;
-  try {
-    sample = render({
-      code: sampleCode,
-      password: sampleCode,
-      phone_number: '+14155550123',
-      application: { name: 'Sample App' },
-      request_language: sampleLanguage,
-    });
-  } catch (err) {
-    throw optionError(option, `fails to render: ${(err as Error).message}. Fix the template.`);
-  }
-  if (!sample.includes(sampleCode)) {
-    const hint = syntax === 'liquid' ? '{{ code }}' : '@@code@@';
-    throw optionError(option, `never outputs the code. Add ${hint} to the message.`);
+  // Its own language, and none at all (a request without language headers, the commonest).
+  for (const language of new Set([sampleLanguage, ''])) {
+    let sample: string;
+    try {
+      sample = render({
+        code: sampleCode,
+        password: sampleCode,
+        phone_number: '+14155550123',
+        application: { name: 'Sample App' },
+        request_language: language,
+      });
+    } catch (err) {
+      throw optionError(option, `fails to render: ${(err as Error).message}. Fix the template.`);
+    }
+    if (!sample.includes(sampleCode)) {
+      const hint = syntax === 'liquid' ? '{{ code }}' : '@@code@@';
+      const when =
+        language === '' ? ' when request_language is empty (a request without language headers): give it an {% else %} branch' : '';
+      throw optionError(option, `never outputs the code${when}. Add ${hint} to the message.`);
+    }
   }
   return render;
 }

@@ -63,6 +63,29 @@ describe('message templates', () => {
     );
   });
 
+  it('refuses at construction a template that outputs no code for a request without language headers', () => {
+    for (const [templateSyntax, template] of [
+      ['md_with_macros', "{% if request_language contains 'en' %}Your code: @@password@@{% endif %}"],
+      ['liquid', "{% if request_language contains 'en' %}Your code: {{ code }}{% endif %}"],
+    ] as const)
+      assert.throws(() => makeApp({ templateSyntax, template }), /never outputs the code when request_language is empty .*\{% else %\}/);
+  });
+
+  it('sends no SMS, and spends no limit, when a template renders no code for the language a request asks for', async () => {
+    const t = makeApp({
+      logger: false,
+      rateLimits: {},
+      template: "{% if request_language contains 'de' %}Hallo{% else %}Code {{ code }}{% endif %}",
+    });
+    const res = await request(t.app).post('/passwordless/start').set('x-request-language', 'de').send(startBody());
+    assert.equal(res.status, 500);
+    assert.equal(res.body.error, 'server_error');
+    assert.equal(t.outbox.messages.length, 0);
+    // Nothing was counted: the same number starts at once in another language.
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.match(t.outbox.last()?.body ?? '', /^Code \d{6}$/);
+  });
+
   it('does not expose prototype properties to templates', async () => {
     for (const reach of ['{{ application.constructor }}', '{{ code.length }}', '{{ application.__proto__ }}']) {
       await assert.rejects(messageFor({ template: `{{ code }}|${reach}` }), /unknown variable .* Known variables: \{\{ code \}\}/, reach);
