@@ -176,7 +176,13 @@ function resolveSender(sender: unknown): SmsSender {
   return sender as unknown as SmsSender;
 }
 
-function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | undefined, warnings: string[]): ResolvedClient {
+function resolveClient(
+  client: unknown,
+  index: number,
+  tokens: ResolvedTokens | undefined,
+  warnings: string[],
+  clientAuthLimited: boolean,
+): ResolvedClient {
   const path = `clients[${index}]`;
   const c = checkObject<Client>(client, path, CLIENT_KEYS, '{ clientId: "abc", name: "My App" }', false);
   if (typeof c.clientId !== 'string' || c.clientId.trim() === '' || c.clientId.length > 256) {
@@ -198,9 +204,9 @@ function resolveClient(client: unknown, index: number, tokens: ResolvedTokens | 
   }
   if (c.secret !== undefined && c.secret.length < WARN_CLIENT_SECRET) {
     warnings.push(
-      `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -base64 32).`,
+      `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -hex 32).`,
     );
-  } else if (c.secret !== undefined && !guessproof(c.secret)) {
+  } else if (clientAuthLimited && c.secret !== undefined && !guessproof(c.secret)) {
     warnings.push(
       `\`${path}.secret\` of client "${c.clientId}" does not have the shape of a generated secret (32+ hex characters, a UUID, or 32+ base64 characters mixing upper case, lower case and digits): once a neighbour behind the same address (a NAT, an IPv6 /64) has sent failedClientAuthPerIpPerHour wrong secrets for this client, its right secret is refused with 429 too until the hour ends. Generated secrets are let through: regenerate it (openssl rand -hex 32).`,
     );
@@ -226,6 +232,8 @@ function resolveClients(
   enabledClients: unknown,
   tokens: ResolvedTokens | undefined,
   warnings: string[],
+  /** Whether failedClientAuthPerIpPerHour counts: only then can a secret's shape matter. */
+  clientAuthLimited: boolean,
 ): Map<string, ResolvedClient> {
   if (!Array.isArray(clients) || clients.length === 0) {
     throw optionError('clients', 'must be a non-empty array of { clientId, name } objects: the applications allowed to log in.');
@@ -233,7 +241,7 @@ function resolveClients(
   const enabled = resolveEnabledClients(enabledClients);
   const map = new Map<string, ResolvedClient>();
   clients.forEach((client, index) => {
-    let resolved = resolveClient(client, index, tokens, warnings);
+    let resolved = resolveClient(client, index, tokens, warnings, clientAuthLimited);
     if (map.has(resolved.clientId)) {
       throw optionError(`clients[${index}].clientId`, `repeats "${resolved.clientId}": each client needs its own clientId.`);
     }
@@ -563,7 +571,13 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   return Object.freeze({
     keyring,
     sender: resolveSender(o.sender),
-    clients: resolveClients(o.clients, o.enabledClients, tokens, warnings),
+    clients: resolveClients(
+      o.clients,
+      o.enabledClients,
+      tokens,
+      warnings,
+      rateLimits !== false && rateLimits.failedClientAuthPerIpPerHour > 0,
+    ),
     connection,
     ...resolveTemplates(options),
     store,

@@ -38,6 +38,9 @@ function isOwnOrigin(origin: string, req: Request): boolean {
  * Native apps and servers send neither header and are not affected.
  */
 export function fromOtherSite(req: Request, allowed: ReadonlySet<string>): boolean {
+  // The browser itself says the page is this origin (no page can set the header): an app
+  // behind a TLS proxy without `trust proxy` sees its own `https://` Origin as another scheme.
+  if (req.headers['sec-fetch-site'] === 'same-origin') return false;
   const origin = req.headers.origin;
   if (typeof origin === 'string' && origin !== 'null') return !isOwnOrigin(origin, req) && !allowed.has(origin);
   if (origin === 'null') return true;

@@ -70,7 +70,7 @@ export interface TakeRequest {
  * usual slip) or it is reconnecting after an outage. The request is answered 503 either way.
  */
 const NOT_CONNECTED =
-  'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit: await auth.close() before closing the client, so that background sends still in flight finish; a timed-out send that settles later still reaches Redis, up to 35 s after its start), or it is reconnecting after an outage';
+  'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit: await auth.close() before closing the client, so that background sends still in flight finish; a timed-out send that settles later still reaches Redis, up to its timeout and 30 s more after its start), or it is reconnecting after an outage';
 
 /** What the log says when Redis's clock is ahead of this host's by more than a request's deadline allows. */
 function clockSkew(leftMs: number): string {

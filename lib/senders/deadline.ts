@@ -6,7 +6,7 @@
  * unknown outcome, answered and settled as the built-in senders' timeouts are: if it resolves
  * within the grace that follows, it went out; otherwise its code goes and its limits come back.
  */
-import { integerIn } from '../config/validate';
+import { integerIn, optionError } from '../config/validate';
 import { sendTimedOut } from '../errors';
 import { lateGraceMs, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
@@ -16,6 +16,11 @@ export const CUSTOM_SENDER_TIMEOUT_MS = 15_000;
 
 /** Refuses a `timeoutMs` that is no number of milliseconds, naming where the sender was given. */
 export function checkSenderTimeout(path: string, sender: SmsSender): void {
+  if (SELF_TIMED.has(sender) && sender.timeoutMs !== undefined)
+    throw optionError(
+      `${path}.timeoutMs`,
+      "is set on a built-in sender, which times its own sends: give twilioSender or gatewaySender their `timeoutMs` option, and a fallbackSender's members theirs (it waits for each in turn).",
+    );
   integerIn(`${path}.timeoutMs`, sender.timeoutMs, 1, 120_000, CUSTOM_SENDER_TIMEOUT_MS);
 }
 

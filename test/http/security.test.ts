@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { passwordless, outboxSender, sessionStore } from '../../lib';
+import { passwordless, outboxSender, sessionStore, type PasswordlessOptions } from '../../lib';
 import { CLIENT, PHONE, SECRET, lastCode, loggedInAgent, makeApp, startBody, verifyBody, backendBody, otpGrant } from '../helpers/app';
 import { recorder } from '../helpers/log';
 
@@ -414,20 +414,24 @@ describe('HTTP layer: what it refuses', () => {
     it('warns about a long client secret that does not look generated (its right value is refused once neighbours fill the count), not about generated ones', () => {
       const phrase = 'correct horse battery staple and more words';
       const generated = [randomBytes(24).toString('hex'), randomUUID(), 's/OsLSqcWFWAVGgxhHmgGCgwoNWt/UK1'];
-      const r = recorder();
-      makeApp({
-        logger: r.logger,
-        clients: [
-          { clientId: 'phrase', name: 'Phrase', secret: phrase },
-          ...generated.map((secret, i) => ({ clientId: `g${i}`, name: 'G', secret })),
-        ],
-      });
-      const warned = r.events.filter(
-        (e) => e.event === 'config_warning' && /does not have the shape of a generated secret/.test(String(e.message)),
-      );
+      const clients = [
+        { clientId: 'phrase', name: 'Phrase', secret: phrase },
+        ...generated.map((secret, i) => ({ clientId: `g${i}`, name: 'G', secret })),
+      ];
+      const warnedWith = (rateLimits: PasswordlessOptions['rateLimits']) => {
+        const r = recorder();
+        makeApp({ logger: r.logger, clients, rateLimits });
+        return r.events.filter(
+          (e) => e.event === 'config_warning' && /does not have the shape of a generated secret/.test(String(e.message)),
+        );
+      };
+      const warned = warnedWith({});
       assert.equal(warned.length, 1);
       assert.match(String(warned[0]?.message), /`clients\[0\]\.secret` of client "phrase"/);
       assert.doesNotMatch(String(warned[0]?.message), new RegExp(phrase));
+      // Without the limit the shape changes nothing: no warning.
+      assert.equal(warnedWith(false).length, 0);
+      assert.equal(warnedWith({ failedClientAuthPerIpPerHour: 0 }).length, 0);
     });
 
     it('keeps amr, acr, scope, sid, at_hash, c_hash, cnf and auth_time of a user hook out of the ID token', async () => {

@@ -432,6 +432,23 @@ describe('cross-site requests (login CSRF)', () => {
     await request(t.app).post('/passwordless/verify').set('sec-fetch-site', 'same-origin').send(verifyBody(t.code)).expect(200);
   });
 
+  it("takes the browser's Sec-Fetch-Site: same-origin over an Origin whose scheme a TLS proxy changed (no trust proxy)", async () => {
+    const t = await started();
+    const behindProxy = { host: 'auth.example.com', origin: 'https://auth.example.com' };
+    await request(t.app).post('/passwordless/start').set(behindProxy).send(startBody()).expect(403);
+    await request(t.app)
+      .post('/passwordless/start')
+      .set({ ...behindProxy, 'sec-fetch-site': 'same-origin' })
+      .send(startBody())
+      .expect(200);
+    // Another site's page is still refused, whatever it claims in headers a page can set.
+    await request(t.app)
+      .post('/passwordless/start')
+      .set({ host: 'auth.example.com', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })
+      .send(startBody())
+      .expect(403);
+  });
+
   it('lets allowCrossSite accept them', async () => {
     const t = await started({ allowCrossSite: true });
     await request(t.app).post('/passwordless/verify').set('sec-fetch-site', 'cross-site').send(verifyBody(t.code)).expect(200);

@@ -103,5 +103,8 @@ describe('custom senders that hang', () => {
       assert.throws(() => makeApp({ sender }), /`sender\.timeoutMs` must be an integer/);
       assert.throws(() => fallbackSender([outboxSender(), sender]), /`fallbackSender\(senders\)\[1\]\.timeoutMs` must be an integer/);
     }
+    // A built-in sender times its own sends: a timeoutMs set on it would be ignored, so it is refused.
+    const fallback = Object.assign(fallbackSender([outboxSender()]), { timeoutMs: 500 });
+    assert.throws(() => makeApp({ sender: fallback }), /`sender\.timeoutMs` is set on a built-in sender/);
   });
 });
