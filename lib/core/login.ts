@@ -33,7 +33,7 @@ import {
 import { RedisBackend } from '../redis/backend';
 import { sendWithin } from '../senders/deadline';
 import { answeredByOf, failoverMs, failoversOf, failoverUnsure, lastMemberUnsure, type FailoverEvent } from '../senders/fallback';
-import type { CodeRecord, SmsSender, StoreContext, VerifyResult } from '../types';
+import type { CodeRecord, RemovedCode, SmsSender, StoreContext, VerifyResult } from '../types';
 import { addressKey, ipOf } from './address';
 import { generateCode, newId, safeEqual, type CodeKeys } from './crypto';
 import type { LanguageHeaders } from './language';
@@ -377,12 +377,16 @@ export function createLogin(config: Config): Login {
   /**
    * Removes the code of a send that did not go out, and tells whether the number's limits may be
    * given back: not when the code was guessed at while its send was in flight or unsure, or
-   * every failing or hanging send would buy a guesser three more guesses. A store that tells
-   * nothing (a custom one), or a removal that failed, gives them back, as before.
+   * every failing or hanging send would buy a guesser three more guesses. Anything else gives
+   * them back: a code removed untried, one no longer there (a resend replaced it, Redis expired
+   * it, it was redeemed), a store that tells nothing (a custom one) or a removal that failed;
+   * a provider's outage must not spend a user's sends.
    */
   async function removeUntried(saved: { readonly key: string; readonly record: CodeRecord }, ctx: StoreContext): Promise<boolean> {
-    const removed = await guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined);
-    return !removed || (removed.removed && removed.attempts === 0);
+    const removed: unknown = await guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined);
+    const r = removed as Partial<RemovedCode> | null | undefined;
+    const tried = typeof r === 'object' && r !== null && r.removed === true && Number(r.attempts) > 0;
+    return !tried;
   }
 
   async function deliver(

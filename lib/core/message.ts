@@ -38,6 +38,16 @@ export function templateLanguage(config: MessageConfig, headers: LanguageHeaders
   return (config.languages.length > 1 && pickLanguage(headers, config.languages)) || config.defaultLanguage;
 }
 
+/** One template rendered with the Auth0 variables. */
+function renderText(render: RenderFn, applicationName: string, phone: string, code: string, language: string): string {
+  return render({ code, password: code, phone_number: phone, application: { name: applicationName }, request_language: language });
+}
+
+/** The message: the template's text, plus the WebOTP line when configured. */
+function withWebOtp(config: MessageConfig, text: string, code: string): string {
+  return config.webOtpDomain ? `${text.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, code)}` : text;
+}
+
 /** One template rendered with the Auth0 variables, plus the WebOTP line when configured. */
 function renderWith(
   config: MessageConfig,
@@ -47,24 +57,25 @@ function renderWith(
   code: string,
   language: string,
 ): string {
-  const body = render({ code, password: code, phone_number: phone, application: { name: applicationName }, request_language: language });
-  return config.webOtpDomain ? `${body.trimEnd()}\n\n${webOtpLine(config.webOtpDomain, code)}` : body;
+  return withWebOtp(config, renderText(render, applicationName, phone, code, language), code);
 }
 
 export function composeMessage(config: MessageConfig, input: MessageInput): Message {
   const language = templateLanguage(config, input.headers);
   const render = config.renderByLanguage.get(language) ?? config.render;
   const seen = requestLanguage(input.headers);
-  let body: string;
+  let text: string;
   try {
-    body = renderWith(config, render, input.applicationName, input.phone, input.code, seen);
+    text = renderText(render, input.applicationName, input.phone, input.code, seen);
   } catch {
     // liquidjs errors can quote the context; the code must not reach a client or a log.
     throw fail('templateFailed');
   }
   // A template proven at construction can still branch its code away for some language it was
-  // not tried with: an SMS without the code would be paid for, counted, and useless.
-  if (!body.includes(input.code)) throw fail('templateWithoutCode');
+  // not tried with: an SMS without the code would be paid for, counted, and useless to read
+  // (the WebOTP line holds it for autofill, not for the reader).
+  if (!text.includes(input.code)) throw fail('templateWithoutCode');
+  const body = withWebOtp(config, text, input.code);
   if (body.length > MAX_SMS_BODY) throw fail('messageTooLong', { length: body.length, max: MAX_SMS_BODY });
   return { body, requestLanguage: seen, language };
 }

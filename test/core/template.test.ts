@@ -81,6 +81,14 @@ describe('message templates', () => {
     assert.equal(res.status, 500);
     assert.equal(res.body.error, 'server_error');
     assert.equal(t.outbox.messages.length, 0);
+    // The WebOTP line carries the code for autofill, not for the reader: still refused.
+    const webOtp = makeApp({
+      logger: false,
+      webOtp: { domain: 'example.com' },
+      template: "{% if request_language contains 'de' %}Hallo{% else %}Code {{ code }}{% endif %}",
+    });
+    await request(webOtp.app).post('/passwordless/start').set('x-request-language', 'de').send(startBody()).expect(500);
+    assert.equal(webOtp.outbox.messages.length, 0);
     // Nothing was counted: the same number starts at once in another language.
     await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
     assert.match(t.outbox.last()?.body ?? '', /^Code \d{6}$/);

@@ -69,6 +69,28 @@ describe('custom senders that hang', () => {
     }
   });
 
+  it('gives the budget back for sends that failed or hung while a resend replaced their code: an outage spends no sends', async () => {
+    for (const failing of [true, false]) {
+      const sender: SmsSender = {
+        timeoutMs: failing ? 1000 : 100,
+        send: () => (failing ? new Promise((_, reject) => setTimeout(() => reject(new Error('down')), 150)) : new Promise<never>(() => {})),
+      };
+      const t = makeApp({ sender, rateLimits: { resendCooldownSeconds: 0, sendsPerPhonePerHour: 2 }, logger: false });
+      const statuses: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        // "Resend" pressed while the first send is still out: the second code replaces the first.
+        const first = request(t.app)
+          .post('/passwordless/start')
+          .send(startBody())
+          .then((res) => res);
+        await new Promise((r) => setTimeout(r, 50));
+        statuses.push((await request(t.app).post('/passwordless/start').send(startBody())).status, (await first).status);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.deepEqual(statuses, Array(6).fill(502), failing ? 'failed sends' : 'hung sends');
+    }
+  });
+
   it('keeps the code of a send that resolves after the timeout, within its grace', async () => {
     let release: () => void = () => {};
     const bodies: string[] = [];
