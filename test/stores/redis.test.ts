@@ -23,6 +23,15 @@ import { deleteKeys, ioredis, nodeRedis, ownRedis, requireRedis, uniquePrefix } 
 import IORedis from 'ioredis';
 import { recorder } from '../helpers/log';
 
+/** An app with express-session and the router of passwordless({ secret, sender, clients: [CLIENT], ...options }). */
+function sessionApp(options: Partial<PasswordlessOptions> & Pick<PasswordlessOptions, 'store'>) {
+  const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], ...options } as PasswordlessOptions);
+  const app = express()
+    .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+    .use(pl.router);
+  return { pl, app };
+}
+
 describe('redisStore on a real Redis', function () {
   before(async function () {
     await requireRedis(this);
@@ -32,17 +41,7 @@ describe('redisStore on a real Redis', function () {
     const client = await nodeRedis();
     const prefix = uniquePrefix();
     const outbox = outboxSender();
-    const pl = passwordless({
-      secret: SECRET,
-      sender: outbox,
-      clients: [CLIENT],
-      store: redisStore({ client, prefix }),
-      rateLimits: false,
-      otp: { ttlSeconds: 120 },
-    });
-    const app = express()
-      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-      .use(pl.router);
+    const { app } = sessionApp({ sender: outbox, store: redisStore({ client, prefix }), rateLimits: false, otp: { ttlSeconds: 120 } });
     try {
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
       const code = lastCode(outbox);
@@ -235,10 +234,7 @@ describe('redisStore on a real Redis', function () {
   it('answers 503 with a client that was never connected, and the log says to connect it', async () => {
     const client = createClient({ url: 'redis://127.0.0.1:6379' });
     const r = recorder();
-    const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], store: redisStore({ client }), logger: r.logger });
-    const app = express()
-      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-      .use(pl.router);
+    const { app } = sessionApp({ store: redisStore({ client }), logger: r.logger });
     const res = await request(app).post('/passwordless/start').send(startBody());
     assert.equal(res.status, 503);
     assert.equal(res.body.error, 'temporarily_unavailable');
@@ -251,16 +247,7 @@ describe('redisStore on a real Redis', function () {
     const client = await nodeRedis();
     const prefix = uniquePrefix();
     const r = recorder();
-    const pl = passwordless({
-      secret: SECRET,
-      sender: outboxSender(),
-      clients: [CLIENT],
-      store: redisStore({ client, prefix }),
-      logger: r.logger,
-    });
-    const app = express()
-      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-      .use(pl.router);
+    const { pl, app } = sessionApp({ store: redisStore({ client, prefix }), logger: r.logger });
     const realNow = Date.now;
     try {
       await request(app).post('/passwordless/start').send(startBody()).expect(200);
@@ -285,16 +272,7 @@ describe('redisStore on a real Redis', function () {
   it('connects an ioredis client made with lazyConnect on its first request (ioredis connects on a first command, which a client not ready never gets)', async () => {
     const client = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     const prefix = uniquePrefix();
-    const pl = passwordless({
-      secret: SECRET,
-      sender: outboxSender(),
-      clients: [CLIENT],
-      store: redisStore({ client, prefix }),
-      logger: false,
-    });
-    const app = express()
-      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-      .use(pl.router);
+    const { pl, app } = sessionApp({ store: redisStore({ client, prefix }), logger: false });
     try {
       // The first request finds it not connected (503, fast) and starts the connection...
       assert.equal((await request(app).post('/passwordless/start').send(startBody())).status, 503);
@@ -315,10 +293,7 @@ describe('redisStore on a real Redis', function () {
       await server.start();
       const client = kind === 'node-redis' ? await nodeRedis(server.port) : await ioredis(server.port);
       const outbox = outboxSender();
-      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], store: redisStore({ client, timeoutMs: 300 }) });
-      const app = express()
-        .use(session({ secret: 's', resave: false, saveUninitialized: false }))
-        .use(pl.router);
+      const { app } = sessionApp({ sender: outbox, store: redisStore({ client, timeoutMs: 300 }) });
       try {
         await request(app).post('/passwordless/start').send(startBody()).expect(200);
         const code = lastCode(outbox);
