@@ -125,8 +125,8 @@ export interface CodeStore {
    * else the hash. A store that ignores `code` removes whatever is pending, as before.
    *
    * Resolves with what it removed when it can tell (the built-in stores do): a failed send's
-   * limits are given back only when its code was removed untried, so that codes guessed at
-   * while their send was in flight stay counted (a store that tells nothing: given back).
+   * limits stay spent when its code is removed after wrong entries, so that codes guessed at
+   * while their send was in flight stay counted (anything else, or nothing: given back).
    */
   remove(key: string, ctx: StoreContext, code?: Pick<CodeRecord, 'id' | 'hash'>): Promise<void | RemovedCode>;
   close?(): void | Promise<void>;
