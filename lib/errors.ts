@@ -88,18 +88,18 @@ export const CATALOGUE = Object.freeze({
     'Cross-site requests are refused: call this route from your own site (or list the site in allowedOrigins).',
   ),
   // Client and connection
-  missingClientId: entry('bad.client_id', 400, 'Missing required parameter: client_id'),
+  missingClientId: entry('bad.client_id', 400, 'Missing required property: client_id'),
   unknownClient: entry(
     'bad.client_id',
     400,
     'Unknown client_id: "{name}". It must be the clientId of one of the clients given to passwordless().',
   ),
-  missingConnection: entry('bad.connection', 400, 'Missing required parameter: connection'),
-  unknownConnection: entry('bad.connection', 400, 'Connection does not exist.'),
+  missingConnection: entry('bad.connection', 400, 'Missing required property: connection'),
+  unknownConnection: entry('bad.connection', 400, 'Connection does not exist'),
   connectionDisabled: entry('bad.connection', 400, 'Connection is disabled'),
   clientAuthFailed: entry('unauthorized_client', 401, 'Client authentication failed: send the right client_secret.'),
   // Phone number, send, authParams, code
-  missingPhone: entry('bad.phone_number', 400, 'Missing required parameter: phone_number'),
+  missingPhone: entry('bad.phone_number', 400, 'Missing required property: phone_number'),
   invalidPhone: entry('bad.phone_number', 400, 'The phone_number is not a valid phone number in international format (like +14155550123).'),
   countryNotAllowed: entry('bad.phone_number', 400, 'Messages cannot be sent to this country.'),
   numberTypeBlocked: entry('bad.phone_number', 400, 'This kind of phone number cannot receive login codes. Use a mobile number.'),

@@ -75,7 +75,7 @@
 
   /**
    * The server's own sentence when it is written for people. Texts that name a request
-   * parameter ("Missing required parameter: phone_number") are for developers: null then.
+   * parameter ("Missing required property: phone_number") are for developers: null then.
    */
   function serverText(r) {
     var text = r.body.error_description;

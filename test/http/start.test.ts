@@ -35,6 +35,21 @@ describe('POST /passwordless/start', () => {
     assert.match(outbox.last()?.body ?? '', /^Your verification code is: \d{6}$/);
   });
 
+  it("answers a missing field or an unknown connection in Auth0's words, which migrated clients may match on", async () => {
+    const { app } = makeApp({ logger: false });
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ client_id: undefined }, 'bad.client_id', 'Missing required property: client_id'],
+      [{ connection: undefined }, 'bad.connection', 'Missing required property: connection'],
+      [{ phone_number: undefined }, 'bad.phone_number', 'Missing required property: phone_number'],
+      [{ connection: 'email' }, 'bad.connection', 'Connection does not exist'],
+    ];
+    for (const [patch, error, text] of cases) {
+      const body = Object.fromEntries(Object.entries(startBody(patch)).filter(([, v]) => v !== undefined));
+      const res = await request(app).post('/passwordless/start').send(body).expect(400);
+      assert.deepEqual(res.body, { error, error_description: text });
+    }
+  });
+
   it('accepts urlencoded bodies and send=code', async () => {
     const { app } = makeApp();
     const res = await request(app)
