@@ -22,6 +22,27 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
   });
 }
 
+/**
+ * Whether a late outcome says yes within `ms`: its answer, or `false` when it fails or has not
+ * answered by then. The timer does not hold the process open (nobody waits on the answer).
+ */
+export function trueWithin(outcome: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.min(ms, LONGEST_TIMER_MS));
+    timer.unref();
+    outcome.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
+}
+
 /** The longest a send we stopped waiting for is left to finish, to learn whether it went out. */
 export const LATE_GRACE_MS = 30_000;
 

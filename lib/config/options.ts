@@ -46,6 +46,11 @@ export interface ResolvedClient {
   readonly idTokenAlg: IdTokenAlg | undefined;
   /** Whether `grantTypes` lets the client use the token grant. */
   readonly otpGrant: boolean;
+  /**
+   * Whether its secret has the shape of a generated one (`guessproof`), judged once here: its
+   * right value then passes a full count of failed client authentications.
+   */
+  readonly guessproofSecret: boolean;
 }
 
 export interface Config {
@@ -194,6 +199,7 @@ function resolveClient(
     throw optionError(`${path}.secret`, 'must be a non-empty string, or left out for a public client.');
   }
   if (c.secret !== undefined) refuseWeakInProduction(`${path}.secret`, c.secret);
+  const guessproofSecret = c.secret !== undefined && guessproof(c.secret);
   const enabled = booleanOption(`${path}.enabled`, c.enabled, true);
   const idTokenAlg = resolveClientAlg(tokens, c.idTokenSigningAlg, c.secret, path);
   if (idTokenAlg === 'HS256' && tokens && c.secret !== undefined && c.secret.length < MIN_HS256_SECRET) {
@@ -206,7 +212,7 @@ function resolveClient(
     warnings.push(
       `\`${path}.secret\` of client "${c.clientId}" is ${c.secret.length} characters long; use 32 or more random characters (openssl rand -hex 32).`,
     );
-  } else if (clientAuthLimited && c.secret !== undefined && !guessproof(c.secret)) {
+  } else if (clientAuthLimited && c.secret !== undefined && !guessproofSecret) {
     warnings.push(
       `\`${path}.secret\` of client "${c.clientId}" does not have the shape of a generated secret (32+ hex characters, a UUID, or 32+ base64 characters mixing upper case, lower case and digits): once a neighbour behind the same address (a NAT, an IPv6 /64) has sent failedClientAuthPerIpPerHour wrong secrets for this client, its right secret is refused with 429 too until the hour ends. Generated secrets are let through: regenerate it (openssl rand -hex 32).`,
     );
@@ -215,7 +221,7 @@ function resolveClient(
     throw optionError(`${path}.grantTypes`, `must be an array of grant types (Auth0's grant_types), such as ['${OTP_GRANT}'].`);
   }
   const otpGrant = c.grantTypes === undefined || c.grantTypes.includes(OTP_GRANT);
-  return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg, otpGrant });
+  return Object.freeze({ clientId: c.clientId, name, secret: c.secret, enabled, idTokenAlg, otpGrant, guessproofSecret });
 }
 
 /** `enabledClients` (Auth0's `enabled_clients`, as `fromAuth0Connection` returns it): undefined enables every client. */
@@ -491,17 +497,16 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
       optionError('allowedOrigins', `contains ${JSON.stringify(origin)}; ${why}, like "https://app.example.com".`);
     if (typeof origin !== 'string' || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+$/.test(origin))
       throw refused('an origin is scheme and host (and port), without a path');
-    // A hybrid app's web view (Capacitor, Ionic, Cordova) sends its own scheme's origin,
-    // `capacitor://localhost`, which the URL parser does not serialise: kept as written.
-    if (!/^https?:/i.test(origin)) {
-      if (/[?#@*]/.test(origin) || /^(file|data|blob|javascript|about):/i.test(origin))
-        throw refused('an origin has no query, fragment, user name or wildcard, and file: or data: pages send `Origin: null`');
-      origins.add(origin.toLowerCase());
-      continue;
-    }
     // Auth0's Allowed Web Origins take `https://*.example.com`; a browser never sends a `*`.
     if (origin.includes('*')) throw refused('wildcards are not supported: list each origin');
     if (/[?#@]/.test(origin)) throw refused('an origin has no query, fragment or user name');
+    // A hybrid app's web view (Capacitor, Ionic, Cordova) sends its own scheme's origin,
+    // `capacitor://localhost`, which the URL parser does not serialise: kept as written.
+    if (!/^https?:/i.test(origin)) {
+      if (/^(file|data|blob|javascript|about):/i.test(origin)) throw refused('file: and data: pages send `Origin: null`');
+      origins.add(origin.toLowerCase());
+      continue;
+    }
     let url: URL;
     try {
       url = new URL(origin);

@@ -17,7 +17,7 @@ import {
   shown,
   unavailable,
 } from '../errors';
-import { LATE_GRACE_MS } from '../timeout';
+import { LATE_GRACE_MS, trueWithin } from '../timeout';
 import {
   createLimits,
   loggedPrefix,
@@ -40,7 +40,6 @@ import type { LanguageHeaders } from './language';
 import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
 import { parsePhone, type Phone } from './phone';
-import { guessproof } from './secret-shape';
 import { sendTimer } from './send-timer';
 import { loggableProviderCode, sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
@@ -147,10 +146,6 @@ export function createLogin(config: Config): Login {
   const limits =
     config.rateLimits && config.limitStore ? createLimits(config.rateLimits, config.fraudGuard, config.limitStore, keyring) : undefined;
   const subnet = config.rateLimits ? config.rateLimits.ipv6Subnet : 64;
-  // Judged once here, not per request: the configured secrets do not change.
-  const guessproofClients = new Set(
-    [...config.clients.values()].filter((c) => c.secret !== undefined && guessproof(c.secret)).map((c) => c.clientId),
-  );
   // One script call for limits and code when both live in the same Redis.
   const fused =
     limits?.backend instanceof RedisBackend && (store as { redis?: unknown }).redis === limits.backend ? limits.backend : undefined;
@@ -244,7 +239,7 @@ export function createLogin(config: Config): Login {
       // its count is full: wrong guesses from a neighbour behind the same address must not lock
       // the backend out. Any other is refused like a wrong one then, so the answer never tells a
       // right guess from a wrong one and guessing stays bounded by the limit.
-      if (bucket && !guessproofClients.has(client.clientId)) {
+      if (bucket && !client.guessproofSecret) {
         const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
         if (full) throw refusal(full, '', clientId);
       }
@@ -354,13 +349,7 @@ export function createLogin(config: Config): Login {
     refund: boolean,
     message: { readonly to: string; readonly clientId: string },
   ): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), LATE_GRACE_MS + 5_000);
-      timer.unref();
-    });
-    const wentOut = await Promise.race([late.catch(() => false), gaveUp]);
-    clearTimeout(timer);
+    const wentOut = await trueWithin(late, LATE_GRACE_MS + 5_000);
     const ctx = context(startedAt);
     if (wentOut) {
       const fraud = plan?.fraud;
@@ -383,10 +372,10 @@ export function createLogin(config: Config): Login {
    * a provider's outage must not spend a user's sends.
    */
   async function removeUntried(saved: { readonly key: string; readonly record: CodeRecord }, ctx: StoreContext): Promise<boolean> {
-    const removed: unknown = await guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined);
-    const r = removed as Partial<RemovedCode> | null | undefined;
-    const tried = typeof r === 'object' && r !== null && r.removed === true && Number(r.attempts) > 0;
-    return !tried;
+    // Whatever a custom store resolves: only a code it says it removed after wrong entries counts as tried.
+    const r = (await guarded(() => store.remove(saved.key, ctx, saved.record)).catch(() => undefined)) as
+      Partial<RemovedCode> | null | undefined;
+    return !(typeof r === 'object' && r !== null && r.removed === true && Number(r.attempts) > 0);
   }
 
   async function deliver(

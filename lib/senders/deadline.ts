@@ -8,7 +8,7 @@
  */
 import { integerIn, optionError } from '../config/validate';
 import { sendTimedOut } from '../errors';
-import { lateGraceMs, withTimeout } from '../timeout';
+import { lateGraceMs, trueWithin, withTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
 /** How long a custom sender's send is waited for when it names no `timeoutMs`. */
@@ -45,23 +45,15 @@ export function sendWithin(sender: SmsSender, message: SmsMessage): Promise<Sent
     return Promise.reject(err);
   }
   const ms = sender.timeoutMs ?? CUSTOM_SENDER_TIMEOUT_MS;
-  return withTimeout(sending, ms, () => sendTimedOut('SMS provider', ms, lateOutcome(sending, lateGraceMs(ms))));
-}
-
-/** Whether a send we stopped waiting for went out: it resolves within `graceMs`. */
-function lateOutcome(sending: Promise<unknown>, graceMs: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), graceMs);
-    timer.unref();
-    sending.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(false);
-      },
-    );
-  });
+  // Past the timeout, whether the send went out after all: it resolves within the grace.
+  return withTimeout(sending, ms, () =>
+    sendTimedOut(
+      'SMS provider',
+      ms,
+      trueWithin(
+        sending.then(() => true),
+        lateGraceMs(ms),
+      ),
+    ),
+  );
 }

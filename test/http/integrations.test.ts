@@ -257,7 +257,15 @@ describe('wired through passwordless()', () => {
         createKeyring([SECRET], SECRET),
       );
       assert.ok(tokens);
-      const client = { clientId: 'c', name: 'C', secret: undefined, enabled: true, idTokenAlg: 'ES256' as const, otpGrant: true };
+      const client = {
+        clientId: 'c',
+        name: 'C',
+        secret: undefined,
+        enabled: true,
+        idTokenAlg: 'ES256' as const,
+        otpGrant: true,
+        guessproofSecret: false,
+      };
       const now = Date.now();
       const token = await signAccessToken(
         tokens,
