@@ -16,16 +16,9 @@ import { answerError } from './respond';
 /** Small on purpose: no valid request comes near it. */
 const BODY_LIMIT = '8kb';
 
+/** What every route's body middleware shares: its warnings are logged once per router, not once per route. */
 export interface BodyOptions {
   logger: Logger;
-  /** The route works on the browser's session: it refuses other sites' pages, and needs express-session unless `sessionOptional`. */
-  session: boolean;
-  /**
-   * The routes (as declared) that work without express-session: the start, with a store that
-   * keeps nothing in the session, so that a backend using only the token grant (Auth0's mobile
-   * flow) needs none.
-   */
-  sessionOptional?: ReadonlySet<string>;
   /**
    * Takes requests that a browser marks as coming from another site's page. Off for the session
    * routes (login CSRF) and the token grant (its wrong codes count against the visitor's
@@ -33,6 +26,17 @@ export interface BodyOptions {
    */
   allowCrossSite: boolean;
   allowedOrigins: ReadonlySet<string>;
+}
+
+/** One route's needs. */
+export interface RouteBody {
+  /** The route works on the browser's session: it refuses other sites' pages, and needs express-session unless `sessionOptional`. */
+  session: boolean;
+  /**
+   * The route works without express-session: the start, with a store that keeps nothing in the
+   * session, so that a backend using only the token grant (Auth0's mobile flow) needs none.
+   */
+  sessionOptional?: boolean;
   /** The OAuth token endpoint: a body it cannot read is answered as OAuth's `invalid_request`. */
   oauth?: boolean;
 }
@@ -82,7 +86,8 @@ function untrustedProxy(req: Request): string | undefined {
   return inside ? peer : undefined;
 }
 
-export function bodyMiddleware(options: BodyOptions): RequestHandler {
+/** The body middleware of each route, made by the function this returns; they share parsers and warnings. */
+export function bodyMiddlewares(options: BodyOptions): (route: RouteBody) => RequestHandler {
   const json = express.json({ limit: BODY_LIMIT, strict: true });
   // `depth` is a body-parser option that Express 4's types do not list yet.
   // qs drops `__proto__[x]` keys silently, so the raw form is checked before it parses it:
@@ -99,49 +104,50 @@ export function bodyMiddleware(options: BodyOptions): RequestHandler {
   let checkedTrusted = false;
   let warnedInsecureCookie = false;
   const { logger } = options;
-  return function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
-    // First, so that every answer (errors included) reaches the listed page that asked.
-    // Always (Vary: Origin once origins are listed, whatever this request's Origin).
-    allowOrigin(req, res, options.allowedOrigins);
-    if (options.session && !req.session && !options.sessionOptional?.has((req.route as { path?: string } | undefined)?.path ?? ''))
-      return answerError(logger, res, fail('noSession'));
-    if (!options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
-      return answerError(logger, res, fail('crossSite'), options.oauth);
-    // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.
-    if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
-      warnedTrustProxy = true;
-      logEvent(logger, 'config_warning', {
-        message: "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
-      });
-    }
-    // With `trust proxy` off, every forwarded request is looked at until one warns (a header
-    // lookup each); with it set, only the first (a proxy it leaves out, such as Docker's bridge).
-    if (!warnedUntrustedProxy && req.headers['x-forwarded-for'] !== undefined && !(checkedTrusted && req.app?.get('trust proxy'))) {
-      checkedTrusted = true;
-      const proxy = untrustedProxy(req);
-      if (proxy) {
-        warnedUntrustedProxy = true;
+  return (route: RouteBody) =>
+    function passwordlessBody(req: Request, res: Response, next: NextFunction): void {
+      // First, so that every answer (errors included) reaches the listed page that asked.
+      // Always (Vary: Origin once origins are listed, whatever this request's Origin).
+      allowOrigin(req, res, options.allowedOrigins);
+      if (route.session && !req.session && !route.sessionOptional) return answerError(logger, res, fail('noSession'));
+      if (!options.allowCrossSite && fromOtherSite(req, options.allowedOrigins))
+        return answerError(logger, res, fail('crossSite'), route.oauth);
+      // `trust proxy: true` lets any client pick its req.ip, which defeats the per-address limits.
+      if (!warnedTrustProxy && req.app?.get('trust proxy') === true) {
+        warnedTrustProxy = true;
         logEvent(logger, 'config_warning', {
-          message: `requests from ${proxy}, a private address, carry X-Forwarded-For but \`trust proxy\` does not trust it: if that is a proxy in front of the app, req.ip is the proxy's and every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Then set app.set('trust proxy', 1) for one proxy, or its addresses or subnets. If no proxy is in front, leave it: trusting the header would let clients choose their address.`,
+          message:
+            "app.set('trust proxy', true) lets clients choose req.ip through X-Forwarded-For; set a hop count or subnet list instead.",
         });
       }
-    }
-    // express-session sets no cookie when `cookie.secure` is on (any truthy value, the string
-    // 'false' too) and the request is not HTTPS: the answers still say 200, but no login (nor
-    // sessionStore's code binding) reaches the browser. Read only when the cookie asks for it.
-    if (!warnedInsecureCookie && options.session && req.session?.cookie?.secure && !seenAsHttps(req)) {
-      warnedInsecureCookie = true;
-      logEvent(logger, 'config_warning', {
-        message:
-          "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto'; a string such as 'false' counts as on).",
+      // With `trust proxy` off, every forwarded request is looked at until one warns (a header
+      // lookup each); with it set, only the first (a proxy it leaves out, such as Docker's bridge).
+      if (!warnedUntrustedProxy && req.headers['x-forwarded-for'] !== undefined && !(checkedTrusted && req.app?.get('trust proxy'))) {
+        checkedTrusted = true;
+        const proxy = untrustedProxy(req);
+        if (proxy) {
+          warnedUntrustedProxy = true;
+          logEvent(logger, 'config_warning', {
+            message: `requests from ${proxy}, a private address, carry X-Forwarded-For but \`trust proxy\` does not trust it: if that is a proxy in front of the app, req.ip is the proxy's and every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Then set app.set('trust proxy', 1) for one proxy, or its addresses or subnets. If no proxy is in front, leave it: trusting the header would let clients choose their address.`,
+          });
+        }
+      }
+      // express-session sets no cookie when `cookie.secure` is on (any truthy value, the string
+      // 'false' too) and the request is not HTTPS: the answers still say 200, but no login (nor
+      // sessionStore's code binding) reaches the browser. Read only when the cookie asks for it.
+      if (!warnedInsecureCookie && route.session && req.session?.cookie?.secure && !seenAsHttps(req)) {
+        warnedInsecureCookie = true;
+        logEvent(logger, 'config_warning', {
+          message:
+            "express-session's cookie.secure is on but this request reached Express over plain HTTP, so the browser gets no session cookie and logins do not stick: serve over HTTPS, and behind a TLS proxy set app.set('trust proxy', <hops or subnets>) so Express reads X-Forwarded-Proto (or use cookie.secure: 'auto'; a string such as 'false' counts as on).",
+        });
+      }
+      const done = (err?: unknown) => (err ? answerError(logger, res, err, route.oauth) : next());
+      json(req, res, (err?: unknown) => {
+        if (err) return done(err);
+        form(req, res, done);
       });
-    }
-    const done = (err?: unknown) => (err ? answerError(logger, res, err, options.oauth) : next());
-    json(req, res, (err?: unknown) => {
-      if (err) return done(err);
-      form(req, res, done);
-    });
-  };
+    };
 }
 
 function refuseProtoKeys(_req: Request, _res: Response, raw: Buffer): void {

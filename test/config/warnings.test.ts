@@ -105,6 +105,21 @@ describe('construction: templates, secrets and warnings', () => {
     assert.doesNotMatch(text, /code_sent/);
   });
 
+  it('warns about trust proxy once per router, whichever of its routes the requests reach', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
+    const pl = passwordless(options({ logger, rateLimits: false, tokens: { issuer: 'https://auth.example.com/' } }));
+    const app = express();
+    app.set('trust proxy', true);
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    await request(app).post('/oauth/token').type('form').send({ grant_type: 'http://auth0.com/oauth/grant-type/passwordless/otp' });
+    await request(app)
+      .post('/passwordless/verify')
+      .send(startBody({ verification_code: '000000' }));
+    assert.equal(warnings.filter((w) => /trust proxy/.test(w)).length, 1, warnings.join('\n'));
+  });
+
   it('warns once when a proxy on a private address forwards requests that trust proxy does not trust', async () => {
     const proxyWarnings = async (trust: unknown, forwarded: boolean, peer?: string) => {
       const warnings: string[] = [];
