@@ -100,8 +100,8 @@ export interface Login {
   readonly limits: Limits | undefined;
   start(input: StartInput): Promise<StartResult>;
   redeem(input: RedeemInput): Promise<Redeemed>;
-  /** The client behind these credentials (Auth0's order of checks), with failed secrets limited per address. */
-  authenticate(credentials: ClientCredentials, ip: string, style?: 'passwordless' | 'token'): Promise<ResolvedClient>;
+  /** The client behind these credentials (Auth0's order of checks), with failed secrets limited per address; a promise only when a secret is checked, and a sync throw otherwise (await it). */
+  authenticate(credentials: ClientCredentials, ip: string, style?: 'passwordless' | 'token'): ResolvedClient | Promise<ResolvedClient>;
   /** A valid number for a start (destination rules applied) or a redeem (parse only). */
   readPhone(value: unknown, forStart: boolean): Phone;
   /**
@@ -165,23 +165,32 @@ export function createLogin(config: Config): Login {
   // and over: each instance logs it once a minute per prefix, as it logs the refusals.
   const suspectLog = throttledLog(60_000);
 
-  /** Runs store or limit work; a failure that is not already an answer is the backing service's: 503. */
-  async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  /**
+   * Runs store or limit work; a failure that is not already an answer is the backing service's: 503.
+   * A `then`, not an `async` function: it wraps every store and limits call of every request.
+   */
+  function guarded<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      // A custom store written in JavaScript may answer with a plain value: taken as `await` takes it.
+      return Promise.resolve(operation()).then(undefined, backingFailure);
     } catch (err) {
-      if (err instanceof PasswordlessError) {
-        if (err.status === 503) {
-          metrics.storeError();
-          logEvent(logger, 'store_error', { message: 'the store or the limits did not answer in time' });
-        }
-        throw err;
-      }
-      if (err instanceof HookError) throw err;
-      metrics.storeError();
-      logEvent(logger, 'store_error', { message: err instanceof Error ? err.message : String(err) });
-      throw unavailable();
+      // Thrown before any promise: rejected all the same, never thrown at the caller.
+      return new Promise<T>(() => backingFailure(err));
     }
+  }
+
+  function backingFailure(err: unknown): never {
+    if (err instanceof PasswordlessError) {
+      if (err.status === 503) {
+        metrics.storeError();
+        logEvent(logger, 'store_error', { message: 'the store or the limits did not answer in time' });
+      }
+      throw err;
+    }
+    if (err instanceof HookError) throw err;
+    metrics.storeError();
+    logEvent(logger, 'store_error', { message: err instanceof Error ? err.message : String(err) });
+    throw unavailable();
   }
 
   function context(now: number): StoreContext {
@@ -201,11 +210,16 @@ export function createLogin(config: Config): Login {
     return refused(r.refusal, r.retryAfterMs);
   }
 
-  async function authenticate(
+  /**
+   * The client behind these credentials, in Auth0's order of checks. Answered without a promise
+   * when there is no secret to check (a public client, every browser's start and verify): the
+   * callers `await` it either way.
+   */
+  function authenticate(
     credentials: ClientCredentials,
     ip: string,
     style: 'passwordless' | 'token' = 'passwordless',
-  ): Promise<ResolvedClient> {
+  ): ResolvedClient | Promise<ResolvedClient> {
     const token = style === 'token';
     const { clientId, connection, clientSecret } = credentials;
     if (typeof clientId !== 'string' || clientId === '')
@@ -217,32 +231,40 @@ export function createLogin(config: Config): Login {
       if (connection !== config.connection) throw fail('unknownConnection');
       if (!client.enabled) throw fail('connectionDisabled');
     }
-    if (client.secret !== undefined) {
-      // The secret is compared first (in constant time); what the answer may say depends on the
-      // failures of this client from this address. A wrong one is checked and counted in one
-      // step, so concurrent guesses are answered 401 at most `failedClientAuthPerIpPerHour`
-      // times and 429 after. No secret at all is no guess: not counted, so a neighbour cannot
-      // spend the count by naming the client.
-      const given = typeof clientSecret === 'string' && clientSecret !== '';
-      const right = given && safeEqual(clientSecret, client.secret);
-      const bucket = given ? limits?.clientAuth(addressKey(ip, subnet), clientId) : undefined;
-      const now = config.now();
-      if (!right) {
-        if (bucket) {
-          const taken = await guarded(() => (limits as Limits).backend.take([bucket], undefined, now, Date.now() + timeoutMs));
-          if (taken.refused) throw refusal(taken.refused, '', clientId);
-        }
-        logEvent(logger, 'client_auth_failed', { clientId });
-        throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
+    if (client.secret === undefined) {
+      if (token && !client.enabled) throw fail('tokenConnectionDisabled');
+      return client;
+    }
+    return proveSecret(client, clientSecret, ip, token);
+  }
+
+  async function proveSecret(client: ResolvedClient, clientSecret: unknown, ip: string, token: boolean): Promise<ResolvedClient> {
+    const clientId = client.clientId;
+    const secret = client.secret as string;
+    // The secret is compared first (in constant time); what the answer may say depends on the
+    // failures of this client from this address. A wrong one is checked and counted in one
+    // step, so concurrent guesses are answered 401 at most `failedClientAuthPerIpPerHour`
+    // times and 429 after. No secret at all is no guess: not counted, so a neighbour cannot
+    // spend the count by naming the client.
+    const given = typeof clientSecret === 'string' && clientSecret !== '';
+    const right = given && safeEqual(clientSecret, secret);
+    const bucket = given ? limits?.clientAuth(addressKey(ip, subnet), clientId) : undefined;
+    const now = config.now();
+    if (!right) {
+      if (bucket) {
+        const taken = await guarded(() => (limits as Limits).backend.take([bucket], undefined, now, Date.now() + timeoutMs));
+        if (taken.refused) throw refusal(taken.refused, '', clientId);
       }
-      // A right secret that no one can guess (long and random: guessproof) passes even while
-      // its count is full: wrong guesses from a neighbour behind the same address must not lock
-      // the backend out. Any other is refused like a wrong one then, so the answer never tells a
-      // right guess from a wrong one and guessing stays bounded by the limit.
-      if (bucket && !client.guessproofSecret) {
-        const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
-        if (full) throw refusal(full, '', clientId);
-      }
+      logEvent(logger, 'client_auth_failed', { clientId });
+      throw token ? fail('tokenClientAuthFailed') : fail('clientAuthFailed');
+    }
+    // A right secret that no one can guess (long and random: guessproof) passes even while
+    // its count is full: wrong guesses from a neighbour behind the same address must not lock
+    // the backend out. Any other is refused like a wrong one then, so the answer never tells a
+    // right guess from a wrong one and guessing stays bounded by the limit.
+    if (bucket && !client.guessproofSecret) {
+      const full = await guarded(() => (limits as Limits).backend.peek([bucket], now, Date.now() + timeoutMs));
+      if (full) throw refusal(full, '', clientId);
     }
     if (token && !client.enabled) throw fail('tokenConnectionDisabled');
     return client;

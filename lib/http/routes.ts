@@ -37,8 +37,9 @@ export async function startFromRequest(login: Login, req: Request): Promise<Star
   const keep = () => {
     if (bound !== undefined && isSessionBound(store)) keepBinding(req, store.sessionBinding.sessionKey, bound);
   };
-  const result = await login
-    .start({
+  let result: Awaited<ReturnType<Login['start']>>;
+  try {
+    result = await login.start({
       clientId: field(body, 'client_id'),
       connection: field(body, 'connection'),
       clientSecret: field(body, 'client_secret'),
@@ -48,12 +49,12 @@ export async function startFromRequest(login: Login, req: Request): Promise<Star
       forwardedFor: forwardedFor(req),
       request: requestInfo(req),
       binding: bound,
-    })
-    .catch((err: unknown) => {
-      // A send that may still arrive keeps its code, which only this browser's binding reaches.
-      if (isOutcomeUnknown(err)) keep();
-      throw err;
     });
+  } catch (err) {
+    // A send that may still arrive keeps its code, which only this browser's binding reaches.
+    if (isOutcomeUnknown(err)) keep();
+    throw err;
+  }
   keep();
   return { _id: result.id, phone_number: result.phoneNumber, request_language: result.requestLanguage };
 }

@@ -474,3 +474,44 @@ describe('login core', () => {
     });
   });
 });
+
+describe('a custom CodeStore written in JavaScript', () => {
+  /** memoryStore's answers, but given as plain values, or a call that throws before any promise. */
+  function jsStore(throwOn?: 'save' | 'verify') {
+    const inner = memoryStore();
+    return {
+      save(...args: Parameters<typeof inner.save>) {
+        if (throwOn === 'save') throw new Error('disk full');
+        void inner.save(...args);
+        return undefined as unknown as Promise<void>;
+      },
+      verify(...args: Parameters<typeof inner.verify>) {
+        if (throwOn === 'verify') throw new Error('connection reset');
+        return inner.verify(...args);
+      },
+      remove: (...args: Parameters<typeof inner.remove>) => inner.remove(...args),
+    };
+  }
+
+  it('works when it answers with plain values instead of promises', async () => {
+    const t = makeApp({ store: jsStore() });
+    const agent = request.agent(t.app);
+    await agent.post('/passwordless/start').send(startBody()).expect(200);
+    await agent
+      .post('/passwordless/verify')
+      .send(verifyBody(lastCode(t.outbox)))
+      .expect(200);
+  });
+
+  for (const where of ['save', 'verify'] as const) {
+    it(`answers 503, logged as store_error, when its ${where} throws before returning a promise`, async () => {
+      const { logger, events } = recorder();
+      const t = makeApp({ store: jsStore(where), logger });
+      const res = await request(t.app)
+        .post(`/passwordless/${where === 'save' ? 'start' : 'verify'}`)
+        .send(where === 'save' ? startBody() : verifyBody('123456'));
+      assert.equal(res.status, 503);
+      assert.ok(events.some((e) => e.event === 'store_error' && /disk full|connection reset/.test(String(e.message))));
+    });
+  }
+});
