@@ -1,108 +1,129 @@
 /** The longest delay a Node timer keeps: a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-/** A promise's deadline, waiting in `deadlines`; `reject` and `onTimeout` are dropped once it settles. */
-interface Deadline {
-  at: number;
-  reject: ((err: unknown) => void) | undefined;
-  onTimeout: (() => Error) | undefined;
-}
-
-/**
- * Every pending deadline of the process, in order of `at` (monotonic milliseconds) from `head`
- * on, behind one Node timer. A Node timer per bounded call (a `setTimeout` and a
- * `clearTimeout` on every send and every Redis call) cost 6 % of a start's CPU in the bench's
- * server, measured side by side; a deadline here is an array slot, and the timer is re-armed
- * about once per timeout length. Deadlines come in nearly in order (each is its call's start
- * plus a timeout), so an insertion walks back a step or two at most.
- */
-const deadlines: Array<Deadline | undefined> = [];
-let head = 0;
-/** Deadlines whose promise has not settled: the timer holds the process open only while there are some, as a timer per call did. */
-let unsettled = 0;
-let timer: NodeJS.Timeout | undefined;
-let timerAt = Number.POSITIVE_INFINITY;
-
 /**
  * Bounds a promise in time: a dependency that hangs must become an answer, not a stuck request.
- * A late settlement of `promise` is still handled, so it is never unhandled.
+ * One promise and one Node timer; for bounds of many lengths (each Redis call's is what is left
+ * of its request's). A late settlement of `promise` is still handled, so it is never unhandled.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const deadline: Deadline = { at: performance.now() + Math.min(ms, LONGEST_TIMER_MS), reject, onTimeout };
-    enqueue(deadline);
+    const timer = setTimeout(
+      () => {
+        try {
+          reject(onTimeout());
+        } catch (err) {
+          // Never thrown from a timer, where it would end the process: the rejection carries it.
+          reject(err);
+        }
+      },
+      Math.min(ms, LONGEST_TIMER_MS),
+    );
     promise.then(
       (value) => {
-        settle(deadline);
+        clearTimeout(timer);
         resolve(value);
       },
       (err: unknown) => {
-        settle(deadline);
+        clearTimeout(timer);
         reject(err);
       },
     );
   });
 }
 
-function enqueue(deadline: Deadline): void {
-  let i = deadlines.length;
-  deadlines.push(deadline);
-  for (; i > head && (deadlines[i - 1] as Deadline).at > deadline.at; i--) deadlines[i] = deadlines[i - 1];
-  deadlines[i] = deadline;
-  unsettled += 1;
-  if (unsettled === 1) timer?.ref();
-  if (deadline.at < timerAt) arm(deadline.at);
+/** One bounded promise waiting in a `fixedTimeout` queue; unlinked when it settles. */
+interface Waiting {
+  at: number;
+  prev: Waiting | undefined;
+  next: Waiting | undefined;
+  reject: ((err: unknown) => void) | undefined;
+  onTimeout: (() => Error) | undefined;
 }
 
-function settle(deadline: Deadline): void {
-  if (deadline.reject === undefined) return;
-  deadline.reject = undefined;
-  deadline.onTimeout = undefined;
-  unsettled -= 1;
-  if (unsettled === 0) timer?.unref();
-  dropSettled();
-}
+/** Bounds promises by one fixed length: `withTimeout` with that `ms`, behind one timer. */
+export type FixedTimeout = <T>(promise: Promise<T>, onTimeout: () => Error) => Promise<T>;
 
-/** Forgets the settled deadlines at the front; the array is emptied when none is left. */
-function dropSettled(): void {
-  while (head < deadlines.length && (deadlines[head] as Deadline).reject === undefined) deadlines[head++] = undefined;
-  if (head === deadlines.length) {
-    deadlines.length = 0;
-    head = 0;
-  } else if (head > 1024 && head * 2 > deadlines.length) {
-    deadlines.splice(0, head);
-    head = 0;
+/**
+ * `withTimeout` for bounds that all have the same length (a sender's `timeoutMs`): their
+ * deadlines then come in order, so they wait in a list, oldest first, behind one Node timer
+ * armed for the oldest. A Node timer per send (a `setTimeout` and a `clearTimeout` on every
+ * start) cost 2-3 % of a start's CPU in the bench's server, measured side by side. A promise
+ * that settles leaves the list at once (memory follows what is pending, not the send rate), and
+ * the timer holds the process open only while something is pending, as a timer per call did.
+ * The timer's own clock decides: a deadline is due once the timer armed for it fires, so the
+ * timeouts follow whatever clock drives `setTimeout` (a test's fake timers too).
+ */
+export function fixedTimeout(ms: number): FixedTimeout {
+  const length = Math.min(ms, LONGEST_TIMER_MS);
+  let first: Waiting | undefined;
+  let last: Waiting | undefined;
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  /** The deadline the timer was armed for. */
+  let armedFor = 0;
+  /** Inside `expire`, which arms the timer itself once done (an `onTimeout` may bound another promise). */
+  let expiring = false;
+
+  function unlink(w: Waiting): void {
+    if (w.prev) w.prev.next = w.next;
+    else first = w.next;
+    if (w.next) w.next.prev = w.prev;
+    else last = w.prev;
+    w.prev = w.next = undefined;
+    w.reject = w.onTimeout = undefined;
+    pending -= 1;
+    if (pending === 0) timer?.unref();
   }
-}
 
-function arm(at: number): void {
-  if (timer) clearTimeout(timer);
-  timerAt = at;
-  timer = setTimeout(expire, Math.max(1, Math.ceil(at - performance.now())));
-  if (unsettled === 0) timer.unref();
-}
+  function arm(at: number, delay: number): void {
+    armedFor = at;
+    timer = setTimeout(expire, Math.max(1, Math.ceil(delay)));
+    if (pending === 0) timer.unref();
+  }
 
-/** Rejects every deadline that has passed, then waits for the next one still pending. */
-function expire(): void {
-  timer = undefined;
-  timerAt = Number.POSITIVE_INFINITY;
-  const now = performance.now();
-  while (head < deadlines.length) {
-    const deadline = deadlines[head] as Deadline;
-    if (deadline.reject !== undefined && deadline.at > now) break;
-    deadlines[head++] = undefined;
-    const { reject, onTimeout } = deadline;
-    if (reject === undefined || onTimeout === undefined) continue;
-    settle(deadline);
-    try {
-      reject(onTimeout());
-    } catch (err) {
-      reject(err);
+  /** Rejects what was due by the deadline the timer was armed for (or by now), then waits for the next. */
+  function expire(): void {
+    timer = undefined;
+    expiring = true;
+    const now = performance.now();
+    const due = Math.max(now, armedFor);
+    while (first && first.at <= due) {
+      const w = first;
+      const { reject, onTimeout } = w;
+      unlink(w);
+      try {
+        (reject as (err: unknown) => void)((onTimeout as () => Error)());
+      } catch (err) {
+        (reject as (err: unknown) => void)(err);
+      }
     }
+    expiring = false;
+    // The wait left, on the timer's clock: never longer than the gap between the two deadlines.
+    if (first) arm(first.at, Math.min(first.at - now, first.at - armedFor));
   }
-  dropSettled();
-  const next = deadlines[head];
-  if (next) arm(next.at);
+
+  return function bounded<T>(promise: Promise<T>, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiting = { at: performance.now() + length, prev: last, next: undefined, reject, onTimeout };
+      if (last) last.next = w;
+      else first = w;
+      last = w;
+      pending += 1;
+      if (pending === 1) timer?.ref();
+      if (!timer && !expiring) arm(w.at, length);
+      promise.then(
+        (value) => {
+          if (w.reject) unlink(w);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (w.reject) unlink(w);
+          reject(err);
+        },
+      );
+    });
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
  * The router: one body middleware and one wrapped handler per route, and the error handler
  * for whatever else reaches it.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import express, {
   type ErrorRequestHandler,
   type NextFunction,
@@ -82,23 +83,51 @@ export function createRouter(login: Login): Router {
   return withExactPosts(router, routes, errors);
 }
 
+/** The parts of an Express route layer (4 and 5 alike) the exact-path dispatch reads. */
+interface RouteLayer {
+  handle: (req: Request, res: Response, next: NextFunction) => void;
+  route?: { path?: unknown };
+}
+
+/** Express's own route dispatchers: `handle` in Express 5's router, `bound dispatch` in Express 4's. */
+const EXPRESS_DISPATCH = new Set(['handle', 'bound dispatch']);
+/** Express 5's router publishes each layer it runs here when someone traces it (Node's diagnostics_channel). */
+const routerTracing = tracingChannel('express.router.request');
+
+function routerTraced(): boolean {
+  const c = routerTracing;
+  return (
+    c.start.hasSubscribers || c.end.hasSubscribers || c.asyncStart.hasSubscribers || c.asyncEnd.hasSubscribers || c.error.hasSubscribers
+  );
+}
+
 /**
- * The router, answering a POST to one of its own routes' exact paths without Express's route
- * matching: each router and route an Express request steps through costs CPU (about 7 % of a
- * start on the bench's 2-core machine, measured side by side), and a start or a wrong guess is
- * what floods bring. What the Router would do is kept: the handler is the one registered on it,
- * its errors reach the router's error handler, then the app's, and every other spelling Express
- * also matches (another case, a trailing slash, a query string) goes through the Router itself.
- * It stays the Router (its own `handle` is the only change), so `router.use` and mounting under
- * a prefix work as before.
+ * The router, answering a POST to one of its own routes' exact paths without Express's router
+ * and route dispatch: each one an Express request steps through costs CPU (3-5 % of a start or
+ * a wrong guess on the bench's 2-core machine, measured side by side), and starts and wrong
+ * guesses are what floods bring. What the Router would do is kept: the handler is the one
+ * registered on it, `req.route` is its route and `req.params` its (empty) parameters, errors
+ * reach the router's error handler, then the app's. Every other spelling Express also matches
+ * (another case, a trailing slash, a query string) goes through the Router, which this stays
+ * (only its own `handle` is changed), so `router.use` and mounting under a prefix work as
+ * before. So does every request while the router's layers are observed: traced through
+ * Express's diagnostics channel, or wrapped by an instrumentation (OpenTelemetry's replaces a
+ * layer's `handle`), whose spans and route names would otherwise miss these routes.
  */
 function withExactPosts(router: Router, posts: ReadonlyMap<string, RequestHandler>, errors: ErrorRequestHandler): Router {
-  const routed = router as Router & { handle(req: Request, res: Response, out: NextFunction): void };
+  const routed = router as Router & { handle(req: Request, res: Response, out: NextFunction): void; stack: RouteLayer[] };
+  const direct = new Map<string, { handler: RequestHandler; layer: RouteLayer; dispatch: RouteLayer['handle'] }>();
+  for (const [path, handler] of posts) {
+    const layer = routed.stack.find((l) => l.route?.path === path);
+    if (layer && EXPRESS_DISPATCH.has(layer.handle.name)) direct.set(path, { handler, layer, dispatch: layer.handle });
+  }
   const expressHandle = routed.handle;
   routed.handle = function passwordlessHandle(this: unknown, req: Request, res: Response, out: NextFunction): void {
-    const handler = req.method === 'POST' ? posts.get(req.url) : undefined;
-    if (!handler) return expressHandle.call(this, req, res, out);
-    handler(req, res, (err?: unknown) => (err ? errors(err, req, res, out) : out()));
+    const post = req.method === 'POST' ? direct.get(req.url) : undefined;
+    if (!post || post.layer.handle !== post.dispatch || routerTraced()) return expressHandle.call(this, req, res, out);
+    req.route = post.layer.route;
+    req.params = {};
+    post.handler(req, res, (err?: unknown) => (err ? errors(err, req, res, out) : out()));
   };
   return router;
 }

@@ -8,7 +8,7 @@
  */
 import { integerIn, optionError } from '../config/validate';
 import { sendTimedOut } from '../errors';
-import { lateGraceMs, trueWithin, withTimeout } from '../timeout';
+import { fixedTimeout, lateGraceMs, trueWithin, type FixedTimeout } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 
 /** How long a custom sender's send is waited for when it names no `timeoutMs`. */
@@ -35,6 +35,20 @@ export function selfTimed<T extends SmsSender>(sender: T): T {
 
 type Sent = Awaited<ReturnType<SmsSender['send']>>;
 
+/** Each custom sender's bound, made on its first send (its `timeoutMs` is checked at construction). */
+const BOUNDS = new WeakMap<SmsSender, { ms: number; bounded: FixedTimeout }>();
+
+function boundOf(sender: SmsSender): { ms: number; bounded: FixedTimeout } {
+  const ms = sender.timeoutMs ?? CUSTOM_SENDER_TIMEOUT_MS;
+  let bound = BOUNDS.get(sender);
+  // A sender whose timeoutMs was changed after its first send gets a new bound.
+  if (bound?.ms !== ms) {
+    bound = { ms, bounded: fixedTimeout(ms) };
+    BOUNDS.set(sender, bound);
+  }
+  return bound;
+}
+
 /** `sender.send(message)`, bounded by the sender's `timeoutMs` unless it bounds itself. */
 export function sendWithin(sender: SmsSender, message: SmsMessage): Promise<Sent> {
   if (SELF_TIMED.has(sender)) return sender.send(message);
@@ -44,9 +58,9 @@ export function sendWithin(sender: SmsSender, message: SmsMessage): Promise<Sent
   } catch (err) {
     return Promise.reject(err);
   }
-  const ms = sender.timeoutMs ?? CUSTOM_SENDER_TIMEOUT_MS;
+  const { ms, bounded } = boundOf(sender);
   // Past the timeout, whether the send went out after all: it resolves within the grace.
-  return withTimeout(sending, ms, () =>
+  return bounded(sending, () =>
     sendTimedOut(
       'SMS provider',
       ms,

@@ -6,7 +6,7 @@
  */
 import { loadJose } from '../tokens/jose';
 import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode } from '../errors';
-import { lateGraceMs, withTimeout } from '../timeout';
+import { fixedTimeout, lateGraceMs } from '../timeout';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 import { selfTimed } from './deadline';
@@ -199,6 +199,7 @@ function messageId(text: string): string | undefined {
 
 export function gatewaySender(options: GatewaySenderOptions): SmsSender {
   const gateway = resolve(options);
+  const bounded = fixedTimeout(gateway.timeoutMs);
 
   return selfTimed({
     name: 'sms_gateway',
@@ -233,7 +234,7 @@ export function gatewaySender(options: GatewaySenderOptions): SmsSender {
       };
       let answer: { status: number; text: string };
       try {
-        answer = await withTimeout(attempt, gateway.timeoutMs, leftToFinish);
+        answer = await bounded(attempt, leftToFinish);
       } catch (err) {
         // The timeout's own answer as it is; anything else is the network's.
         throw err instanceof PasswordlessError ? err : networkError(err);

@@ -7,7 +7,7 @@ import { loadTwilio } from './twilio-sdk';
 import { isAbsoluteHttpUrl } from '../http/absolute-url';
 import { PasswordlessError, fail, outcomeUnknown, sendTimedOut, withProviderCode } from '../errors';
 import { checkObject, keysOf, optionError, shownValue } from '../config/validate';
-import { lateGraceMs, withTimeout } from '../timeout';
+import { fixedTimeout, lateGraceMs } from '../timeout';
 import type { SmsMessage, SmsSender } from '../types';
 import { selfTimed } from './deadline';
 
@@ -210,6 +210,7 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
   const route =
     options.messagingServiceSid !== undefined ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from as string };
 
+  const bounded = fixedTimeout(timeoutMs);
   const sender: TwilioSender = {
     name: 'twilio',
     async send(message: SmsMessage) {
@@ -220,7 +221,7 @@ export function twilioSender(options: TwilioSenderOptions): TwilioSender {
           ...route,
           ...(options.statusCallback ? { statusCallback: options.statusCallback } : {}),
         });
-        const sent = await withTimeout(creating, timeoutMs, () =>
+        const sent = await bounded(creating, () =>
           sendTimedOut(
             'SMS provider',
             timeoutMs,

@@ -4,6 +4,7 @@
  * that takes middleware of its own.
  */
 import assert from 'node:assert/strict';
+import { tracingChannel } from 'node:diagnostics_channel';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
@@ -71,6 +72,58 @@ describe('the router', () => {
       await request(free.app).post(path.replace(/start/i, 'verify')).send(verifyBody('000000')).expect(500);
     });
   }
+
+  for (const path of ['/passwordless/start', '/passwordless/start/']) {
+    it(`sets req.route to the route and req.params to its own (none) at ${path}, as Express does`, async () => {
+      const outbox = outboxSender();
+      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], rateLimits: false, logger: false });
+      const app = express();
+      let seen: { route?: unknown; params?: unknown } = {};
+      // What metrics and logging middleware read once the answer is written: the route's path.
+      app.use((req, res, next) => {
+        res.on('finish', () => (seen = { route: (req.route as { path?: unknown } | undefined)?.path, params: { ...req.params } }));
+        next();
+      });
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+      app.use('/t/:tenant', pl.router);
+      await request(app).post(`/t/acme${path}`).send(startBody()).expect(200);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(seen, { route: '/passwordless/start', params: {} });
+    });
+  }
+
+  it("is seen by tracing that subscribes to Express's router channel, layer by layer, at every spelling", async () => {
+    const { app } = mounted('/');
+    const layers: string[] = [];
+    const channel = tracingChannel<object, { layer?: { route?: { path?: string }; name?: string } }>('express.router.request');
+    const start = (ctx: { layer?: { route?: { path?: string }; name?: string } }) =>
+      void layers.push(ctx.layer?.route?.path ?? ctx.layer?.name ?? '?');
+    const handlers = { start, end: () => undefined, asyncStart: () => undefined, asyncEnd: () => undefined, error: () => undefined };
+    channel.subscribe(handlers);
+    try {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    } finally {
+      channel.unsubscribe(handlers);
+    }
+    // Express 4 publishes nothing there; Express 5's router publishes the route's handler.
+    if (Number(process.env.EXPRESS_MAJOR ?? 5) >= 5) assert.ok(layers.includes('passwordlessRoute'), layers.join(', '));
+    else assert.deepEqual(layers, []);
+  });
+
+  it("dispatches through the route's layer when an instrumentation has wrapped it (as OpenTelemetry's Express instrumentation does)", async () => {
+    const { app, pl } = mounted('/');
+    const stack = (pl.router as unknown as { stack: Array<{ route?: { path?: string }; handle: (...args: unknown[]) => unknown }> }).stack;
+    const layer = stack.find((l) => l.route?.path === '/passwordless/start');
+    assert.ok(layer);
+    const seen: string[] = [];
+    const original = layer.handle;
+    layer.handle = function instrumented(this: unknown, ...args: unknown[]) {
+      seen.push('span: /passwordless/start');
+      return original.apply(this, args);
+    };
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.deepEqual(seen, ['span: /passwordless/start']);
+  });
 
   it("stays an Express Router: middleware added to it runs for the app's other paths", async () => {
     const { app, pl } = mounted('/');
