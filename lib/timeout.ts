@@ -52,7 +52,9 @@ export type FixedTimeout = <T>(promise: Promise<T>, onTimeout: () => Error) => P
  * that settles leaves the list at once (memory follows what is pending, not the send rate), and
  * the timer holds the process open only while something is pending, as a timer per call did.
  * The timer's own clock decides: a deadline is due once the timer armed for it fires, so the
- * timeouts follow whatever clock drives `setTimeout` (a test's fake timers too).
+ * timeouts follow whatever clock drives `setTimeout` (a test's fake timers too; a send started
+ * later in real time, with fake timers that leave `performance.now()` real, times out that much
+ * later on the fake clock).
  */
 export function fixedTimeout(ms: number): FixedTimeout {
   const length = Math.min(ms, LONGEST_TIMER_MS);
@@ -110,6 +112,12 @@ export function fixedTimeout(ms: number): FixedTimeout {
       else first = w;
       last = w;
       pending += 1;
+      // A timer that should have fired a whole bound ago never will (a test's fake timers,
+      // uninstalled before they ran it): replaced, or this sender's sends would never time out.
+      if (timer && w.at - armedFor > 2 * length) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
       if (pending === 1) timer?.ref();
       if (!timer && !expiring) arm(w.at, length);
       promise.then(

@@ -120,6 +120,25 @@ describe('fixedTimeout', () => {
   });
 });
 
+describe('fixedTimeout after fake timers', () => {
+  it('times sends out again once fake timers that never ran its timer are gone', async () => {
+    const bounded = fixedTimeout(100);
+    const realSet = global.setTimeout;
+    // A fake setTimeout that never runs anything (a test's clock, uninstalled before it ticked).
+    global.setTimeout = (() => ({ ref: () => undefined, unref: () => undefined })) as unknown as typeof setTimeout;
+    try {
+      await bounded(Promise.resolve('sent'), () => new Error('late'));
+    } finally {
+      global.setTimeout = realSet;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    await assert.rejects(
+      bounded(never(), () => new Error('timed out')),
+      /timed out/,
+    );
+  });
+});
+
 describe('timeouts in a process of their own', () => {
   const timeoutModule = path.resolve(__dirname, '../lib/timeout.js');
   const run = (script: string) => {

@@ -86,7 +86,17 @@ export function createRouter(login: Login): Router {
 /** The parts of an Express route layer (4 and 5 alike) the exact-path dispatch reads. */
 interface RouteLayer {
   handle: (req: Request, res: Response, next: NextFunction) => void;
-  route?: { path?: unknown };
+  route?: { path?: unknown; stack?: ReadonlyArray<{ handle?: unknown }> };
+}
+
+/**
+ * Whether the route still runs exactly the handler registered on it. Some instrumentations
+ * (dd-trace's) wrap the route's dispatcher and its handlers keeping their names, as the router
+ * is built: the wrapped handler is then no longer the one registered.
+ */
+function untouched(layer: RouteLayer, handler: RequestHandler): boolean {
+  const stack = layer.route?.stack;
+  return stack?.length === 1 && stack[0]?.handle === handler;
 }
 
 /** Express's own route dispatchers: `handle` in Express 5's router, `bound dispatch` in Express 4's. */
@@ -119,15 +129,22 @@ function withExactPosts(router: Router, posts: ReadonlyMap<string, RequestHandle
   const direct = new Map<string, { handler: RequestHandler; layer: RouteLayer; dispatch: RouteLayer['handle'] }>();
   for (const [path, handler] of posts) {
     const layer = routed.stack.find((l) => l.route?.path === path);
-    if (layer && EXPRESS_DISPATCH.has(layer.handle.name)) direct.set(path, { handler, layer, dispatch: layer.handle });
+    if (layer && EXPRESS_DISPATCH.has(layer.handle.name) && untouched(layer, handler))
+      direct.set(path, { handler, layer, dispatch: layer.handle });
   }
   const expressHandle = routed.handle;
   routed.handle = function passwordlessHandle(this: unknown, req: Request, res: Response, out: NextFunction): void {
     const post = req.method === 'POST' ? direct.get(req.url) : undefined;
-    if (!post || post.layer.handle !== post.dispatch || routerTraced()) return expressHandle.call(this, req, res, out);
+    if (!post || post.layer.handle !== post.dispatch || !untouched(post.layer, post.handler) || routerTraced())
+      return expressHandle.call(this, req, res, out);
     req.route = post.layer.route;
     req.params = {};
-    post.handler(req, res, (err?: unknown) => (err ? errors(err, req, res, out) : out()));
+    // As Express calls a layer: what the handler throws goes to the router's error handler.
+    try {
+      post.handler(req, res, (err?: unknown) => (err ? errors(err, req, res, out) : out()));
+    } catch (err) {
+      errors(err, req, res, out);
+    }
   };
   return router;
 }

@@ -125,6 +125,75 @@ describe('the router', () => {
     assert.deepEqual(seen, ['span: /passwordless/start']);
   });
 
+  it('dispatches through Express when an instrumentation wrapped the routes as the router was built, keeping their names (as dd-trace does)', async () => {
+    // Express 5's routers come from the router package; Express 4's keep their methods on express.Router.
+    const proto = (Number(process.env.EXPRESS_MAJOR ?? 5) >= 5 ? express.Router.prototype : express.Router) as {
+      route: (this: { stack: Layer[] }, path: string) => Route;
+    };
+    type Handle = (...args: unknown[]) => unknown;
+    interface Layer {
+      handle: Handle;
+    }
+    interface Route {
+      stack: Layer[];
+      post: (...args: unknown[]) => Route;
+    }
+    const spans: string[] = [];
+    /** A wrapper that copies the wrapped function's own properties, its name among them. */
+    const wrap = (original: Handle, span: string): Handle => {
+      const wrapped = function (this: unknown, ...args: unknown[]) {
+        spans.push(span);
+        return original.apply(this, args);
+      };
+      for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(original))) {
+        try {
+          Object.defineProperty(wrapped, key, d);
+        } catch {
+          // a property the copy cannot take
+        }
+      }
+      return wrapped;
+    };
+    const route = proto.route;
+    proto.route = function instrumentedRoute(this: { stack: Layer[] }, path: string) {
+      const made = route.call(this, path);
+      const layer = this.stack[this.stack.length - 1] as Layer;
+      layer.handle = wrap(layer.handle, `router ${path}`);
+      const post = made.post;
+      made.post = function instrumentedPost(this: Route, ...args: unknown[]) {
+        const r = post.apply(this, args);
+        const inner = this.stack[this.stack.length - 1] as Layer;
+        inner.handle = wrap(inner.handle, `handler ${path}`);
+        return r;
+      };
+      return made;
+    };
+    let app: express.Express;
+    try {
+      app = mounted('/').app;
+    } finally {
+      proto.route = route;
+    }
+    await request(app).post('/passwordless/start').send(startBody()).expect(200);
+    assert.deepEqual(spans, ['router /passwordless/start', 'handler /passwordless/start']);
+  });
+
+  it("answers what a route throws as the package's JSON error, as Express would, at every spelling", async () => {
+    for (const path of ['/passwordless/start', '/passwordless/start/']) {
+      const { app } = mounted('/', { withSession: false });
+      // A trust proxy function that throws: the route's body middleware calls it synchronously.
+      app.set('trust proxy', () => {
+        throw new Error('trust function failed');
+      });
+      app.use(
+        (err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
+          void res.status(500).type('text').send(`app: ${err.message}`),
+      );
+      const res = await request(app).post(path).set('x-forwarded-for', '203.0.113.7').send(startBody());
+      assert.deepEqual([res.status, res.body], [500, { error: 'server_error', error_description: 'Internal error.' }], path);
+    }
+  });
+
   it("stays an Express Router: middleware added to it runs for the app's other paths", async () => {
     const { app, pl } = mounted('/');
     pl.router.get('/extra', (_req, res) => void res.json({ extra: true }));
