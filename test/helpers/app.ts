@@ -77,7 +77,6 @@ export function lastCode(outbox: OutboxSender, to?: string): string {
   return match[0];
 }
 
-/** A code of the same length that is certainly not `code`. */
 /** A browser (supertest agent) logged in on `t` through the routes: a start, then its code. */
 export async function loggedInAgent(t: TestApp): Promise<ReturnType<typeof request.agent>> {
   const agent = request.agent(t.app);
@@ -89,6 +88,7 @@ export async function loggedInAgent(t: TestApp): Promise<ReturnType<typeof reque
   return agent;
 }
 
+/** A code of the same length that is certainly not `code`. */
 export function wrongCodeFor(code: string): string {
   return code.replace(/^./, (d) => String((Number(d) + 1) % 10));
 }
