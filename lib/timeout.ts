@@ -120,7 +120,8 @@ export function fixedTimeout(ms: number): FixedTimeout {
       }
       if (pending === 1) timer?.ref();
       if (!timer && !expiring) arm(w.at, length);
-      promise.then(
+      // A plain value or a thenable (a user-supplied client's) settles through the list like a promise.
+      Promise.resolve(promise).then(
         (value) => {
           if (w.reject) unlink(w);
           resolve(value);

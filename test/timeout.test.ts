@@ -120,6 +120,15 @@ describe('fixedTimeout', () => {
   });
 });
 
+describe('fixedTimeout with what is not a promise', () => {
+  it("takes a plain value or a thenable (a user-supplied client's answer) as await would", async () => {
+    const bounded = fixedTimeout(1_000);
+    assert.equal(await bounded(42 as unknown as Promise<number>, () => new Error('late')), 42);
+    const thenable = { then: (resolve: (v: string) => void) => resolve('sent') } as unknown as Promise<string>;
+    assert.equal(await bounded(thenable, () => new Error('late')), 'sent');
+  });
+});
+
 describe('fixedTimeout after fake timers', () => {
   it('times sends out again once fake timers that never ran its timer are gone', async () => {
     const bounded = fixedTimeout(100);

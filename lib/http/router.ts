@@ -141,7 +141,15 @@ function withExactPosts(router: Router, posts: ReadonlyMap<string, RequestHandle
     req.params = {};
     // As Express calls a layer: what the handler throws goes to the router's error handler.
     try {
-      post.handler(req, res, (err?: unknown) => (err ? errors(err, req, res, out) : out()));
+      post.handler(req, res, function afterRoute(err?: unknown): void {
+        if (!err) return out();
+        // Called from a promise's callback too: an error handler that throws goes on to the app's, as Express's layers pass it.
+        try {
+          errors(err, req, res, out);
+        } catch (handlerFailed) {
+          out(handlerFailed);
+        }
+      });
     } catch (err) {
       errors(err, req, res, out);
     }
