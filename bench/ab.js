@@ -16,9 +16,8 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const autocannon = require('autocannon');
-const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { phoneAt } = require('./phones');
+const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -68,28 +67,7 @@ function cpuMicros(pid) {
 }
 
 function load(server, seconds, next) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: server.url,
-        connections: 10,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            path: route,
-            setupRequest: (req) => {
-              const n = next.i++;
-              const headers = { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) };
-              if (mode.includes('-session')) headers.cookie = cookieAt(n);
-              return { ...req, headers, body: JSON.stringify(bodyAt(n)) };
-            },
-          },
-        ],
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    );
-  });
+  return loadPosts({ url: server.url, path: route, seconds, next, body: bodyAt, cookie: mode.includes('-session') });
 }
 
 async function main() {

@@ -65,7 +65,42 @@ async function deleteKeysUnder(prefix) {
   return deleted;
 }
 
+/**
+ * autocannon's load of POST `path` for `seconds`: request n (counted on `next.i`, which the
+ * caller's windows share, so no two requests reuse a number or an address) has its own
+ * X-Forwarded-For (the servers trust loopback), the body `body(n)`, and with `cookie` the
+ * session cookie seeded for it (sessionStore rows: the browser's session holds the code's binding).
+ */
+function loadPosts({ url, path, seconds, next, body, cookie = false, connections = 10 }) {
+  // Required here: the bench servers load this module too, and never autocannon.
+  const autocannon = require('autocannon');
+  const { addressAt } = require('./phones');
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path,
+            setupRequest: (req) => {
+              const n = next.i++;
+              const headers = { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) };
+              if (cookie) headers.cookie = cookieAt(n);
+              return { ...req, headers, body: JSON.stringify(body(n)) };
+            },
+          },
+        ],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
 module.exports = {
+  loadPosts,
   redisUrl,
   WARMUP_OFFSET,
   WARMUP_SPAN,

@@ -15,9 +15,8 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const autocannon = require('autocannon');
-const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { phoneAt } = require('./phones');
+const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--seconds');
@@ -26,36 +25,7 @@ const modes = args.length > 0 ? args : ['start-limits', 'verify-wrong-limits'];
 const DEPENDENCIES = ['libphonenumber-js', 'liquidjs', 'lru-cache', 'negotiator', 'jose'];
 
 function load(url, pathName, body, duration, offset, cookie = false) {
-  let i = offset;
-  return new Promise((resolve, reject) =>
-    autocannon(
-      {
-        url,
-        connections: 10,
-        duration,
-        requests: [
-          {
-            method: 'POST',
-            path: pathName,
-            setupRequest: (req) => {
-              const n = i++;
-              return {
-                ...req,
-                headers: {
-                  'content-type': 'application/json',
-                  'x-forwarded-for': addressAt(n),
-                  // sessionStore rows: the browser's session, which holds the code's binding.
-                  ...(cookie ? { cookie: cookieAt(n) } : {}),
-                },
-                body: JSON.stringify(body(n)),
-              };
-            },
-          },
-        ],
-      },
-      (err, r) => (err ? reject(err) : resolve(r)),
-    ),
-  );
+  return loadPosts({ url, path: pathName, seconds: duration, next: { i: offset }, body, cookie });
 }
 
 const SHARED = 'shared with the baseline (Node HTTP, Express, body parser, express-session, answer writing, GC)';

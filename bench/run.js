@@ -13,9 +13,8 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const autocannon = require('autocannon');
-const { phoneAt, addressAt } = require('./phones');
-const { codeAt, wrongCodeAt, cookieAt, deleteKeysUnder, redisUrl, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { phoneAt } = require('./phones');
+const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, redisUrl, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -153,34 +152,9 @@ function cpuMicros(pid) {
   return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
 }
 
-/**
- * Request i of a row: its body, its own X-Forwarded-For and (sessionStore rows) its own
- * session cookie. `next` is the row's request counter, shared by its windows, so that no
- * window reuses another's numbers or addresses.
- */
+/** Load on one row's server for `seconds`; `next` is the row's request counter, shared by its windows. */
 function run(url, pathName, row, seconds, next) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            path: pathName,
-            setupRequest: (req) => {
-              const n = next.i++;
-              const headers = { 'content-type': 'application/json', 'x-forwarded-for': addressAt(n) };
-              if (row.cookie) headers.cookie = cookieAt(n);
-              return { ...req, headers, body: JSON.stringify(row.body(n)) };
-            },
-          },
-        ],
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    );
-  });
+  return loadPosts({ url, path: pathName, seconds, next, body: row.body, cookie: Boolean(row.cookie), connections });
 }
 
 /** One measured window: autocannon's numbers and the server's CPU time over it. */
