@@ -8,17 +8,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        try {
-          reject(onTimeout());
-        } catch (err) {
-          // Never thrown from a timer, where it would end the process: the rejection carries it.
-          reject(err);
-        }
-      },
-      Math.min(ms, LONGEST_TIMER_MS),
-    );
+    const timer = setTimeout(() => rejectTimedOut(reject, onTimeout), Math.min(ms, LONGEST_TIMER_MS));
     promise.then(
       (value) => {
         clearTimeout(timer);
@@ -30,6 +20,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
       },
     );
   });
+}
+
+/** Rejects with the timeout's error; one that cannot be made is the rejection, never thrown from a timer (it would end the process). */
+function rejectTimedOut(reject: (err: unknown) => void, onTimeout: () => Error): void {
+  try {
+    reject(onTimeout());
+  } catch (err) {
+    reject(err);
+  }
 }
 
 /** One bounded promise waiting in a `fixedTimeout` queue; unlinked when it settles. */
@@ -94,11 +93,7 @@ export function fixedTimeout(ms: number): FixedTimeout {
       const w = first;
       const { reject, onTimeout } = w;
       unlink(w);
-      try {
-        (reject as (err: unknown) => void)((onTimeout as () => Error)());
-      } catch (err) {
-        (reject as (err: unknown) => void)(err);
-      }
+      rejectTimedOut(reject as (err: unknown) => void, onTimeout as () => Error);
     }
     expiring = false;
     // The wait left, on the timer's clock: never longer than the gap between the two deadlines.

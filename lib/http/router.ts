@@ -29,20 +29,20 @@ export function createRouter(login: Login): Router {
   const body = bodyMiddlewares({ logger, allowCrossSite: config.allowCrossSite, allowedOrigins: origins });
   const sessionBody = body({ session: true });
   const router = express.Router();
+  const routes = new Map<string, RequestHandler>();
+  /** A POST route: registered on the router, and answered at its exact path by `withExactPosts`. */
+  const post = (path: string, handler: RequestHandler) => {
+    routes.set(path, handler);
+    router.post(path, handler);
+  };
   // A start with a store that keeps nothing in the session works without express-session (a
   // backend that only uses the token grant needs none); every other session route needs it.
-  const routes = new Map<string, RequestHandler>([
-    ['/passwordless/start', route(logger, startRoute(login), body({ session: true, sessionOptional: !isSessionBound(config.store) }))],
-    ['/passwordless/verify', route(logger, verifyRoute(login), sessionBody)],
-    ['/passwordless/logout', route(logger, logoutRoute(), sessionBody)],
-  ]);
-  for (const [path, handler] of routes) router.post(path, handler);
+  post('/passwordless/start', route(logger, startRoute(login), body({ session: true, sessionOptional: !isSessionBound(config.store) })));
+  post('/passwordless/verify', route(logger, verifyRoute(login), sessionBody));
+  post('/passwordless/logout', route(logger, logoutRoute(), sessionBody));
   const tokens = config.tokens;
   if (tokens) {
-    const tokenBody = body({ session: false, oauth: true });
-    const token = route(logger, tokenRoute(login, tokens), tokenBody);
-    routes.set('/oauth/token', token);
-    router.post('/oauth/token', token);
+    post('/oauth/token', route(logger, tokenRoute(login, tokens), body({ session: false, oauth: true })));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
     const userinfo = route(logger, userinfoRoute(tokens, config.clients, config.now, logger));
