@@ -12,12 +12,10 @@
 // cancels. The full bench's rows move by ±0.05 between runs: this is the tool for a change
 // of a few per cent.
 'use strict';
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { phoneAt } = require('./phones');
-const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { codeAt, wrongCodeAt, cpuMicros, deleteKeysUnder, loadPosts, spawnServer, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -45,25 +43,11 @@ function bodyAt(i) {
 }
 
 let started = 0;
-/** One server of the build in `root`, on core 1, with its own Redis prefix (each counts its own limits). */
-function startServer(root) {
+/** One server of the build in `root`, with its own Redis prefix (each counts its own limits). */
+async function startServer(root) {
   started += 1;
-  const prefix = `${RUN}${started}:`;
-  const args = [path.join(root, 'bench/server.js'), mode, mode.startsWith('verify-') ? String(SEED) : '0', prefix];
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', '1', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (d) => {
-      const m = /ready (\d+)/.exec(d.toString());
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, next: { i: 0 } });
-    });
-    child.once('exit', (code) => reject(new Error(`bench server of ${root} exited with ${code}`)));
-  });
-}
-
-/** CPU time (user + system) a process has used, in µs. */
-function cpuMicros(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
+  const seed = mode.startsWith('verify-') ? SEED : 0;
+  return { ...(await spawnServer({ mode, seed, prefix: `${RUN}${started}:`, root })), next: { i: 0 } };
 }
 
 function load(server, seconds, next) {

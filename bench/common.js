@@ -1,8 +1,12 @@
 // What the bench runner and the bench servers must agree on: secrets, the client, the codes
 // seeded for verify rows, the session cookies of the sessionStore row, and the clean-up of
-// the keys a run leaves in Redis.
+// the keys a run leaves in Redis; and what the runners share: starting a server, reading its
+// CPU time, loading it.
 'use strict';
+const { spawn } = require('node:child_process');
 const { createHmac } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const SECRET = 'benchmark-secret-0123456789abcdef-0123';
 const SESSION_SECRET = 's';
@@ -99,8 +103,34 @@ function loadPosts({ url, path, seconds, next, body, cookie = false, connections
   });
 }
 
+/**
+ * A bench server (`bench/server.js` of the checkout at `root`, this one by default) for `mode`,
+ * once it prints its port; pinned to core 1 (`taskset`) unless `pin` is false. Its seeded codes
+ * (`seed`) and Redis keys (`prefix`) are its own.
+ */
+function spawnServer({ mode, seed = 0, prefix, root = path.resolve(__dirname, '..'), pin = true, env = process.env }) {
+  const args = [path.join(root, 'bench/server.js'), mode, String(seed), prefix];
+  const options = { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] };
+  return new Promise((resolve, reject) => {
+    const child = pin ? spawn('taskset', ['-c', '1', process.execPath, ...args], options) : spawn(process.execPath, args, options);
+    child.stdout.on('data', (d) => {
+      const m = /ready (\d+)/.exec(d.toString());
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`bench server ${mode} of ${root} exited with ${code}`)));
+  });
+}
+
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux). */
+function cpuMicros(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
+}
+
 module.exports = {
+  cpuMicros,
   loadPosts,
+  spawnServer,
   redisUrl,
   WARMUP_OFFSET,
   WARMUP_SPAN,

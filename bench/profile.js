@@ -11,12 +11,11 @@
 // `baseline` profiles the bare Express app. KEEP_PROFILE=/some/dir/MODE.cpuprofile keeps each
 // raw profile (MODE replaced), for Chrome DevTools or a finer breakdown.
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { phoneAt } = require('./phones');
-const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, spawnServer, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--seconds');
@@ -80,17 +79,12 @@ async function profileMode(mode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-prof-'));
   const file = path.join(dir, 'server.cpuprofile');
   const prefix = `pwl-profile:${Date.now().toString(36)}${process.pid}:`;
-  const child = spawn(
-    'taskset',
-    ['-c', '1', process.execPath, path.join(__dirname, 'server.js'), mode, mode.startsWith('verify-') ? String(SEED) : '0', prefix],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CPU_PROFILE: file } },
-  );
-  const url = await new Promise((resolve) =>
-    child.stdout.on('data', (d) => {
-      const m = /ready (\d+)/.exec(d.toString());
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    }),
-  );
+  const { child, url } = await spawnServer({
+    mode,
+    seed: mode.startsWith('verify-') ? SEED : 0,
+    prefix,
+    env: { ...process.env, BENCH_CPU_PROFILE: file },
+  });
   // The reference logins (session-login*) answer at the verify path, as the package's login does.
   const [pathName, body] =
     mode.startsWith('verify-') || mode.startsWith('session-login')

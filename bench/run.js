@@ -14,7 +14,18 @@ const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { phoneAt } = require('./phones');
-const { codeAt, wrongCodeAt, deleteKeysUnder, loadPosts, redisUrl, CLIENT, SEED, WARMUP_OFFSET } = require('./common');
+const {
+  codeAt,
+  wrongCodeAt,
+  cpuMicros,
+  deleteKeysUnder,
+  loadPosts,
+  redisUrl,
+  spawnServer,
+  CLIENT,
+  SEED,
+  WARMUP_OFFSET,
+} = require('./common');
 
 const { values } = parseArgs({
   options: {
@@ -48,17 +59,7 @@ function hasTaskset() {
 }
 
 function startServer(mode, seed = 0) {
-  return new Promise((resolve, reject) => {
-    const args = [path.join(__dirname, 'server.js'), mode, String(seed), REDIS_PREFIX];
-    const child = PIN
-      ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (d) => {
-      const m = /ready (\d+)/.exec(d.toString());
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`bench server ${mode} exited with ${code}`)));
-  });
+  return spawnServer({ mode, seed, prefix: REDIS_PREFIX, pin: PIN });
 }
 
 function stopServer(server) {
@@ -144,12 +145,6 @@ function clientCalls(server) {
       })
       .on('error', reject);
   });
-}
-
-/** CPU time (user + system) a process has used, in µs, from /proc (Linux). */
-function cpuMicros(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
 }
 
 /** Load on one row's server for `seconds`; `next` is the row's request counter, shared by its windows. */
