@@ -77,6 +77,13 @@ export const CATALOGUE = Object.freeze({
   bodyTooLarge: entry('bad.request', 413, 'The request body is too large.'),
   bodyNotJson: entry('bad.request', 400, 'The request body is not valid JSON.'),
   bodyUnreadable: entry('bad.request', 400, 'The request body could not be read. Send JSON or urlencoded UTF-8.'),
+  // auth.start(req)/auth.verify(req) on a body no parser of the app read: the app takes no such
+  // bodies (a JSON post to a form page) or forgot its parser; either way not the package's 500.
+  noBodyParser: entry(
+    'bad.request',
+    415,
+    'The request body was not read: this route takes only the body types its app parses. Send an urlencoded form (or JSON, where the app parses it); the app itself would mount express.urlencoded() (or express.json()) before the route that calls auth.start(req) or auth.verify(req).',
+  ),
   encodingUnsupported: entry(
     'bad.request',
     415,
@@ -163,11 +170,6 @@ export const CATALOGUE = Object.freeze({
   ),
   unavailable: entry('temporarily_unavailable', 503, 'The login service is temporarily unavailable. Try again in a moment.'),
   // The app's own bugs
-  noBodyParser: entry(
-    'server_error',
-    500,
-    'auth.start(req) and auth.verify(req) read req.body: mount express.urlencoded() (or express.json()) before your route.',
-  ),
   noSession: entry(
     'server_error',
     500,

@@ -102,9 +102,27 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
       const length = req.headers['content-length'];
       const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
       const parsed = (req as { _body?: unknown })._body === true || req.readableEnded;
-      if (hasBody && !parsed && req.is(['application/json', 'application/x-www-form-urlencoded'])) throw fail('noBodyParser');
+      const type = hasBody && !parsed ? req.is(['application/json', 'application/x-www-form-urlencoded']) : false;
+      if (type) {
+        warnUnparsedOnce(type);
+        throw fail('noBodyParser');
+      }
       return run();
     };
+  }
+
+  /**
+   * The developer's hint, once per type: the client's answer (415) cannot tell an app that takes
+   * no such bodies from one that forgot its parser, and any client can send either type.
+   */
+  const warnedUnparsed = new Set<string>();
+  function warnUnparsedOnce(type: string): void {
+    if (warnedUnparsed.has(type)) return;
+    warnedUnparsed.add(type);
+    const parser = type === 'application/json' ? 'express.json()' : 'express.urlencoded()';
+    logEvent(config.logger, 'config_warning', {
+      message: `auth.start(req) or auth.verify(req) got a ${type} body that nothing had parsed, and answered 415: if your app takes such bodies, mount ${parser} before the route that calls it.`,
+    });
   }
 
   return Object.freeze({

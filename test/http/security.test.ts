@@ -358,16 +358,50 @@ describe('HTTP layer: what it refuses', () => {
     }
   });
 
-  it('says to mount a body parser when auth.start(req) gets a form nobody parsed', async () => {
-    const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: false });
-    const app = express().use(session({ secret: 's', resave: false, saveUninitialized: false }));
-    app.post('/login', async (req, res) => {
-      res.json(await pl.start(req));
-    });
-    const res = await request(app).post('/login').type('form').send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE });
-    assert.equal(res.body.ok, false);
-    assert.equal(res.body.error, 'server_error');
-    assert.match(res.body.error_description, /mount express\.urlencoded\(\)/);
+  it('answers 415 to a body nobody parsed (a form without express.urlencoded(), JSON to a form-only app), and tells the logger once per type which parser to mount', async () => {
+    const r = recorder();
+    const pl = passwordless({ secret: SECRET, sender: outboxSender(), clients: [CLIENT], logger: r.logger });
+    const formless = express().use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    const formOnly = express()
+      .use(session({ secret: 's', resave: false, saveUninitialized: false }))
+      .use(express.urlencoded({ extended: false }));
+    for (const app of [formless, formOnly]) {
+      app.post('/login', async (req, res) => {
+        res.json(await pl.start(req));
+      });
+      app.post('/login/code', async (req, res) => {
+        res.json(await pl.verify(req));
+      });
+    }
+    const body = { client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE };
+    const answers = [
+      await request(formless).post('/login').type('form').send(body),
+      await request(formless)
+        .post('/login/code')
+        .type('form')
+        .send({ ...body, verification_code: '123456' }),
+      await request(formOnly).post('/login').type('json').send(body),
+      await request(formOnly)
+        .post('/login/code')
+        .type('json')
+        .send({ ...body, verification_code: '123456' }),
+    ];
+    for (const res of answers) {
+      assert.deepEqual(
+        { ok: res.body.ok, status: res.body.status, error: res.body.error },
+        { ok: false, status: 415, error: 'bad.request' },
+        res.text,
+      );
+      assert.match(res.body.error_description, /mount express\.urlencoded\(\)/);
+    }
+    const warnings = r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0] as string, /application\/x-www-form-urlencoded body .* mount express\.urlencoded\(\)/);
+    assert.match(warnings[1] as string, /application\/json body .* mount express\.json\(\)/);
+    assert.equal(r.events.filter((e) => e.event === 'internal_error').length, 0);
+    // The form-only app still logs a form in.
+    const ok = await request(formOnly).post('/login').type('form').send(body);
+    assert.equal(ok.body.ok, true, ok.text);
   });
 
   describe('token endpoint', () => {
