@@ -1,7 +1,8 @@
 /**
- * Tries several senders in order, moving on when a provider is unavailable. A number the
- * provider refuses (a 4xx `PasswordlessError`, such as Twilio 21211) is not retried elsewhere:
- * another provider would refuse it too, and the user has to fix the number.
+ * Tries several senders in order, moving on when a provider is unavailable, or refuses its own
+ * route to the number (Twilio 21408, 21612). A number the provider refuses (a 4xx
+ * `PasswordlessError`, such as Twilio 21211) is not retried elsewhere: another provider would
+ * refuse it too, and the user has to fix the number.
  */
 import {
   ErrorCodes,
@@ -73,9 +74,16 @@ function labels(senders: readonly SmsSender[]): string[] {
   return names.map((name, i) => (names.indexOf(name) !== names.lastIndexOf(name) ? `${name}[${i}]` : name));
 }
 
+/**
+ * Twilio refusals of its own route to the number rather than of the number: the account's
+ * geographic permissions leave the number's country out (21408), or the sender cannot reach the
+ * number's carrier (21612). Another provider may well deliver; the last one's refusal is a 400.
+ */
+const ROUTE_REFUSALS: ReadonlySet<string> = new Set(['21408', '21612']);
+
 /** "The number itself is refused": the only failure that is not worth another provider. */
 function isRefusedDestination(err: unknown): boolean {
-  return err instanceof PasswordlessError && err.status >= 400 && err.status < 500;
+  return err instanceof PasswordlessError && err.status >= 400 && err.status < 500 && !ROUTE_REFUSALS.has(providerCodeOf(err) ?? '');
 }
 
 /**

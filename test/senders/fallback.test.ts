@@ -162,6 +162,34 @@ describe('fallbackSender', () => {
     });
   }
 
+  for (const code of [21408, 21612]) {
+    it(`fails over Twilio ${code} (this provider's route to the number is refused, not the number), and answers the last member's ${code} as a 400`, async () => {
+      const to = `+1415555${String(code).slice(-4)}`;
+      primary.behave(to, { twilioError: code });
+      const events: FailoverEvent[] = [];
+      const sender = fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)], {
+        onFailover: (e) => events.push(e),
+      });
+      const result = await sender.send(message(to));
+      assert.equal(sentTo(secondary, to).length, 1, 'the secondary sent it');
+      assert.equal(result.provider, 'twilio[1]');
+      assert.deepEqual(events, [{ from: 'twilio[0]', to: 'twilio[1]', reason: `400 sms_provider_error (${code})` }]);
+
+      secondary.behave(to, { twilioError: code });
+      const { app } = makeApp({
+        logger: false,
+        sender: fallbackSender([twilioOn(primary, SERVICE_SID), twilioOn(secondary, SECOND_SERVICE_SID)]),
+      });
+      const res = await request(app)
+        .post('/passwordless/start')
+        .send(startBody({ phone_number: to }));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'sms_provider_error');
+      assert.match(res.body.error_description, new RegExp(`\\(Code: ${code}\\)$`));
+      assert.equal(sentTo(secondary, to).length, 2, 'the secondary was tried again');
+    });
+  }
+
   it('logs each failover before a send that fails on every provider, then send_failed', async () => {
     const events: Array<Record<string, unknown>> = [];
     const logger = {
