@@ -47,7 +47,7 @@ export interface Passwordless {
   /**
    * A start from your own route (a form post without JavaScript): reads `req.body` (parse
    * it with `express.urlencoded()`), applies every check and limit, and returns the outcome
-   * instead of answering.
+   * instead of answering. Fields of the form's own (a CSRF token, a named button) are ignored.
    */
   start(req: Request): Promise<StartOutcome>;
   /** A verify from your own route: on success the session is logged in (regenerated). */
@@ -121,7 +121,7 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     warnedUnparsed.add(type);
     const parser = type === 'application/json' ? 'express.json()' : 'express.urlencoded()';
     logEvent(config.logger, 'config_warning', {
-      message: `auth.start(req) or auth.verify(req) got a ${type} body that nothing had parsed, and answered 415: if your app takes such bodies, mount ${parser} before the route that calls it.`,
+      message: `auth.start(req) or auth.verify(req) got a body of type ${type} that nothing had parsed, and answered 415: if your app takes such bodies, mount ${parser} before the route that calls it.`,
     });
   }
 
@@ -133,13 +133,13 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
     start: (req: Request) =>
       outcome(
         req,
-        withBody(req, () => startFromRequest(login, req)),
+        withBody(req, () => startFromRequest(login, req, 'ignore')),
         !isSessionBound(config.store),
       ),
     verify: (req: Request) =>
       outcome(
         req,
-        withBody(req, async () => ({ user: await verifyFromRequest(login, req) })),
+        withBody(req, async () => ({ user: await verifyFromRequest(login, req, 'ignore') })),
       ),
     logout: (req: Request) => outcome(req, () => logOut(req).then(() => ({}))),
     async close() {

@@ -23,8 +23,15 @@ export function parsedBodyType(req: Request): string | false | null {
   return req.is(['application/json', 'application/x-www-form-urlencoded']);
 }
 
-/** The body as an object of allowed properties; anything else is `bad.request`. */
-export function readBody(req: Request, allowed: readonly string[]): Body {
+/**
+ * What to do with a property the route does not take: the routes refuse it (Auth0's API does),
+ * while `auth.start(req)`/`auth.verify(req)` read the app's own form, whose CSRF token or named
+ * submit button is the app's business, and ignore it.
+ */
+export type OtherProperties = 'refuse' | 'ignore';
+
+/** The body as an object of allowed properties; anything else is `bad.request` (or, with `others: 'ignore'`, left unread). */
+export function readBody(req: Request, allowed: readonly string[], others: OtherProperties = 'refuse'): Body {
   const body: unknown = req.body;
   const parsed = parsedBodyType(req);
   // An app-wide express.raw() or express.text() in front got there first (body-parser runs once).
@@ -35,6 +42,8 @@ export function readBody(req: Request, allowed: readonly string[]): Body {
     if (allowed.includes(key)) continue;
     // `authParams[nonce]` left as one flat name: a form parser without nesting read the body.
     const flatNested = parsed === 'application/x-www-form-urlencoded' && key.includes('[');
+    // Ignored, unless it is one of ours that a parser without nesting left flat (it would be lost unseen).
+    if (others === 'ignore' && !(flatNested && allowed.includes(key.slice(0, key.indexOf('['))))) continue;
     throw fail(flatNested ? 'bracketPropertyNotAllowed' : 'propertyNotAllowed', {
       name: `"${shown(key, 40)}"`,
       allowed: allowed.join(', '),

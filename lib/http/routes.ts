@@ -8,7 +8,7 @@ import type { Login } from '../core/login';
 import { logEvent } from '../core/log';
 import type { PasswordlessUser } from '../core/users';
 import { isSessionBound } from '../stores/session';
-import { field, forwardedFor, readBody, requestInfo } from './request';
+import { field, forwardedFor, readBody, requestInfo, type OtherProperties } from './request';
 import { sendJson } from './respond';
 import { binding, keepBinding, logIn, logOut, sendAfterLogin } from './session';
 
@@ -30,8 +30,8 @@ export function bindingOf(login: Login, req: Request, create: boolean): string |
   return binding(req, store.sessionBinding.sessionKey, create) ?? (create ? undefined : 'unbound');
 }
 
-export async function startFromRequest(login: Login, req: Request): Promise<StartAnswer> {
-  const body = readBody(req, START_FIELDS);
+export async function startFromRequest(login: Login, req: Request, others: OtherProperties = 'refuse'): Promise<StartAnswer> {
+  const body = readBody(req, START_FIELDS, others);
   const bound = bindingOf(login, req, true);
   const store = login.config.store;
   const keep = () => {
@@ -67,8 +67,8 @@ export function readCode(value: unknown, parameter: string): string {
 }
 
 /** Redeems the code of a verify request and logs the session in. */
-export async function verifyFromRequest(login: Login, req: Request): Promise<PasswordlessUser> {
-  const body = readBody(req, VERIFY_FIELDS);
+export async function verifyFromRequest(login: Login, req: Request, others: OtherProperties = 'refuse'): Promise<PasswordlessUser> {
+  const body = readBody(req, VERIFY_FIELDS, others);
   const info = requestInfo(req);
   const client = await login.authenticate(
     { clientId: field(body, 'client_id'), connection: field(body, 'connection'), clientSecret: field(body, 'client_secret') },

@@ -329,6 +329,32 @@ describe('HTTP layer: what it refuses', () => {
       assert.equal((await agent.get('/me')).body.phone, PHONE);
     });
 
+    it("ignores the form's own fields (a CSRF token, a named button) that the routes would refuse, but not a flat authParams[nonce]", async () => {
+      const { app, outbox } = formApp();
+      const agent = request.agent(app);
+      const own = { _csrf: 'token-of-the-app', action: 'Send code' };
+      const started = await agent
+        .post('/login')
+        .type('form')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, ...own });
+      assert.equal(started.body.ok, true, started.text);
+      const right = await agent
+        .post('/code')
+        .type('form')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: PHONE, verification_code: lastCode(outbox), ...own });
+      assert.equal(right.body.ok, true, right.text);
+      const flat = await request(app)
+        .post('/login')
+        .type('form')
+        .send(`client_id=${CLIENT.clientId}&connection=sms&phone_number=%2B14155550100&authParams%5Bnonce%5D=n`);
+      assert.deepEqual(
+        { ok: flat.body.ok, status: flat.body.status, error: flat.body.error },
+        { ok: false, status: 400, error: 'bad.request' },
+      );
+      assert.match(flat.body.error_description, /authParams/);
+      assert.equal(outbox.messages.length, 1);
+    });
+
     it("answers a client's empty or odd form 400 (the parser is mounted), never the developer's 500", async () => {
       const { app } = formApp();
       for (const body of ['', '=', '&', '__proto__=1']) {
@@ -396,8 +422,8 @@ describe('HTTP layer: what it refuses', () => {
     }
     const warnings = r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
     assert.equal(warnings.length, 2, warnings.join('\n'));
-    assert.match(warnings[0] as string, /application\/x-www-form-urlencoded body .* mount express\.urlencoded\(\)/);
-    assert.match(warnings[1] as string, /application\/json body .* mount express\.json\(\)/);
+    assert.match(warnings[0] as string, /body of type application\/x-www-form-urlencoded .* mount express\.urlencoded\(\)/);
+    assert.match(warnings[1] as string, /body of type application\/json .* mount express\.json\(\)/);
     assert.equal(r.events.filter((e) => e.event === 'internal_error').length, 0);
     // The form-only app still logs a form in.
     const ok = await request(formOnly).post('/login').type('form').send(body);
