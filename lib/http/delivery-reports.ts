@@ -116,6 +116,34 @@ function reportOf(params: Record<string, string | string[]>): DeliveryReport | u
 }
 
 /**
+ * The parameters as Twilio signs them, strings or lists of strings; undefined when an earlier
+ * parser of the app (an extended form parser, `express.json()`) made anything else of the body,
+ * which Twilio never signed (and which the SDK's signing code cannot even turn into text).
+ */
+function signable(body: unknown): Record<string, string | string[]> | undefined {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) return undefined;
+  for (const value of Object.values(body)) {
+    if (typeof value !== 'string' && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) return undefined;
+  }
+  return body as Record<string, string | string[]>;
+}
+
+/** Whether one account signed these parameters; the SDK throwing on any of them is no signature. */
+function signedBy(
+  twilio: ReturnType<typeof loadTwilio>,
+  account: { url: string; authToken: string },
+  signature: string,
+  params: Record<string, string | string[]>,
+): boolean {
+  try {
+    return twilio.validateRequest(account.authToken, signature, account.url, params);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Mount with `app.post(deliveryReportPath(url), deliveryReportHandler({ url, ... }))`. It
  * parses its own body (plain `extended: false` form parsing, so the parameters are exactly
  * the strings Twilio signed) and answers 204 to whatever Twilio signed, or 403 for anything else.
@@ -135,8 +163,8 @@ export function deliveryReportHandler(options: DeliveryReportHandlerOptions): Re
       return refuse(res, 403, ErrorCodes.unauthorized, 'The X-Twilio-Signature header is missing.');
     }
     // A body some earlier parser already consumed differently fails the check: fail closed.
-    const params = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, string | string[]>;
-    if (!accounts.some((a) => twilio.validateRequest(a.authToken, signature, a.url, params))) {
+    const params = signable(req.body);
+    if (!params || !accounts.some((a) => signedBy(twilio, a, signature, params))) {
       // Most often a wrong URL (a proxy in front, http vs https) or auth token, hence the log.
       safeLog(logger, 'warn', { event: 'delivery_report_refused', reason: 'bad_signature' });
       return refuse(res, 403, ErrorCodes.unauthorized, 'The X-Twilio-Signature header does not match this request.');

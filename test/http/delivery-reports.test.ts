@@ -209,6 +209,33 @@ describe('Twilio delivery reports', () => {
     assert.equal(entries.length, 0);
   });
 
+  it("refuses with 403, never a 500, an unsigned body the app's own parsers made objects of", async () => {
+    const { entries, logger } = recordingLogger();
+    const sender = twilioSender({ accountSid: ACCOUNT_SID, messagingServiceSid: SERVICE_SID, authToken: AUTH_TOKEN, statusCallback: URL_ });
+    const pl = passwordless({ secret: SECRET, sender, clients: [CLIENT], logger });
+    const app = express()
+      .use(express.urlencoded({ extended: true }))
+      .use(express.json())
+      .use(pl.router);
+    const answers = [
+      await request(app).post('/twilio/status').set('X-Twilio-Signature', 'x').type('form').send('x[toString]=1&To=%2B14155550123'),
+      await request(app).post('/twilio/status').set('X-Twilio-Signature', 'x').type('form').send('To[]=a&To[]=b'),
+      await request(app)
+        .post('/twilio/status')
+        .set('X-Twilio-Signature', 'x')
+        .send({ x: { toString: 1 }, To: TO }),
+      await request(app).post('/twilio/status').set('X-Twilio-Signature', 'x').send(['To', TO]),
+    ];
+    assert.deepEqual(
+      answers.map((r) => [r.status, r.body.error]),
+      answers.map(() => [403, 'unauthorized']),
+    );
+    assert.deepEqual(
+      entries.filter((e) => e.level === 'error').map((e) => e.event.event),
+      [],
+    );
+  });
+
   it('refuses a body over 16 kB before checking anything', async () => {
     const { app } = appWith();
     const params = statusParams({ Body: 'x'.repeat(17 * 1024) });
