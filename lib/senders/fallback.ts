@@ -1,6 +1,6 @@
 /**
  * Tries several senders in order, moving on when a provider is unavailable, or refuses its own
- * route to the number (Twilio 21408, 21612). A number the provider refuses (a 4xx
+ * route to the number (Twilio 21612). A number the provider refuses (a 4xx
  * `PasswordlessError`, such as Twilio 21211) is not retried elsewhere: another provider would
  * refuse it too, and the user has to fix the number.
  */
@@ -75,11 +75,12 @@ function labels(senders: readonly SmsSender[]): string[] {
 }
 
 /**
- * Twilio refusals of its own route to the number rather than of the number: the account's
- * geographic permissions leave the number's country out (21408), or the sender cannot reach the
- * number's carrier (21612). Another provider may well deliver; the last one's refusal is a 400.
+ * Twilio refusals of its own route to the number rather than of the number: the sender cannot
+ * reach the number's carrier (21612). Another provider may well deliver; the last one's refusal
+ * is a 400. Not 21408 (the account's geographic permissions leave the country out): that is the
+ * operator's policy, often their defence against SMS pumping, which no provider may route around.
  */
-const ROUTE_REFUSALS: ReadonlySet<string> = new Set(['21408', '21612']);
+const ROUTE_REFUSALS: ReadonlySet<string> = new Set(['21612']);
 
 /** "The number itself is refused": the only failure that is not worth another provider. */
 function isRefusedDestination(err: unknown): boolean {
