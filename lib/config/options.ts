@@ -32,6 +32,7 @@ import {
   isPlainObject,
   keysOf,
   numberIn,
+  notCalledHint,
   optionError,
   refuseWeakInProduction,
   secretOption,
@@ -174,7 +175,7 @@ function resolveSender(sender: unknown): SmsSender {
   if (!isPlainObject(sender) || typeof sender.send !== 'function') {
     throw optionError(
       'sender',
-      'must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().',
+      `must be an object with a send(message) method, such as twilioSender(...), consoleSender() or outboxSender().${notCalledHint(sender)}`,
     );
   }
   checkSenderTimeout('sender', sender as unknown as SmsSender);
@@ -305,7 +306,7 @@ function resolveStore(store: unknown): CodeStore {
   ) {
     throw optionError(
       'store',
-      'must be a CodeStore: memoryStore(), sessionStore() or redisStore({ client }), or an object with save, verify and remove methods.',
+      `must be a CodeStore: memoryStore(), sessionStore() or redisStore({ client }), or an object with save, verify and remove methods.${notCalledHint(store)}`,
     );
   }
   return store as unknown as CodeStore;
@@ -347,7 +348,7 @@ function resolveLimitStore(
   if (rateLimits === false) return undefined;
   if (value === undefined) return lentRedis(store) ?? memoryLimits();
   if (!isPlainObject(value) && !(value instanceof RedisBackend))
-    throw optionError('limitStore', 'must be memoryLimits() or redisLimits({ client }).');
+    throw optionError('limitStore', `must be memoryLimits() or redisLimits({ client }).${notCalledHint(value)}`);
   const backend = value as unknown as LimitBackend;
   if (typeof backend.take !== 'function' || (backend.kind !== 'memory' && backend.kind !== 'redis')) {
     throw optionError('limitStore', 'must be made by memoryLimits() or redisLimits({ client }).');

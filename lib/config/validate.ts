@@ -69,6 +69,16 @@ export function shownValue(value: unknown): string {
   }
 }
 
+/**
+ * A hint for a factory passed where what it makes was expected (`sender: consoleSender`): the
+ * message then says to call it. Empty for anything else.
+ */
+export function notCalledHint(value: unknown): string {
+  if (typeof value !== 'function') return '';
+  const name = /^[A-Za-z_$][\w$]{0,40}$/.test(value.name) ? value.name : 'the factory';
+  return ` It is a function: call it (\`${name}(…)\`, not \`${name}\`).`;
+}
+
 export function integerIn(path: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

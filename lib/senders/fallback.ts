@@ -16,7 +16,7 @@ import {
   withProviderCode,
 } from '../errors';
 import { answerableStatus, loggableErrorCode, loggableProviderCode, sharesDigits } from '../core/scrub';
-import { checkObject, keysOf, optionError } from '../config/validate';
+import { checkObject, keysOf, notCalledHint, optionError } from '../config/validate';
 import type { SmsMessage, SmsSender } from '../types';
 import { checkSenderTimeout, selfTimed, sendWithin } from './deadline';
 
@@ -49,7 +49,10 @@ function validate(senders: unknown, options: unknown): void {
     throw optionError('fallbackSender(senders)', `takes at most ${MAX_SENDERS} senders (got ${senders.length}).`);
   senders.forEach((sender: unknown, i) => {
     if (sender === null || typeof sender !== 'object' || typeof (sender as SmsSender).send !== 'function') {
-      throw optionError(`fallbackSender(senders)[${i}]`, 'must be a sender: an object with a send(message) method.');
+      throw optionError(
+        `fallbackSender(senders)[${i}]`,
+        `must be a sender: an object with a send(message) method.${notCalledHint(sender)}`,
+      );
     }
     checkSenderTimeout(`fallbackSender(senders)[${i}]`, sender as SmsSender);
   });

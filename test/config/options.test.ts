@@ -7,6 +7,8 @@ import {
   sessionStore,
   consoleSender,
   twilioSender,
+  memoryLimits,
+  fallbackSender,
   type PasswordlessOptions,
 } from '../../lib';
 import { CLIENT, SECRET } from '../helpers/app';
@@ -35,11 +37,25 @@ describe('passwordless(options) validation at construction', () => {
     await pl.close();
   });
 
+  it('says to call a factory passed uncalled as a fallbackSender member', () => {
+    assert.throws(
+      () => fallbackSender([consoleSender(), outboxSender as never]),
+      /`fallbackSender\(senders\)\[1\]` must be a sender.* call it \(`outboxSender\(…\)`, not `outboxSender`\)/,
+    );
+  });
+
   const cases: Array<[string, (o: Record<string, unknown>) => void, RegExp]> = [
     ['a missing secret', (o) => delete o.secret, /`secret` must be a string of at least 32 characters.*openssl rand -base64 32/],
     ['a short secret', (o) => (o.secret = 'short'), /`secret`.*got 5 characters/],
     ['a missing sender', (o) => delete o.sender, /`sender` is required.*twilioSender/],
     ['a sender without send()', (o) => (o.sender = {}), /`sender` must be an object with a send\(message\)/],
+    [
+      'a sender factory not called',
+      (o) => (o.sender = consoleSender),
+      /`sender` must be .* It is a function: call it \(`consoleSender\(…\)`, not `consoleSender`\)/,
+    ],
+    ['a store factory not called', (o) => (o.store = memoryStore), /`store` must be a CodeStore.* call it \(`memoryStore\(…\)`/],
+    ['a limit store factory not called', (o) => (o.limitStore = memoryLimits), /`limitStore` must be .* call it \(`memoryLimits\(…\)`/],
     ['missing clients', (o) => delete o.clients, /`clients` must be a non-empty array/],
     ['an empty client list', (o) => (o.clients = []), /`clients` must be a non-empty array/],
     [
