@@ -70,13 +70,24 @@ export function shownValue(value: unknown): string {
 }
 
 /**
- * A hint for a factory passed where what it makes was expected (`sender: consoleSender`): the
- * message then says to call it. Empty for anything else.
+ * A hint for a factory passed where what it makes was expected (`sender: consoleSender`, a
+ * class without `new`): the message then says to call or construct it. Empty for anything else,
+ * a function that has the methods asked for included (its problem is being a function).
  */
 export function notCalledHint(value: unknown): string {
   if (typeof value !== 'function') return '';
-  const name = /^[A-Za-z_$][\w$]{0,40}$/.test(value.name) ? value.name : 'the factory';
-  return ` It is a function: call it (\`${name}(…)\`, not \`${name}\`).`;
+  let name: string;
+  let isClass: boolean;
+  try {
+    if (typeof (value as { send?: unknown }).send === 'function') return '';
+    name = typeof value.name === 'string' && /^[A-Za-z_$][\w$]{0,40}$/.test(value.name) ? value.name : '';
+    isClass = /^class\b/.test(Function.prototype.toString.call(value));
+  } catch {
+    // A proxy that throws on being looked at: no hint rather than its error.
+    return '';
+  }
+  if (isClass) return name ? ` It is a class: pass an instance (\`new ${name}(…)\`).` : ' It is a class: pass an instance of it.';
+  return name ? ` It is a function: call it (\`${name}(…)\`, not \`${name}\`).` : ' It is a function: pass what calling it returns.';
 }
 
 export function integerIn(path: string, value: unknown, min: number, max: number, fallback: number): number {

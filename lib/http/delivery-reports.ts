@@ -120,7 +120,7 @@ function reportOf(params: Record<string, string | string[]>): DeliveryReport | u
  * parser of the app (an extended form parser, `express.json()`) made anything else of the body,
  * which Twilio never signed (and which the SDK's signing code cannot even turn into text).
  */
-function signable(body: unknown): Record<string, string | string[]> | undefined {
+export function signable(body: unknown): Record<string, string | string[]> | undefined {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) return undefined;
   for (const value of Object.values(body)) {
@@ -130,7 +130,7 @@ function signable(body: unknown): Record<string, string | string[]> | undefined 
 }
 
 /** Whether one account signed these parameters; the SDK throwing on any of them is no signature. */
-function signedBy(
+export function signedBy(
   twilio: ReturnType<typeof loadTwilio>,
   account: { url: string; authToken: string },
   signature: string,

@@ -42,8 +42,8 @@ export function readBody(req: Request, allowed: readonly string[], others: Other
     if (allowed.includes(key)) continue;
     // `authParams[nonce]` left as one flat name: a form parser without nesting read the body.
     const flatNested = parsed === 'application/x-www-form-urlencoded' && key.includes('[');
-    // Ignored, unless it is one of ours that a parser without nesting left flat (it would be lost unseen).
-    if (others === 'ignore' && !(flatNested && allowed.includes(key.slice(0, key.indexOf('['))))) continue;
+    // Ignored, unless it names one of ours flat (`authParams[nonce]`, in a form or JSON): its value would be lost unseen.
+    if (others === 'ignore' && !(key.includes('[') && allowed.includes(key.slice(0, key.indexOf('['))))) continue;
     throw fail(flatNested ? 'bracketPropertyNotAllowed' : 'propertyNotAllowed', {
       name: `"${shown(key, 40)}"`,
       allowed: allowed.join(', '),

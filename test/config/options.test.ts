@@ -37,6 +37,20 @@ describe('passwordless(options) validation at construction', () => {
     await pl.close();
   });
 
+  it('says to construct a class passed as the sender, and gives a function that has send() no hint to call it', () => {
+    class MySender {
+      async send() {
+        return { id: 'x' };
+      }
+    }
+    assert.throws(() => passwordless({ ...valid(), sender: MySender as never }), /It is a class: pass an instance \(`new MySender\(…\)`\)/);
+    const withSend = Object.assign(() => undefined, { send: async () => ({ id: 'x' }) });
+    assert.throws(
+      () => passwordless({ ...valid(), sender: withSend as never }),
+      (err: Error) => /`sender` must be an object with a send\(message\) method/.test(err.message) && !/call it/.test(err.message),
+    );
+  });
+
   it('says to call a factory passed uncalled as a fallbackSender member', () => {
     assert.throws(
       () => fallbackSender([consoleSender(), outboxSender as never]),

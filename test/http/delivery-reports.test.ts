@@ -5,7 +5,7 @@ import twilio from 'twilio';
 import session from 'express-session';
 import { PasswordlessError, fallbackSender, passwordless, twilioSender, type DeliveryReport } from '../../lib';
 import { CLIENT, SECRET } from '../helpers/app';
-import { deliveryReportHandler, deliveryReportPath } from '../../lib/http/delivery-reports';
+import { deliveryReportHandler, deliveryReportPath, signable, signedBy } from '../../lib/http/delivery-reports';
 import {
   ACCOUNT_SID,
   API_KEY,
@@ -234,6 +234,19 @@ describe('Twilio delivery reports', () => {
       entries.filter((e) => e.level === 'error').map((e) => e.event.event),
       [],
     );
+  });
+
+  it('signs only strings and lists of strings, and takes a throwing signature check for no signature', () => {
+    assert.deepEqual(signable({ To: TO, Tags: ['a', 'b'] }), { To: TO, Tags: ['a', 'b'] });
+    assert.deepEqual(signable(undefined), {});
+    for (const body of [{ x: { toString: 1 } }, { To: [TO, 1] }, { n: 5 }, ['To', TO], 'To=x']) assert.equal(signable(body), undefined);
+    const throwing = {
+      validateRequest: () => {
+        throw new TypeError('Cannot convert object to primitive value');
+      },
+    } as unknown as Parameters<typeof signedBy>[0];
+    assert.equal(signedBy(throwing, { url: URL_, authToken: AUTH_TOKEN }, 'x', { To: TO }), false);
+    assert.equal(signedBy(twilio, { url: URL_, authToken: AUTH_TOKEN }, sign(statusParams()), statusParams()), true);
   });
 
   it('refuses a body over 16 kB before checking anything', async () => {

@@ -353,6 +353,20 @@ describe('HTTP layer: what it refuses', () => {
       );
       assert.match(flat.body.error_description, /authParams/);
       assert.equal(outbox.messages.length, 1);
+      // The same flat name in JSON, to an app that parses JSON: refused too, not ignored.
+      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], logger: false });
+      const jsonApp = express().use(express.json());
+      jsonApp.post('/login', async (req, res) => {
+        res.json(await pl.start(req));
+      });
+      const json = await request(jsonApp)
+        .post('/login')
+        .send({ client_id: CLIENT.clientId, connection: 'sms', phone_number: '+14155550100', 'authParams[nonce]': 'n' });
+      assert.deepEqual(
+        { ok: json.body.ok, status: json.body.status, error: json.body.error },
+        { ok: false, status: 400, error: 'bad.request' },
+      );
+      assert.equal(outbox.messages.length, 1);
     });
 
     it("answers a client's empty or odd form 400 (the parser is mounted), never the developer's 500", async () => {
