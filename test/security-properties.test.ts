@@ -127,6 +127,39 @@ describe('security properties (mutation guards)', () => {
     assert.deepEqual(unknown, registered);
   });
 
+  for (const [label, outcome, settleMs] of [
+    ['fails', () => Promise.reject(new PasswordlessError('sms_provider_error', 502, 'down')), 20],
+    ['never answers (its timeoutMs passes)', () => new Promise<never>(() => undefined), 400],
+  ] as const) {
+    it(`under disableSignup with sendInBackground, a registered number whose send ${label} runs out its code as a decoy does`, async () => {
+      const users = { find: async (phone: string) => (phone === PHONE ? { name: 'Known' } : null) };
+      const bodies: string[] = [];
+      const sender = {
+        send: (m: { body: string }) => {
+          bodies.push(m.body);
+          return outcome();
+        },
+        timeoutMs: 100,
+      };
+      const t = makeApp({ logger: false, disableSignup: true, sendInBackground: true, users, sender, otp: { maxAttempts: 3 } });
+      await start(t.app, PHONE).expect(200);
+      await start(t.app, UNKNOWN).expect(200);
+      // The background send has failed, or timed out and been given up on, by now.
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const registered: string[] = [];
+      const unknown: string[] = [];
+      const guess = wrongCodeFor(/\d{6}/.exec(bodies[0] ?? '')?.[0] ?? '');
+      for (let i = 0; i < 4; i += 1) {
+        registered.push(observable(await verify(t.app, guess, PHONE)));
+        unknown.push(observable(await verify(t.app, guess, UNKNOWN)));
+      }
+      assert.equal(bodies.length, 1, 'only the registered number was sent to');
+      assert.match(unknown[3] as string, /"status":429/, 'the decoy ran out');
+      assert.deepEqual(registered, unknown);
+      await t.pl.close();
+    });
+  }
+
   it('never puts a code in a response body, a response header or a log line', async () => {
     const lines: string[] = [];
     const capture = (event: Record<string, unknown>, message?: string) => void lines.push(`${JSON.stringify(event)} ${message ?? ''}`);

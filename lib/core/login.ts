@@ -344,13 +344,24 @@ export function createLogin(config: Config): Login {
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
-  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, buckets = true, fraud = true): Promise<void> {
+  async function giveBack(
+    plan: StartPlan | undefined,
+    ctx: StoreContext,
+    buckets = true,
+    fraud = true,
+    settledAt = ctx.now,
+  ): Promise<void> {
     if (!plan || !limits) return;
     try {
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
       const sent = fraud && plan.fraud?.counts ? plan.fraud : undefined;
       if (!buckets && !sent) return;
-      await limits.backend.give(buckets ? limits.refundable(plan) : [], sent, ctx.now, Date.now() + timeoutMs);
+      // Settled late (a send that timed out): a bucket whose window has run out since the start
+      // had its count end with that window, and giving one back now would empty a newer start's
+      // window instead (a second SMS within one resend cooldown).
+      const given = buckets ? limits.refundable(plan).filter((b) => settledAt < ctx.now + b.windowMs) : [];
+      if (given.length === 0 && !sent) return;
+      await limits.backend.give(given, sent, ctx.now, Date.now() + timeoutMs);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }
@@ -381,8 +392,11 @@ export function createLogin(config: Config): Login {
       }
       return;
     }
+    // Under disableSignup in the background, kept pending with its limits spent, as a decoy's
+    // code is (nobody received it): removing it would let wrong guesses tell the number is registered.
+    if (!refund) return;
     const untried = await removeUntried(saved, ctx);
-    if (refund && untried) await giveBack(plan, ctx, true, false);
+    if (untried) await giveBack(plan, ctx, true, false, config.now());
   }
 
   /**
@@ -466,10 +480,13 @@ export function createLogin(config: Config): Login {
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
       }
+      // Under disableSignup in the background, kept pending with its limits spent, as a decoy's
+      // code is (nobody received it): removing it would let wrong guesses tell the number is registered.
+      if (!refundOnFailure) throw failure;
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
       const untried = await removeUntried(saved, ctx);
       // The fraud guard's count goes back either way: no SMS went out.
-      if (refundOnFailure) await giveBack(plan, ctx, untried, true);
+      await giveBack(plan, ctx, untried, true);
       throw failure;
     }
   }
@@ -675,7 +692,8 @@ export function createLogin(config: Config): Login {
     const address = endUserAddress(input, input.client);
     const request = { ip: address, userAgent: input.request.userAgent };
     const tag = numberKey(input.phone);
-    const plan = limits?.verify(addressKey(address, subnet), input.phone, tag);
+    // A test number's login is no redemption of an SMS (its start sent none): not one for the fraud guard.
+    const plan = limits?.verify(addressKey(address, subnet), input.phone, tag, !config.testNumbers.has(input.phone));
     let result: Awaited<ReturnType<typeof verifyInStore>>;
     try {
       result = await verifyInStore(input, code, context(now), tag, plan);

@@ -48,7 +48,8 @@ export interface Limits {
   readonly fraud: FraudSettings | undefined;
   /** `numberKey` is the number's hashed key when the caller has it already (`limitKey('phone:' + phone)`). */
   start(address: string, phone: string, clientId: string, numberKey?: string, sends?: boolean): StartPlan;
-  verify(address: string, phone: string, numberKey?: string): VerifyPlan;
+  /** `redeems`: a login counts as a redemption for the fraud guard (not a test number's, which had no SMS). */
+  verify(address: string, phone: string, numberKey?: string, redeems?: boolean): VerifyPlan;
   /** Wrong secrets for one client from one address. */
   clientAuth(address: string, clientId: string): Bucket | undefined;
   /** The buckets a failed send gives back: all but the address's. */
@@ -131,8 +132,8 @@ export function createLimits(
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
       return { buckets, fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: sends } : undefined };
     },
-    verify(address, phone, numberKey) {
-      const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
+    verify(address, phone, numberKey, redeems = true) {
+      const prefix = fraud && redeems ? fraudPrefix(phone, fraud) : undefined;
       let a: string | undefined;
       const addressKey = () => (a ??= hashed('ip', address));
       return {

@@ -54,6 +54,23 @@ describe('fraud guard (memory backend)', () => {
     assert.equal(t.outbox.messages.length, 1, 'the real number got its SMS');
   });
 
+  it("does not count a test number's logins as redemptions: an uptime probe cannot keep a pumped prefix unpaused", async () => {
+    const probe = pumped(500);
+    const t = guarded({
+      testNumbers: { [probe]: '246810' },
+      rateLimits: { startsPerIpPerHour: 0, resendCooldownSeconds: 0, sendsPerPhonePerHour: 0, sendsPerPhonePerDay: 0 },
+    });
+    for (let i = 0; i < 3; i += 1) {
+      await start(t, probe).expect(200);
+      await request(t.app)
+        .post('/passwordless/verify')
+        .send(verifyBody('246810', { phone_number: probe }))
+        .expect(200);
+    }
+    for (let i = 0; i < GUARD.minSends * 3; i += 1) await start(t, pumped(i));
+    assert.equal(t.outbox.messages.length, GUARD.minSends, 'sent to the pumped prefix until minSends, as without the probe');
+  });
+
   it('logs sms_pumping_suspected once per pause with the prefix, sends and redemptions, and no full number', async () => {
     const t = guarded();
     for (let i = 0; i < GUARD.minSends + 3; i += 1) await start(t, pumped(i));

@@ -50,6 +50,29 @@ describe('rate limits', () => {
     });
   }
 
+  it("keeps a newer start's cooldown when a send that timed out is given up on later, and gives back its hour's count", async () => {
+    let sends = 0;
+    const sender = {
+      timeoutMs: 100,
+      send: async () => {
+        sends += 1;
+        return sends === 1 ? new Promise<never>(() => undefined) : { id: `SM${sends}` };
+      },
+    };
+    const t = makeApp({ logger: false, sender, rateLimits: only({ resendCooldownSeconds: 30, sendsPerPhonePerHour: 2 }) });
+    const begin = () => request(t.app).post('/passwordless/start').send(startBody());
+    await begin().expect(502);
+    t.clock.advance(31_000);
+    await begin().expect(200);
+    await begin().expect(429);
+    // The first send is given up on (its timeout again as grace), and its limits given back.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect429(await begin());
+    t.clock.advance(31_000);
+    await begin().expect(200);
+    assert.equal(sends, 3);
+  });
+
   it('limits startsPerIpPerHour by req.ip, ignoring X-Forwarded-For unless the app trusts a proxy', async () => {
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 2 }) });
     for (const n of ['+14155550101', '+14155550102']) await start(t.app, n, n.slice(-3) + '.0.0.1').expect(200);
