@@ -130,6 +130,13 @@ function readAuthParams(authParams: unknown): string | undefined {
   return nonce;
 }
 
+/** A start's stored code, and the clock once its limits were counted (what a give-back may reach: see giveBack). */
+interface Saved {
+  readonly key: string;
+  readonly record: CodeRecord;
+  readonly takenBy: number;
+}
+
 /** The late outcome of a send whose sender cannot learn it: never settles (settleLate gives up). */
 const NO_ANSWER = new Promise<boolean>(() => {});
 
@@ -337,31 +344,25 @@ export function createLogin(config: Config): Login {
       try {
         await guarded(() => store.save(key, record, ctx));
       } catch (err) {
-        await giveBack(plan, ctx);
+        await giveBack(plan, ctx, config.now());
         throw err;
       }
     }
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
-  async function giveBack(
-    plan: StartPlan | undefined,
-    ctx: StoreContext,
-    buckets = true,
-    fraud = true,
-    settledAt = ctx.now,
-  ): Promise<void> {
+  /**
+   * `takenBy`: the clock once the start's take was answered. A window that opened later is a
+   * newer start's (this one's ran out meanwhile), and giving to it would empty, say, its resend
+   * cooldown: a second SMS within one cooldown.
+   */
+  async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, takenBy: number, buckets = true, fraud = true): Promise<void> {
     if (!plan || !limits) return;
     try {
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
       const sent = fraud && plan.fraud?.counts ? plan.fraud : undefined;
       if (!buckets && !sent) return;
-      // Settled late (a send that timed out): a bucket whose window has run out since the start
-      // had its count end with that window, and giving one back now would empty a newer start's
-      // window instead (a second SMS within one resend cooldown).
-      const given = buckets ? limits.refundable(plan).filter((b) => settledAt < ctx.now + b.windowMs) : [];
-      if (given.length === 0 && !sent) return;
-      await limits.backend.give(given, sent, ctx.now, Date.now() + timeoutMs);
+      await limits.backend.give(buckets ? limits.refundable(plan) : [], sent, ctx.now, Date.now() + timeoutMs, takenBy);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }
@@ -377,7 +378,7 @@ export function createLogin(config: Config): Login {
   async function settleLate(
     late: Promise<boolean>,
     plan: StartPlan | undefined,
-    saved: { readonly key: string; readonly record: CodeRecord },
+    saved: Saved,
     startedAt: number,
     refund: boolean,
     message: { readonly to: string; readonly clientId: string },
@@ -396,7 +397,7 @@ export function createLogin(config: Config): Login {
     // code is (nobody received it): removing it would let wrong guesses tell the number is registered.
     if (!refund) return;
     const untried = await removeUntried(saved, ctx);
-    if (untried) await giveBack(plan, ctx, true, false, config.now());
+    if (untried) await giveBack(plan, ctx, saved.takenBy, true, false);
   }
 
   /**
@@ -420,7 +421,7 @@ export function createLogin(config: Config): Login {
     code: string,
     phone: Phone,
     plan: StartPlan | undefined,
-    saved: { readonly key: string; readonly record: CodeRecord },
+    saved: Saved,
     ctx: StoreContext,
     refundOnFailure = true,
   ): Promise<void> {
@@ -475,7 +476,7 @@ export function createLogin(config: Config): Login {
         // Not held by close(): the answer was given, and its late outcome may take a grace as
         // long as the timeout (the process may end first; the store's own expiry then applies).
         // Counted again if it went out (settleLate): until then it is no send the fraud guard can judge.
-        if (refundOnFailure) await giveBack(plan, ctx, false, true);
+        if (refundOnFailure) await giveBack(plan, ctx, saved.takenBy, false, true);
         void settleLate(late, plan, saved, ctx.now, refundOnFailure, message).catch(() => undefined);
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
@@ -486,7 +487,7 @@ export function createLogin(config: Config): Login {
       // Only this start's code: with the cooldown off, a newer start may have replaced it meanwhile.
       const untried = await removeUntried(saved, ctx);
       // The fraud guard's count goes back either way: no SMS went out.
-      await giveBack(plan, ctx, untried, true);
+      await giveBack(plan, ctx, saved.takenBy, untried, true);
       throw failure;
     }
   }
@@ -548,6 +549,7 @@ export function createLogin(config: Config): Login {
     // The store's deadline starts after the users hook: a slow user database is not a Redis outage.
     const ctx = context(now);
     await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
+    const saved: Saved = { key, record, takenBy: config.now() };
     // Under disableSignup a test number is a user like any other, or a decoy like any other.
     if (testCode !== undefined && known) {
       logEvent(logger, 'test_number_used', { phone: phone.e164, clientId: client.clientId });
@@ -563,10 +565,10 @@ export function createLogin(config: Config): Login {
       // Answered now; a failure is logged (send_failed) and gives the limits back, except under
       // disableSignup, where a decoy's limits stay spent and a refund would tell the two apart.
       // close() waits for it: a graceful shutdown must not drop an SMS the user was told is coming.
-      track(deliver(config.sender, sms, code, phone, plan, { key, record }, ctx, !config.disableSignup));
+      track(deliver(config.sender, sms, code, phone, plan, saved, ctx, !config.disableSignup));
       return answer;
     }
-    await deliver(config.sender, sms, code, phone, plan, { key, record }, ctx);
+    await deliver(config.sender, sms, code, phone, plan, saved, ctx);
     return answer;
   }
 

@@ -118,13 +118,17 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
     }
     return undefined;
   }
-  /** Adds `delta` to each bucket; an entity created for one bucket serves the next ones of its key. */
-  function addAll(buckets: readonly Bucket[], entities: Array<Entity | undefined>, now: number, delta: number): void {
+  /**
+   * Adds `delta` to each bucket; an entity created for one bucket serves the next ones of its key.
+   * A give-back (`delta` < 0) with `takenBy` leaves a window that opened after it alone.
+   */
+  function addAll(buckets: readonly Bucket[], entities: Array<Entity | undefined>, now: number, delta: number, takenBy = Infinity): void {
     for (let i = 0; i < buckets.length; i++) {
       const b = buckets[i] as Bucket;
       let entity = entities[i];
       const j = at(b);
       if (live(entity, j, now)) {
+        if (delta < 0 && (entity[j + 1] as number) > takenBy + b.windowMs) continue;
         entity[j] = Math.max(0, (entity[j] as number) + delta);
         continue;
       }
@@ -193,9 +197,9 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       addAll(buckets, entities, now, 1);
       return {};
     },
-    async give(buckets, f, now) {
+    async give(buckets, f, now, _deadline, takenBy) {
       const entities = lookup(buckets);
-      addAll(buckets, entities, now, -1);
+      addAll(buckets, entities, now, -1, takenBy);
       forgetEmpty(buckets, entities, now);
       if (f) {
         const r = fraud.get(f.key);

@@ -79,8 +79,12 @@ export interface LimitBackend {
   readonly kind: 'memory' | 'redis';
   /** Every bucket has room and the prefix is not paused: then all are counted at once. Otherwise nothing is. */
   take(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<TakeResult>;
-  /** Gives back what `take` counted (a send that failed). */
-  give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void>;
+  /**
+   * Gives back what `take` counted (a send that failed). `takenBy`, the clock once that take was
+   * answered: a window that opened later is a newer request's, and keeps its count (a late
+   * give-back must not empty a newer start's cooldown). Without it every live window is given to.
+   */
+  give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, takenBy?: number): Promise<void>;
   /** The first full bucket, without counting anything. */
   peek(buckets: readonly Bucket[], now: number, deadline: number): Promise<Refusal | undefined>;
   /** Counts one event in each bucket, full or not (failures). */

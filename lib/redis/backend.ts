@@ -320,7 +320,7 @@ export class RedisBackend implements LimitBackend {
     return this.takeAndSave({ buckets, fraud, now, deadline });
   }
 
-  async give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
+  async give(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number, takenBy?: number): Promise<void> {
     const groups = this.slotGroups(buckets);
     const calls: Array<[readonly Bucket[], FraudCheck | undefined]> = groups.filter((g) => g.length > 0).map((g) => [g, undefined]);
     if (fraud) {
@@ -331,7 +331,7 @@ export class RedisBackend implements LimitBackend {
     await Promise.all(
       calls.map(([g, f]) => {
         const keys = g.map((b) => this.bucketKey(b));
-        const args = [String(now), String(g.length), f ? '1' : '0'];
+        const args = [String(now), String(g.length), f ? '1' : '0', takenBy === undefined ? '' : String(takenBy)];
         pushLimitArgs(args, g);
         if (f) {
           keys.push(this.fraudKey(f));

@@ -123,19 +123,29 @@ end
 return {0}`);
 
 /**
- * GIVE: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, n x (limit, window),
- * [minSends, minConversion, fraudWindow]. Gives one event back. A pause judged while the send
- * was in flight counted an SMS that never went: it is lifted once what remains no longer looks
- * pumped, or failing sends would pause a prefix for free.
+ * GIVE: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, takenBy or '',
+ * n x (limit, window), [minSends, minConversion, fraudWindow]. Gives one event back, to a live
+ * window that opened by `takenBy` (a later one is a newer request's). A pause judged while the
+ * send was in flight counted an SMS that never went: it is lifted once what remains no longer
+ * looks pumped, or failing sends would pause a prefix for free.
  */
 export const GIVE = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-for i = 1, n do add(KEYS[i], now, tonumber(ARGV[4 + i * 2]), -1) end
+local takenBy = tonumber(ARGV[5])
+for i = 1, n do
+  local w = tonumber(ARGV[5 + i * 2])
+  local c, e = live(KEYS[i], now)
+  if c and (not takenBy or e <= takenBy + w) then
+    local left = c - 1
+    if left < 0 then left = 0 end
+    redis.call('HSET', KEYS[i], 'c', left)
+  end
+end
 if ARGV[4] == '1' then
   local k = KEYS[n + 1]
-  local a = 5 + n * 2
+  local a = 6 + n * 2
   local s1 = tonumber(redis.call('HGET', k, 's1') or '0')
   if s1 > 0 then
     redis.call('HINCRBY', k, 's1', -1)

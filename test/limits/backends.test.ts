@@ -71,6 +71,23 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
       assert.deepEqual(await backend.take([cooldown], undefined, T0 + 2000, deadline()), {});
     });
 
+    it('gives a late give-back to the window its take counted in, never to one a newer request opened after it', async () => {
+      const backend = await subject.backend();
+      const deadline = () => Date.now() + 2000;
+      const cooldown: Bucket = { ...BUCKET, name: 'resendCooldownSeconds', limit: 1, windowMs: 30_000, refusal: 'cooldown' };
+      // A's take reached the backend after B's (B read the clock later), answered at T0 + 1500: B's window is A's.
+      assert.deepEqual(await backend.take([cooldown], undefined, T0 + 1000, deadline()), {});
+      await backend.give([cooldown], undefined, T0 + 1000, deadline(), T0 + 1000);
+      assert.deepEqual(await backend.take([cooldown], undefined, T0, deadline()), {});
+      await backend.give([cooldown], undefined, T0, deadline(), T0 + 1500);
+      assert.deepEqual(await backend.take([cooldown], undefined, T0 + 2000, deadline()), {}, 'A gave its count back');
+      // C counted at T0 + 2000 and its send hangs; the window runs out and D opens a new one.
+      assert.deepEqual(await backend.take([cooldown], undefined, T0 + 40_000, deadline()), {});
+      // C is given up on later, on its own clock: D's window opened after C's take, and keeps D's count.
+      await backend.give([cooldown], undefined, T0 + 2000, deadline(), T0 + 2000);
+      assert.equal((await backend.take([cooldown], undefined, T0 + 41_000, deadline())).refused?.bucket, 'resendCooldownSeconds');
+    });
+
     it('keeps a fraud-guard pause when a failed send leaves the prefix still looking pumped, and lifts it once it does not', async () => {
       const backend = await subject.backend();
       const deadline = () => Date.now() + 2000;

@@ -73,6 +73,49 @@ describe('rate limits', () => {
     assert.equal(sends, 3);
   });
 
+  for (const late of ['times out and is given up on', 'fails after a newer start has sent'] as const) {
+    it(`keeps a newer start's cooldown when a retry that counted in an earlier window ${late}`, async () => {
+      let retrySent!: () => void;
+      const retrying = new Promise<void>((resolve) => (retrySent = resolve));
+      let failRetry!: (err: Error) => void;
+      const outcomes: Array<() => Promise<{ id: string }>> = [
+        async () => ({ id: 'SM1' }),
+        async () => Promise.reject(new Error('down')),
+        () => {
+          retrySent();
+          return new Promise<never>((_resolve, reject) => (failRetry = reject));
+        },
+        async () => ({ id: 'SM4' }),
+      ];
+      let sends = 0;
+      const timeoutMs = late.startsWith('times') ? 100 : 10_000;
+      const sender = { timeoutMs, send: () => (outcomes[sends++] as () => Promise<{ id: string }>)() };
+      const t = makeApp({ logger: false, sender, rateLimits: only({ resendCooldownSeconds: 30 }) });
+      const begin = () =>
+        request(t.app)
+          .post('/passwordless/start')
+          .send(startBody())
+          .then((r) => r);
+      assert.equal((await begin()).status, 200); // sent at 0 s
+      t.clock.advance(40_000);
+      assert.equal((await begin()).status, 502); // failed at 40 s: its count given back, its window (to 70 s) left
+      t.clock.advance(5_000);
+      const retry = begin(); // at 45 s: counted in the window that ends at 70 s
+      await retrying;
+      if (late.startsWith('times')) assert.equal((await retry).status, 502);
+      t.clock.advance(26_000);
+      assert.equal((await begin()).status, 200, 'a newer start at 71 s, in a window of its own');
+      if (!late.startsWith('times')) {
+        failRetry(new Error('down'));
+        assert.equal((await retry).status, 502);
+      }
+      // Given up on (the timeout again as grace), or failed: its count is given back, not into 71 s's window.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect429(await begin());
+      assert.equal(sends, 4);
+    });
+  }
+
   it('limits startsPerIpPerHour by req.ip, ignoring X-Forwarded-For unless the app trusts a proxy', async () => {
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 2 }) });
     for (const n of ['+14155550101', '+14155550102']) await start(t.app, n, n.slice(-3) + '.0.0.1').expect(200);
