@@ -112,6 +112,13 @@ export interface Login {
   close(waitMs?: number): Promise<void>;
 }
 
+/**
+ * How far apart the clocks of instances sharing Redis limits may be for a give-back to reach the
+ * window its start counted in, one that another instance opened (the Redis scripts already need
+ * the app's and Redis's clocks within 250 ms).
+ */
+const CLOCK_SLACK_MS = 1_000;
+
 /** Codes longer than any valid one are cut before hashing; they can never match anyway. */
 const MAX_CODE_INPUT = 32;
 /**
@@ -320,6 +327,12 @@ export function createLogin(config: Config): Login {
     );
   }
 
+  /**
+   * Counts the start and stores its code; answers `takenBy` (see giveBack): a window opened later
+   * than that is a newer request's. Read right after the take, never before the start's own
+   * clock reading (a clock stepped back), and with a second's slack for instances whose clocks
+   * differ a little (a window in a shared Redis ends on the clock of the instance that opened it).
+   */
   async function takeAndSave(
     plan: StartPlan | undefined,
     key: string,
@@ -327,10 +340,10 @@ export function createLogin(config: Config): Login {
     ctx: StoreContext,
     phone: string,
     clientId: string,
-  ): Promise<void> {
+  ): Promise<number> {
     if (!plan || !limits) {
       await guarded(() => store.save(key, record, ctx));
-      return;
+      return ctx.now;
     }
     const deadline = ctx.deadline as number;
     const result = await guarded(() =>
@@ -338,16 +351,18 @@ export function createLogin(config: Config): Login {
         ? fused.takeAndSave({ buckets: plan.buckets, fraud: plan.fraud, now: ctx.now, deadline, save: { key, record, ttlMs: ctx.ttlMs } })
         : limits.backend.take(plan.buckets, plan.fraud, ctx.now, deadline),
     );
+    const takenBy = Math.max(ctx.now, config.now()) + CLOCK_SLACK_MS;
     notePause(result, plan.fraud, phone, clientId, ctx.now);
     if (result.refused) throw refusal(result.refused, phone, clientId, plan.fraud);
     if (!fused) {
       try {
         await guarded(() => store.save(key, record, ctx));
       } catch (err) {
-        await giveBack(plan, ctx, config.now());
+        await giveBack(plan, ctx, takenBy);
         throw err;
       }
     }
+    return takenBy;
   }
 
   /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
@@ -548,8 +563,7 @@ export function createLogin(config: Config): Login {
     if (!known) record.hash = keys.codeHash(phone.e164, client.clientId, binding, generateCode(config.otp.length));
     // The store's deadline starts after the users hook: a slow user database is not a Redis outage.
     const ctx = context(now);
-    await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId);
-    const saved: Saved = { key, record, takenBy: config.now() };
+    const saved: Saved = { key, record, takenBy: await takeAndSave(plan, key, record, ctx, phone.e164, client.clientId) };
     // Under disableSignup a test number is a user like any other, or a decoy like any other.
     if (testCode !== undefined && known) {
       logEvent(logger, 'test_number_used', { phone: phone.e164, clientId: client.clientId });

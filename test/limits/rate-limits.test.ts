@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Logger } from '../../lib';
+import { memoryLimits, type Logger } from '../../lib';
 import { CONFIDENTIAL, PHONE, lastCode, loggedInAgent, makeApp, startBody, wrongCodeFor } from '../helpers/app';
 import { expect429, only, start, verify } from '../helpers/limits';
 
@@ -115,6 +115,36 @@ describe('rate limits', () => {
       assert.equal(sends, 4);
     });
   }
+
+  it("gives a failed send's counts back though the clock stepped back during its start (no cooldown left behind)", async () => {
+    let sends = 0;
+    const sender = { send: async () => (++sends === 1 ? Promise.reject(new Error('down')) : { id: `SM${sends}` }) };
+    const users = {
+      find: async () => {
+        if (sends === 0) t.clock.advance(-1_000); // an NTP step between the start's clock reading and its count
+        return { name: 'Known' };
+      },
+    };
+    const t = makeApp({ logger: false, sender, disableSignup: true, users, rateLimits: only({ resendCooldownSeconds: 30 }) });
+    const begin = () => request(t.app).post('/passwordless/start').send(startBody());
+    await begin().expect(502);
+    t.clock.advance(1_500);
+    await begin().expect(200);
+  });
+
+  it('gives a failed send its count back in a window another instance opened on a clock a little ahead', async () => {
+    const shared = memoryLimits();
+    const ahead = makeApp({ logger: false, limitStore: shared, rateLimits: only({ sendsPerPhonePerHour: 2 }) });
+    ahead.clock.advance(200);
+    let sends = 0;
+    const sender = { send: async () => (++sends === 1 ? Promise.reject(new Error('down')) : { id: `SM${sends}` }) };
+    const behind = makeApp({ logger: false, sender, limitStore: shared, rateLimits: only({ sendsPerPhonePerHour: 2 }) });
+    behind.clock.advance(20);
+    await request(ahead.app).post('/passwordless/start').send(startBody()).expect(200);
+    await request(behind.app).post('/passwordless/start').send(startBody()).expect(502);
+    behind.clock.advance(60_000);
+    await request(behind.app).post('/passwordless/start').send(startBody()).expect(200);
+  });
 
   it('limits startsPerIpPerHour by req.ip, ignoring X-Forwarded-For unless the app trusts a proxy', async () => {
     const t = makeApp({ rateLimits: only({ startsPerIpPerHour: 2 }) });
