@@ -131,7 +131,8 @@ export function signable(body: unknown): Record<string, string | string[]> | und
 
 /** Whether one account signed these parameters; the SDK throwing on any of them is no signature. */
 export function signedBy(
-  twilio: ReturnType<typeof loadTwilio>,
+  // Structural, not the SDK's type: the package's declarations must not pull in the twilio SDK's.
+  twilio: { validateRequest(authToken: string, signature: string, url: string, params: Record<string, string | string[]>): boolean },
   account: { url: string; authToken: string },
   signature: string,
   params: Record<string, string | string[]>,
