@@ -113,9 +113,9 @@ export interface Login {
 }
 
 /**
- * How far apart the clocks of instances sharing Redis limits may be for a give-back to reach the
- * window its start counted in, one that another instance opened (the Redis scripts already need
- * the app's and Redis's clocks within 250 ms).
+ * How far apart the clocks of instances sharing Redis limits may be for a failed send's resend
+ * cooldown to go back to the window its start counted in, one that another instance opened (the
+ * Redis scripts already need the app's and Redis's clocks within 250 ms).
  */
 const CLOCK_SLACK_MS = 1_000;
 
@@ -365,11 +365,14 @@ export function createLogin(config: Config): Login {
     return takenBy;
   }
 
-  /** A start that sent nothing gives the number's buckets back; the address's stays spent. */
   /**
-   * `takenBy`: the clock once the start's take was answered. A window that opened later is a
-   * newer start's (this one's ran out meanwhile), and giving to it would empty, say, its resend
-   * cooldown: a second SMS within one cooldown.
+   * A start that sent nothing gives the number's buckets back; the address's stays spent.
+   *
+   * The resend cooldown goes back only to a window opened by `takenBy` (the clock once the
+   * start's take was answered): a later one is a newer start's, this one's having run out
+   * meanwhile, and emptying it would let a second SMS out within one cooldown. The other counts
+   * go back to any live window: a clock stepped back by more than the slack could otherwise keep
+   * them spent for an hour or a day, where the cooldown's worst is one cooldown.
    */
   async function giveBack(plan: StartPlan | undefined, ctx: StoreContext, takenBy: number, buckets = true, fraud = true): Promise<void> {
     if (!plan || !limits) return;
@@ -377,7 +380,14 @@ export function createLogin(config: Config): Login {
       // A start that sends nothing (a test number, a decoy) was judged by the fraud guard, not counted.
       const sent = fraud && plan.fraud?.counts ? plan.fraud : undefined;
       if (!buckets && !sent) return;
-      await limits.backend.give(buckets ? limits.refundable(plan) : [], sent, ctx.now, Date.now() + timeoutMs, takenBy);
+      const given = buckets ? limits.refundable(plan) : [];
+      const cooldown = given.filter((b) => b.name === 'resendCooldownSeconds');
+      const deadline = Date.now() + timeoutMs;
+      const rest = given.filter((b) => b.name !== 'resendCooldownSeconds');
+      await Promise.all([
+        cooldown.length > 0 ? limits.backend.give(cooldown, undefined, ctx.now, deadline, takenBy) : undefined,
+        rest.length > 0 || sent ? limits.backend.give(rest, sent, ctx.now, deadline) : undefined,
+      ]);
     } catch (err) {
       logLateFailure('give back the limits of a failed send', err);
     }

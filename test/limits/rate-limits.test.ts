@@ -132,6 +132,19 @@ describe('rate limits', () => {
     await begin().expect(200);
   });
 
+  it("gives a failed send's hour count back though the clock stepped back seconds after its window opened", async () => {
+    let sends = 0;
+    const sender = { send: async () => (++sends <= 2 ? Promise.reject(new Error('down')) : { id: `SM${sends}` }) };
+    const t = makeApp({ logger: false, sender, rateLimits: only({ sendsPerPhonePerHour: 2 }) });
+    const begin = () => request(t.app).post('/passwordless/start').send(startBody());
+    await begin().expect(502);
+    t.clock.advance(-3_000); // an NTP step back
+    await begin().expect(502);
+    // Neither failed send spent the hour's two sends.
+    await begin().expect(200);
+    await begin().expect(200);
+  });
+
   it('gives a failed send its count back in a window another instance opened on a clock a little ahead', async () => {
     const shared = memoryLimits();
     const ahead = makeApp({ logger: false, limitStore: shared, rateLimits: only({ sendsPerPhonePerHour: 2 }) });
