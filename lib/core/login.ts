@@ -418,8 +418,7 @@ export function createLogin(config: Config): Login {
       }
       return;
     }
-    // Under disableSignup in the background, kept pending with its limits spent, as a decoy's
-    // code is (nobody received it): removing it would let wrong guesses tell the number is registered.
+    // Under disableSignup in the background, kept pending with its limits spent (see deliver).
     if (!refund) return;
     const untried = await removeUntried(saved, ctx);
     if (untried) await giveBack(plan, ctx, saved.takenBy, true, false);

@@ -7,7 +7,7 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { resolveOptions } from '../config/options';
 import { createLogin } from '../core/login';
-import { logEvent } from '../core/log';
+import { logEvent, throttledLog } from '../core/log';
 import { checkMessageLengths, segmentWarnings } from '../core/message';
 import type { PasswordlessUser } from '../core/users';
 import { PasswordlessError, fail } from '../errors';
@@ -115,14 +115,14 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
    * The developer's hint, once per type: the client's answer (415) cannot tell an app that takes
    * no such bodies from one that forgot its parser, and any client can send either type.
    */
-  const warnedUnparsed = new Set<string>();
+  const onceEver = throttledLog(Number.POSITIVE_INFINITY);
   function warnUnparsedOnce(type: string): void {
-    if (warnedUnparsed.has(type)) return;
-    warnedUnparsed.add(type);
     const parser = type === 'application/json' ? 'express.json()' : 'express.urlencoded()';
-    logEvent(config.logger, 'config_warning', {
-      message: `auth.start(req) or auth.verify(req) got a body of type ${type} that nothing had parsed, and answered 415: if your app takes such bodies, mount ${parser} before the route that calls it.`,
-    });
+    onceEver(type, 0, () =>
+      logEvent(config.logger, 'config_warning', {
+        message: `auth.start(req) or auth.verify(req) got a body of type ${type} that nothing had parsed, and answered 415: if your app takes such bodies, mount ${parser} before the route that calls it.`,
+      }),
+    );
   }
 
   return Object.freeze({

@@ -40,10 +40,11 @@ export function readBody(req: Request, allowed: readonly string[], others: Other
   if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
   for (const key of Object.keys(body)) {
     if (allowed.includes(key)) continue;
+    const bracket = key.indexOf('[');
     // `authParams[nonce]` left as one flat name: a form parser without nesting read the body.
-    const flatNested = parsed === 'application/x-www-form-urlencoded' && key.includes('[');
+    const flatNested = parsed === 'application/x-www-form-urlencoded' && bracket >= 0;
     // Ignored, unless it names one of ours flat (`authParams[nonce]`, in a form or JSON): its value would be lost unseen.
-    if (others === 'ignore' && !(key.includes('[') && allowed.includes(key.slice(0, key.indexOf('['))))) continue;
+    if (others === 'ignore' && !(bracket >= 0 && allowed.includes(key.slice(0, bracket)))) continue;
     throw fail(flatNested ? 'bracketPropertyNotAllowed' : 'propertyNotAllowed', {
       name: `"${shown(key, 40)}"`,
       allowed: allowed.join(', '),

@@ -26,9 +26,11 @@ local function live(k, now)
   if v[1] and tonumber(v[2]) > now then return tonumber(v[1]), tonumber(v[2]) end
   return nil, nil
 end
-local function add(k, now, limitWindow, delta)
-  local c = live(k, now)
+-- With \`takenBy\` (a give-back's), a window that opened after it is a newer request's: left alone.
+local function add(k, now, limitWindow, delta, takenBy)
+  local c, e = live(k, now)
   if c then
+    if takenBy and e > takenBy + limitWindow then return end
     local n = c + delta
     if n < 0 then n = 0 end
     redis.call('HSET', k, 'c', n)
@@ -134,15 +136,7 @@ if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local takenBy = tonumber(ARGV[5])
-for i = 1, n do
-  local w = tonumber(ARGV[5 + i * 2])
-  local c, e = live(KEYS[i], now)
-  if c and (not takenBy or e <= takenBy + w) then
-    local left = c - 1
-    if left < 0 then left = 0 end
-    redis.call('HSET', KEYS[i], 'c', left)
-  end
-end
+for i = 1, n do add(KEYS[i], now, tonumber(ARGV[5 + i * 2]), -1, takenBy) end
 if ARGV[4] == '1' then
   local k = KEYS[n + 1]
   local a = 6 + n * 2
