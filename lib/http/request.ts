@@ -9,7 +9,7 @@ import type { RequestInfo } from '../core/login';
 export type Body = Readonly<Record<string, unknown>>;
 
 /** A form whose single key is a JSON object: `curl -d '{"client_id":…}'` without a JSON content type. */
-function isJsonSentAsForm(body: object): boolean {
+export function isJsonSentAsForm(body: object): boolean {
   const keys = Object.keys(body);
   return keys.length === 1 && /^\s*\{/.test(keys[0] as string);
 }

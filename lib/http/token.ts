@@ -4,7 +4,7 @@
  * Auth0's shapes and texts.
  */
 import type { Request, Response } from 'express';
-import { OTP_GRANT, fail, shown } from '../errors';
+import { OTP_GRANT, asOAuthError, fail, shown } from '../errors';
 import type { Login } from '../core/login';
 import { safeEqual } from '../core/crypto';
 import type { Config } from '../config/options';
@@ -12,7 +12,7 @@ import { logEvent } from '../core/log';
 import { parsePhone } from '../core/phone';
 import { signAccessToken, signIdToken } from '../tokens/sign';
 import type { ResolvedTokens } from '../tokens/config';
-import { forwardedFor, parsedBodyType, requestInfo } from './request';
+import { forwardedFor, isJsonSentAsForm, parsedBodyType, requestInfo } from './request';
 import { sendJson } from './respond';
 import { bindingOf } from './routes';
 
@@ -103,7 +103,10 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
   const { config } = login;
   return async function token(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
-    if (!parsedBodyType(req) || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
+    const parsed = parsedBodyType(req);
+    if (!parsed || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
+    // `curl -d '{…}'` posts JSON as a form: said so, not "Missing required parameter: grant_type".
+    if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw asOAuthError(fail('jsonAsForm'));
     const b = body as Record<string, unknown>;
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: shown(grantType, 100) });
@@ -116,7 +119,9 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     if (realm !== config.connection) throw fail('tokenBadRealm', { name: shown(realm, 100) });
     const username = required(b, 'username');
     const otp = required(b, 'otp');
-    const audience = param(b, 'audience');
+    // Asking for the /userinfo audience by name is asking for what no audience gets (Auth0 takes it too).
+    const named = param(b, 'audience');
+    const audience = named === tokens.userinfoAudience ? undefined : named;
     if (audience !== undefined && !tokens.audiences.has(audience)) throw fail('unknownAudience', { name: shown(audience, 200) });
     const requestNonce = param(b, 'nonce');
     const requested = (param(b, 'scope') ?? 'openid').split(/\s+/).filter(Boolean);

@@ -313,6 +313,15 @@ describe('POST /oauth/token', () => {
     assert.equal(decodeJwt(res.body.access_token).scope, 'openid phone');
   });
 
+  it("takes the /userinfo audience asked for by name as no audience: Auth0's SDKs and older auth0.js send it", async () => {
+    const t = tokenApp();
+    const res = await granted(t, { audience: `${ISSUER}userinfo`, scope: 'openid phone' });
+    const claims = decodeJwt(res.body.access_token);
+    assert.equal(claims.aud, `${ISSUER}userinfo`);
+    assert.equal(claims.scope, 'openid phone');
+    await request(t.app).get('/userinfo').set('authorization', `Bearer ${res.body.access_token}`).expect(200);
+  });
+
   it('serves /userinfo for its access tokens', async () => {
     const t = tokenApp();
     const code = await codeFor(t, RS_CLIENT);
@@ -552,6 +561,16 @@ describe('POST /oauth/token', () => {
         error: 'invalid_request',
         error_description: 'Send the parameters as an urlencoded form or a JSON object.',
       });
+    });
+
+    it('says when JSON came without its Content-Type (curl -d), as the session routes do', async () => {
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .set('content-type', 'application/x-www-form-urlencoded')
+        .send(JSON.stringify(grant(RS_CLIENT, '1')));
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error, 'invalid_request');
+      assert.match(res.body.error_description, /JSON sent without `Content-Type: application\/json`/);
     });
 
     it('quotes a grant type, realm or audience of the request without markup', async () => {
