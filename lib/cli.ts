@@ -106,8 +106,7 @@ function report(config: Config, app: string, phone: string, headers: Record<stri
   });
   const text = message.body;
   const a = analyseSms(text);
-  const name = config.renderByLanguage.get(message.language) === config.render ? 'template' : `templates.${message.language}`;
-  out(`Template: ${name}${message.requestLanguage ? `   (request language: ${message.requestLanguage})` : ''}`);
+  out(`Template: ${message.template}${message.requestLanguage ? `   (request language: ${message.requestLanguage})` : ''}`);
   out('─'.repeat(40));
   out(text);
   out('─'.repeat(40));
@@ -172,7 +171,7 @@ export function main(
     const phone = readPhone(values.phone);
     if (values['all-languages']) {
       report(config, app, phone, {}, out);
-      for (const tag of config.languages.filter((t) => t !== config.defaultLanguage)) {
+      for (const tag of config.renderByLanguage.keys()) {
         out('');
         report(config, app, phone, { 'x-request-language': tag }, out);
       }

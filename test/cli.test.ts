@@ -61,6 +61,22 @@ describe('express-passwordless-sms preview', () => {
     );
   });
 
+  it('renders `template` as the fallback next to a templates entry for defaultLanguage with --all-languages', () => {
+    const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pwl-cli-')), 'config.js');
+    fs.writeFileSync(
+      config,
+      `module.exports = { clients: [{ clientId: 'web', name: 'Acme' }], template: 'Fallback {{ code }}', templates: { en: 'English {{ code }}', fr: 'Francais {{ code }}' } };`,
+    );
+    const out = preview('--config', config, '--all-languages');
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(
+      [...out.stdout.matchAll(/^Template: (\S+)/gm)].map((m) => m[1]),
+      ['template', 'templates.en', 'templates.fr'],
+    );
+    assert.match(out.stdout, /^Fallback 482190$/m);
+    assert.match(preview('--config', config, '--lang', 'ja').stdout, /^Template: template\b[^]*^Fallback 482190$/m);
+  });
+
   it('appends the WebOTP line', () => {
     const out = preview('--template', templateFile('Code {{ code }}'), '--web-otp', 'example.com').stdout;
     assert.match(out, /Code 482190\n\n@example\.com #482190/);

@@ -62,8 +62,9 @@ export interface Config {
   /** The fallback template (`template`). */
   readonly render: RenderFn;
   readonly defaultLanguage: string;
-  /** `defaultLanguage`, then the per-language templates in the order given. */
+  /** `defaultLanguage`, then the per-language templates' languages in the order given: what requests are negotiated against. */
   readonly languages: readonly string[];
+  /** `templates`, by language (one for `defaultLanguage` filed under its spelling); a language without one renders `render`. */
   readonly renderByLanguage: ReadonlyMap<string, RenderFn>;
   readonly store: CodeStore;
   /** True when the store was made here (so `close()` may close it). */
@@ -284,17 +285,21 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
   const source = options.template ?? (syntax === 'md_with_macros' ? DEFAULTS.templateMacros : DEFAULTS.template);
   if (typeof source !== 'string' || source.trim() === '') throw optionError('template', 'must be a non-empty string.');
   const render = compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
-  const renderByLanguage = new Map<string, RenderFn>([[defaultLanguage, render]]);
+  // `templates` only: `template` is the fallback, also next to a `templates` entry for its own language.
+  const renderByLanguage = new Map<string, RenderFn>();
   if (options.templates !== undefined) {
     if (!isPlainObject(options.templates))
       throw optionError('templates', 'must be an object of language tag → template, like { fr: "Votre code : {{ code }}" }.');
     for (const [tag, text] of Object.entries(options.templates)) {
       if (!isLanguageTag(tag)) throw optionError(`templates.${tag}`, 'is not a language tag. Use tags like "en", "fr" or "pt-BR".');
       if (typeof text !== 'string' || text.trim() === '') throw optionError(`templates.${tag}`, 'must be a non-empty string.');
-      renderByLanguage.set(tag, compileTemplate(engine, text, syntax as TemplateSyntax, `templates.${tag}`, tag));
+      // Filed under `defaultLanguage` as written when it names that language (`EN` for `en`): the negotiation answers with that spelling.
+      const key = tag.toLowerCase() === defaultLanguage.toLowerCase() ? defaultLanguage : tag;
+      renderByLanguage.set(key, compileTemplate(engine, text, syntax as TemplateSyntax, `templates.${tag}`, tag));
     }
   }
-  return { render, defaultLanguage, languages: [...renderByLanguage.keys()], renderByLanguage };
+  const languages = [defaultLanguage, ...[...renderByLanguage.keys()].filter((tag) => tag !== defaultLanguage)];
+  return { render, defaultLanguage, languages, renderByLanguage };
 }
 
 function resolveStore(store: unknown): CodeStore {

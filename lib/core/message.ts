@@ -24,6 +24,8 @@ export interface Message {
   requestLanguage: string;
   /** The language of the template that rendered. */
   language: string;
+  /** The option that rendered: `template` or `templates.<language>`. */
+  template: string;
 }
 
 /** The WebOTP line (https://wicg.github.io/sms-one-time-codes/): browsers autofill the code only on `domain`. */
@@ -33,9 +35,13 @@ export function webOtpLine(domain: string, code: string): string {
 
 type MessageConfig = Pick<Config, 'render' | 'renderByLanguage' | 'languages' | 'defaultLanguage' | 'webOtpDomain'>;
 
-/** The language whose template renders for these headers. */
-export function templateLanguage(config: MessageConfig, headers: LanguageHeaders): string {
-  return (config.languages.length > 1 && pickLanguage(headers, config.languages)) || config.defaultLanguage;
+/** The template that renders for these headers: a language's own from `templates`, else `template` (in `defaultLanguage`). */
+function templateFor(config: MessageConfig, headers: LanguageHeaders): { language: string; render: RenderFn; option: string } {
+  const picked = config.renderByLanguage.size > 0 ? pickLanguage(headers, config.languages) : undefined;
+  const own = picked === undefined ? undefined : config.renderByLanguage.get(picked);
+  return own && picked !== undefined
+    ? { language: picked, render: own, option: `templates.${picked}` }
+    : { language: config.defaultLanguage, render: config.render, option: 'template' };
 }
 
 /** One template rendered with the Auth0 variables. */
@@ -61,8 +67,7 @@ function renderWith(
 }
 
 export function composeMessage(config: MessageConfig, input: MessageInput): Message {
-  const language = templateLanguage(config, input.headers);
-  const render = config.renderByLanguage.get(language) ?? config.render;
+  const { language, render, option } = templateFor(config, input.headers);
   const seen = requestLanguage(input.headers);
   let text: string;
   try {
@@ -77,16 +82,20 @@ export function composeMessage(config: MessageConfig, input: MessageInput): Mess
   if (!text.includes(input.code)) throw fail('templateWithoutCode');
   const body = withWebOtp(config, text, input.code);
   if (body.length > MAX_SMS_BODY) throw fail('messageTooLong', { length: body.length, max: MAX_SMS_BODY });
-  return { body, requestLanguage: seen, language };
+  return { body, requestLanguage: seen, language, template: option };
 }
 
 /** Each template (the fallback and each language's) rendered with sample values, under its option's name. */
 function sampleMessages(config: MessageConfig & Pick<Config, 'otp'>, applicationName: string): Array<{ name: string; text: string }> {
   const code = '0'.repeat(config.otp.length);
-  return [...config.renderByLanguage].map(([language, render]) => ({
-    name: language === config.defaultLanguage && render === config.render ? 'template' : `templates.${language}`,
+  const sample = (name: string, render: RenderFn, language: string) => ({
+    name,
     text: renderWith(config, render, applicationName, '+14155550123', code, language),
-  }));
+  });
+  return [
+    sample('template', config.render, config.defaultLanguage),
+    ...[...config.renderByLanguage].map(([language, render]) => sample(`templates.${language}`, render, language)),
+  ];
 }
 
 /**

@@ -194,12 +194,30 @@ export function compileTemplate(engine: Liquid, source: string, syntax: Template
     } catch (err) {
       throw optionError(option, `fails to render: ${(err as Error).message}. Fix the template.`);
     }
-    if (!sample.includes(sampleCode)) {
-      const hint = syntax === 'liquid' ? '{{ code }}' : '@@code@@';
-      const when =
-        language === '' ? ' when request_language is empty (a request without language headers): give it an {% else %} branch' : '';
-      throw optionError(option, `never outputs the code${when}. Add ${hint} to the message.`);
-    }
+    if (!sample.includes(sampleCode)) throw optionError(option, `never outputs the code${noCodeHint(source, syntax, option, language)}`);
   }
   return render;
+}
+
+/** The code in either syntax's own form: `{{ code }}`/`{{ password }}` (filters allowed) or `@@code@@`/`@@password@@`. */
+const LIQUID_CODE = /\{\{-?\s*(?:code|password)\b/;
+const MACRO_CODE = /@@(?:code|password)@@/;
+
+/**
+ * Why a template rendered no code, and its fix: a code that is there but inside branches the
+ * sample request did not take (Auth0's own example has one `{% if %}` per language and no
+ * `{% else %}`), Liquid's form under md_with_macros (plain text there), or no code at all.
+ */
+function noCodeHint(source: string, syntax: TemplateSyntax, option: string, language: string): string {
+  const own = syntax === 'liquid' ? LIQUID_CODE : MACRO_CODE;
+  if (own.test(source)) {
+    const when =
+      language === ''
+        ? 'is empty (a request without language headers)'
+        : `is ${JSON.stringify(language)} (${option === 'template' ? '`defaultLanguage`' : 'its own language'})`;
+    return ` when request_language ${when}: every request must get a branch that outputs it, so give the {% if %} an {% else %} branch with the code, or put the code outside the branches.`;
+  }
+  if (syntax === 'md_with_macros' && LIQUID_CODE.test(source))
+    return ": {{ code }} is plain text under templateSyntax 'md_with_macros'. Write @@password@@, or set templateSyntax: 'liquid' (syntax: 'liquid' on an Auth0 connection).";
+  return `. Add ${syntax === 'liquid' ? '{{ code }}' : '@@code@@'} to the message.`;
 }

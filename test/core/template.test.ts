@@ -71,6 +71,27 @@ describe('message templates', () => {
       assert.throws(() => makeApp({ templateSyntax, template }), /never outputs the code when request_language is empty .*\{% else %\}/);
   });
 
+  it("says which request_language renders no code and how to fix it, for Auth0's example of one {% if %} per language", () => {
+    // Auth0's documented multi-language message: no branch for a request in any other language.
+    const auth0Example =
+      "{% if request_language contains 'dutch' %}Hier is uw verificatie code: @@password@@{% endif %}" +
+      "{% if request_language contains 'fr-FR' %}Ceci est votre code: @@password@@{% endif %}";
+    assert.throws(
+      () => makeApp({ templateSyntax: 'md_with_macros', template: auth0Example }),
+      (err: Error) =>
+        /`template` never outputs the code when request_language is "en" \(`defaultLanguage`\)/.test(err.message) &&
+        /\{% else %\} branch/.test(err.message) &&
+        !/Add @@code@@ to the message/.test(err.message),
+    );
+  });
+
+  it('says that {{ code }} is plain text under md_with_macros (what fromAuth0Connection assumes without a syntax)', () => {
+    assert.throws(
+      () => makeApp({ templateSyntax: 'md_with_macros', template: 'Your code: {{ code }}' }),
+      /`template` never outputs the code: \{\{ code \}\} is plain text under templateSyntax 'md_with_macros'. Write @@password@@, or set templateSyntax: 'liquid'/,
+    );
+  });
+
   it('sends no SMS, and spends no limit, when a template renders no code for the language a request asks for', async () => {
     const t = makeApp({
       logger: false,
@@ -229,6 +250,17 @@ describe('message templates', () => {
       ['the default template for an unknown language', { 'accept-language': 'de-DE' }, DEFAULT_TEXT],
       ['the default template without a language header', {}, DEFAULT_TEXT],
     ];
+    it('serves a templates entry for defaultLanguage to requests in that language, and keeps `template` the fallback for the rest', async () => {
+      const options = { template: 'Fallback {{ code }}', templates: { en: 'English {{ code }}', fr: 'Francais {{ code }}' } };
+      const textFor = async (headers: Record<string, string>) => (await messageFor(options, headers)).text;
+      assert.match(await textFor({}), /^Fallback \d{6}$/);
+      assert.match(await textFor({ 'x-request-language': 'de' }), /^Fallback \d{6}$/);
+      assert.match(await textFor({ 'accept-language': 'de-DE' }), /^Fallback \d{6}$/);
+      assert.match(await textFor({ 'accept-language': 'en-US' }), /^English \d{6}$/);
+      assert.match(await textFor({ 'x-request-language': 'en' }), /^English \d{6}$/);
+      assert.match(await textFor({ 'x-request-language': 'fr' }), /^Francais \d{6}$/);
+    });
+
     for (const [label, headers, expected] of cases) {
       it(`chooses ${label}`, async () => {
         const { text } = await messageFor({ templates }, headers);
