@@ -152,7 +152,7 @@ const MIN_HS256_SECRET = 32;
 /** Shorter client secrets are accepted (they are compared, never signed with) but warned about. */
 const WARN_CLIENT_SECRET = 16;
 
-function resolveSecrets(secret: unknown, userIdSecret: unknown, warnings: string[]): Keyring {
+function resolveSecrets(secret: unknown, userIdSecret: unknown, connection: string, warnings: string[]): Keyring {
   const list = Array.isArray(secret) ? secret : [secret];
   if (list.length === 0)
     throw optionError('secret', 'must be a string, or a non-empty list of strings (the first signs, all are accepted).');
@@ -163,7 +163,7 @@ function resolveSecrets(secret: unknown, userIdSecret: unknown, warnings: string
       `\`secret\` is a list and \`userIdSecret\` is not set: user ids and limit keys come from \`secret[${secrets.length - 1}]\`, the last entry, which must be the secret they came from so far (new secrets go first). Set \`userIdSecret\` to that secret before you remove it from the list, or every user gets a new user_id; the order then no longer matters.`,
     );
   const idSecret = userIdSecret === undefined ? (secrets[secrets.length - 1] as string) : secretOption('userIdSecret', userIdSecret, 32);
-  return createKeyring(secrets, idSecret);
+  return createKeyring(secrets, idSecret, connection);
 }
 
 function resolveSender(sender: unknown): SmsSender {
@@ -556,7 +556,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
   if (o.now !== undefined && typeof o.now !== 'function')
     throw optionError('now', 'must be a function returning the time in milliseconds, like Date.now.');
   const warnings: string[] = [];
-  const keyring = resolveSecrets(o.secret, o.userIdSecret, warnings);
+  const keyring = resolveSecrets(o.secret, o.userIdSecret, connection, warnings);
   const tokens = resolveTokens(o.tokens, keyring);
   const ownsStore = o.store === undefined;
   const store = ownsStore ? memoryStore() : resolveStore(o.store);

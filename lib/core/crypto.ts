@@ -8,7 +8,10 @@
  * that never rotates, so a user keeps their id when the secret changes.
  */
 import { createHmac, createSecretKey, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { DEFAULTS } from '../config/defaults';
 import { boundedMemo } from './memo';
+
+const DEFAULT_CONNECTION = DEFAULTS.connection;
 
 /** A uniformly random decimal code of `length` digits, as a string. */
 export function generateCode(length: number): string {
@@ -60,15 +63,22 @@ export interface CodeKeys {
 /** Clients are configured, so few; the bound only guards against a caller passing anything. */
 const MAX_CACHED_CLIENT_KEYS = 1_000;
 
-function codeKeysOf(key: KeyObject): CodeKeys {
+/**
+ * The code keys of one secret for one connection. A connection other than the default one names
+ * itself in every MAC: two instances of an app (customers and staff) sharing a store, a secret
+ * and a client then never reach each other's codes. The default connection's MACs are those of
+ * the first release, so its codes pending across an upgrade (or a rolling deploy) stay valid.
+ */
+function codeKeysOf(key: KeyObject, connection: string): CodeKeys {
+  const [slot, codeLabel] = connection === DEFAULT_CONNECTION ? ['slot', 'code'] : [`slot@${connection}`, `code@${connection}`];
   const slotOf = (clientId: string, binding: string) =>
-    first16Bytes(mac(key, binding ? ['slot', clientId, binding] : ['slot', clientId], 'base64url'));
+    first16Bytes(mac(key, binding ? [slot, clientId, binding] : [slot, clientId], 'base64url'));
   const clientSlot = boundedMemo(MAX_CACHED_CLIENT_KEYS, (clientId) => slotOf(clientId, ''));
   return {
     // A binding is a browser's own random id: never the same twice, so not kept.
     codeKey: (clientId, binding) => (binding ? slotOf(clientId, binding) : clientSlot(clientId)),
     codeHash: (phone, clientId, binding, code) =>
-      mac(key, binding ? ['code', clientId, phone, binding, code] : ['code', clientId, phone, code], 'base64url'),
+      mac(key, binding ? [codeLabel, clientId, phone, binding, code] : [codeLabel, clientId, phone, code], 'base64url'),
   };
 }
 
@@ -88,13 +98,13 @@ export interface Keyring {
   derive(label: string): Buffer[];
 }
 
-export function createKeyring(secrets: readonly string[], userIdSecret: string): Keyring {
+export function createKeyring(secrets: readonly string[], userIdSecret: string, connection: string = DEFAULT_CONNECTION): Keyring {
   const keys = secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
   const first = keys[0] as KeyObject;
   const userKey = createSecretKey(Buffer.from(userIdSecret, 'utf8'));
   return Object.freeze({
-    current: codeKeysOf(first),
-    previous: keys.slice(1).map(codeKeysOf),
+    current: codeKeysOf(first, connection),
+    previous: keys.slice(1).map((k) => codeKeysOf(k, connection)),
     // Under the key that never rotates: limits, and the Redis slot of a number's keys, survive a rotation.
     limitKey: (value: string) => first16Bytes(mac(userKey, ['limit', value], 'base64url')),
     // The message is unchanged from the first release, so ids issued then stay valid.

@@ -127,8 +127,8 @@ export function passwordless(options: PasswordlessOptions): Passwordless {
 
   return Object.freeze({
     router,
-    requireAuth: requireAuthMiddleware(),
-    getUser: sessionUser,
+    requireAuth: requireAuthMiddleware(config),
+    getUser: (req: Request) => sessionUser(config, req),
     // As the start route: no express-session needed unless the store keeps codes in it.
     start: (req: Request) =>
       outcome(

@@ -84,7 +84,7 @@ export async function verifyFromRequest(login: Login, req: Request, others: Othe
     forwardedFor: forwardedFor(req),
     binding: bindingOf(login, req, false),
   });
-  await logIn(req, user);
+  await logIn(req, user, { connection: login.config.connection, clientId: client.clientId });
   logEvent(login.config.logger, 'login', { phone, clientId: client.clientId });
   return user;
 }

@@ -4,6 +4,8 @@
  * browser binding of `sessionStore`; and `requireAuth`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DEFAULTS } from '../config/defaults';
+import type { Config } from '../config/options';
 import { fail } from '../errors';
 import { newId } from '../core/crypto';
 import type { PasswordlessUser } from '../core/users';
@@ -11,6 +13,18 @@ import { sendError, sendJson } from './respond';
 
 /** The session property that holds the logged-in user. */
 export const SESSION_USER_KEY = 'passwordlessUser';
+/**
+ * The session property that says who logged it in: the connection (so an app's other
+ * `passwordless()` instance, a staff connection next to a customers one, does not take it for
+ * its own login) and the client (so a client disabled or removed takes its sessions with it).
+ */
+export const SESSION_LOGIN_KEY = 'passwordlessLogin';
+
+/** Who logged a session in. */
+export interface SessionLogin {
+  readonly connection: string;
+  readonly clientId: string;
+}
 
 type SessionBag = Record<string, unknown>;
 
@@ -33,10 +47,11 @@ function call(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<
  * once more as that answer ends, holding back its last byte till the write is done, so no
  * client can log out before it lands and be logged in again.
  */
-export async function logIn(req: Request, user: PasswordlessUser): Promise<void> {
+export async function logIn(req: Request, user: PasswordlessUser, by: SessionLogin): Promise<void> {
   await call(req, 'regenerate');
   const session = bag(req) as SessionBag;
   session[SESSION_USER_KEY] = user;
+  session[SESSION_LOGIN_KEY] = { connection: by.connection, clientId: by.clientId };
   try {
     await call(req, 'save');
   } catch (err) {
@@ -44,6 +59,7 @@ export async function logIn(req: Request, user: PasswordlessUser): Promise<void>
     // when the error's answer ends: the session goes, so the answer sets no cookie and the store
     // keeps no logged-in session for a request that was told it failed.
     delete session[SESSION_USER_KEY];
+    delete session[SESSION_LOGIN_KEY];
     await call(req, 'destroy').catch(() => undefined);
     throw err;
   }
@@ -88,9 +104,24 @@ export async function logOut(req: Request): Promise<void> {
   if (req.session) await call(req, 'destroy');
 }
 
-export function sessionUser(req: Request): PasswordlessUser | undefined {
-  const value = bag(req)?.[SESSION_USER_KEY];
-  return value && typeof value === 'object' ? (value as PasswordlessUser) : undefined;
+/** What decides whose sessions an instance takes: its connection and its clients. */
+export type SessionOwner = Pick<Config, 'connection' | 'clients'>;
+
+/**
+ * The session's user, when this instance's connection logged it in through a client still
+ * configured and enabled. A session logged in before its login was recorded (an earlier
+ * release) counts as the default connection's, so an upgrade logs nobody out of a one-instance app.
+ */
+export function sessionUser(owner: SessionOwner, req: Request): PasswordlessUser | undefined {
+  const session = bag(req);
+  const value = session?.[SESSION_USER_KEY];
+  if (!value || typeof value !== 'object') return undefined;
+  const by = session?.[SESSION_LOGIN_KEY];
+  if (by === undefined) return owner.connection === DEFAULTS.connection ? (value as PasswordlessUser) : undefined;
+  if (!by || typeof by !== 'object') return undefined;
+  const { connection, clientId } = by as Partial<Record<keyof SessionLogin, unknown>>;
+  if (connection !== owner.connection || typeof clientId !== 'string') return undefined;
+  return owner.clients.get(clientId)?.enabled === true ? (value as PasswordlessUser) : undefined;
 }
 
 /**
@@ -112,7 +143,7 @@ export function keepBinding(req: Request, sessionKey: string, id: string): void 
 }
 
 /** Lets logged-in sessions through with `req.user` set; answers 401 otherwise. */
-export function requireAuthMiddleware(): RequestHandler & (() => RequestHandler) {
+export function requireAuthMiddleware(owner: SessionOwner): RequestHandler & (() => RequestHandler) {
   function requireAuth(): RequestHandler;
   function requireAuth(req: Request, res: Response, next: NextFunction): void;
   function requireAuth(req?: Request, res?: Response, next?: NextFunction): RequestHandler | void {
@@ -120,7 +151,7 @@ export function requireAuthMiddleware(): RequestHandler & (() => RequestHandler)
     // middleware, so both spellings work instead of a TypeError at start-up.
     if (req === undefined || res === undefined || next === undefined) return requireAuth as RequestHandler;
     if (!req.session) return sendError(res, fail('noSession'));
-    const user = sessionUser(req);
+    const user = sessionUser(owner, req);
     if (!user) return sendError(res, fail('unauthorized'));
     req.user = user;
     next();
