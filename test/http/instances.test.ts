@@ -106,6 +106,29 @@ describe('two instances in one app', () => {
       .expect(200);
   });
 
+  it("takes a session logged in by an earlier release (no record of its login) as the default connection's only", async () => {
+    const outbox = outboxSender();
+    const app = express();
+    app.use(session({ secret: 'session-secret', resave: false, saveUninitialized: false, store: new session.MemoryStore() }));
+    // What an earlier release left in the session: the user alone.
+    app.post('/earlier-release-login', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).passwordlessUser = {
+        user_id: 'sms|x',
+        phone_number: PHONE,
+        phone_verified: true,
+      };
+      res.json({});
+    });
+    for (const connection of ['sms', 'staff']) {
+      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], connection, rateLimits: false });
+      app.get(`/${connection}/me`, pl.requireAuth, (_req, res) => res.json({ ok: true }));
+    }
+    const agent = request.agent(app);
+    await agent.post('/earlier-release-login').expect(200);
+    await agent.get('/sms/me').expect(200);
+    await agent.get('/staff/me').expect(401);
+  });
+
   describe('a code sent for one connection, with a shared store, secret and client', () => {
     let store: CodeStore;
     let t: TwoConnections;
