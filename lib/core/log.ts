@@ -128,7 +128,8 @@ const MAX_REMEMBERED = 500;
  * (a template over one segment, `trust proxy: true`, a provider failing, a prefix paused) are
  * written to stderr, each distinct one at most once an hour, so a misconfiguration is never
  * silent and a recurring problem is seen again. Distinct means the event and its message,
- * reason or prefix: each paused prefix is its own line.
+ * reason, prefix or provider's code: each paused prefix is its own line, and a provider failing
+ * for a new reason (its auth token rotated after a brownout) is seen at once.
  */
 export function defaultLogger(
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
@@ -139,7 +140,7 @@ export function defaultLogger(
   const printed = new Map<string, number>();
   const once = (level: Level, label: string) => (event: Record<string, unknown>) => {
     if (!prints(String(event.event), level)) return;
-    const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}:${String(event.prefix ?? '')}`;
+    const key = `${String(event.event)}:${String(event.message ?? event.reason ?? '')}:${String(event.prefix ?? '')}:${String(event.providerCode ?? '')}`;
     const t = now();
     const at = printed.get(key);
     if (at !== undefined && t - at < REPEAT_AFTER_MS) return;

@@ -196,6 +196,17 @@ describe('construction: templates, secrets and warnings', () => {
     assert.match(lines[1] as string, /error: send_failed/);
   });
 
+  it("prints a provider's failure again when its code changes (a 503 blip, then a rotated auth token's 20003)", () => {
+    const lines: string[] = [];
+    const logger = defaultLogger((line) => lines.push(line));
+    for (const providerCode of ['HTTP 503', 'HTTP 503', '20003'])
+      logger.error({ event: 'send_failed', reason: '502 sms_provider_error', providerCode });
+    assert.deepEqual(
+      lines.map((l) => /"providerCode":"([^"]+)"/.exec(l)?.[1]),
+      ['HTTP 503', '20003'],
+    );
+  });
+
   it('prints each paused prefix apart, and a warning again after an hour, never stopping after many', () => {
     const lines: string[] = [];
     let t = 0;
