@@ -183,16 +183,20 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         // give-back then judges the same counts on either backend.
         const kept = fraud.get(f.key);
         if (kept && kept.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
-        const r = fraudRecord(f, now, kept);
-        const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
-        if (looksPumped(sends, redemptions, f.settings)) {
-          r.p = now + f.settings.blockMs;
-          return {
-            refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: f.settings.blockMs },
-            paused: { sends, redemptions },
-          };
+        // A start that sends nothing (a decoy) makes no record: a fresh one cannot look pumped, and a
+        // flood of them to fresh prefixes would push paused prefixes out of the LRU.
+        if (kept || f.counts) {
+          const r = fraudRecord(f, now, kept);
+          const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
+          if (looksPumped(sends, redemptions, f.settings)) {
+            r.p = now + f.settings.blockMs;
+            return {
+              refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: f.settings.blockMs },
+              paused: { sends, redemptions },
+            };
+          }
+          if (f.counts) r.s1 += 1;
         }
-        if (f.counts) r.s1 += 1;
       }
       addAll(buckets, entities, now, 1);
       return {};

@@ -110,8 +110,11 @@ if ARGV[4] == '1' then
     saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
     return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
   end
-  if ARGV[a + 4] == '1' then fr.s1 = fr.s1 + 1 end
-  saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
+  -- A start that sends nothing (a decoy) leaves the record as it was: none for a fresh prefix.
+  if ARGV[a + 4] == '1' then
+    fr.s1 = fr.s1 + 1
+    saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
+  end
   a = a + 5
 end
 for i = 1, n do bump(KEYS[i], seen[i] or nil, now, tonumber(ARGV[5 + i * 2])) end

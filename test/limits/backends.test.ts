@@ -30,22 +30,38 @@ const FRAUD: FraudCheck = Object.freeze({
 
 interface Subject {
   backend(): Promise<LimitBackend>;
+  /** How many entries (memory) or keys (Redis) the last backend holds. */
+  held(): Promise<number>;
   done(): Promise<void>;
 }
 
 function onRedis(connect: () => Promise<NodeRedisClient | Redis>): Subject {
   const redis = redisOnPrefix(connect);
+  let opened: { client: NodeRedisClient | Redis; prefix: string } | undefined;
   return {
     async backend() {
-      const { client, prefix } = await redis.open();
-      return redisLimits({ client, prefix });
+      opened = await redis.open();
+      return redisLimits(opened);
+    },
+    async held() {
+      const { client, prefix } = opened as NonNullable<typeof opened>;
+      return (await client.keys(`${prefix}*`)).length;
     },
     done: redis.done,
   };
 }
 
+function inMemory(): Subject {
+  let last: ReturnType<typeof memoryLimits> | undefined;
+  return {
+    backend: async () => (last = memoryLimits()),
+    held: async () => (last as ReturnType<typeof memoryLimits>).size(),
+    done: async () => undefined,
+  };
+}
+
 const SUBJECTS: Record<string, Subject> = {
-  memoryLimits: { backend: async () => memoryLimits(), done: async () => undefined },
+  memoryLimits: inMemory(),
   'redisLimits (node-redis)': onRedis(nodeRedis),
   'redisLimits (ioredis)': onRedis(ioredis),
 };
@@ -125,6 +141,16 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
       // The send taken at T0 + 2 was still in flight, and fails: two sent, under minSends.
       await backend.give([], fraud, T0 + 2, deadline());
       assert.deepEqual(await backend.take([], fraud, T0 + 1101, deadline()), {});
+    });
+
+    it('keeps nothing for a start that sends nothing (a decoy) to a prefix it has no record of', async () => {
+      const backend = await subject.backend();
+      const decoy = { ...FRAUD, counts: false };
+      for (let i = 0; i < 5; i++) assert.deepEqual(await backend.take([], { ...decoy, key: `fresh-${i}` }, T0 + i, Date.now() + 2000), {});
+      assert.equal(await subject.held(), 0);
+      // A prefix with a record still has it judged: three unused sends pause it, for a decoy's start too.
+      for (let i = 0; i < 3; i++) await backend.take([], FRAUD, T0 + 10 + i, Date.now() + 2000);
+      assert.equal((await backend.take([], decoy, T0 + 20, Date.now() + 2000)).refused?.bucket, 'fraudGuard');
     });
 
     it('gives back a count within its own window', async () => {
