@@ -33,6 +33,14 @@ const MAX_RANGES = 32;
 /** Longest list read at all. */
 const MAX_LIST = 512;
 
+/**
+ * A language subtag of 5 to 8 letters alone (RFC 5646 reserves the form for registered
+ * languages): Auth0's own template example tests `request_language contains 'dutch'`, so
+ * clients built from it send such a value. One word of letters at most: no digits, spaces or
+ * punctuation, so no phone number or sentence.
+ */
+const LONG_LANGUAGE = /^[A-Za-z]{5,8}$/;
+
 export function isLanguageTag(value: string): boolean {
   return value.length <= 35 && TAG.test(value);
 }
@@ -59,7 +67,7 @@ export function requestLanguage(headers: LanguageHeaders): string {
     const tag = hyphenated(x);
     // A tag with a variant or an extension shows as far as it has the shape (`ca-ES-valencia`
     // as `ca-ES`), so that `{% if request_language contains 'ca' %}` still finds it.
-    return isLanguageTag(tag) ? x : (reducedTag(tag) ?? '');
+    return isLanguageTag(tag) || LONG_LANGUAGE.test(x) ? x : (reducedTag(tag) ?? '');
   }
   const accept = headers.acceptLanguage?.trim();
   return accept && isAcceptList(hyphenated(accept)) ? accept : '';

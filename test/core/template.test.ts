@@ -135,6 +135,16 @@ describe('message templates', () => {
     assert.match(long, /^\d{6} \[\]$/);
   });
 
+  it("passes x-request-language: dutch through, as Auth0's own template example tests for it, and no longer words", async () => {
+    const template =
+      "{% if request_language contains 'dutch' %}Uw code: {{ code }}{% else %}Code {{ code }} [{{ request_language }}]{% endif %}";
+    const dutch = await messageFor({ template }, { 'x-request-language': 'dutch' });
+    assert.match(dutch.text, /^Uw code: \d{6}$/);
+    assert.equal(dutch.res.body.request_language, 'dutch');
+    for (const words of ['callnowfree', 'call now', 'URGENT!', 'dutch1'])
+      assert.match((await messageFor({ template }, { 'x-request-language': words })).text, /^Code \d{6} \[\]$/, words);
+  });
+
   it('prints an accept-language list only when it is one by its grammar, not words in its characters', async () => {
     const template = '{{ code }} [{{ request_language }}]';
     const list = 'fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5';
