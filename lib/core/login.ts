@@ -170,7 +170,10 @@ export function createLogin(config: Config): Login {
   // The request's deadline comes from the Redis it uses (the store's, else the limits').
   const timeoutMs = redisBackends[0]?.timeoutMs ?? DEFAULTS.redisTimeoutMs;
   // What a Redis sends after an answer (a cluster's give-backs) fails where no request waits: logged here.
-  const stopHearing = redisBackends.map((backend) => backend.onLateFailure(logLateFailure));
+  const stopHearing = redisBackends.flatMap((backend) => [
+    backend.onLateFailure(logLateFailure),
+    backend.onWarning((message) => logEvent(logger, 'config_warning', { message })),
+  ]);
   const sends = sendTimer();
   /** `sendInBackground` sends not yet settled. */
   const inFlight = new Set<Promise<void>>();

@@ -72,6 +72,14 @@ export interface TakeRequest {
 const NOT_CONNECTED =
   'the Redis client is not connected: connect it before serving requests (node-redis, or ioredis with lazyConnect: await client.connect()), or it was closed (quit: await auth.close() before closing the client, so that background sends still in flight finish; a timed-out send that settles later still reaches Redis, up to its timeout and 30 s more after its start), or it is reconnecting after an outage';
 
+/** What the log says when the clocks of this host and Redis (`redis` − `here`, in ms) are apart at a script load. */
+function clockApart(apartMs: number): string {
+  const ms = Math.round(Math.abs(apartMs));
+  return apartMs < 0
+    ? `This host's clock is ${ms} ms ahead of Redis's (TIME): scripts judge deadlines on Redis's clock, so after a Redis stall, calls of requests already answered 503 can still run (a wrong guess counts, a start's cooldown starts). Sync this host and Redis with NTP; they must agree within ${REPLY_MARGIN_MS} ms.`
+    : `Redis's clock is ${ms} ms ahead of this host's (TIME): scripts judge deadlines on Redis's clock, so requests will be judged late and answered 503. Sync this host and Redis with NTP; they must agree within ${REPLY_MARGIN_MS} ms.`;
+}
+
 /** What the log says when Redis's clock is ahead of this host's by more than a request's deadline allows. */
 function clockSkew(leftMs: number): string {
   return `Redis judged the call late on its own clock (TIME) while ${Math.round(leftMs)} ms of its deadline were left on this host: the two clocks differ by more than that. Sync this host and Redis with NTP.`;
@@ -89,6 +97,8 @@ export class RedisBackend implements LimitBackend {
 
   /** Told of a call sent after an answer that failed: each login using this Redis logs it. */
   private readonly lateFailureListeners = new Set<(what: string, err: unknown) => void>();
+  /** Told of a clock apart from Redis's: each login using this Redis logs it as a `config_warning`. */
+  private readonly warningListeners = new Set<(message: string) => void>();
 
   /**
    * Whether the first load of every script on every master has settled; until then a call
@@ -172,8 +182,45 @@ export class RedisBackend implements LimitBackend {
       .then(() => {
         this.scriptsLoaded = true;
         this.loading = undefined;
+        void this.checkClocks();
       });
     return this.loading;
+  }
+
+  /**
+   * Compares this host's clock with every master's (TIME) when the scripts load (at the first
+   * request, and again after a restart or a failover), and warns when one is apart by more than
+   * the reply margin. Scripts judge deadlines on Redis's clock: a Redis behind this host would
+   * run, when it returns from a stall, calls whose requests were answered 503 (a wrong guess
+   * would count, a start's cooldown would start), and nothing else would show it. Never fails.
+   */
+  private async checkClocks(): Promise<void> {
+    try {
+      const before = Date.now();
+      const clocks = await withTimeout(this.runner.clocks(), this.timeoutMs, () => new Late());
+      const after = Date.now();
+      // Where TIME was read is anywhere between sending and the reply: that half counts for Redis.
+      const here = (before + after) / 2;
+      const slack = REPLY_MARGIN_MS + (after - before) / 2;
+      const apart = clocks.map((t) => t - here).reduce((worst, d) => (Math.abs(d) > Math.abs(worst) ? d : worst), 0);
+      if (Math.abs(apart) <= slack) return;
+      const message = clockApart(apart);
+      for (const listener of this.warningListeners) {
+        try {
+          listener(message);
+        } catch {
+          // A listener's own failure must not stop the others.
+        }
+      }
+    } catch {
+      // A Redis that refuses TIME, or is gone again, is judged by the requests themselves.
+    }
+  }
+
+  /** Hears of a clock apart from Redis's (a login registers its logger here); returns what stops it. */
+  onWarning(listener: (message: string) => void): () => void {
+    this.warningListeners.add(listener);
+    return () => this.warningListeners.delete(listener);
   }
 
   /** The deadline of a call made outside a request (a store used on its own). */

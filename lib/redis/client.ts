@@ -27,6 +27,14 @@ export interface RedisRunner {
   run(s: Script, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** Loads `scripts` into the script cache of every master (the one server of a single Redis). */
   load(scripts: readonly Script[]): Promise<void>;
+  /** Every master's clock (TIME), in milliseconds since the epoch. */
+  clocks(): Promise<number[]>;
+}
+
+/** TIME's answer (seconds, microseconds) in milliseconds. */
+function timeMs(reply: unknown): number {
+  const [seconds, micros] = reply as [string | number, string | number];
+  return Number(seconds) * 1000 + Number(micros) / 1000;
 }
 
 /** Told when a node answered NOSCRIPT: its script cache was emptied (a restart, a failover) or it is new. */
@@ -76,31 +84,34 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
         option,
         'is a node-redis client pool (createClientPool), which cannot run the scripts: pass a client (createClient) or a cluster (createCluster).',
       );
+    const run: RedisRunner['run'] = cluster
+      ? // A cluster is told the node's key itself: node-redis 4's cluster evalSha looks for
+        // the keys in the wrong argument and sends the script to a random node, which
+        // answers MOVED until the client gives up.
+        (s, keys, args) =>
+          bySha(
+            () => call('sendCommand', keys[0], false, ['EVALSHA', s.sha, String(keys.length), ...keys, ...args]),
+            () => call('sendCommand', keys[0], false, ['EVAL', s.source, String(keys.length), ...keys, ...args]),
+          )
+      : (s, keys, args) =>
+          bySha(
+            () => call('evalSha', s.sha, { keys: [...keys], arguments: [...args] }),
+            () => call('eval', s.source, { keys: [...keys], arguments: [...args] }),
+          );
+    const masters = async () => (cluster ? await Promise.all((c.masters as unknown[]).map((m) => call('nodeClient', m))) : [c]);
     return {
       library: 'node-redis',
       cluster,
       ready: () => (cluster ? c.isOpen === true : c.isReady === true),
-      run: cluster
-        ? // A cluster is told the node's key itself: node-redis 4's cluster evalSha looks for
-          // the keys in the wrong argument and sends the script to a random node, which
-          // answers MOVED until the client gives up.
-          (s, keys, args) =>
-            bySha(
-              () => call('sendCommand', keys[0], false, ['EVALSHA', s.sha, String(keys.length), ...keys, ...args]),
-              () => call('sendCommand', keys[0], false, ['EVAL', s.source, String(keys.length), ...keys, ...args]),
-            )
-        : (s, keys, args) =>
-            bySha(
-              () => call('evalSha', s.sha, { keys: [...keys], arguments: [...args] }),
-              () => call('eval', s.source, { keys: [...keys], arguments: [...args] }),
-            ),
+      run,
       load: async (scripts) => {
-        const nodes = cluster ? await Promise.all((c.masters as unknown[]).map((m) => call('nodeClient', m))) : [c];
-        await loadOnEvery(nodes, scripts, (node, source) => method(node, 'sendCommand', ['SCRIPT', 'LOAD', source]));
+        await loadOnEvery(await masters(), scripts, (node, source) => method(node, 'sendCommand', ['SCRIPT', 'LOAD', source]));
       },
+      clocks: async () => Promise.all((await masters()).map(async (node) => timeMs(await method(node, 'sendCommand', ['TIME'])))),
     };
   }
   if (c && typeof c.evalsha === 'function') {
+    const masters = () => (c.isCluster === true ? (call('nodes', 'master') as unknown as unknown[]) : [c]);
     return {
       library: 'ioredis',
       cluster: c.isCluster === true,
@@ -116,9 +127,9 @@ export function redisRunner(client: unknown, option: string, onNoScript: NoScrip
           () => call('eval', s.source, keys.length, ...keys, ...args),
         ),
       load: async (scripts) => {
-        const nodes = c.isCluster === true ? (call('nodes', 'master') as unknown as unknown[]) : [c];
-        await loadOnEvery(nodes, scripts, (node, source) => method(node, 'script', 'LOAD', source));
+        await loadOnEvery(masters(), scripts, (node, source) => method(node, 'script', 'LOAD', source));
       },
+      clocks: () => Promise.all(masters().map(async (node) => timeMs(await method(node, 'time')))),
     };
   }
   throw optionError(

@@ -269,6 +269,53 @@ describe('redisStore on a real Redis', function () {
     }
   });
 
+  for (const [kind, connect] of [
+    ['node-redis', nodeRedis],
+    ['ioredis', ioredis],
+  ] as const) {
+    it(`warns when this host's clock runs ahead of Redis's, which no request would show (${kind})`, async () => {
+      const client = await connect();
+      const prefix = uniquePrefix();
+      const r = recorder();
+      const realNow = Date.now;
+      // This host 5 s ahead of Redis from the start: requests still work, but a 503'd call could run later.
+      Date.now = () => realNow() + 5000;
+      const { pl, app } = sessionApp({ store: redisStore({ client, prefix }), logger: r.logger });
+      try {
+        await request(app).post('/passwordless/start').send(startBody()).expect(200);
+        const warned = () => r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
+        for (let i = 0; i < 50 && warned().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(warned().length, 1, JSON.stringify(r.events));
+        assert.match(warned()[0] as string, /This host's clock is 5\d\d\d ms ahead of Redis's .* Sync this host and Redis with NTP/);
+      } finally {
+        Date.now = realNow;
+        await pl.close();
+        await deleteKeys(client, prefix);
+        if (kind === 'ioredis') (client as IORedis).disconnect();
+        else await (client as Awaited<ReturnType<typeof nodeRedis>>).quit();
+      }
+    });
+  }
+
+  it('says nothing of clocks that agree', async () => {
+    const client = await nodeRedis();
+    const prefix = uniquePrefix();
+    const r = recorder();
+    const { pl, app } = sessionApp({ store: redisStore({ client, prefix }), logger: r.logger });
+    try {
+      await request(app).post('/passwordless/start').send(startBody()).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(
+        r.events.filter((e) => e.event === 'config_warning'),
+        [],
+      );
+    } finally {
+      await pl.close();
+      await deleteKeys(client, prefix);
+      await client.quit();
+    }
+  });
+
   it('connects an ioredis client made with lazyConnect on its first request (ioredis connects on a first command, which a client not ready never gets)', async () => {
     const client = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     const prefix = uniquePrefix();
