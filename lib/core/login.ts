@@ -41,7 +41,7 @@ import { logEvent, throttledLog } from './log';
 import { composeMessage } from './message';
 import { parsePhone, type Phone } from './phone';
 import { sendTimer } from './send-timer';
-import { loggableProviderCode, sendFailure } from './scrub';
+import { loggableMessageId, loggableProviderCode, sendFailure } from './scrub';
 import { HookError, isKnown, resolveUser, type PasswordlessUser } from './users';
 
 /** Who is asking: the end user's address and user agent, and the language headers. */
@@ -472,7 +472,8 @@ export function createLogin(config: Config): Login {
       const spent = failedOver(sent?.failovers ?? []);
       sends.record(Date.now() - started);
       metrics.send(provider, 'ok', (Date.now() - started - spent) / 1000, phone.callingCode);
-      logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider });
+      const messageId = loggableMessageId(sent?.id, message.body);
+      logEvent(logger, 'code_sent', { phone: phone.e164, clientId: message.clientId, provider, ...(messageId ? { messageId } : {}) });
     } catch (err) {
       const failovers = failoversOf(err);
       const spent = failedOver(failovers);

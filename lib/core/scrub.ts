@@ -188,6 +188,17 @@ export function loggableProviderCode(said: string | undefined, body: string): st
   return said !== undefined && PROVIDER_CODE.test(said) && !sharesDigits(said, body) ? said : undefined;
 }
 
+/** A provider's message id as it may be logged (Twilio's `SM…` SID, a gateway's id), or undefined. */
+const MESSAGE_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * The message id a sender resolved with, for `code_sent` (joined with `delivery_status` by
+ * it): only an id's characters, and never one that quotes digits of the message (its code).
+ */
+export function loggableMessageId(id: unknown, body: string): string | undefined {
+  return typeof id === 'string' && MESSAGE_ID.test(id) && !sharesDigits(id, body) ? id : undefined;
+}
+
 /**
  * Whether a run of 4 or more digits of `said` and one of `body` overlap, either inside the
  * other: a code of 4 digits fits in a 5-digit "error code" as well as the other way round.

@@ -3,7 +3,10 @@
  * phone number, in the notations people and databases write, while addresses stay readable.
  */
 import assert from 'node:assert/strict';
+import request from 'supertest';
 import { maskNumbersIn } from '../../lib/core/log';
+import { makeApp, startBody } from '../helpers/app';
+import { recorder } from '../helpers/log';
 
 describe('maskNumbersIn', () => {
   const masked: Array<[string, string]> = [
@@ -24,5 +27,30 @@ describe('maskNumbersIn', () => {
   it('leaves a server address with its port, six digits and an error code readable', () => {
     for (const text of ['connect ECONNREFUSED 172.31.22.104:6379', 'Twilio error 21211', 'id 123456'])
       assert.equal(maskNumbersIn(text), text);
+  });
+});
+
+describe('code_sent', () => {
+  async function sentWith(idOf: (body: string) => unknown): Promise<Record<string, unknown>> {
+    const r = recorder();
+    const sender = { name: 'gw', send: async (m: { body: string }) => ({ id: idOf(m.body) }) as { id?: string } };
+    const t = makeApp({ logger: r.logger, sender });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(200);
+    return r.events.find((e) => e.event === 'code_sent') as Record<string, unknown>;
+  }
+
+  it("carries the provider's message id, to join with its delivery_status", async () => {
+    const sid = 'SMa1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
+    assert.equal((await sentWith(() => sid)).messageId, sid);
+  });
+
+  it('leaves out an id that is no id (text, an object, too long) or that quotes the code', async () => {
+    const ids: Array<(body: string) => unknown> = [
+      () => 'two words',
+      () => ({ sid: 'SM1' }),
+      () => 'x'.repeat(200),
+      (body) => `SM${/\d{6}/.exec(body)?.[0]}`,
+    ];
+    for (const idOf of ids) assert.equal((await sentWith(idOf)).messageId, undefined, String(idOf));
   });
 });
