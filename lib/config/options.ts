@@ -253,6 +253,13 @@ function resolveClients(
     if (map.has(resolved.clientId)) {
       throw optionError(`clients[${index}].clientId`, `repeats "${resolved.clientId}": each client needs its own clientId.`);
     }
+    // An access token's `aud` would then name the client: it would pass for an ID token of it
+    // wherever `typ` goes unchecked, and the two are signed with the same keys.
+    if (tokens?.audiences.has(resolved.clientId))
+      throw optionError(
+        'tokens.audiences',
+        `lists "${resolved.clientId}", which is a client's id: access tokens for it would carry the aud of that client's ID tokens. Name the API with its own identifier, like "https://api.example.com/".`,
+      );
     // A client the connection does not enable answers "Connection is disabled", as on Auth0.
     if (enabled && resolved.enabled && !enabled.has(resolved.clientId)) resolved = Object.freeze({ ...resolved, enabled: false });
     map.set(resolved.clientId, resolved);

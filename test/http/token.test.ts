@@ -696,6 +696,11 @@ describe('tokens options validation', () => {
     ],
     ['an RSA key for ES256', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, alg: 'ES256' }] } }, /cannot sign ES256/],
     [
+      'an audience that is a client id',
+      { clients: [RS_CLIENT], tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem }], audiences: [RS_CLIENT.clientId] } },
+      /`tokens\.audiences` lists "mobile-rs", which is a client's id/,
+    ],
+    [
       'audiences without keys',
       { clients: [HS_CLIENT], tokens: { issuer: ISSUER, audiences: ['https://api/'] } },
       /signingKeys.*is needed for `tokens\.audiences`/,
