@@ -59,8 +59,10 @@ export interface Config {
   readonly sender: SmsSender;
   readonly clients: ReadonlyMap<string, ResolvedClient>;
   readonly connection: string;
-  /** The fallback template (`template`). */
+  /** The fallback template (`template`, or without it `templates[defaultLanguage]`). */
   readonly render: RenderFn;
+  /** The option `render` comes from, as messages and the preview name it. */
+  readonly renderOption: string;
   readonly defaultLanguage: string;
   /** `defaultLanguage`, then the per-language templates' languages in the order given: what requests are negotiated against. */
   readonly languages: readonly string[];
@@ -273,7 +275,7 @@ function resolveClients(
   return map;
 }
 
-type Templates = Pick<Config, 'render' | 'languages' | 'renderByLanguage' | 'defaultLanguage'>;
+type Templates = Pick<Config, 'render' | 'renderOption' | 'languages' | 'renderByLanguage' | 'defaultLanguage'>;
 
 function resolveTemplates(options: PasswordlessOptions): Templates {
   const syntax = options.templateSyntax ?? DEFAULTS.templateSyntax;
@@ -288,25 +290,36 @@ function resolveTemplates(options: PasswordlessOptions): Templates {
     );
   }
   const engine = createLiquid();
-  // The default message in the chosen syntax: `{{ code }}` would be literal text under md_with_macros.
-  const source = options.template ?? (syntax === 'md_with_macros' ? DEFAULTS.templateMacros : DEFAULTS.template);
-  if (typeof source !== 'string' || source.trim() === '') throw optionError('template', 'must be a non-empty string.');
-  const render = compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
   // `templates` only: `template` is the fallback, also next to a `templates` entry for its own language.
   const renderByLanguage = new Map<string, RenderFn>();
+  const spelled = new Map<string, string>();
   if (options.templates !== undefined) {
     if (!isPlainObject(options.templates))
       throw optionError('templates', 'must be an object of language tag → template, like { fr: "Votre code : {{ code }}" }.');
     for (const [tag, text] of Object.entries(options.templates)) {
       if (!isLanguageTag(tag)) throw optionError(`templates.${tag}`, 'is not a language tag. Use tags like "en", "fr" or "pt-BR".');
       if (typeof text !== 'string' || text.trim() === '') throw optionError(`templates.${tag}`, 'must be a non-empty string.');
+      // Tags are case-insensitive: `en` and `EN` are one language, and one would silently replace the other.
+      const twin = spelled.get(tag.toLowerCase());
+      if (twin !== undefined)
+        throw optionError(`templates.${tag}`, `is the language of \`templates.${twin}\` (tags ignore case): keep one.`);
+      spelled.set(tag.toLowerCase(), tag);
       // Filed under `defaultLanguage` as written when it names that language (`EN` for `en`): the negotiation answers with that spelling.
       const key = tag.toLowerCase() === defaultLanguage.toLowerCase() ? defaultLanguage : tag;
       renderByLanguage.set(key, compileTemplate(engine, text, syntax as TemplateSyntax, `templates.${tag}`, tag));
     }
   }
+  // Without `template`, the app's own message in `defaultLanguage` (`templates.en`) is the
+  // fallback rather than the package's default text: that is the message the app wrote.
+  const own = options.template === undefined ? renderByLanguage.get(defaultLanguage) : undefined;
+  // The default message in the chosen syntax: `{{ code }}` would be literal text under md_with_macros.
+  const source = options.template ?? (syntax === 'md_with_macros' ? DEFAULTS.templateMacros : DEFAULTS.template);
+  if (typeof source !== 'string' || source.trim() === '') throw optionError('template', 'must be a non-empty string.');
+  const render = own ?? compileTemplate(engine, source, syntax as TemplateSyntax, 'template', defaultLanguage);
+  if (own) renderByLanguage.delete(defaultLanguage);
+  const renderOption = own ? `templates.${spelled.get(defaultLanguage.toLowerCase()) as string}` : 'template';
   const languages = [defaultLanguage, ...[...renderByLanguage.keys()].filter((tag) => tag !== defaultLanguage)];
-  return { render, defaultLanguage, languages, renderByLanguage };
+  return { render, renderOption, defaultLanguage, languages, renderByLanguage };
 }
 
 function resolveStore(store: unknown): CodeStore {

@@ -33,7 +33,7 @@ export function webOtpLine(domain: string, code: string): string {
   return `@${domain} #${code}`;
 }
 
-type MessageConfig = Pick<Config, 'render' | 'renderByLanguage' | 'languages' | 'defaultLanguage' | 'webOtpDomain'>;
+type MessageConfig = Pick<Config, 'render' | 'renderOption' | 'renderByLanguage' | 'languages' | 'defaultLanguage' | 'webOtpDomain'>;
 
 /** The template that renders for these headers: a language's own from `templates`, else `template` (in `defaultLanguage`). */
 function templateFor(config: MessageConfig, headers: LanguageHeaders): { language: string; render: RenderFn; option: string } {
@@ -41,7 +41,7 @@ function templateFor(config: MessageConfig, headers: LanguageHeaders): { languag
   const own = picked === undefined ? undefined : config.renderByLanguage.get(picked);
   return own && picked !== undefined
     ? { language: picked, render: own, option: `templates.${picked}` }
-    : { language: config.defaultLanguage, render: config.render, option: 'template' };
+    : { language: config.defaultLanguage, render: config.render, option: config.renderOption };
 }
 
 /** One template rendered with the Auth0 variables. */
@@ -93,7 +93,7 @@ function sampleMessages(config: MessageConfig & Pick<Config, 'otp'>, application
     text: renderWith(config, render, applicationName, '+14155550123', code, language),
   });
   return [
-    sample('template', config.render, config.defaultLanguage),
+    sample(config.renderOption, config.render, config.defaultLanguage),
     ...[...config.renderByLanguage].map(([language, render]) => sample(`templates.${language}`, render, language)),
   ];
 }

@@ -144,11 +144,16 @@ function holdsDigitsOf(reading: string, body: string): boolean {
  */
 export function loggableErrorCode(errorCode: unknown, body: string): string | undefined {
   if (typeof errorCode !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/.test(errorCode)) return undefined;
+  return holdsMessageDigits(errorCode, body) ? undefined : errorCode;
+}
+
+/** Whether an identifier holds digits of the message in any reading: as it is, its digits joined, as base64, as hex. */
+function holdsMessageDigits(id: string, body: string): boolean {
   // Hex runs inside a word (`x3732…`) too, which the base64 reading of the whole word garbles.
-  const hexRuns = [...errorCode.matchAll(/[0-9a-f]{6,}/gi)].flatMap(([run]) =>
+  const hexRuns = [...id.matchAll(/[0-9a-f]{6,}/gi)].flatMap(([run]) =>
     [0, 1].map((i) => Buffer.from(run.slice(i), 'hex').toString('utf8')),
   );
-  return [errorCode, ...decodedRuns(errorCode), ...hexRuns].some((reading) => holdsDigitsOf(reading, body)) ? undefined : errorCode;
+  return [id, ...decodedRuns(id), ...hexRuns].some((reading) => holdsDigitsOf(reading, body));
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -193,10 +198,11 @@ const MESSAGE_ID = /^[\w.:-]{1,64}$/;
 
 /**
  * The message id a sender resolved with, for `code_sent` (joined with `delivery_status` by
- * it): only an id's characters, and never one that quotes digits of the message (its code).
+ * it): only an id's characters, and never one that quotes digits of the message (its code) in
+ * any reading an error's code is checked in (`msg-151-327`, hex, base64).
  */
 export function loggableMessageId(id: unknown, body: string): string | undefined {
-  return typeof id === 'string' && MESSAGE_ID.test(id) && !sharesDigits(id, body) ? id : undefined;
+  return typeof id === 'string' && MESSAGE_ID.test(id) && !holdsMessageDigits(id, body) ? id : undefined;
 }
 
 /**

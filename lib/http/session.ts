@@ -4,7 +4,6 @@
  * browser binding of `sessionStore`; and `requireAuth`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { DEFAULTS } from '../config/defaults';
 import type { Config } from '../config/options';
 import { fail } from '../errors';
 import { newId } from '../core/crypto';
@@ -104,24 +103,30 @@ export async function logOut(req: Request): Promise<void> {
   if (req.session) await call(req, 'destroy');
 }
 
-/** What decides whose sessions an instance takes: its connection and its clients. */
-export type SessionOwner = Pick<Config, 'connection' | 'clients'>;
+/** What decides whose sessions an instance takes: its connection, its clients, and its user-id key. */
+export type SessionOwner = Pick<Config, 'connection' | 'clients' | 'keyring'>;
 
 /**
  * The session's user, when this instance's connection logged it in through a client still
- * configured and enabled. A session logged in before its login was recorded (an earlier
- * release) counts as the default connection's, so an upgrade logs nobody out of a one-instance app.
+ * configured and enabled. A session logged in by an earlier release, which recorded neither, is
+ * taken when its `user_id` is the one this instance gives its number: an upgrade logs nobody
+ * out, and an instance with a `userIdSecret` of its own (a staff connection next to a customers
+ * one) still refuses the other's sessions.
  */
 export function sessionUser(owner: SessionOwner, req: Request): PasswordlessUser | undefined {
   const session = bag(req);
   const value = session?.[SESSION_USER_KEY];
   if (!value || typeof value !== 'object') return undefined;
   const by = session?.[SESSION_LOGIN_KEY];
-  if (by === undefined) return owner.connection === DEFAULTS.connection ? (value as PasswordlessUser) : undefined;
+  if (by === undefined) return isOwnUserId(owner, value as Partial<PasswordlessUser>) ? (value as PasswordlessUser) : undefined;
   if (!by || typeof by !== 'object') return undefined;
   const { connection, clientId } = by as Partial<Record<keyof SessionLogin, unknown>>;
   if (connection !== owner.connection || typeof clientId !== 'string') return undefined;
   return owner.clients.get(clientId)?.enabled === true ? (value as PasswordlessUser) : undefined;
+}
+
+function isOwnUserId(owner: SessionOwner, user: Partial<PasswordlessUser>): boolean {
+  return typeof user.phone_number === 'string' && user.user_id === owner.keyring.userId(user.phone_number);
 }
 
 /**

@@ -177,12 +177,12 @@ export class RedisBackend implements LimitBackend {
    * themselves (NOSCRIPT falls back to EVAL). Not repeated until a node answers NOSCRIPT again.
    */
   private loadScripts(): Promise<void> {
-    this.loading ??= withTimeout(this.runner.load(SCRIPTS), this.timeoutMs, () => new Late())
+    // The clocks are read with the loads, on the same connections: no round trip of its own.
+    this.loading ??= withTimeout(Promise.all([this.runner.load(SCRIPTS), this.checkClocks()]), this.timeoutMs, () => new Late())
       .catch(() => undefined)
       .then(() => {
         this.scriptsLoaded = true;
         this.loading = undefined;
-        void this.checkClocks();
       });
     return this.loading;
   }

@@ -40,7 +40,7 @@ describe('code_sent', () => {
   }
 
   it("carries the provider's message id, to join with its delivery_status", async () => {
-    const sid = 'SMa1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
+    const sid = 'SMabcdefabcdefabcdefabcdefabcdef12';
     assert.equal((await sentWith(() => sid)).messageId, sid);
   });
 
@@ -50,6 +50,9 @@ describe('code_sent', () => {
       () => ({ sid: 'SM1' }),
       () => 'x'.repeat(200),
       (body) => `SM${/\d{6}/.exec(body)?.[0]}`,
+      (body) => `msg-${/\d{6}/.exec(body)?.[0]?.replace(/^(\d{3})/, '$1-')}`,
+      (body) => `id_${Buffer.from(/\d{6}/.exec(body)?.[0] ?? '').toString('hex')}`,
+      (body) => Buffer.from(/\d{6}/.exec(body)?.[0] ?? '').toString('base64url'),
     ];
     for (const idOf of ids) assert.equal((await sentWith(idOf)).messageId, undefined, String(idOf));
   });

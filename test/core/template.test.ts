@@ -271,6 +271,20 @@ describe('message templates', () => {
       assert.match(await textFor({ 'x-request-language': 'fr' }), /^Francais \d{6}$/);
     });
 
+    it("falls back to the app's own defaultLanguage entry, not the package's text, when `template` is not set", async () => {
+      const options = { templates: { en: 'Acme: your code is {{ code }}. Never share it.', fr: 'Acme : votre code {{ code }}' } };
+      for (const headers of [{}, { 'accept-language': 'de' }, { 'x-request-language': 'en' }] as Array<Record<string, string>>)
+        assert.match((await messageFor(options, headers)).text, /^Acme: your code is \d{6}\. Never share it\.$/, JSON.stringify(headers));
+      assert.match((await messageFor(options, { 'x-request-language': 'fr' })).text, /^Acme : votre code \d{6}$/);
+    });
+
+    it('refuses two templates for one language in different case', () => {
+      assert.throws(
+        () => makeApp({ templates: { en: 'A {{ code }}', EN: 'B {{ code }}' } }),
+        /`templates\.EN` is the language of `templates\.en` \(tags ignore case\): keep one/,
+      );
+    });
+
     for (const [label, headers, expected] of cases) {
       it(`chooses ${label}`, async () => {
         const { text } = await messageFor({ templates }, headers);

@@ -8,6 +8,7 @@ import express, { type Express, type Request } from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { memoryStore, outboxSender, passwordless, type CodeStore, type Passwordless, type PasswordlessOptions } from '../../lib';
+import { createKeyring } from '../../lib/core/crypto';
 import { CLIENT, PHONE, SECRET, lastCode } from '../helpers/app';
 
 const STAFF_PHONE = '+14155550999';
@@ -106,26 +107,27 @@ describe('two instances in one app', () => {
       .expect(200);
   });
 
-  it("takes a session logged in by an earlier release (no record of its login) as the default connection's only", async () => {
+  it('takes a session an earlier release logged in (no record of its login) where its user_id is the one this instance gives', async () => {
     const outbox = outboxSender();
     const app = express();
     app.use(session({ secret: 'session-secret', resave: false, saveUninitialized: false, store: new session.MemoryStore() }));
-    // What an earlier release left in the session: the user alone.
+    // What an earlier release left in the session: the user alone, its id from the customers' secret.
+    const userId = createKeyring([SECRET], SECRET).userId(PHONE);
     app.post('/earlier-release-login', (req, res) => {
-      (req.session as unknown as Record<string, unknown>).passwordlessUser = {
-        user_id: 'sms|x',
-        phone_number: PHONE,
-        phone_verified: true,
-      };
+      (req.session as unknown as Record<string, unknown>).passwordlessUser = { user_id: userId, phone_number: PHONE, phone_verified: true };
       res.json({});
     });
-    for (const connection of ['sms', 'staff']) {
-      const pl = passwordless({ secret: SECRET, sender: outbox, clients: [CLIENT], connection, rateLimits: false });
+    const instances: Array<[string, string]> = [
+      ['customers', SECRET],
+      ['staff', `${SECRET}-staff`],
+    ];
+    for (const [connection, secret] of instances) {
+      const pl = passwordless({ secret, sender: outbox, clients: [CLIENT], connection, rateLimits: false });
       app.get(`/${connection}/me`, pl.requireAuth, (_req, res) => res.json({ ok: true }));
     }
     const agent = request.agent(app);
     await agent.post('/earlier-release-login').expect(200);
-    await agent.get('/sms/me').expect(200);
+    await agent.get('/customers/me').expect(200);
     await agent.get('/staff/me').expect(401);
   });
 
