@@ -17,6 +17,7 @@ import { OTHER_PHONE, PHONE, lastCode, makeApp, makeClock, wrongCodeFor, type Te
 import { startCluster, type LocalCluster } from '../helpers/cluster';
 import { aroundScripts, rawCommand, requireRedisServer, uniquePrefix, withDestroy } from '../helpers/redis';
 import { expect429, heldFailingSender, only, start, trustLoopback, verify } from '../helpers/limits';
+import { recorder } from '../helpers/log';
 
 const KINDS = ['node-redis', 'node-redis 4', 'node-redis 6', 'ioredis', 'ioredis 6'] as const;
 type Kind = (typeof KINDS)[number];
@@ -165,6 +166,22 @@ describe('codes and limits on a Redis Cluster', function () {
         const shas = [COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY].map((s) => s.sha);
         for (const port of ports) {
           assert.equal(await rawCommand(port, 'SCRIPT', 'EXISTS', ...shas), `*6\r\n${':1\r\n'.repeat(6)}`, `scripts on ${port}`);
+        }
+      });
+
+      it("reads every master's clock with the script loads, and warns of this host running ahead of them", async () => {
+        const r = recorder();
+        const realNow = Date.now;
+        Date.now = () => realNow() + 5000;
+        try {
+          const t = app({ rateLimits: false, logger: r.logger });
+          await start(t.app, PHONE, '10.0.0.1').expect(200);
+          const warned = () => r.events.filter((e) => e.event === 'config_warning').map((e) => String(e.message));
+          for (let i = 0; i < 50 && warned().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.equal(warned().length, 1, JSON.stringify(r.events));
+          assert.match(warned()[0] as string, /This host's clock is \d+ ms ahead of Redis's/);
+        } finally {
+          Date.now = realNow;
         }
       });
 
