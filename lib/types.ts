@@ -188,10 +188,9 @@ export interface FraudGuardOptions {
   /** Prefixes never paused (`'+4479'` or `'4479'`). */
   allowPrefixes?: readonly string[];
   /**
-   * A number that logged in within this many days still gets a few codes (3 per login) while its
-   * prefix is paused, so a pause an attacker causes does not lock out the prefix's returning
-   * users. It also lets whoever can pause a prefix tell its recent users by the answer to a start,
-   * so it is off by default (0), and refused with `disableSignup`.
+   * A number that logged in within this many days still gets codes while its prefix is paused
+   * (its per-number limits still apply), so a pause an attacker causes does not lock out the
+   * prefix's users. Default 30; 0 turns it off.
    */
   knownNumberDays?: number;
 }

@@ -29,7 +29,7 @@ export const DEFAULTS = Object.freeze({
     minConversion: 0.1,
     windowSeconds: 3600,
     blockSeconds: 3600,
-    knownNumberDays: 0,
+    knownNumberDays: 30,
   }),
   blockedNumberTypes: Object.freeze(['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOICEMAIL'] as const),
   disableSignup: false,

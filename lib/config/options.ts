@@ -412,7 +412,7 @@ function redisListenerWarnings(store: CodeStore, limits: LimitBackend | undefine
     );
 }
 
-function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false, signupOff: boolean): FraudSettings | undefined {
+function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | false): FraudSettings | undefined {
   if (value === false) return undefined;
   const o = checkObject<Exclude<PasswordlessOptions['fraudGuard'], false | undefined>>(
     value,
@@ -435,12 +435,6 @@ function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | fals
     allowPrefixes: Object.freeze(allow.map((p) => p.replace(/^\+/, ''))),
     knownMs: integerIn('fraudGuard.knownNumberDays', o.knownNumberDays, 0, 365, d.knownNumberDays) * 86_400_000,
   });
-  // A known number's start would get through a pause where a decoy's is refused: the answer would tell registered numbers.
-  if (settings.knownMs > 0 && signupOff)
-    throw optionError(
-      'fraudGuard.knownNumberDays',
-      'cannot be used with disableSignup: during a pause, a start would answer 200 for a registered number that logged in lately and 429 for any other, which tells registered numbers apart. Leave it at 0.',
-    );
   // Checked even when the limits are off, so a mistake is found before they are turned on.
   return rateLimits === false ? undefined : settings;
 }
@@ -628,7 +622,7 @@ export function resolveOptions(options: PasswordlessOptions): Config {
     }),
     rateLimits,
     limitStore,
-    fraudGuard: resolveFraudGuard(o.fraudGuard, rateLimits, o.disableSignup === true),
+    fraudGuard: resolveFraudGuard(o.fraudGuard, rateLimits),
     testNumbers: resolveTestNumbers(o.testNumbers, length, warnings),
     allowedCountries: resolveCountries(o.allowedCountries),
     blockedNumberTypes: resolveBlockedTypes(o.blockedNumberTypes),

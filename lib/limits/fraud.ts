@@ -49,10 +49,3 @@ export function estimate(r: FraudRecord, now: number, windowMs: number): { sends
 export function looksPumped(sends: number, redemptions: number, s: FraudSettings): boolean {
   return sends >= s.minSends && redemptions < s.minConversion * sends;
 }
-
-/**
- * Codes a known number (one that logged in within `knownNumberDays`) may get through a pause
- * per login: enough for a user's mistyped or lost code, never a stream a pumper could log in
- * once for. A login starts the count again.
- */
-export const KNOWN_SENDS_PER_LOGIN = 3;

@@ -7,7 +7,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { checkObject, integerIn, keysOf } from '../config/validate';
-import { KNOWN_SENDS_PER_LOGIN, estimate, freshFraudRecord, looksPumped, rotate, type FraudRecord } from './fraud';
+import { estimate, freshFraudRecord, looksPumped, rotate, type FraudRecord } from './fraud';
 import type { Bucket, BucketGroup, FraudCheck, LimitBackend, LimitName, Refusal, TakeResult } from './types';
 
 export interface MemoryLimitsOptions {
@@ -79,16 +79,10 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
   const max = integerIn('memoryLimits.maxKeys', o.maxKeys, 100, 50_000_000, 100_000);
   const groups = new Map<BucketGroup, LRUCache<string, Entity>>();
   const fraud = new LRUCache<string, FraudRecord>({ max });
-  /** Numbers known to their prefix by a login (prefix key and number key): when (`l`), and codes let through a pause since (`n`). */
-  const known = new LRUCache<string, { l: number; n: number }>({ max });
+  /** Numbers known to their prefix by a login (prefix key and number key): until when, on the injected clock. */
+  const known = new LRUCache<string, number>({ max });
   const knownKey = (f: FraudCheck) => `${f.key}.${f.member as string}`;
-  /** Whether a paused prefix lets this start through as a known number's, counting it against the login's share. */
-  function passesAsKnown(f: FraudCheck, now: number): boolean {
-    const mark = f.member === undefined ? undefined : known.get(knownKey(f));
-    if (!mark || mark.l + f.settings.knownMs <= now || mark.n >= KNOWN_SENDS_PER_LOGIN) return false;
-    mark.n += 1;
-    return true;
-  }
+  const isKnown = (f: FraudCheck, now: number) => f.member !== undefined && (known.get(knownKey(f)) ?? Number.NEGATIVE_INFINITY) > now;
   function cache(group: BucketGroup): LRUCache<string, Entity> {
     let c = groups.get(group);
     if (!c) {
@@ -192,10 +186,11 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         // A paused prefix's record is left unrotated, as the Redis script leaves it: a later
         // give-back then judges the same counts on either backend.
         const kept = fraud.get(f.key);
-        if (kept && kept.p > now) {
-          // A number that logged in lately is a user of the prefix, not its pumper: a few codes per login go through.
-          if (!passesAsKnown(f, now)) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
+        // A number that logged in lately is a user of the prefix, not its pumper: no pause stops it.
+        if (isKnown(f, now)) {
           if (f.counts) fraudRecord(f, now, kept).s1 += 1;
+        } else if (kept && kept.p > now) {
+          return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
         } else if (kept || f.counts) {
           // A start that sends nothing (a decoy) makes no record: a fresh one cannot look pumped, and a
           // flood of them to fresh prefixes would push paused prefixes out of the LRU.
@@ -246,7 +241,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
       forgetEmpty(buckets, entities, now);
       if (f) {
         fraudRecord(f, now).r1 += 1;
-        if (f.member !== undefined && f.settings.knownMs > 0) known.set(knownKey(f), { l: now, n: 0 });
+        if (f.member !== undefined && f.settings.knownMs > 0) known.set(knownKey(f), now + f.settings.knownMs);
       }
     },
     close() {

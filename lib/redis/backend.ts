@@ -11,7 +11,6 @@ import { newId } from '../core/crypto';
 import { unavailable } from '../errors';
 import { withTimeout } from '../timeout';
 import type { Bucket, FraudCheck, LimitBackend, Refusal, TakeResult } from '../limits/types';
-import { KNOWN_SENDS_PER_LOGIN } from '../limits/fraud';
 import type { CodeRecord, RemovedCode, StoreContext, VerifyResult } from '../types';
 import { redisRunner, type RedisRunner, type Script } from './client';
 import { COUNT, DROP, GIVE, SUCCEEDED, TAKE, VERIFY } from './scripts';
@@ -272,16 +271,8 @@ export class RedisBackend implements LimitBackend {
     if (fraud) {
       keys.push(...this.fraudKeys(fraud));
       const f = fraud.settings;
-      const knownMs = this.knownKey(fraud) ? String(f.knownMs) : '0';
-      args.push(
-        String(f.minSends),
-        String(f.minConversion),
-        String(f.windowMs),
-        String(f.blockMs),
-        fraud.counts ? '1' : '0',
-        knownMs,
-        String(KNOWN_SENDS_PER_LOGIN),
-      );
+      const known = this.knownKey(fraud) ? '1' : '0';
+      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs), fraud.counts ? '1' : '0', known);
     }
     if (save) {
       keys.push(this.codeKey(save.key));

@@ -70,26 +70,16 @@ local function saveFraud(k, r, ttl)
   redis.call('HSET', k, 's0', r.s0, 'r0', r.r0, 's1', r.s1, 'r1', r.r1, 'w', r.w, 'p', r.p)
   redis.call('PEXPIRE', k, ttl)
 end
--- A number known to its prefix: it logged in at now (the injected clock), no code let through a pause since.
+-- A number known to its prefix (it logged in) until now + ms, on the injected clock.
 local function known(k, now, ms)
-  redis.call('HSET', k, 'l', now, 'n', 0)
-  redis.call('PEXPIRE', k, ms)
-end
--- Whether a paused prefix lets a known number's start through (a login within ms, fewer than most
--- codes through pauses since), counting it.
-local function passesAsKnown(k, now, ms, most)
-  local m = redis.call('HMGET', k, 'l', 'n')
-  local l = tonumber(m[1])
-  if not l or l + ms <= now or (tonumber(m[2]) or 0) >= most then return false end
-  redis.call('HINCRBY', k, 'n', 1)
-  return true
+  redis.call('SET', k, tostring(now + ms), 'PX', ms)
 end
 `;
 
 /**
  * TAKE: KEYS = n buckets, then the fraud record and the number's known mark (if any), then the code (if any).
  * ARGV = deadline, now, n, hasFraud, hasCode, n x (limit, window),
- *        [minSends, minConversion, window, block, counts, knownMs (0: no mark), knownSends], [hash, expiresAt, ttlMs, id, data].
+ *        [minSends, minConversion, window, block, counts, hasKnown], [hash, expiresAt, ttlMs, id, data].
  * Returns {0} taken (and the code saved, now or by an earlier run of the same call), {1, i,
  * retryMs} bucket i full, {2, retryMs} prefix paused, {3, retryMs, sends, redemptions} prefix
  * paused now, {-1} late.
@@ -102,7 +92,7 @@ local n = tonumber(ARGV[3])
 -- reply a dropped connection lost) answers as the first run did instead of refusing it.
 if ARGV[5] == '1' then
   local ca = 6 + n * 2
-  if ARGV[4] == '1' then ca = ca + 7 end
+  if ARGV[4] == '1' then ca = ca + 6 end
   if redis.call('HGET', KEYS[#KEYS], 'i') == ARGV[ca + 3] then return {0} end
 end
 local seen = {}
@@ -117,11 +107,10 @@ if ARGV[4] == '1' then
   fk = KEYS[n + 1]
   local window = tonumber(ARGV[a + 2])
   fr = fraud(fk, now, window)
-  local knownMs = tonumber(ARGV[a + 5])
-  if fr.p > now then
-    -- A number that logged in lately is a user of the prefix, not its pumper: a few codes per login go through.
-    if knownMs == 0 or not passesAsKnown(KEYS[n + 2], now, knownMs, tonumber(ARGV[a + 6])) then return {2, fr.p - now} end
-  else
+  -- A number that logged in lately is a user of the prefix, not its pumper: no pause stops it.
+  local isKnown = ARGV[a + 5] == '1' and (tonumber(redis.call('GET', KEYS[n + 2])) or now) > now
+  if not isKnown then
+    if fr.p > now then return {2, fr.p - now} end
     local pumped, sends, red = looksPumped(fr, now, window, ARGV[a], ARGV[a + 1])
     if pumped then
       fr.p = now + tonumber(ARGV[a + 3])
@@ -134,7 +123,7 @@ if ARGV[4] == '1' then
     fr.s1 = fr.s1 + 1
     saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
   end
-  a = a + 7
+  a = a + 6
 end
 for i = 1, n do bump(KEYS[i], seen[i] or nil, now, tonumber(ARGV[5 + i * 2])) end
 if ARGV[5] == '1' then

@@ -436,10 +436,7 @@ describe('codes and limits on a Redis Cluster', function () {
       });
 
       it("lets a number that logged in through its prefix's pause: the mark sits in the prefix's slot (as on a single Redis)", async () => {
-        const t = app({
-          rateLimits: only({ resendCooldownSeconds: 0 }),
-          fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6, knownNumberDays: 1 },
-        });
+        const t = app({ rateLimits: only({ resendCooldownSeconds: 0 }), fraudGuard: { minSends: 3, minConversion: 0.5, prefixDigits: 6 } });
         const alice = '+14155550190';
         await start(t.app, alice, '10.0.0.1').expect(200);
         await verify(t.app, lastCode(t.outbox, alice), alice).expect(200);
