@@ -22,7 +22,6 @@ async function main() {
     windowMs: d.windowSeconds * 1000,
     blockMs: d.blockSeconds * 1000,
     allowPrefixes: [],
-    knownMs: 0,
   };
   // Room for every key (the number group holds three per number): nothing is evicted.
   const maxKeys = Math.max(100_000, starts * 4);

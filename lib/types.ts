@@ -187,12 +187,6 @@ export interface FraudGuardOptions {
   blockSeconds?: number;
   /** Prefixes never paused (`'+4479'` or `'4479'`). */
   allowPrefixes?: readonly string[];
-  /**
-   * A number that logged in within this many days still gets codes while its prefix is paused
-   * (its per-number limits still apply), so a pause an attacker causes does not lock out the
-   * prefix's users. Default 30; 0 turns it off.
-   */
-  knownNumberDays?: number;
 }
 
 /** libphonenumber-js number types that are refused as destinations. */

@@ -147,7 +147,6 @@ const FRAUD_KEYS = keysOf<NonNullable<Exclude<PasswordlessOptions['fraudGuard'],
   'windowSeconds',
   'blockSeconds',
   'allowPrefixes',
-  'knownNumberDays',
 ]);
 
 /** Secrets signing HS256 ID tokens must resist an offline search from one token. */
@@ -433,7 +432,6 @@ function resolveFraudGuard(value: unknown, rateLimits: ResolvedRateLimits | fals
     blockMs: integerIn('fraudGuard.blockSeconds', o.blockSeconds, 1, 7 * 86_400, d.blockSeconds) * 1000,
     // Without the +: '+4479' and '4479' are the same prefix.
     allowPrefixes: Object.freeze(allow.map((p) => p.replace(/^\+/, ''))),
-    knownMs: integerIn('fraudGuard.knownNumberDays', o.knownNumberDays, 0, 365, d.knownNumberDays) * 86_400_000,
   });
   // Checked even when the limits are off, so a mistake is found before they are turned on.
   return rateLimits === false ? undefined : settings;

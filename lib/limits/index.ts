@@ -100,12 +100,6 @@ export function createLimits(
   // Clients are configured, so few: their keys are kept too, one HMAC less per start.
   const clientKey = boundedMemo(MAX_CACHED_CLIENT_KEYS, (clientId) => hashed('client', clientId));
 
-  /** A prefix's check for one number: its key, and the number's own when logins make numbers known. */
-  function fraudCheck(prefix: string, settings: FraudSettings, counts: boolean, member: () => string): FraudCheck {
-    const key = fraudKey(prefix);
-    return settings.knownMs > 0 ? { key, prefix, settings, counts, member: member() } : { key, prefix, settings, counts };
-  }
-
   return {
     backend,
     fraud,
@@ -136,7 +130,7 @@ export function createLimits(
         bucket('sendsPerPhonePerDay', 'number', phoneKey, settings.sendsPerPhonePerDay, DAY, 'sendsPerPhoneToday', addressKey),
       ]);
       const prefix = fraud ? fraudPrefix(phone, fraud) : undefined;
-      return { buckets, fraud: fraud && prefix ? fraudCheck(prefix, fraud, sends, phoneKey) : undefined };
+      return { buckets, fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: sends } : undefined };
     },
     verify(address, phone, numberKey, redeems = true) {
       const prefix = fraud && redeems ? fraudPrefix(phone, fraud) : undefined;
@@ -162,7 +156,7 @@ export function createLimits(
           'failedVerifiesPerPhone',
           addressKey,
         ),
-        fraud: fraud && prefix ? fraudCheck(prefix, fraud, true, () => numberKey ?? hashed('phone', phone)) : undefined,
+        fraud: fraud && prefix ? { key: fraudKey(prefix), prefix, settings: fraud, counts: true } : undefined,
       };
     },
     clientAuth(address, clientId) {

@@ -79,10 +79,6 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
   const max = integerIn('memoryLimits.maxKeys', o.maxKeys, 100, 50_000_000, 100_000);
   const groups = new Map<BucketGroup, LRUCache<string, Entity>>();
   const fraud = new LRUCache<string, FraudRecord>({ max });
-  /** Numbers known to their prefix by a login (prefix key and number key): until when, on the injected clock. */
-  const known = new LRUCache<string, number>({ max });
-  const knownKey = (f: FraudCheck) => `${f.key}.${f.member as string}`;
-  const isKnown = (f: FraudCheck, now: number) => f.member !== undefined && (known.get(knownKey(f)) ?? Number.NEGATIVE_INFINITY) > now;
   function cache(group: BucketGroup): LRUCache<string, Entity> {
     let c = groups.get(group);
     if (!c) {
@@ -176,7 +172,7 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
 
   return {
     kind: 'memory',
-    size: () => [...groups.values()].reduce((n, c) => n + c.size, fraud.size + known.size),
+    size: () => [...groups.values()].reduce((n, c) => n + c.size, fraud.size),
     async take(buckets, f, now): Promise<TakeResult> {
       // Checked in the order given: the address and global buckets come before the number's.
       const entities = lookup(buckets);
@@ -186,14 +182,10 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         // A paused prefix's record is left unrotated, as the Redis script leaves it: a later
         // give-back then judges the same counts on either backend.
         const kept = fraud.get(f.key);
-        // A number that logged in lately is a user of the prefix, not its pumper: no pause stops it.
-        if (isKnown(f, now)) {
-          if (f.counts) fraudRecord(f, now, kept).s1 += 1;
-        } else if (kept && kept.p > now) {
-          return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
-        } else if (kept || f.counts) {
-          // A start that sends nothing (a decoy) makes no record: a fresh one cannot look pumped, and a
-          // flood of them to fresh prefixes would push paused prefixes out of the LRU.
+        if (kept && kept.p > now) return { refused: { bucket: 'fraudGuard', refusal: 'fraudPause', retryAfterMs: kept.p - now } };
+        // A start that sends nothing (a decoy) makes no record: a fresh one cannot look pumped, and a
+        // flood of them to fresh prefixes would push paused prefixes out of the LRU.
+        if (kept || f.counts) {
           const r = fraudRecord(f, now, kept);
           const { sends, redemptions } = estimate(r, now, f.settings.windowMs);
           if (looksPumped(sends, redemptions, f.settings)) {
@@ -239,15 +231,11 @@ export function memoryLimits(options?: MemoryLimitsOptions): MemoryLimitBackend 
         if (entity) entity[at(buckets[i] as Bucket) + 1] = -Infinity;
       }
       forgetEmpty(buckets, entities, now);
-      if (f) {
-        fraudRecord(f, now).r1 += 1;
-        if (f.member !== undefined && f.settings.knownMs > 0) known.set(knownKey(f), now + f.settings.knownMs);
-      }
+      if (f) fraudRecord(f, now).r1 += 1;
     },
     close() {
       for (const c of groups.values()) c.clear();
       fraud.clear();
-      known.clear();
     },
   };
 }

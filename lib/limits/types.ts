@@ -48,8 +48,6 @@ export interface FraudSettings {
   readonly blockMs: number;
   /** Trusted number prefixes, digits only (no `+`). */
   readonly allowPrefixes: readonly string[];
-  /** How long a login makes its number known to its prefix, so that a pause does not stop it (0: never). */
-  readonly knownMs: number;
 }
 
 /** The fraud guard's check on one destination prefix. */
@@ -60,11 +58,6 @@ export interface FraudCheck {
   readonly settings: FraudSettings;
   /** False for a start that sends nothing (a decoy): the pause applies, but it is not a send. */
   readonly counts: boolean;
-  /**
-   * The number's hashed key, when `settings.knownMs` is on: a login makes it known to the prefix,
-   * and a known number's start is let through a pause (its per-number limits still apply).
-   */
-  readonly member?: string | undefined;
 }
 
 export interface Refusal {

@@ -133,17 +133,6 @@ export class RedisBackend implements LimitBackend {
     return `${this.prefix}{p:${f.key}}:fraud`;
   }
 
-  /** Where a number's login makes it known to its prefix: in the prefix's slot, next to its record. */
-  knownKey(f: FraudCheck): string | undefined {
-    return f.member !== undefined && f.settings.knownMs > 0 ? `${this.prefix}{p:${f.key}}:known:${f.member}` : undefined;
-  }
-
-  /** The fraud record's key, then the number's known mark when logins make numbers known. */
-  private fraudKeys(f: FraudCheck): string[] {
-    const known = this.knownKey(f);
-    return known ? [this.fraudKey(f), known] : [this.fraudKey(f)];
-  }
-
   /**
    * One script call within the request's deadline: a 503 when the deadline has passed, an error
    * naming the fix when the client is not connected (the login logs it and answers 503).
@@ -269,10 +258,9 @@ export class RedisBackend implements LimitBackend {
     const args = [String(now), String(buckets.length), fraud ? '1' : '0', save ? '1' : '0'];
     pushLimitArgs(args, buckets);
     if (fraud) {
-      keys.push(...this.fraudKeys(fraud));
+      keys.push(this.fraudKey(fraud));
       const f = fraud.settings;
-      const known = this.knownKey(fraud) ? '1' : '0';
-      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs), fraud.counts ? '1' : '0', known);
+      args.push(String(f.minSends), String(f.minConversion), String(f.windowMs), String(f.blockMs), fraud.counts ? '1' : '0');
     }
     if (save) {
       keys.push(this.codeKey(save.key));
@@ -440,10 +428,10 @@ export class RedisBackend implements LimitBackend {
   }
 
   async succeeded(buckets: readonly Bucket[], fraud: FraudCheck | undefined, now: number, deadline: number): Promise<void> {
-    const fraudArgs = (f: FraudCheck) => [String(f.settings.windowMs), String(fraudTtl(f)), String(f.settings.knownMs)];
+    const fraudArgs = (f: FraudCheck) => [String(f.settings.windowMs), String(fraudTtl(f))];
     if (!this.runner.cluster) {
       const keys = buckets.map((b) => this.bucketKey(b));
-      if (fraud) keys.push(...this.fraudKeys(fraud));
+      if (fraud) keys.push(this.fraudKey(fraud));
       await this.call(
         SUCCEEDED,
         keys,
@@ -461,7 +449,7 @@ export class RedisBackend implements LimitBackend {
           deadline,
         ),
       ),
-      ...(fraud ? [this.call(SUCCEEDED, this.fraudKeys(fraud), [String(now), '0', '1', ...fraudArgs(fraud)], deadline)] : []),
+      ...(fraud ? [this.call(SUCCEEDED, [this.fraudKey(fraud)], [String(now), '0', '1', ...fraudArgs(fraud)], deadline)] : []),
     ]);
   }
 
@@ -534,7 +522,7 @@ export class RedisBackend implements LimitBackend {
     const keys: string[] = [];
     if (address) keys.push(this.bucketKey(address));
     if (phone) keys.push(this.bucketKey(phone));
-    if (fraud) keys.push(...this.fraudKeys(fraud));
+    if (fraud) keys.push(this.fraudKey(fraud));
     keys.push(this.codeKey(key));
     const args = [
       String(ctx.now),
@@ -552,8 +540,6 @@ export class RedisBackend implements LimitBackend {
       String(ctx.maxAttempts),
       // Tells this call's own redemption from any other, should the client run it twice.
       newId(),
-      fraud && this.knownKey(fraud) ? '1' : '0',
-      String(fraud?.settings.knownMs ?? 0),
     ];
     const reply = await this.call(VERIFY, keys, args, deadline);
     const status = Number(reply[0]);

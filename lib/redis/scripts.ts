@@ -70,16 +70,12 @@ local function saveFraud(k, r, ttl)
   redis.call('HSET', k, 's0', r.s0, 'r0', r.r0, 's1', r.s1, 'r1', r.r1, 'w', r.w, 'p', r.p)
   redis.call('PEXPIRE', k, ttl)
 end
--- A number known to its prefix (it logged in) until now + ms, on the injected clock.
-local function known(k, now, ms)
-  redis.call('SET', k, tostring(now + ms), 'PX', ms)
-end
 `;
 
 /**
- * TAKE: KEYS = n buckets, then the fraud record and the number's known mark (if any), then the code (if any).
+ * TAKE: KEYS = n buckets, then the fraud record (if any), then the code (if any).
  * ARGV = deadline, now, n, hasFraud, hasCode, n x (limit, window),
- *        [minSends, minConversion, window, block, counts, hasKnown], [hash, expiresAt, ttlMs, id, data].
+ *        [minSends, minConversion, window, block, counts], [hash, expiresAt, ttlMs, id, data].
  * Returns {0} taken (and the code saved, now or by an earlier run of the same call), {1, i,
  * retryMs} bucket i full, {2, retryMs} prefix paused, {3, retryMs, sends, redemptions} prefix
  * paused now, {-1} late.
@@ -92,7 +88,7 @@ local n = tonumber(ARGV[3])
 -- reply a dropped connection lost) answers as the first run did instead of refusing it.
 if ARGV[5] == '1' then
   local ca = 6 + n * 2
-  if ARGV[4] == '1' then ca = ca + 6 end
+  if ARGV[4] == '1' then ca = ca + 5 end
   if redis.call('HGET', KEYS[#KEYS], 'i') == ARGV[ca + 3] then return {0} end
 end
 local seen = {}
@@ -107,23 +103,19 @@ if ARGV[4] == '1' then
   fk = KEYS[n + 1]
   local window = tonumber(ARGV[a + 2])
   fr = fraud(fk, now, window)
-  -- A number that logged in lately is a user of the prefix, not its pumper: no pause stops it.
-  local isKnown = ARGV[a + 5] == '1' and (tonumber(redis.call('GET', KEYS[n + 2])) or now) > now
-  if not isKnown then
-    if fr.p > now then return {2, fr.p - now} end
-    local pumped, sends, red = looksPumped(fr, now, window, ARGV[a], ARGV[a + 1])
-    if pumped then
-      fr.p = now + tonumber(ARGV[a + 3])
-      saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
-      return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
-    end
+  if fr.p > now then return {2, fr.p - now} end
+  local pumped, sends, red = looksPumped(fr, now, window, ARGV[a], ARGV[a + 1])
+  if pumped then
+    fr.p = now + tonumber(ARGV[a + 3])
+    saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
+    return {3, tonumber(ARGV[a + 3]), tostring(sends), tostring(red)}
   end
   -- A start that sends nothing (a decoy) leaves the record as it was: none for a fresh prefix.
   if ARGV[a + 4] == '1' then
     fr.s1 = fr.s1 + 1
     saveFraud(fk, fr, window * 2 + tonumber(ARGV[a + 3]))
   end
-  a = a + 6
+  a = a + 5
 end
 for i = 1, n do bump(KEYS[i], seen[i] or nil, now, tonumber(ARGV[5 + i * 2])) end
 if ARGV[5] == '1' then
@@ -168,11 +160,7 @@ local now = tonumber(ARGV[2])
 for i = 1, tonumber(ARGV[3]) do add(KEYS[i], now, tonumber(ARGV[3 + i * 2]), 1) end
 return {0}`);
 
-/**
- * SUCCEEDED: KEYS = n buckets, [fraud, [known mark]]; ARGV = deadline, now, n, hasFraud,
- * [fraudWindow, fraudTtl, knownMs]. Empties the buckets, counts a redemption, and marks the
- * number known to its prefix for knownMs (when there is a mark).
- */
+/** SUCCEEDED: KEYS = n buckets, [fraud]; ARGV = deadline, now, n, hasFraud, [fraudWindow, fraudTtl]. Empties the buckets, counts a redemption. */
 export const SUCCEEDED = script(`${COMMON}
 if late(ARGV[1]) then return {-1} end
 local now = tonumber(ARGV[2])
@@ -183,14 +171,13 @@ if ARGV[4] == '1' then
   local r = fraud(k, now, tonumber(ARGV[5]))
   r.r1 = r.r1 + 1
   saveFraud(k, r, tonumber(ARGV[6]))
-  if KEYS[n + 2] then known(KEYS[n + 2], now, tonumber(ARGV[7])) end
 end
 return {0}`);
 
 /**
- * VERIFY: KEYS = [address bucket], [phone bucket], [fraud], [known mark], [code], as flagged.
+ * VERIFY: KEYS = [address bucket], [phone bucket], [fraud], [code], as flagged.
  * ARGV = deadline, now, hasAddress, hasPhone, hasFraud, hasCode, addressLimit, addressWindow,
- *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts, call id, hasKnown, knownMs.
+ *        phoneLimit, phoneWindow, fraudWindow, fraudTtl, hash, maxAttempts, call id.
  * The buckets are checked first; then (with a code) expiry, comparison, attempt count and
  * consumption, and the failure or success is counted in the same step. A redeemed code is
  * emptied (h = '') and marked with the call's id (x) until a second after the deadline (at most
@@ -209,8 +196,6 @@ local ak, pk, fk, ck
 if ARGV[3] == '1' then ak = KEYS[i] i = i + 1 end
 if ARGV[4] == '1' then pk = KEYS[i] i = i + 1 end
 if ARGV[5] == '1' then fk = KEYS[i] i = i + 1 end
-local kk
-if ARGV[16] == '1' then kk = KEYS[i] i = i + 1 end
 if ARGV[6] == '1' then ck = KEYS[i] end
 local r
 if ck then
@@ -240,7 +225,6 @@ if r[1] == ARGV[13] then
     local f = fraud(fk, now, tonumber(ARGV[11]))
     f.r1 = f.r1 + 1
     saveFraud(fk, f, tonumber(ARGV[12]))
-    if kk then known(kk, now, tonumber(ARGV[17])) end
   end
   return {1, r[4] or ''}
 end

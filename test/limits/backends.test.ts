@@ -24,7 +24,7 @@ const BUCKET: Bucket = Object.freeze({
 const FRAUD: FraudCheck = Object.freeze({
   key: 'test-prefix',
   prefix: '141555',
-  settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [], knownMs: 0 },
+  settings: { prefixDigits: 6, minSends: 3, minConversion: 0.5, windowMs: 1000, blockMs: 10_000, allowPrefixes: [] },
   counts: true,
 });
 
@@ -141,23 +141,6 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
       // The send taken at T0 + 2 was still in flight, and fails: two sent, under minSends.
       await backend.give([], fraud, T0 + 2, deadline());
       assert.deepEqual(await backend.take([], fraud, T0 + 1101, deadline()), {});
-    });
-
-    it("lets a number that logged in lately through its prefix's pause, and only for knownMs", async () => {
-      const backend = await subject.backend();
-      const deadline = () => Date.now() + 2000;
-      const as = (member: string): FraudCheck => ({ ...FRAUD, settings: { ...FRAUD.settings, knownMs: 5000 }, member });
-      // Alice logs in; then two sends nobody uses make the prefix look pumped (1 of 3 used).
-      assert.deepEqual(await backend.take([], as('alice'), T0, deadline()), {});
-      await backend.succeeded([], as('alice'), T0, deadline());
-      for (let i = 1; i <= 2; i++) assert.deepEqual(await backend.take([], as(`bob-${i}`), T0 + i, deadline()), {});
-      assert.ok((await backend.take([], as('eve'), T0 + 4, deadline())).paused, 'the prefix was paused');
-      assert.equal((await backend.take([], as('eve'), T0 + 5, deadline())).refused?.bucket, 'fraudGuard');
-      // Alice still gets codes, and her send counts; strangers stay paused.
-      assert.deepEqual(await backend.take([], as('alice'), T0 + 6, deadline()), {});
-      assert.equal((await backend.take([], as('bob-1'), T0 + 7, deadline())).refused?.bucket, 'fraudGuard');
-      // Her trust lasts knownMs from her login.
-      assert.equal((await backend.take([], as('alice'), T0 + 5001, deadline())).refused?.bucket, 'fraudGuard');
     });
 
     it('keeps nothing for a start that sends nothing (a decoy) to a prefix it has no record of', async () => {
