@@ -410,9 +410,18 @@ export function createLogin(config: Config): Login {
     startedAt: number,
     refund: boolean,
     message: { readonly to: string; readonly clientId: string },
+    provider: string,
   ): Promise<void> {
     const wentOut = await trueWithin(late, LATE_GRACE_MS + 5_000);
     const ctx = context(startedAt);
+    // The log says how it ended: the timeout's send_failed said only that it might still arrive.
+    if (wentOut) logEvent(logger, 'code_sent', { phone: message.to, clientId: message.clientId, provider, late: true });
+    else
+      logEvent(logger, 'send_failed', {
+        phone: message.to,
+        clientId: message.clientId,
+        reason: `did not go out after all (no answer in time, then the send failed)${refund ? ': its code is removed and its limits given back' : ''}`,
+      });
     if (wentOut) {
       const fraud = plan?.fraud;
       if (refund && fraud?.counts && limits) {
@@ -505,7 +514,7 @@ export function createLogin(config: Config): Login {
         // long as the timeout (the process may end first; the store's own expiry then applies).
         // Counted again if it went out (settleLate): until then it is no send the fraud guard can judge.
         if (refundOnFailure) await giveBack(plan, ctx, saved.takenBy, false, true);
-        void settleLate(late, plan, saved, ctx.now, refundOnFailure, message).catch(() => undefined);
+        void settleLate(late, plan, saved, ctx.now, refundOnFailure, message, provider).catch(() => undefined);
         // The answer carries the mark too: sessionStore's route then keeps the browser's binding.
         throw outcomeUnknown(failure);
       }

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { PasswordlessError } from '../../lib';
+import { outcomeUnknown } from '../../lib/errors';
 import { maskNumbersIn } from '../../lib/core/log';
 import { makeApp, startBody } from '../helpers/app';
 import { recorder } from '../helpers/log';
@@ -55,5 +57,43 @@ describe('code_sent', () => {
       (body) => Buffer.from(/\d{6}/.exec(body)?.[0] ?? '').toString('base64url'),
     ];
     for (const idOf of ids) assert.equal((await sentWith(idOf)).messageId, undefined, String(idOf));
+  });
+});
+
+describe('a send of unknown outcome, once it settles', () => {
+  async function settled(wentOut: boolean): Promise<Array<Record<string, unknown>>> {
+    const r = recorder();
+    let settle: (went: boolean) => void = () => undefined;
+    const sender = {
+      name: 'slow',
+      async send(): Promise<{ id?: string }> {
+        const late = new Promise<boolean>((resolve) => (settle = resolve));
+        throw outcomeUnknown(new PasswordlessError('sms_provider_error', 502, 'The SMS provider did not answer.'), late);
+      },
+    };
+    const t = makeApp({ logger: r.logger, sender });
+    await request(t.app).post('/passwordless/start').send(startBody()).expect(502);
+    settle(wentOut);
+    for (let i = 0; i < 50 && r.events.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return r.events;
+  }
+
+  it('logs code_sent (late) when the SMS went out after all, so the log counts what was sent', async () => {
+    const events = await settled(true);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.late]),
+      [
+        ['send_failed', undefined],
+        ['code_sent', true],
+      ],
+    );
+    assert.equal(events[1]?.provider, 'slow');
+  });
+
+  it('logs send_failed again when it did not go out, saying its code went and its limits came back', async () => {
+    const events = await settled(false);
+    assert.equal(events.length, 2, JSON.stringify(events));
+    assert.equal(events[1]?.event, 'send_failed');
+    assert.match(String(events[1]?.reason), /did not go out/);
   });
 });
