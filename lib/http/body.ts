@@ -86,6 +86,30 @@ function untrustedProxy(req: Request): string | undefined {
   return inside ? peer : undefined;
 }
 
+/** Distinct X-Forwarded-For values from one public peer that make it a proxy for many clients. */
+const FORWARDED_CLIENTS = 20;
+/** Public peers followed at once (each with at most FORWARDED_CLIENTS values); past this the memory starts over. */
+const FORWARDERS = 32;
+
+/**
+ * A peer on a public address that `trust proxy` leaves out, once it has forwarded for
+ * FORWARDED_CLIENTS different clients: a CDN or load balancer the app forgot to trust, whose
+ * users then all share its addresses' limits (a few edge addresses for everyone: 429s for real
+ * users), or a client forging the header. `seen` holds what each peer forwarded so far.
+ */
+function manyForwarded(req: Request, seen: Map<string, Set<string>>): string | undefined {
+  const peer = req.socket?.remoteAddress;
+  if (!peer) return undefined;
+  let values = seen.get(peer);
+  if (!values) {
+    if (seen.size >= FORWARDERS) seen.clear();
+    values = new Set();
+    seen.set(peer, values);
+  }
+  values.add(String(req.headers['x-forwarded-for']).slice(0, 64));
+  return values.size >= FORWARDED_CLIENTS ? peer : undefined;
+}
+
 /** The body middleware of each route, made by the function this returns; they share parsers and warnings. */
 export function bodyMiddlewares(options: BodyOptions): (route: RouteBody) => RequestHandler {
   const json = express.json({ limit: BODY_LIMIT, strict: true });
@@ -102,6 +126,7 @@ export function bodyMiddlewares(options: BodyOptions): (route: RouteBody) => Req
   let warnedTrustProxy = false;
   let warnedUntrustedProxy = false;
   let checkedTrusted = false;
+  const forwarders = new Map<string, Set<string>>();
   let warnedInsecureCookie = false;
   const { logger } = options;
   return (route: RouteBody) =>
@@ -130,6 +155,16 @@ export function bodyMiddlewares(options: BodyOptions): (route: RouteBody) => Req
           logEvent(logger, 'config_warning', {
             message: `requests from ${proxy}, a private address, carry X-Forwarded-For but \`trust proxy\` does not trust it: if that is a proxy in front of the app, req.ip is the proxy's and every user behind it shares one address's limits (startsPerIpPerHour, failed verifies). Then set app.set('trust proxy', 1) for one proxy, or its addresses or subnets. If no proxy is in front, leave it: trusting the header would let clients choose their address.`,
           });
+        } else if (!req.app?.get('trust proxy')) {
+          const forwarder = manyForwarded(req, forwarders);
+          if (forwarder) {
+            warnedUntrustedProxy = true;
+            forwarders.clear();
+            logEvent(logger, 'config_warning', {
+              // The address before a colon: the log's number masking leaves an address so written readable.
+              message: `requests from ${forwarder}: a public address that forwarded for ${FORWARDED_CLIENTS} different clients (X-Forwarded-For) and \`trust proxy\` is off: if it is a CDN or load balancer in front of the app, its users all share its addresses' limits (startsPerIpPerHour, failed verifies), and real users get 429s. Then trust it: app.set('trust proxy', …) with its published address ranges, or the number of proxies in front. If it is not yours, a client is forging the header: leave the setting as it is.`,
+            });
+          }
         }
       }
       // express-session sets no cookie when `cookie.secure` is on (any truthy value, the string

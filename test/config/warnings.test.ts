@@ -148,6 +148,34 @@ describe('construction: templates, secrets and warnings', () => {
     assert.deepEqual(await proxyWarnings(undefined, false), []);
   });
 
+  it('warns once when a public address forwards for many clients that trust proxy does not trust (a CDN left out)', async () => {
+    const warningsAfter = async (clients: number, trust?: unknown) => {
+      const warnings: string[] = [];
+      const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
+      const pl = passwordless(options({ logger, rateLimits: false }));
+      const app = express();
+      if (trust !== undefined) app.set('trust proxy', trust);
+      // A CDN's edge: a public address, forwarding for client after client.
+      app.use((req, _res, next) =>
+        next(void Object.defineProperty(req.socket, 'remoteAddress', { value: '198.51.100.7', configurable: true })),
+      );
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false })).use(pl.router);
+      for (let n = 0; n < clients; n += 1) {
+        await request(app)
+          .post('/passwordless/start')
+          .set('x-forwarded-for', `203.0.113.${n % 250}`)
+          .send(startBody({ phone_number: `+1415555${String(1000 + n)}` }))
+          .expect(200);
+      }
+      return warnings.filter((w) => /X-Forwarded-For/.test(w));
+    };
+    const many = await warningsAfter(25);
+    assert.equal(many.length, 1, many.join('\n'));
+    assert.match(many[0] as string, /requests from 198\.51\.100\.7: a public address that forwarded for 20 different clients .*CDN/);
+    assert.deepEqual(await warningsAfter(19), []);
+    assert.deepEqual(await warningsAfter(25, '198.51.100.0/24'), []);
+  });
+
   it('warns once when a secure session cookie meets plain HTTP, where express-session sets no cookie', async () => {
     const warnings: string[] = [];
     const logger = { warn: (e: { message?: string }) => warnings.push(String(e.message)), info: () => undefined, error: () => undefined };
