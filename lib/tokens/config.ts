@@ -86,6 +86,12 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     if (entry.scopes !== undefined && (!Array.isArray(entry.scopes) || entry.scopes.some((s) => typeof s !== 'string'))) {
       throw optionError(`tokens.audiences[${i}].scopes`, 'must be an array of scope strings.');
     }
+    // Asking for it by name is asking for no audience (the /userinfo token): its scopes here would never apply.
+    if (entry.audience === `${issuer}userinfo`)
+      throw optionError(
+        `tokens.audiences[${i}]`,
+        `is this server's own /userinfo ("${entry.audience}"), which every token is for without asking: remove it, and list your APIs' identifiers.`,
+      );
     audiences.set(entry.audience, new Set(entry.scopes ?? []));
   });
   if (audiences.size > 0 && keys.length === 0) {

@@ -696,6 +696,11 @@ describe('tokens options validation', () => {
     ],
     ['an RSA key for ES256', { tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem, alg: 'ES256' }] } }, /cannot sign ES256/],
     [
+      "this server's own /userinfo as an audience",
+      { clients: [RS_CLIENT], tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem }], audiences: [`${ISSUER}userinfo`] } },
+      /`tokens\.audiences\[0\]` is this server's own \/userinfo/,
+    ],
+    [
       'an audience that is a client id',
       { clients: [RS_CLIENT], tokens: { issuer: ISSUER, signingKeys: [{ privateKey: rsaPem }], audiences: [RS_CLIENT.clientId] } },
       /`tokens\.audiences` lists "mobile-rs", which is a client's id/,
