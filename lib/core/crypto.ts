@@ -66,8 +66,8 @@ const MAX_CACHED_CLIENT_KEYS = 1_000;
 /**
  * The code keys of one secret for one connection. A connection other than the default one names
  * itself in every MAC: two instances of an app (customers and staff) sharing a store, a secret
- * and a client then never reach each other's codes. The default connection's MACs are those of
- * the first release, so its codes pending across an upgrade (or a rolling deploy) stay valid.
+ * and a client then never reach each other's codes. The default connection's MACs are as they
+ * were before connections named themselves, so its pending codes do not change key with that.
  */
 function codeKeysOf(key: KeyObject, connection: string): CodeKeys {
   const [slot, codeLabel] = connection === DEFAULT_CONNECTION ? ['slot', 'code'] : [`slot@${connection}`, `code@${connection}`];

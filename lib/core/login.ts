@@ -415,14 +415,8 @@ export function createLogin(config: Config): Login {
     const wentOut = await trueWithin(late, LATE_GRACE_MS + 5_000);
     const ctx = context(startedAt);
     // The log says how it ended: the timeout's send_failed said only that it might still arrive.
-    if (wentOut) logEvent(logger, 'code_sent', { phone: message.to, clientId: message.clientId, provider, late: true });
-    else
-      logEvent(logger, 'send_failed', {
-        phone: message.to,
-        clientId: message.clientId,
-        reason: `did not go out after all (no answer in time, then the send failed)${refund ? ': its code is removed and its limits given back' : ''}`,
-      });
     if (wentOut) {
+      logEvent(logger, 'code_sent', { phone: message.to, clientId: message.clientId, provider, late: true });
       const fraud = plan?.fraud;
       if (refund && fraud?.counts && limits) {
         const counted = await limits.backend.take([], fraud, startedAt, ctx.deadline as number).catch(() => ({}) as TakeResult);
@@ -430,6 +424,11 @@ export function createLogin(config: Config): Login {
       }
       return;
     }
+    logEvent(logger, 'send_failed', {
+      phone: message.to,
+      clientId: message.clientId,
+      reason: `did not go out after all (no answer in time, then the send failed)${refund ? ': its code is removed and its limits given back' : ''}`,
+    });
     // Under disableSignup in the background, kept pending with its limits spent (see deliver).
     if (!refund) return;
     const untried = await removeUntried(saved, ctx);

@@ -42,7 +42,7 @@ export function createRouter(login: Login): Router {
   post('/passwordless/logout', route(logger, logoutRoute(), sessionBody));
   const tokens = config.tokens;
   if (tokens) {
-    post('/oauth/token', route(logger, tokenRoute(login, tokens), body({ session: false, oauth: true })));
+    post('/oauth/token', route(logger, tokenRoute(login, tokens), body({ session: false, oauth: true }), true));
     router.get('/.well-known/jwks.json', jwksRoute(tokens));
     router.get('/.well-known/openid-configuration', openIdConfigurationRoute(tokens));
     const userinfo = route(logger, userinfoRoute(tokens, config.clients, config.now, logger));

@@ -4,7 +4,7 @@
  * Auth0's shapes and texts.
  */
 import type { Request, Response } from 'express';
-import { OTP_GRANT, asOAuthError, fail, shown } from '../errors';
+import { OTP_GRANT, fail, shown } from '../errors';
 import type { Login } from '../core/login';
 import { safeEqual } from '../core/crypto';
 import type { Config } from '../config/options';
@@ -106,7 +106,7 @@ export function tokenRoute(login: Login, tokens: ResolvedTokens) {
     const parsed = parsedBodyType(req);
     if (!parsed || !body || typeof body !== 'object' || Array.isArray(body)) throw fail('tokenBadBody');
     // `curl -d '{…}'` posts JSON as a form: said so, not "Missing required parameter: grant_type".
-    if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw asOAuthError(fail('jsonAsForm'));
+    if (parsed === 'application/x-www-form-urlencoded' && isJsonSentAsForm(body)) throw fail('jsonAsForm');
     const b = body as Record<string, unknown>;
     const grantType = required(b, 'grant_type');
     if (grantType !== OTP_GRANT) throw fail('unsupportedGrant', { name: shown(grantType, 100) });

@@ -76,6 +76,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     if (kids.has(k.kid)) throw optionError('tokens.signingKeys', `has two keys with kid "${k.kid}"; each key needs its own kid.`);
     kids.add(k.kid);
   }
+  const userinfoAudience = `${issuer}userinfo`;
   const audiences = new Map<string, ReadonlySet<string>>();
   const rawAudiences = t.audiences ?? [];
   if (!Array.isArray(rawAudiences)) throw optionError('tokens.audiences', 'must be an array of API identifiers or { audience, scopes }.');
@@ -87,7 +88,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
       throw optionError(`tokens.audiences[${i}].scopes`, 'must be an array of scope strings.');
     }
     // Asking for it by name is asking for no audience (the /userinfo token): its scopes here would never apply.
-    if (entry.audience === `${issuer}userinfo`)
+    if (entry.audience === userinfoAudience)
       throw optionError(
         `tokens.audiences[${i}]`,
         `is this server's own /userinfo ("${entry.audience}"), which every token is for without asking: remove it, and list your APIs' identifiers.`,
@@ -106,7 +107,7 @@ export function resolveTokens(value: unknown, keyring: Keyring): ResolvedTokens 
     accessTtl: ttl('tokens.accessTokenTtlSeconds', t.accessTokenTtlSeconds, 86_400),
     keys,
     audiences,
-    userinfoAudience: `${issuer}userinfo`,
+    userinfoAudience,
     internalKeys: keyring.derive('access-token-key') as [Buffer, ...Buffer[]],
   });
 }
